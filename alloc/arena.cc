@@ -1,0 +1,98 @@
+#include "keel/alloc/arena.h"
+
+#include <jemalloc/jemalloc.h>
+
+#include <cassert>
+#include <cstdio>
+#include <cstdlib>
+#include <new>
+#include <string>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "keel/alloc/internal/arena_registry.h"
+#include "keel/alloc/internal/mallctl.h"
+
+namespace keel::alloc {
+namespace {
+
+int Flags(unsigned index) {
+  return MALLOCX_ARENA(index) | MALLOCX_TCACHE_NONE;
+}
+
+[[noreturn]] [[gnu::noinline]] void ThrowBadAlloc() { throw std::bad_alloc(); }
+
+#ifndef NDEBUG
+[[noreturn]] [[gnu::noinline]] void DestroyedWhileLive(const std::string& name,
+                                                       size_t allocated) {
+  std::fprintf(stderr,
+               "keel: arena \"%s\" destroyed with %zu bytes still allocated\n",
+               name.c_str(), allocated);
+  std::abort();
+}
+
+size_t LiveBytes(unsigned index) {
+  alloc_internal::RefreshEpoch();
+  std::string prefix = absl::StrCat("stats.arenas.", index, ".");
+  return alloc_internal::ReadMallctl<size_t>(prefix + "small.allocated") +
+         alloc_internal::ReadMallctl<size_t>(prefix + "large.allocated");
+}
+#endif
+
+}  // namespace
+
+Arena::Arena(std::string name)
+    : record_(std::make_unique<alloc_internal::ArenaRecord>()) {
+  unsigned index = 0;
+  size_t size = sizeof(index);
+  int error = mallctl("arenas.create", &index, &size, nullptr, 0);
+  if (error != 0) alloc_internal::MallctlFailed("arenas.create", error);
+  record_->index = index;
+  record_->name = std::move(name);
+  alloc_internal::RegisterArena(record_.get());
+}
+
+Arena::~Arena() {
+  if (record_ == nullptr) return;  // moved from
+  unsigned index = record_->index;
+#ifndef NDEBUG
+  if (size_t live = LiveBytes(index); live != 0) {
+    DestroyedWhileLive(record_->name, live);
+  }
+#endif
+  alloc_internal::UnregisterArena(record_.get());
+  alloc_internal::WriteMallctl(absl::StrCat("arena.", index, ".destroy"));
+}
+
+Arena::Arena(Arena&& other) noexcept = default;
+
+Arena& Arena::operator=(Arena&& other) noexcept {
+  if (this != &other) {
+    Arena doomed(std::move(*this));
+    record_ = std::move(other.record_);
+  }
+  return *this;
+}
+
+void* Arena::allocate(std::size_t bytes) {
+  assert(bytes > 0);
+  void* p = mallocx(bytes, Flags(record_->index));
+  if (p == nullptr) ThrowBadAlloc();
+  return p;
+}
+
+void Arena::deallocate(void* p, std::size_t bytes) noexcept {
+  sdallocx(p, bytes, Flags(record_->index));
+}
+
+void* Arena::reallocate(void* p, std::size_t new_bytes) {
+  assert(new_bytes > 0);
+  void* q = rallocx(p, new_bytes, Flags(record_->index));
+  if (q == nullptr) ThrowBadAlloc();
+  return q;
+}
+
+unsigned Arena::index() const { return record_->index; }
+const std::string& Arena::name() const { return record_->name; }
+
+}  // namespace keel::alloc

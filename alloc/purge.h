@@ -1,0 +1,50 @@
+// Purging: handing an arena's freed pages back to the kernel now, instead of
+// when jemalloc's decay timers get to them.
+//
+// Call Purge after a bulk free you know about (a dropped table, a truncated
+// time window); feed a PurgePolicy with every bulk free and it purges once
+// enough bytes have been freed since the last purge.
+//
+//   keel::alloc::PurgePolicy policy(arena);        // default 8 MiB
+//   store.drop_window();  policy.freed(bytes_dropped);
+//
+// Thread safety: Purge and PurgePolicy::freed may be called from any thread.
+#ifndef KEEL_ALLOC_PURGE_H_
+#define KEEL_ALLOC_PURGE_H_
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+
+#include "keel/alloc/arena.h"
+
+namespace keel::alloc {
+
+// Releases the arena's dirty and muzzy pages; returns how far its resident
+// bytes fell (0 if they did not). Counted in the arena's purge counters.
+uint64_t Purge(Arena& arena);
+
+class PurgePolicy {
+ public:
+  static constexpr std::size_t kDefaultThreshold = 8u << 20;
+
+  // REQUIRES: `arena` outlives the policy.
+  explicit PurgePolicy(Arena& arena,
+                       std::size_t threshold_bytes = kDefaultThreshold)
+      : arena_(arena), threshold_(threshold_bytes) {}
+
+  // Notes `bytes` just freed; purges at once when the frees since the last
+  // purge reach the threshold. Returns the bytes that purge released, or 0.
+  uint64_t freed(std::size_t bytes);
+
+  std::size_t threshold() const { return threshold_; }
+
+ private:
+  Arena& arena_;
+  const std::size_t threshold_;
+  std::atomic<std::size_t> pending_{0};
+};
+
+}  // namespace keel::alloc
+
+#endif  // KEEL_ALLOC_PURGE_H_

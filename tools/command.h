@@ -1,0 +1,43 @@
+// The keel command's subcommands. Each lives in its own *_command.cc and
+// registers itself with KEEL_COMMAND, so adding one touches no other file.
+//
+//   int RunProbe(keel::tools::Args& args);
+//   KEEL_COMMAND("alloc probe", "allocate, free and purge in a fresh arena",
+//                RunProbe);
+//
+// A command returns the process exit code: 0 success, 1 a failure it
+// reported, 2 a usage error.
+#ifndef KEEL_TOOLS_COMMAND_H_
+#define KEEL_TOOLS_COMMAND_H_
+
+#include <string_view>
+#include <vector>
+
+#include "keel/tools/args.h"
+
+namespace keel::tools {
+
+struct Command {
+  std::string_view path;  // the words that select it: "bench ranges"
+  std::string_view summary;
+  int (*run)(Args& args);
+};
+
+// Every registered command, sorted by path.
+std::vector<Command>& Commands();
+
+struct CommandRegistration {
+  explicit CommandRegistration(Command command) {
+    Commands().push_back(command);
+  }
+};
+
+}  // namespace keel::tools
+
+#define KEEL_COMMAND_CONCAT_INNER(a, b) a##b
+#define KEEL_COMMAND_CONCAT(a, b) KEEL_COMMAND_CONCAT_INNER(a, b)
+#define KEEL_COMMAND(path, summary, run)                   \
+  static const ::keel::tools::CommandRegistration          \
+      KEEL_COMMAND_CONCAT(keel_command_, __LINE__)({path, summary, run})
+
+#endif  // KEEL_TOOLS_COMMAND_H_

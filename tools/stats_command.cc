@@ -1,0 +1,24 @@
+// keel stats: the Prometheus text exposition of this process's allocator.
+#include <cstdio>
+#include <memory>
+
+#include "keel/diagnostics/alloc_collector.h"
+#include "keel/tools/command.h"
+#include "prometheus/text_serializer.h"
+
+namespace keel::tools {
+namespace {
+
+int RunStats(Args& args) {
+  if (auto s = args.Check({}); !s.ok()) return Fail("stats", s, 2);
+  diagnostics::AllocCollector collector;
+  std::string text = prometheus::TextSerializer().Serialize(collector.Collect());
+  std::fwrite(text.data(), 1, text.size(), stdout);
+  return 0;
+}
+
+}  // namespace
+
+KEEL_COMMAND("stats", "print the allocator's Prometheus metrics", RunStats);
+
+}  // namespace keel::tools
