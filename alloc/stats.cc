@@ -86,6 +86,14 @@ ProcessStats CaptureStats() {
   MemoryStats merged = ReadArenaMemory(MALLCTL_ARENAS_ALL);
   m.dirty = merged.dirty;
   m.muzzy = merged.muzzy;
+  // jemalloc's automatic arenas serve plain malloc; showing them beside
+  // keel's own lets a reader see where the rest of the process's memory is.
+  unsigned automatic = ReadMallctl<unsigned>("opt.narenas");
+  for (unsigned i = 0; i < automatic; ++i) {
+    if (ReadMallctl<bool>(absl::StrCat("arena.", i, ".initialized"))) {
+      stats.arenas.push_back(ReadArena(i, absl::StrCat("malloc.", i), 0, 0));
+    }
+  }
   for (auto& info : alloc_internal::ListArenas()) {
     stats.arenas.push_back(
         ReadArena(info.index, info.name, info.purges, info.purged_bytes));

@@ -65,7 +65,9 @@ struct ArenaStats {
 
 struct ProcessStats {
   MemoryStats memory;              // the whole process, every arena
-  std::vector<ArenaStats> arenas;  // every live keel Arena
+  // jemalloc's automatic arenas ("malloc.<i>", those plain malloc has used),
+  // then every live keel Arena.
+  std::vector<ArenaStats> arenas;
 };
 
 ArenaStats CaptureArenaStats(const Arena& arena);

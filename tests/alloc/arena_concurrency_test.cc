@@ -1,0 +1,52 @@
+// Several threads allocating and freeing on one arena; run under TSan.
+#include <thread>
+#include <vector>
+
+#include <catch2/catch.hpp>
+
+#include "keel/alloc/arena.h"
+#include "keel/alloc/arena_allocator.h"
+#include "keel/alloc/purge.h"
+#include "keel/alloc/stats.h"
+
+namespace keel::alloc {
+namespace {
+
+TEST_CASE("concurrent allocate, reallocate and free on one arena") {
+  Arena arena("concurrent");
+  PurgePolicy policy(arena, 1u << 20);
+  constexpr int kThreads = 4;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      std::vector<int, ArenaAllocator<int>> v{ArenaAllocator<int>(arena)};
+      for (int round = 0; round < 20; ++round) {
+        std::vector<std::pair<void*, size_t>> mine;
+        for (int i = 0; i < 2000; ++i) {
+          size_t size = 16 + ((i * 7 + t * 13) % 3000);
+          void* p = arena.allocate(size);
+          static_cast<char*>(p)[0] = static_cast<char>(i);
+          if (i % 5 == 0) {
+            p = arena.reallocate(p, size * 2);
+            size *= 2;
+          }
+          mine.emplace_back(p, size);
+          v.push_back(i);
+        }
+        size_t freed = 0;
+        for (auto [p, size] : mine) {
+          arena.deallocate(p, size);
+          freed += size;
+        }
+        policy.freed(freed);
+        CaptureArenaStats(arena);
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  REQUIRE(CaptureArenaStats(arena).memory.allocated == 0);
+  REQUIRE(CaptureArenaStats(arena).purges > 0);
+}
+
+}  // namespace
+}  // namespace keel::alloc

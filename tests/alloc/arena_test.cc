@@ -1,0 +1,99 @@
+#include "keel/alloc/arena.h"
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <cstring>
+#include <utility>
+#include <vector>
+
+#include <catch2/catch.hpp>
+
+#include "keel/alloc/size_classes.h"
+#include "keel/alloc/stats.h"
+
+namespace keel::alloc {
+namespace {
+
+TEST_CASE("allocated equals count times class size after known allocations") {
+  Arena arena("arena_test");
+  REQUIRE(CaptureArenaStats(arena).memory.allocated == 0);
+  const auto& classes = SizeClasses::Get();
+  for (size_t size : {1, 8, 100, 1000, 5000, 20000, 100000}) {
+    constexpr size_t kCount = 257;
+    std::vector<void*> objects;
+    for (size_t i = 0; i < kCount; ++i) objects.push_back(arena.allocate(size));
+    REQUIRE(CaptureArenaStats(arena).memory.allocated ==
+            kCount * classes.round_up(size));
+    for (void* p : objects) arena.deallocate(p, size);
+    REQUIRE(CaptureArenaStats(arena).memory.allocated == 0);
+  }
+}
+
+TEST_CASE("reallocate keeps contents and moves between classes") {
+  Arena arena("arena_test");
+  auto* p = static_cast<char*>(arena.allocate(16));
+  std::memcpy(p, "0123456789abcdef", 16);
+  p = static_cast<char*>(arena.reallocate(p, 4000));
+  REQUIRE(std::memcmp(p, "0123456789abcdef", 16) == 0);
+  REQUIRE(CaptureArenaStats(arena).memory.allocated ==
+          SizeClasses::Get().round_up(4000));
+  p = static_cast<char*>(arena.reallocate(p, 8));
+  REQUIRE(std::memcmp(p, "01234567", 8) == 0);
+  REQUIRE(CaptureArenaStats(arena).memory.allocated == 8);
+  arena.deallocate(p, 8);
+}
+
+TEST_CASE("arenas are separate and moves keep the arena") {
+  Arena a("first");
+  Arena b("second");
+  REQUIRE(a.index() != b.index());
+  void* p = a.allocate(64);
+  REQUIRE(CaptureArenaStats(a).memory.allocated == 64);
+  REQUIRE(CaptureArenaStats(b).memory.allocated == 0);
+  unsigned index = a.index();
+  Arena moved(std::move(a));
+  REQUIRE(moved.index() == index);
+  REQUIRE(moved.name() == "first");
+  moved.deallocate(p, 64);
+  b = std::move(moved);  // destroys "second", which is empty
+  REQUIRE(b.index() == index);
+}
+
+TEST_CASE("a second live arena with the same name gets its index appended") {
+  Arena a("same");
+  Arena b("same");
+  REQUIRE(a.name() == "same");
+  REQUIRE(b.name() == "same." + std::to_string(b.index()));
+}
+
+TEST_CASE("frees show in the arena's figures at once, with no thread cache") {
+  Arena arena("arena_test");
+  std::vector<void*> objects;
+  for (int i = 0; i < 1000; ++i) objects.push_back(arena.allocate(48));
+  arena.deallocate(objects.back(), 48);
+  objects.pop_back();
+  REQUIRE(CaptureArenaStats(arena).memory.allocated == 999 * 48);
+  for (void* p : objects) arena.deallocate(p, 48);
+}
+
+#ifndef NDEBUG
+TEST_CASE("destroying an arena with live allocations aborts in debug builds") {
+  // Checked in a child so the abort does not end the test run.
+  pid_t pid = fork();
+  if (pid == 0) {
+    Arena* arena = new Arena("leaky");
+    arena->allocate(10);
+    delete arena;
+    _exit(0);
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  REQUIRE(WIFSIGNALED(status));
+  REQUIRE(WTERMSIG(status) == SIGABRT);
+}
+#endif
+
+}  // namespace
+}  // namespace keel::alloc
