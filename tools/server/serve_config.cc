@@ -1,0 +1,132 @@
+#include "keel/tools/server/serve_config.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "keel/tools/server/prom_time.h"
+
+namespace keel::tools {
+namespace {
+
+bool IsKey(std::string_view key) {
+  return std::find(std::begin(kServeKeys), std::end(kServeKeys), key) !=
+         std::end(kServeKeys);
+}
+
+bool IsPathKey(std::string_view key) {
+  return key == "ip2asn" || key == "pfx2as" || key == "data-dir";
+}
+
+[[gnu::cold]] absl::Status BadValue(std::string_view key,
+                                    const std::string& value,
+                                    std::string_view why) {
+  return absl::InvalidArgumentError(absl::StrCat(
+      std::string(key), ": ", std::string(why), ": \"", value, "\""));
+}
+
+absl::StatusOr<uint32_t> Count(std::string_view key, const std::string& value,
+                               uint32_t min, uint32_t max) {
+  uint32_t n = 0;
+  if (!absl::SimpleAtoi(value, &n) || n < min || n > max) {
+    return BadValue(
+        key, value,
+        absl::StrCat("expected a whole number in ", min, "..", max));
+  }
+  return n;
+}
+
+}  // namespace
+
+absl::StatusOr<Settings> ReadConfigFile(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) {
+    return absl::NotFoundError(absl::StrCat("cannot open config ", path));
+  }
+  std::filesystem::path dir = std::filesystem::path(path).parent_path();
+  Settings settings;
+  std::string line;
+  for (int number = 1; std::getline(in, line); ++number) {
+    std::string_view text = line;
+    text = text.substr(0, text.find('#'));
+    absl::string_view stripped =
+        absl::StripAsciiWhitespace(absl::string_view(text.data(), text.size()));
+    if (stripped.empty()) continue;
+    size_t eq = stripped.find('=');
+    if (eq == absl::string_view::npos) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(path, ":", number, ": expected `key = value`, found \"",
+                       std::string(stripped), "\""));
+    }
+    std::string key(absl::StripAsciiWhitespace(stripped.substr(0, eq)));
+    std::string value(absl::StripAsciiWhitespace(stripped.substr(eq + 1)));
+    if (!IsKey(key)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(path, ":", number, ": unknown key \"", key, "\""));
+    }
+    if (value.empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(path, ":", number, ": ", key, " has no value"));
+    }
+    if (IsPathKey(key) && std::filesystem::path(value).is_relative()) {
+      value = (dir / value).lexically_normal().string();
+    }
+    settings.emplace_back(std::move(key), std::move(value));
+  }
+  return settings;
+}
+
+void MergeSettings(const Settings& overrides, Settings* base) {
+  for (const auto& [key, value] : overrides) {
+    std::erase_if(*base, [&](const auto& s) { return s.first == key; });
+  }
+  base->insert(base->end(), overrides.begin(), overrides.end());
+}
+
+absl::StatusOr<ServeConfig> ServeConfig::FromSettings(
+    const Settings& settings) {
+  ServeConfig c;
+  for (const auto& [key, value] : settings) {
+    if (key == "listen") {
+      c.listen = value;
+    } else if (key == "ip2asn") {
+      c.ip2asn.push_back(value);
+    } else if (key == "pfx2as") {
+      c.pfx2as = value;
+    } else if (key == "data-dir") {
+      c.data_dir = value;
+    } else if (key == "snapshot-interval" || key == "chunk-window") {
+      auto ms = ParseDurationWithUnits(value);
+      if (!ms.ok()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(key, ": ", ms.status().message()));
+      }
+      (key == "chunk-window" ? c.chunk_window_ms : c.snapshot_interval_ms) =
+          *ms;
+    } else if (key == "snapshot-keep") {
+      auto n = Count(key, value, 1, 1000);
+      if (!n.ok()) return n.status();
+      c.snapshot_keep = *n;
+    } else if (key == "retention-windows") {
+      auto n = Count(key, value, 1, 1000000);
+      if (!n.ok()) return n.status();
+      c.retention_windows = *n;
+    } else if (key == "threads") {
+      auto n = Count(key, value, 1, 4096);
+      if (!n.ok()) return n.status();
+      c.threads = static_cast<int>(*n);
+    } else {
+      return absl::InvalidArgumentError(absl::StrCat("unknown key ", key));
+    }
+  }
+  if (c.chunk_window_ms < 1000) {
+    return BadValue("chunk-window", absl::StrCat(c.chunk_window_ms, "ms"),
+                    "must be at least 1s");
+  }
+  return c;
+}
+
+}  // namespace keel::tools

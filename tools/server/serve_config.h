@@ -1,0 +1,73 @@
+// ServeConfig: what `keel serve` runs with, from a config file and flags.
+//
+// The file has one `key = value` a line; keys are the flag names without
+// "--"; `#` starts a comment; blank lines are skipped; a repeatable key
+// (ip2asn) may appear on several lines. Relative paths in a file are taken
+// relative to the file's directory. A flag given on the command line
+// replaces every value the file gave for that key.
+//
+//   # keel serve configuration
+//   listen = 127.0.0.1:9464
+//   ip2asn = ip2asn-v4.tsv
+//   ip2asn = ip2asn-v6.tsv
+//   pfx2as = pfx2as-v4.tsv
+//   data-dir = /var/lib/keel
+//   snapshot-interval = 5m
+//   retention-windows = 8
+//   chunk-window = 2h
+//
+//   auto settings = ReadConfigFile("keel.conf");   // file, line: errors
+//   MergeFlags(flag_settings, &*settings);
+//   absl::StatusOr<ServeConfig> config = ServeConfig::FromSettings(*settings);
+//
+// Thread safety: plain values and pure functions.
+#ifndef KEEL_TOOLS_SERVER_SERVE_CONFIG_H_
+#define KEEL_TOOLS_SERVER_SERVE_CONFIG_H_
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+namespace keel::tools {
+
+// (key, value) in the order given.
+using Settings = std::vector<std::pair<std::string, std::string>>;
+
+// Every key `keel serve` takes, as flag names.
+inline constexpr std::string_view kServeKeys[] = {"listen",
+                                                  "ip2asn",
+                                                  "pfx2as",
+                                                  "data-dir",
+                                                  "snapshot-interval",
+                                                  "snapshot-keep",
+                                                  "retention-windows",
+                                                  "chunk-window",
+                                                  "threads"};
+
+struct ServeConfig {
+  std::string listen = "127.0.0.1:9464";
+  std::vector<std::string> ip2asn;  // range tables, loaded in order
+  std::string pfx2as;               // "" for no prefix table
+  std::string data_dir;             // "" for no snapshots
+  int64_t snapshot_interval_ms = 5 * 60 * 1000;
+  uint32_t snapshot_keep = 2;
+  uint32_t retention_windows = 8;
+  int64_t chunk_window_ms = 2 * 3600 * 1000;
+  int threads = 128;  // HTTP worker threads (one per open connection)
+
+  static absl::StatusOr<ServeConfig> FromSettings(const Settings& settings);
+};
+
+// Reads a config file; errors name the file and line.
+absl::StatusOr<Settings> ReadConfigFile(const std::string& path);
+
+// Replaces, key by key, the values in `base` by those in `overrides`.
+void MergeSettings(const Settings& overrides, Settings* base);
+
+}  // namespace keel::tools
+
+#endif  // KEEL_TOOLS_SERVER_SERVE_CONFIG_H_
