@@ -1,0 +1,255 @@
+// SeriesStore: the in-memory head of a Prometheus-like time-series database.
+//
+// A series is a label set with a stable SeriesRef and a list of XOR chunks
+// (see xor_chunk.h). Each chunk covers part of one time window (default 2 h):
+// the open "head" chunk grows through alloc::GrowthPolicy and is sealed when
+// a sample falls in a later window or the chunk reaches max_chunk_samples or
+// max_chunk_bytes. By default a sealed chunk's exact bytes are copied into
+// its window's block pool (bump allocation in blocks of up to 64 KiB, after
+// Beringei's BucketStorage), so sealed chunks carry no size-class slack and
+// dropping a window frees whole blocks. All memory comes from the store's
+// alloc::Arena (or glibc malloc for chunk bytes, for comparisons), so the
+// arena's statistics are the store's footprint.
+//
+//   keel::core::SeriesStore store;
+//   auto ref = store.GetOrCreate({{"__name__", "up"}, {"job", "node"}});
+//   store.Append(*ref, 1700000000000, 1.0);
+//   auto m = keel::core::ParseSelector(R"(up{job=~"no.*"})");
+//   keel::core::SeriesSet set = store.Select(*m, INT64_MIN, INT64_MAX);
+//   for (const auto& s : set.series())
+//     for (auto it = set.Samples(s); it.Next();) use(it.t(), it.v());
+//
+// Append rules: a sample older than its series' last one is rejected
+// (counted); the same timestamp with the same value bits is ignored; the
+// same timestamp with another value is rejected (counted).
+//
+// Thread safety: every method may be called from any number of threads at
+// once. Series are striped over locks by ref, so appenders on different
+// series rarely meet; Select and Cut take each stripe's lock briefly, copy
+// the open chunks' bytes, and keep the windows holding the sealed chunks
+// alive, so a SeriesSet stays valid and unchanged while appends, Truncate
+// and retention go on. A SeriesSet must not outlive its store.
+#ifndef KEEL_CORE_SERIES_STORE_H_
+#define KEEL_CORE_SERIES_STORE_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "keel/alloc/arena.h"
+#include "keel/alloc/stats.h"
+#include "keel/core/labels.h"
+#include "keel/core/matcher.h"
+#include "keel/core/xor_chunk.h"
+
+namespace keel::core {
+
+namespace core_internal {
+class SeriesStoreImpl;
+class ChunkWindow;
+}  // namespace core_internal
+
+using SeriesRef = uint32_t;
+
+// Where chunk bytes (head buffers, sealed chunks, window blocks) come from.
+enum class ChunkMemory {
+  kArena,       // the store's alloc::Arena
+  kLibcMalloc,  // glibc's own malloc (__libc_malloc), for comparisons
+};
+
+// What happens to a head chunk's buffer when it seals.
+enum class SealedChunkLayout {
+  // Exact bytes copied into the window's block pool; head buffer freed.
+  kPackedPerWindow,
+  // The head buffer is kept as it grew, slack included (how a naive
+  // implementation or Prometheus' Go heap holds chunks). Owned by the window.
+  kOwnBuffer,
+};
+
+// How RestoreChunk sizes a chunk under SealedChunkLayout::kOwnBuffer (with
+// kPackedPerWindow restored chunks are packed like ingested ones).
+enum class RestoreCapacity {
+  kGrowthPolicy,  // the capacity ingestion would have reached at that size
+  kExact,         // exactly the chunk's size (the naive baseline)
+};
+
+struct SeriesStoreOptions {
+  int64_t chunk_window_ms = 2 * 3600 * 1000;  // 1 ms .. 2^31 - 1 ms
+  uint32_t retention_windows = 8;             // ApplyRetention keeps these
+  uint32_t max_chunk_samples = 120;           // 1 .. 65535
+  uint32_t max_chunk_bytes = 1024;            // cut before exceeding this
+  std::size_t head_first_capacity = 128;      // GrowthPolicy first capacity
+  double head_min_growth = 0.0;               // GrowthPolicy min_growth
+  ChunkMemory chunk_memory = ChunkMemory::kArena;
+  SealedChunkLayout sealed_layout = SealedChunkLayout::kPackedPerWindow;
+  RestoreCapacity restore_capacity = RestoreCapacity::kGrowthPolicy;
+  LabelLimits label_limits;
+  std::size_t purge_threshold_bytes = 8u << 20;  // alloc::PurgePolicy's
+  const char* arena_name = "series";
+};
+
+// One chunk as a query, a cut or a restore sees it.
+struct ChunkData {
+  int64_t min_time = 0;
+  int64_t max_time = 0;
+  uint16_t samples = 0;
+  uint8_t encoding = kXorEncoding;
+  std::span<const uint8_t> bytes;  // the whole chunk, header included
+};
+
+enum class AppendResult : uint8_t {
+  kAppended,
+  kDuplicate,     // same timestamp, same value bits: ignored
+  kOutOfOrder,    // older than the series' last sample: rejected
+  kConflict,      // same timestamp, other value: rejected
+  kUnknownSeries  // no live series has this ref
+};
+
+struct SeriesStoreStats {
+  uint64_t series = 0;          // live series
+  uint64_t samples = 0;         // samples held
+  uint64_t chunks = 0;          // sealed and head chunks
+  uint64_t windows = 0;         // time windows holding sealed chunks
+  uint64_t live_bytes = 0;      // bytes the chunk encodings use
+  uint64_t chunk_bytes = 0;     // bytes the allocator holds for chunk bytes
+  uint64_t appended = 0;        // samples accepted since creation
+  uint64_t duplicates = 0;      // ignored as duplicates
+  uint64_t out_of_order = 0;    // rejected as older than the last sample
+  uint64_t conflicts = 0;       // rejected: same timestamp, other value
+  int64_t min_time = std::numeric_limits<int64_t>::max();  // over held samples
+  int64_t max_time = std::numeric_limits<int64_t>::min();
+  alloc::MemoryStats arena;     // the store's arena, every structure
+};
+
+class SeriesSet;
+
+class SeriesStore {
+ public:
+  explicit SeriesStore(SeriesStoreOptions options = {});
+  ~SeriesStore();
+  SeriesStore(const SeriesStore&) = delete;
+  SeriesStore& operator=(const SeriesStore&) = delete;
+
+  // Validates options; the constructor clamps instead of failing.
+  static absl::Status CheckOptions(const SeriesStoreOptions& options);
+
+  // The series with these labels (normalized: see NormalizeLabels), created
+  // if needed. Errors: InvalidArgument for labels breaking the rules.
+  absl::StatusOr<SeriesRef> GetOrCreate(Labels labels);
+
+  // The hot path. Never fails on data; see AppendResult.
+  AppendResult Append(SeriesRef ref, int64_t t, double v);
+  // GetOrCreate, then Append.
+  absl::StatusOr<AppendResult> Append(Labels labels, int64_t t, double v);
+
+  // Series matching every matcher with a sample in [mint, maxt]; the set's
+  // iterators yield only samples inside that range.
+  SeriesSet Select(std::span<const Matcher> matchers, int64_t mint,
+                   int64_t maxt) const;
+
+  // A consistent cut of every series and all its chunks, for snapshots:
+  // each stripe is locked only while its series are read and their head
+  // chunks copied. Series come in ref order; chunks in time order.
+  SeriesSet Cut() const;
+
+  // Restoring into a new store (never the live one), in the snapshot's
+  // order: series first, then chunks chronologically. Restored chunks are
+  // sealed: the next Append to the series opens a new head chunk.
+  absl::StatusOr<SeriesRef> RestoreSeries(Labels labels);
+  // Errors: NotFound for an unknown ref; InvalidArgument when the chunk is
+  // not XOR, is empty, its header disagrees with `samples`, its first
+  // timestamp with min_time, it spans windows or does not start after the
+  // series' last sample, or it exceeds 65535 bytes. Trusts the bit stream
+  // itself (snapshots checksum it).
+  absl::Status RestoreChunk(SeriesRef ref, const ChunkData& chunk);
+
+  // Drops every window ending at or before `before` (so every chunk, head
+  // chunks included, whose window lies wholly before it), then series left
+  // without chunks and their postings, and feeds the freed bytes to the
+  // arena's PurgePolicy. Returns the number of series dropped. Chunks still
+  // referenced by a live SeriesSet are freed when the set goes.
+  std::size_t Truncate(int64_t before);
+  // Truncate to keep the newest retention_windows windows, counted back
+  // from the window of the newest sample. Returns series dropped.
+  std::size_t ApplyRetention();
+
+  SeriesStoreStats Stats() const;
+  const SeriesStoreOptions& options() const;
+  alloc::Arena& arena() const;
+
+  // The window a timestamp belongs to: floor(t / chunk_window_ms).
+  int64_t WindowOf(int64_t t) const;
+
+ private:
+  friend class SeriesSet;
+  std::unique_ptr<core_internal::SeriesStoreImpl> impl_;
+};
+
+// Decodes one series' chunks of a SeriesSet, in time order, limited to the
+// set's [mint, maxt].
+class SampleIterator {
+ public:
+  bool Next();
+  int64_t t() const { return it_.t(); }
+  double v() const { return it_.v(); }
+
+ private:
+  friend class SeriesSet;
+  SampleIterator(std::span<const ChunkData> chunks, int64_t mint,
+                 int64_t maxt);
+
+  std::span<const ChunkData> chunks_;
+  std::size_t next_chunk_ = 0;
+  XorIterator it_;
+  int64_t mint_;
+  int64_t maxt_;
+};
+
+// The result of Select or Cut: series with their labels and chunks, whose
+// bytes stay valid and unchanged for the set's lifetime.
+class SeriesSet {
+ public:
+  struct Entry {
+    SeriesRef ref;
+    Labels labels;
+    std::span<const ChunkData> chunks;  // time order
+  };
+
+  SeriesSet(SeriesSet&&) noexcept;
+  SeriesSet& operator=(SeriesSet&&) noexcept;
+  ~SeriesSet();
+
+  std::span<const Entry> series() const { return entries_; }
+  SampleIterator Samples(const Entry& entry) const {
+    return SampleIterator(entry.chunks, mint_, maxt_);
+  }
+
+  // Totals for sizing a snapshot up front.
+  uint64_t chunk_count() const { return chunks_.size(); }
+  uint64_t chunk_bytes() const { return chunk_bytes_; }  // sum of bytes
+  uint64_t label_count() const { return label_count_; }
+  uint64_t sample_count() const { return sample_count_; }
+
+ private:
+  friend class core_internal::SeriesStoreImpl;
+  SeriesSet() = default;
+
+  std::vector<Entry> entries_;
+  std::vector<ChunkData> chunks_;
+  std::vector<uint8_t> head_copies_;  // open chunks, copied under the lock
+  std::vector<std::shared_ptr<const core_internal::ChunkWindow>> windows_;
+  uint64_t chunk_bytes_ = 0;
+  uint64_t label_count_ = 0;
+  uint64_t sample_count_ = 0;
+  int64_t mint_ = std::numeric_limits<int64_t>::min();
+  int64_t maxt_ = std::numeric_limits<int64_t>::max();
+};
+
+}  // namespace keel::core
+
+#endif  // KEEL_CORE_SERIES_STORE_H_
