@@ -16,9 +16,7 @@
 namespace keel::alloc {
 namespace {
 
-int Flags(unsigned index) {
-  return MALLOCX_ARENA(index) | MALLOCX_TCACHE_NONE;
-}
+int Flags(unsigned index) { return MALLOCX_ARENA(index) | MALLOCX_TCACHE_NONE; }
 
 [[noreturn]] [[gnu::noinline]] void ThrowBadAlloc() { throw std::bad_alloc(); }
 

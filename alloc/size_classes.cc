@@ -27,7 +27,8 @@ SizeClasses::SizeClasses() {
   }
   unsigned nlextents = ReadMallctl<unsigned>("arenas.nlextents");
   for (unsigned j = 0; j < nlextents; ++j) {
-    sizes_.push_back(ReadMallctl<size_t>(absl::StrCat("arenas.lextent.", j, ".size")));
+    sizes_.push_back(
+        ReadMallctl<size_t>(absl::StrCat("arenas.lextent.", j, ".size")));
   }
 }
 

@@ -32,9 +32,7 @@ class SizeClasses {
 
   // The size of the class that a request of n bytes lands in.
   // REQUIRES: 0 < n <= largest().
-  std::size_t round_up(std::size_t n) const {
-    return sizes_[index_of(n)];
-  }
+  std::size_t round_up(std::size_t n) const { return sizes_[index_of(n)]; }
   // Index into sizes() of the class holding n. REQUIRES: 0 < n <= largest().
   std::size_t index_of(std::size_t n) const;
   // The smallest class strictly larger than the class holding n.

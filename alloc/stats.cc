@@ -57,8 +57,9 @@ std::vector<SizeClassUsage> ReadSizeClasses(unsigned index) {
 
 ArenaStats ReadArena(unsigned index, std::string name, uint64_t purges,
                      uint64_t purged_bytes) {
-  return {index, std::move(name), ReadArenaMemory(index),
-          ReadSizeClasses(index), purges, purged_bytes};
+  return {
+      index,  std::move(name), ReadArenaMemory(index), ReadSizeClasses(index),
+      purges, purged_bytes};
 }
 
 }  // namespace

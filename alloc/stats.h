@@ -64,7 +64,7 @@ struct ArenaStats {
 };
 
 struct ProcessStats {
-  MemoryStats memory;              // the whole process, every arena
+  MemoryStats memory;  // the whole process, every arena
   // jemalloc's automatic arenas ("malloc.<i>", those plain malloc has used),
   // then every live keel Arena.
   std::vector<ArenaStats> arenas;

@@ -37,8 +37,7 @@ constexpr MemoryField kMemoryFields[] = {
 };
 
 double Ratio(uint64_t numerator, uint64_t denominator) {
-  return denominator == 0 ? 1.0
-                          : static_cast<double>(numerator) / denominator;
+  return denominator == 0 ? 1.0 : static_cast<double>(numerator) / denominator;
 }
 
 }  // namespace
@@ -58,9 +57,9 @@ std::vector<prometheus::MetricFamily> AllocCollector::Collect() const {
                                "Active bytes over allocated bytes (1 = none).");
   fragmentation.add(Ratio(stats.memory.active, stats.memory.allocated),
                     {{"arena", "all"}});
-  auto utilization = b.gauge(
-      "keel_alloc_size_class_utilization",
-      "Regions in use over regions in the class's current slabs.");
+  auto utilization =
+      b.gauge("keel_alloc_size_class_utilization",
+              "Regions in use over regions in the class's current slabs.");
   auto wasted = b.gauge("keel_alloc_size_class_wasted_bytes",
                         "Bytes of free regions inside the class's slabs.");
   auto purges = b.counter("keel_alloc_purges_total",
@@ -79,7 +78,8 @@ std::vector<prometheus::MetricFamily> AllocCollector::Collect() const {
                  {{"arena", arena.name}, {"size_class", size_class}});
     }
     purges.add(static_cast<double>(arena.purges), {{"arena", arena.name}});
-    purged.add(static_cast<double>(arena.purged_bytes), {{"arena", arena.name}});
+    purged.add(static_cast<double>(arena.purged_bytes),
+               {{"arena", arena.name}});
   }
   return b.take();
 }

@@ -9,7 +9,8 @@
 // whole process; keel_alloc_fragmentation_ratio{arena} = active / allocated;
 // keel_alloc_size_class_utilization{arena,size_class} and
 // keel_alloc_size_class_wasted_bytes{arena,size_class} for every small class
-// with slabs; keel_alloc_purges_total{arena}, keel_alloc_purged_bytes_total{arena}.
+// with slabs; keel_alloc_purges_total{arena},
+// keel_alloc_purged_bytes_total{arena}.
 //
 // Thread safety: Collect may run on any thread, concurrently with allocation.
 #ifndef KEEL_DIAGNOSTICS_ALLOC_COLLECTOR_H_

@@ -39,12 +39,15 @@ int RunAllocProbe(Args& args) {
   if (!count.ok()) return Fail(kName, count.status(), 2);
   const auto& classes = alloc::SizeClasses::Get();
   if (*size == 0 || *size > classes.largest()) {
-    return Fail(kName, absl::InvalidArgumentError(absl::StrCat(
-                           "--size must be 1..", classes.largest())), 2);
+    return Fail(kName,
+                absl::InvalidArgumentError(
+                    absl::StrCat("--size must be 1..", classes.largest())),
+                2);
   }
   if (free_mode != "all" && free_mode != "every-other") {
-    return Fail(kName, absl::InvalidArgumentError(
-                           "--free must be all or every-other"), 2);
+    return Fail(kName,
+                absl::InvalidArgumentError("--free must be all or every-other"),
+                2);
   }
   size_t stride = free_mode == "all" ? 1 : 2;
 

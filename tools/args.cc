@@ -72,8 +72,8 @@ absl::StatusOr<uint64_t> Args::GetUint(std::string_view name,
   uint64_t value = 0;
   std::string text = Get(name);
   if (!absl::SimpleAtoi(text, &value)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("--", std::string(name), ": not a whole number: \"", text, "\""));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--", std::string(name), ": not a whole number: \"", text, "\""));
   }
   return value;
 }
@@ -84,8 +84,8 @@ absl::StatusOr<double> Args::GetDouble(std::string_view name,
   double value = 0;
   std::string text = Get(name);
   if (!absl::SimpleAtod(text, &value)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("--", std::string(name), ": not a number: \"", text, "\""));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--", std::string(name), ": not a number: \"", text, "\""));
   }
   return value;
 }

@@ -36,8 +36,8 @@ struct CommandRegistration {
 
 #define KEEL_COMMAND_CONCAT_INNER(a, b) a##b
 #define KEEL_COMMAND_CONCAT(a, b) KEEL_COMMAND_CONCAT_INNER(a, b)
-#define KEEL_COMMAND(path, summary, run)                   \
-  static const ::keel::tools::CommandRegistration          \
-      KEEL_COMMAND_CONCAT(keel_command_, __LINE__)({path, summary, run})
+#define KEEL_COMMAND(path, summary, run)                               \
+  static const ::keel::tools::CommandRegistration KEEL_COMMAND_CONCAT( \
+      keel_command_, __LINE__)({path, summary, run})
 
 #endif  // KEEL_TOOLS_COMMAND_H_

@@ -12,7 +12,8 @@ namespace {
 int RunStats(Args& args) {
   if (auto s = args.Check({}); !s.ok()) return Fail("stats", s, 2);
   diagnostics::AllocCollector collector;
-  std::string text = prometheus::TextSerializer().Serialize(collector.Collect());
+  std::string text =
+      prometheus::TextSerializer().Serialize(collector.Collect());
   std::fwrite(text.data(), 1, text.size(), stdout);
   return 0;
 }

@@ -1,10 +1,9 @@
 #include "keel/alloc/arena_allocator.h"
 
+#include <catch2/catch.hpp>
 #include <functional>
 #include <string>
 #include <vector>
-
-#include <catch2/catch.hpp>
 
 #include "absl/container/flat_hash_map.h"
 #include "keel/alloc/stats.h"

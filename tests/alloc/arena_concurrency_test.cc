@@ -1,8 +1,7 @@
 // Several threads allocating and freeing on one arena; run under TSan.
+#include <catch2/catch.hpp>
 #include <thread>
 #include <vector>
-
-#include <catch2/catch.hpp>
 
 #include "keel/alloc/arena.h"
 #include "keel/alloc/arena_allocator.h"

@@ -3,12 +3,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <catch2/catch.hpp>
 #include <csignal>
 #include <cstring>
 #include <utility>
 #include <vector>
-
-#include <catch2/catch.hpp>
 
 #include "keel/alloc/size_classes.h"
 #include "keel/alloc/stats.h"

@@ -1,8 +1,7 @@
 #include "keel/alloc/purge.h"
 
-#include <vector>
-
 #include <catch2/catch.hpp>
+#include <vector>
 
 #include "keel/alloc/stats.h"
 

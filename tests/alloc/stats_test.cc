@@ -1,8 +1,7 @@
 #include "keel/alloc/stats.h"
 
-#include <vector>
-
 #include <catch2/catch.hpp>
+#include <vector>
 
 #include "keel/alloc/size_classes.h"
 

@@ -1,9 +1,8 @@
 #include "keel/diagnostics/alloc_collector.h"
 
+#include <catch2/catch.hpp>
 #include <string>
 #include <vector>
-
-#include <catch2/catch.hpp>
 
 #include "keel/alloc/arena.h"
 #include "keel/alloc/purge.h"
