@@ -1,0 +1,258 @@
+#include "keel/snapshot/internal/record_parser.h"
+
+#include <limits>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "keel/snapshot/internal/block_reader.h"
+#include "keel/snapshot/internal/little_endian.h"
+
+namespace keel::snapshot::snapshot_internal {
+namespace {
+
+// Walks one file; each Parse* method consumes one block's records.
+class Parser {
+ public:
+  Parser(const BlockReader& reader, RecordVisitor* visitor)
+      : reader_(reader), header_(reader.header()), visitor_(visitor) {}
+
+  absl::Status ParseBlock(const Block& block) {
+    pos_ = block.payload.data();
+    end_ = pos_ + block.payload.size();
+    base_ = block.payload_offset;
+    block_start_ = pos_;
+    for (uint32_t i = 0; i < block.record_count; ++i) {
+      absl::Status s;
+      switch (block.section) {
+        case Section::kStrings:
+          s = ParseString();
+          break;
+        case Section::kSeries:
+          s = ParseSeries();
+          break;
+        case Section::kChunks:
+          s = ParseChunk();
+          break;
+        case Section::kFooter:
+          break;
+      }
+      if (!s.ok()) return s;
+    }
+    if (pos_ != end_) {
+      return Fail(pos_, absl::StrCat(SectionName(block.section), " block: ",
+                                     end_ - pos_, " bytes after its ",
+                                     block.record_count, " records"));
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status CheckCounts(const Footer& footer, uint64_t footer_offset) const {
+    auto mismatch = [&](const char* what, uint64_t want, uint64_t got) {
+      return absl::DataLossError(
+          absl::StrCat(reader_.path(), ": offset ", footer_offset, ": ", what,
+                       ": ", want, " recorded, ", got, " read"));
+    };
+    if (strings_.size() != header_.string_count) {
+      return mismatch("header string count", header_.string_count,
+                      strings_.size());
+    }
+    if (series_ != header_.series_count) {
+      return mismatch("header series count", header_.series_count, series_);
+    }
+    if (chunks_ != header_.chunk_count) {
+      return mismatch("header chunk count", header_.chunk_count, chunks_);
+    }
+    if (footer.sample_count != samples_) {
+      return mismatch("footer sample count", footer.sample_count, samples_);
+    }
+    if (footer.chunk_bytes != chunk_bytes_) {
+      return mismatch("footer chunk bytes", footer.chunk_bytes, chunk_bytes_);
+    }
+    int64_t min_time = chunks_ == 0 ? 0 : min_time_;
+    int64_t max_time = chunks_ == 0 ? 0 : max_time_;
+    if (footer.min_time != min_time || footer.max_time != max_time) {
+      return absl::DataLossError(
+          absl::StrCat(reader_.path(), ": offset ", footer_offset,
+                       ": footer time range differs from the chunks read"));
+    }
+    return absl::OkStatus();
+  }
+
+ private:
+  uint64_t OffsetOf(const uint8_t* at) const {
+    return base_ + static_cast<uint64_t>(at - block_start_);
+  }
+
+  bool Need(size_t n) const { return static_cast<size_t>(end_ - pos_) >= n; }
+
+  absl::Status Truncated(const char* record) const {
+    return Fail(pos_, absl::StrCat(record, " record runs past its block"));
+  }
+  [[gnu::cold]] absl::Status Fail(const uint8_t* at,
+                                  const std::string& what) const {
+    return absl::DataLossError(
+        absl::StrCat(reader_.path(), ": offset ", OffsetOf(at), ": ", what));
+  }
+
+  absl::Status ParseString() {
+    if (strings_.size() >= header_.string_count) {
+      return Fail(pos_, absl::StrCat("more strings than the header's ",
+                                     header_.string_count));
+    }
+    if (!Need(4)) return Truncated("string");
+    uint32_t len = GetU32(pos_);
+    if (!Need(4 + size_t{len})) return Truncated("string");
+    blob_.append(reinterpret_cast<const char*>(pos_ + 4), len);
+    strings_.push_back(blob_.size());
+    pos_ += 4 + size_t{len};
+    return absl::OkStatus();
+  }
+
+  std::string_view String(uint32_t i) const {
+    size_t begin = i == 0 ? 0 : strings_[i - 1];
+    return std::string_view(blob_).substr(begin, strings_[i] - begin);
+  }
+
+  absl::Status ParseSeries() {
+    const uint8_t* at = pos_;
+    if (series_ >= header_.series_count) {
+      return Fail(at, absl::StrCat("more series than the header's ",
+                                   header_.series_count));
+    }
+    if (!Need(4)) return Truncated("series");
+    uint32_t count = GetU32(pos_);
+    if (!Need(4 + size_t{count} * 8)) return Truncated("series");
+    labels_.clear();
+    for (uint32_t i = 0; i < count; ++i) {
+      uint32_t name = GetU32(pos_ + 4 + i * 8);
+      uint32_t value = GetU32(pos_ + 8 + i * 8);
+      if (name >= strings_.size() || value >= strings_.size()) {
+        return Fail(pos_ + 4 + i * 8,
+                    absl::StrCat("series ", series_, " label ", i,
+                                 ": string number out of range (",
+                                 strings_.size(), " strings)"));
+      }
+      labels_.emplace_back(String(name), String(value));
+    }
+    pos_ += 4 + size_t{count} * 8;
+    if (visitor_ != nullptr) {
+      absl::Status s =
+          visitor_->OnSeries(static_cast<uint32_t>(series_), labels_);
+      if (!s.ok()) {
+        return Fail(at, absl::StrCat("series ", series_, ": ", s.message()));
+      }
+    }
+    last_time_.push_back(std::numeric_limits<int64_t>::min());
+    ++series_;
+    return absl::OkStatus();
+  }
+
+  absl::Status ParseChunk() {
+    const uint8_t* at = pos_;
+    if (chunks_ >= header_.chunk_count) {
+      return Fail(at, absl::StrCat("more chunks than the header's ",
+                                   header_.chunk_count));
+    }
+    if (!Need(kChunkRecordFixedBytes)) return Truncated("chunk");
+    ChunkRecord c;
+    c.series = GetU32(pos_);
+    c.min_time = GetI64(pos_ + 4);
+    c.max_time = GetI64(pos_ + 12);
+    c.sample_count = GetU32(pos_ + 20);
+    c.encoding = pos_[24];
+    uint32_t len = GetU32(pos_ + 25);
+    if (!Need(kChunkRecordFixedBytes + size_t{len})) return Truncated("chunk");
+    c.bytes = {pos_ + kChunkRecordFixedBytes, len};
+    if (c.series >= series_) {
+      return Fail(at, absl::StrCat("chunk ", chunks_, ": series ", c.series,
+                                   " out of range (", series_, " series)"));
+    }
+    if (c.min_time > c.max_time || c.sample_count == 0) {
+      return Fail(at + 4, absl::StrCat("chunk ", chunks_,
+                                       ": bad time range or sample count"));
+    }
+    if (c.min_time <= last_time_[c.series]) {
+      return Fail(at + 4,
+                  absl::StrCat("chunk ", chunks_, " of series ", c.series,
+                               " overlaps or precedes its previous "
+                               "chunk"));
+    }
+    bool chronological = (header_.flags & kFlagRandomOrder) == 0;
+    if (chronological && chunks_ > 0 &&
+        (c.min_time < prev_min_ ||
+         (c.min_time == prev_min_ && c.series <= prev_series_))) {
+      return Fail(at, absl::StrCat("chunk ", chunks_,
+                                   " out of (min time, series) order"));
+    }
+    pos_ += kChunkRecordFixedBytes + size_t{len};
+    if (visitor_ != nullptr) {
+      absl::Status s = visitor_->OnChunk(c);
+      if (!s.ok()) {
+        return Fail(at, absl::StrCat("chunk ", chunks_, ": ", s.message()));
+      }
+    }
+    last_time_[c.series] = c.max_time;
+    prev_min_ = c.min_time;
+    prev_series_ = c.series;
+    if (chunks_ == 0 || c.min_time < min_time_) min_time_ = c.min_time;
+    if (chunks_ == 0 || c.max_time > max_time_) max_time_ = c.max_time;
+    ++chunks_;
+    samples_ += c.sample_count;
+    chunk_bytes_ += len;
+    return absl::OkStatus();
+  }
+
+  const BlockReader& reader_;
+  const Header& header_;
+  RecordVisitor* visitor_;
+  const uint8_t* block_start_ = nullptr;
+  const uint8_t* pos_ = nullptr;
+  const uint8_t* end_ = nullptr;
+  uint64_t base_ = 0;
+  std::string blob_;             // every string, back to back
+  std::vector<size_t> strings_;  // end of string i in blob_
+  std::vector<LabelView> labels_;
+  std::vector<int64_t> last_time_;  // per series: max time of its last chunk
+  uint64_t series_ = 0;
+  uint64_t chunks_ = 0;
+  uint64_t samples_ = 0;
+  uint64_t chunk_bytes_ = 0;
+  int64_t prev_min_ = 0;
+  uint32_t prev_series_ = 0;
+  int64_t min_time_ = 0;
+  int64_t max_time_ = 0;
+};
+
+}  // namespace
+
+absl::StatusOr<ParseSummary> ParseSnapshot(const std::string& path,
+                                           RecordVisitor* visitor) {
+  absl::StatusOr<std::unique_ptr<BlockReader>> reader = BlockReader::Open(path);
+  if (!reader.ok()) return reader.status();
+  BlockReader& r = **reader;
+  Parser parser(r, visitor);
+  for (;;) {
+    absl::StatusOr<Block> block = r.Next();
+    if (!block.ok()) return block.status();
+    if (block->section == Section::kFooter) {
+      uint64_t footer_offset = block->payload_offset - kBlockHeaderBytes;
+      if (absl::Status s = parser.CheckCounts(r.footer(), footer_offset);
+          !s.ok()) {
+        return s;
+      }
+      break;
+    }
+    if (absl::Status s = parser.ParseBlock(*block); !s.ok()) return s;
+  }
+  ParseSummary summary;
+  summary.header = r.header();
+  summary.footer = r.footer();
+  summary.string_bytes = r.section_bytes(Section::kStrings);
+  summary.series_bytes = r.section_bytes(Section::kSeries);
+  summary.chunk_bytes = r.section_bytes(Section::kChunks);
+  summary.footer_bytes = r.section_bytes(Section::kFooter);
+  summary.data_blocks = r.footer().block_count;
+  return summary;
+}
+
+}  // namespace keel::snapshot::snapshot_internal

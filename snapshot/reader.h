@@ -1,0 +1,70 @@
+// Reading snapshots (format: snapshot/FORMAT.md): restore, verify, inspect.
+//
+// RestoreSnapshot streams the file through one bounded buffer (the largest
+// block, at most 4 MiB of records plus one chunk), checks every block's
+// CRC32C before using a byte of it, and rebuilds the series in a NEW store,
+// allocating chunks in file order, which is chronological, so restored and
+// later ingested chunks share size classes and blocks. The store is handed
+// back only when the whole file checked out; on any error the caller's live
+// store is untouched and the error names the file offset and what failed.
+//
+//   auto restored = keel::snapshot::RestoreSnapshot(path, options);
+//   if (!restored.ok()) return restored.status();  // live store kept
+//   live = std::move(*restored);
+//
+// VerifySnapshot makes every check a restore makes, without a store, and
+// returns what inspect prints.
+//
+// Thread safety: the functions share nothing; run them on any threads.
+#ifndef KEEL_SNAPSHOT_READER_H_
+#define KEEL_SNAPSHOT_READER_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "keel/core/series_store.h"
+
+namespace keel::snapshot {
+
+struct SnapshotInfo {
+  uint32_t version = 0;
+  bool random_order = false;  // chunks in series-major random order
+  int64_t created_unix_ms = 0;
+  uint64_t file_bytes = 0;
+  uint64_t strings = 0;
+  uint64_t series = 0;
+  uint64_t chunks = 0;
+  uint64_t samples = 0;
+  uint64_t chunk_data_bytes = 0;  // the chunks' encoded bytes
+  int64_t min_time = 0;           // over all chunks (0 when none)
+  int64_t max_time = 0;
+  uint64_t blocks = 0;         // data blocks
+  uint64_t largest_block = 0;  // payload bytes: the read buffer
+  uint64_t header_section_bytes = 0;
+  uint64_t string_section_bytes = 0;  // blocks of each section, headers in
+  uint64_t series_section_bytes = 0;
+  uint64_t chunk_section_bytes = 0;
+  uint64_t footer_section_bytes = 0;
+};
+
+// Checks the whole file. Errors: NotFound (cannot open), FailedPrecondition
+// (a newer format version), DataLoss "PATH: offset N: what failed".
+absl::StatusOr<SnapshotInfo> VerifySnapshot(const std::string& path);
+
+struct RestoreStats {
+  SnapshotInfo info;
+  double seconds = 0;
+};
+
+// A new store built with `options` holding the snapshot's series and
+// chunks. Errors as VerifySnapshot, plus the store's own refusals of a
+// series or chunk (with the record's offset).
+absl::StatusOr<std::unique_ptr<core::SeriesStore>> RestoreSnapshot(
+    const std::string& path, const core::SeriesStoreOptions& options = {},
+    RestoreStats* stats = nullptr);
+
+}  // namespace keel::snapshot
+
+#endif  // KEEL_SNAPSHOT_READER_H_

@@ -1,0 +1,240 @@
+#include "keel/snapshot/writer.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+#include <numeric>
+#include <random>
+#include <string_view>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/str_cat.h"
+#include "keel/snapshot/internal/atomic_file.h"
+#include "keel/snapshot/internal/block_writer.h"
+#include "keel/snapshot/internal/format.h"
+#include "keel/snapshot/internal/little_endian.h"
+
+namespace keel::snapshot {
+namespace {
+
+using snapshot_internal::AtomicFile;
+using snapshot_internal::BlockWriter;
+using snapshot_internal::kBlockHeaderBytes;
+using snapshot_internal::kChunkRecordFixedBytes;
+using snapshot_internal::kFooterPayloadBytes;
+using snapshot_internal::kHeaderBytes;
+using snapshot_internal::Section;
+using snapshot_internal::SectionPlan;
+
+using Clock = std::chrono::steady_clock;
+
+double SecondsSince(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+// A chunk of the cut, by position: entry (file series number) and index.
+struct ChunkPos {
+  int64_t min_time;
+  uint32_t series;
+  uint32_t chunk;
+};
+
+// The string table: every distinct label name and value, numbered in order
+// of first use. Views point into the cut, which outlives the table.
+class StringTable {
+ public:
+  uint32_t Intern(std::string_view s) {
+    auto [it, inserted] =
+        ids_.try_emplace(s, static_cast<uint32_t>(strings_.size()));
+    if (inserted) strings_.push_back(s);
+    return it->second;
+  }
+  uint32_t Find(std::string_view s) const { return ids_.find(s)->second; }
+  const std::vector<std::string_view>& strings() const { return strings_; }
+
+ private:
+  absl::flat_hash_map<std::string_view, uint32_t> ids_;
+  std::vector<std::string_view> strings_;
+};
+
+std::vector<ChunkPos> ChunkOrderOf(const core::SeriesSet& cut,
+                                   const WriteOptions& options) {
+  std::vector<ChunkPos> order;
+  order.reserve(cut.chunk_count());
+  auto entries = cut.series();
+  std::vector<uint32_t> series(entries.size());
+  std::iota(series.begin(), series.end(), 0u);
+  if (options.order == ChunkOrder::kSeriesRandom) {
+    std::mt19937_64 rng(options.random_seed);
+    std::shuffle(series.begin(), series.end(), rng);
+  }
+  for (uint32_t s : series) {
+    const auto& chunks = entries[s].chunks;
+    for (uint32_t c = 0; c < chunks.size(); ++c) {
+      order.push_back({chunks[c].min_time, s, c});
+    }
+  }
+  if (options.order == ChunkOrder::kChronological) {
+    std::sort(order.begin(), order.end(),
+              [](const ChunkPos& a, const ChunkPos& b) {
+                return a.min_time != b.min_time ? a.min_time < b.min_time
+                                                : a.series < b.series;
+              });
+  }
+  return order;
+}
+
+absl::Status CheckOptions(const WriteOptions& o) {
+  if (o.keep < 1) {
+    return absl::InvalidArgumentError("snapshot keep must be at least 1");
+  }
+  if (o.block_payload < 4096 ||
+      o.block_payload > snapshot_internal::kMaxBlockPayloadBound) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "snapshot block payload ", o.block_payload, " outside 4096 .. ",
+        snapshot_internal::kMaxBlockPayloadBound));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<WriteStats> WriteSnapshot(const core::SeriesStore& store,
+                                         const std::string& path,
+                                         const WriteOptions& options) {
+  if (absl::Status s = CheckOptions(options); !s.ok()) return s;
+  const Clock::time_point start = Clock::now();
+  const core::SeriesSet cut = store.Cut();
+  WriteStats stats;
+  stats.cut_seconds = SecondsSince(start);
+  auto entries = cut.series();
+
+  StringTable table;
+  SectionPlan string_plan(options.block_payload);
+  SectionPlan series_plan(options.block_payload);
+  SectionPlan chunk_plan(options.block_payload);
+  for (const auto& e : entries) {
+    for (const core::Label& l : e.labels) {
+      for (std::string_view s :
+           {std::string_view(l.name), std::string_view(l.value)}) {
+        size_t before = table.strings().size();
+        table.Intern(s);
+        if (table.strings().size() != before) string_plan.Add(4 + s.size());
+      }
+    }
+    series_plan.Add(4 + 8 * e.labels.size());
+  }
+  const std::vector<ChunkPos> order = ChunkOrderOf(cut, options);
+  size_t largest_record = 0;
+  for (const ChunkPos& p : order) {
+    size_t n =
+        kChunkRecordFixedBytes + entries[p.series].chunks[p.chunk].bytes.size();
+    chunk_plan.Add(n);
+    largest_record = std::max(largest_record, n);
+  }
+  for (std::string_view s : table.strings()) {
+    largest_record = std::max(largest_record, 4 + s.size());
+  }
+  for (const auto& e : entries) {
+    largest_record = std::max(largest_record, 4 + 8 * e.labels.size());
+  }
+
+  snapshot_internal::Header header;
+  header.flags = options.order == ChunkOrder::kSeriesRandom
+                     ? snapshot_internal::kFlagRandomOrder
+                     : 0;
+  header.created_unix_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(
+          std::chrono::system_clock::now().time_since_epoch())
+          .count();
+  header.string_count = table.strings().size();
+  header.series_count = entries.size();
+  header.chunk_count = order.size();
+  header.file_bytes = kHeaderBytes + string_plan.bytes() + series_plan.bytes() +
+                      chunk_plan.bytes() + kBlockHeaderBytes +
+                      kFooterPayloadBytes;
+  header.largest_block_payload = static_cast<uint32_t>(
+      std::max({string_plan.largest_payload(), series_plan.largest_payload(),
+                chunk_plan.largest_payload()}));
+  if (entries.size() > UINT32_MAX ||
+      header.largest_block_payload > snapshot_internal::kMaxReadBuffer) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("snapshot of ", path, ": store too large for format v1 (",
+                     entries.size(), " series, largest block ",
+                     header.largest_block_payload, " bytes)"));
+  }
+
+  absl::StatusOr<AtomicFile> file = AtomicFile::Create(path, header.file_bytes);
+  if (!file.ok()) return file.status();
+  BlockWriter blocks(*file, options.block_payload, largest_record);
+  stats.buffer_bytes = kBlockHeaderBytes +
+                       std::max<size_t>(options.block_payload, largest_record);
+  uint8_t head[kHeaderBytes];
+  snapshot_internal::EncodeHeader(header, head);
+  absl::Status st = blocks.WriteHeader(head);
+
+  if (st.ok()) st = blocks.StartSection(Section::kStrings);
+  for (size_t i = 0; st.ok() && i < table.strings().size(); ++i) {
+    std::string_view s = table.strings()[i];
+    absl::StatusOr<uint8_t*> r = blocks.AddRecord(4 + s.size());
+    if (!r.ok()) {
+      st = r.status();
+      break;
+    }
+    snapshot_internal::PutU32(*r, static_cast<uint32_t>(s.size()));
+    std::memcpy(*r + 4, s.data(), s.size());
+  }
+  if (st.ok()) st = blocks.StartSection(Section::kSeries);
+  for (size_t i = 0; st.ok() && i < entries.size(); ++i) {
+    const core::Labels& labels = entries[i].labels;
+    absl::StatusOr<uint8_t*> r = blocks.AddRecord(4 + 8 * labels.size());
+    if (!r.ok()) {
+      st = r.status();
+      break;
+    }
+    uint8_t* p = *r;
+    snapshot_internal::PutU32(p, static_cast<uint32_t>(labels.size()));
+    for (size_t j = 0; j < labels.size(); ++j) {
+      snapshot_internal::PutU32(p + 4 + 8 * j, table.Find(labels[j].name));
+      snapshot_internal::PutU32(p + 8 + 8 * j, table.Find(labels[j].value));
+    }
+  }
+  snapshot_internal::Footer footer;
+  if (st.ok()) st = blocks.StartSection(Section::kChunks);
+  for (size_t i = 0; st.ok() && i < order.size(); ++i) {
+    const ChunkPos& pos = order[i];
+    const core::ChunkData& c = entries[pos.series].chunks[pos.chunk];
+    absl::StatusOr<uint8_t*> r =
+        blocks.AddRecord(kChunkRecordFixedBytes + c.bytes.size());
+    if (!r.ok()) {
+      st = r.status();
+      break;
+    }
+    uint8_t* p = *r;
+    snapshot_internal::PutU32(p, pos.series);
+    snapshot_internal::PutI64(p + 4, c.min_time);
+    snapshot_internal::PutI64(p + 12, c.max_time);
+    snapshot_internal::PutU32(p + 20, c.samples);
+    p[24] = c.encoding;
+    snapshot_internal::PutU32(p + 25, static_cast<uint32_t>(c.bytes.size()));
+    std::memcpy(p + kChunkRecordFixedBytes, c.bytes.data(), c.bytes.size());
+    footer.sample_count += c.samples;
+    footer.chunk_bytes += c.bytes.size();
+    if (i == 0 || c.min_time < footer.min_time) footer.min_time = c.min_time;
+    if (i == 0 || c.max_time > footer.max_time) footer.max_time = c.max_time;
+  }
+  if (st.ok()) st = blocks.WriteFooter(footer);
+  if (st.ok()) st = file->Commit(options.keep);
+  if (!st.ok()) return st;
+
+  stats.bytes = header.file_bytes;
+  stats.strings = header.string_count;
+  stats.series = header.series_count;
+  stats.chunks = header.chunk_count;
+  stats.samples = footer.sample_count;
+  stats.write_seconds = SecondsSince(start);
+  return stats;
+}
+
+}  // namespace keel::snapshot
