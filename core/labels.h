@@ -35,9 +35,9 @@ struct Label {
 using Labels = std::vector<Label>;
 
 struct LabelLimits {
-  std::size_t max_labels = 64;          // pairs per series, __name__ included
-  std::size_t max_name_bytes = 256;     // per label name
-  std::size_t max_value_bytes = 4096;   // per label value
+  std::size_t max_labels = 64;         // pairs per series, __name__ included
+  std::size_t max_name_bytes = 256;    // per label name
+  std::size_t max_value_bytes = 4096;  // per label value
 };
 
 // Sorts `labels` by name, drops empty values, then checks: names match

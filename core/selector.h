@@ -1,6 +1,7 @@
 // ParseSelector: reads a PromQL-style series selector into matchers.
 //
-//   auto m = keel::core::ParseSelector(R"(http_requests{job="api",code=~"5.."})");
+//   auto m =
+//   keel::core::ParseSelector(R"(http_requests{job="api",code=~"5.."})");
 //   // -> __name__="http_requests", job="api", code=~"5.."
 //
 // Accepted: `name`, `name{...}` and `{...}`; inside the braces a comma-

@@ -107,23 +107,25 @@ enum class AppendResult : uint8_t {
   kDuplicate,     // same timestamp, same value bits: ignored
   kOutOfOrder,    // older than the series' last sample: rejected
   kConflict,      // same timestamp, other value: rejected
+  kTooOld,        // in a window Truncate or retention already dropped
   kUnknownSeries  // no live series has this ref
 };
 
 struct SeriesStoreStats {
-  uint64_t series = 0;          // live series
-  uint64_t samples = 0;         // samples held
-  uint64_t chunks = 0;          // sealed and head chunks
-  uint64_t windows = 0;         // time windows holding sealed chunks
-  uint64_t live_bytes = 0;      // bytes the chunk encodings use
-  uint64_t chunk_bytes = 0;     // bytes the allocator holds for chunk bytes
-  uint64_t appended = 0;        // samples accepted since creation
-  uint64_t duplicates = 0;      // ignored as duplicates
-  uint64_t out_of_order = 0;    // rejected as older than the last sample
-  uint64_t conflicts = 0;       // rejected: same timestamp, other value
+  uint64_t series = 0;        // live series
+  uint64_t samples = 0;       // samples held
+  uint64_t chunks = 0;        // sealed and head chunks
+  uint64_t windows = 0;       // time windows holding sealed chunks
+  uint64_t live_bytes = 0;    // bytes the chunk encodings use
+  uint64_t chunk_bytes = 0;   // bytes the allocator holds for chunk bytes
+  uint64_t appended = 0;      // samples accepted since creation
+  uint64_t duplicates = 0;    // ignored as duplicates
+  uint64_t out_of_order = 0;  // rejected as older than the last sample
+  uint64_t conflicts = 0;     // rejected: same timestamp, other value
+  uint64_t too_old = 0;       // rejected: in a dropped window
   int64_t min_time = std::numeric_limits<int64_t>::max();  // over held samples
   int64_t max_time = std::numeric_limits<int64_t>::min();
-  alloc::MemoryStats arena;     // the store's arena, every structure
+  alloc::MemoryStats arena;  // the store's arena, every structure
 };
 
 class SeriesSet;
@@ -200,8 +202,7 @@ class SampleIterator {
 
  private:
   friend class SeriesSet;
-  SampleIterator(std::span<const ChunkData> chunks, int64_t mint,
-                 int64_t maxt);
+  SampleIterator(std::span<const ChunkData> chunks, int64_t mint, int64_t maxt);
 
   std::span<const ChunkData> chunks_;
   std::size_t next_chunk_ = 0;

@@ -47,12 +47,13 @@ std::string FormatSampleLine(const Labels& labels, int64_t t, double v);
 
 struct ImportSummary {
   uint64_t lines = 0;
-  uint64_t samples = 0;       // lines holding a sample
+  uint64_t samples = 0;  // lines holding a sample
   uint64_t appended = 0;
   uint64_t duplicates = 0;
   uint64_t out_of_order = 0;
   uint64_t conflicts = 0;
-  uint64_t new_series = 0;    // series the import created
+  uint64_t too_old = 0;     // in windows the store already dropped
+  uint64_t new_series = 0;  // series the import created
   int64_t min_time = std::numeric_limits<int64_t>::max();
   int64_t max_time = std::numeric_limits<int64_t>::min();
 };

@@ -46,9 +46,9 @@ inline constexpr uint32_t kXorMaxSamples = 65535;
 
 // The encoder's state between appends; 32 bytes, embedded per series.
 struct XorAppendState {
-  int64_t t = 0;        // last timestamp
-  uint64_t delta = 0;   // last timestamp delta
-  uint64_t bits = 0;    // last value bits
+  int64_t t = 0;                           // last timestamp
+  uint64_t delta = 0;                      // last timestamp delta
+  uint64_t bits = 0;                       // last value bits
   uint32_t bit_len = 8 * kXorHeaderBytes;  // used bits, header included
   uint16_t count = 0;
   uint8_t leading = 0xff;  // 0xff: no XOR window yet
@@ -101,11 +101,11 @@ class XorIterator {
   void Refill();
 
   const uint8_t* begin_ = nullptr;
-  const uint8_t* p_ = nullptr;    // next byte to load into word_
+  const uint8_t* p_ = nullptr;  // next byte to load into word_
   const uint8_t* end_ = nullptr;
-  uint64_t word_ = 0;             // next bits, MSB first
-  unsigned avail_ = 0;            // valid bits in word_
-  unsigned overrun_ = 0;          // zero bits supplied past the end
+  uint64_t word_ = 0;     // next bits, MSB first
+  unsigned avail_ = 0;    // valid bits in word_
+  unsigned overrun_ = 0;  // zero bits supplied past the end
   int64_t t_ = 0;
   uint64_t delta_ = 0;
   uint64_t bits_ = 0;

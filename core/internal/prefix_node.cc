@@ -1,0 +1,29 @@
+#include "keel/core/internal/prefix_node.h"
+
+#include <vector>
+
+#include "keel/alloc/growth_policy.h"
+
+namespace keel::core::core_internal {
+namespace {
+
+// jemalloc's classes up to kMaxNodeBytes are multiples of 16, so one entry
+// per 16 bytes is exact.
+std::vector<uint32_t> BuildCapacities() {
+  alloc::GrowthPolicy policy(sizeof(NodeHeader));
+  std::vector<uint32_t> table(kMaxNodeBytes / 16 + 2);
+  for (size_t i = 0; i < table.size(); ++i) {
+    table[i] = static_cast<uint32_t>(policy.capacity_for(i * 16 == 0 ? 1 : i * 16));
+  }
+  return table;
+}
+
+}  // namespace
+
+uint32_t NodeCapacity(size_t bytes) {
+  static const std::vector<uint32_t>* table =
+      new std::vector<uint32_t>(BuildCapacities());
+  return (*table)[(bytes + 15) >> 4];
+}
+
+}  // namespace keel::core::core_internal

@@ -1,0 +1,140 @@
+// The node of PrefixTrie: one stride-8 level of a multibit trie, compressed
+// by popcount (after gaissmai/bart and the tree bitmap).
+//
+// A node at depth d holds the prefixes of lengths 8d+1 .. 8d+8 under its
+// 8d-bit path (the root also holds length 0). Within the node a prefix of j
+// extra bits (0..8) whose extra bits read x sits at slot (1 << j) | x: a
+// complete binary tree of 511 slots, 1..511, so slot i's parent is i / 2 and
+// the 256 slots of 8 extra bits, 256 + byte, sit at the leaves. A child node
+// per byte holds what lies deeper. Two bitmaps say which slots and which
+// children exist; the values and child pointers sit in two dense arrays
+// after the header, in slot and byte order, found by popcount rank.
+//
+// One allocation per node: header, then the child pointers, then the values.
+// Nodes are written only while private to the writer (see PrefixTrie) and
+// are immutable once published.
+#ifndef KEEL_CORE_INTERNAL_PREFIX_NODE_H_
+#define KEEL_CORE_INTERNAL_PREFIX_NODE_H_
+
+#include <array>
+#include <bit>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+
+// Popcount is the trie's inner loop: without this the baseline x86-64
+// target turns each std::popcount into a libgcc call. Every x86-64 CPU
+// since 2008 has the instruction.
+#if defined(__x86_64__)
+#pragma GCC push_options
+#pragma GCC target("popcnt")
+#endif
+
+namespace keel::core::core_internal {
+
+inline constexpr int kStride = 8;
+
+// The largest node: 256 children and 511 values of 8 bytes.
+inline constexpr size_t kMaxNodeBytes = 104 + 256 * 8 + 511 * 8;
+
+// The bytes a node of `bytes` bytes is allocated with: the GrowthPolicy
+// capacity (a jemalloc size class), looked up in a table built once, since
+// every edit of a node asks. REQUIRES: 0 < bytes <= kMaxNodeBytes.
+uint32_t NodeCapacity(size_t bytes);
+
+// For each byte >> 3: the slots 1..63 (0..5 extra bits) on the byte's path.
+inline constexpr std::array<uint64_t, 32> kShallowAncestors = [] {
+  std::array<uint64_t, 32> masks{};
+  for (unsigned top = 0; top < 32; ++top) {
+    unsigned byte = top << 3;
+    for (int j = 0; j <= 5; ++j) {
+      masks[top] |= uint64_t{1} << ((1u << j) | (byte >> (8 - j)));
+    }
+  }
+  return masks;
+}();
+
+inline bool TestBit(const uint64_t* words, unsigned i) {
+  return (words[i >> 6] >> (i & 63)) & 1;
+}
+
+// The number of set bits in words before bit i.
+inline unsigned RankOf(const uint64_t* words, unsigned i) {
+  unsigned rank = std::popcount(words[i >> 6] & ((uint64_t{1} << (i & 63)) - 1));
+  for (unsigned w = 0; w < (i >> 6); ++w) rank += std::popcount(words[w]);
+  return rank;
+}
+
+// The slot of `extra_bits` bits of `byte`.
+inline unsigned SlotOf(unsigned byte, int extra_bits) {
+  return (1u << extra_bits) | (byte >> (kStride - extra_bits));
+}
+
+// How many extra bits slot i stands for (0..8).
+inline int SlotBits(unsigned slot) { return std::bit_width(slot) - 1; }
+
+struct NodeHeader {
+  uint64_t child_bits[4];   // bit b: a child for byte b
+  uint64_t prefix_bits[8];  // bit i: slot i holds a prefix
+  uint64_t child_count : 9;
+  uint64_t prefix_count : 10;
+  uint64_t generation : 45;  // the writer's batch that made the node
+};
+static_assert(sizeof(NodeHeader) == 104);
+
+template <class V>
+struct Node : NodeHeader {
+  static constexpr size_t BytesFor(size_t children, size_t prefixes) {
+    return sizeof(NodeHeader) + children * sizeof(Node*) + prefixes * sizeof(V);
+  }
+  size_t bytes() const { return BytesFor(child_count, prefix_count); }
+
+  Node* const* children() const {
+    return reinterpret_cast<Node* const*>(reinterpret_cast<const char*>(this) +
+                                          sizeof(NodeHeader));
+  }
+  Node** children() {
+    return reinterpret_cast<Node**>(reinterpret_cast<char*>(this) +
+                                    sizeof(NodeHeader));
+  }
+  const V* values() const {
+    return reinterpret_cast<const V*>(children() + child_count);
+  }
+  V* values() { return reinterpret_cast<V*>(children() + child_count); }
+
+  bool has_child(unsigned byte) const { return TestBit(child_bits, byte); }
+  bool has_prefix(unsigned slot) const { return TestBit(prefix_bits, slot); }
+  Node* child(unsigned byte) const {
+    return children()[RankOf(child_bits, byte)];
+  }
+  const V& value(unsigned slot) const {
+    return values()[RankOf(prefix_bits, slot)];
+  }
+  bool empty() const { return child_count == 0 && prefix_count == 0; }
+
+  // The deepest slot holding a prefix on `byte`'s path, or 0. Deeper slots
+  // have larger numbers, so the answer is the highest hit: the three leaf
+  // levels are tested one bit each, the six above with one mask.
+  unsigned BestSlot(unsigned byte) const {
+    uint32_t deep = static_cast<uint32_t>((prefix_bits[4 + (byte >> 6)] >>
+                                           (byte & 63)) & 1)
+                        << 8 |
+                    static_cast<uint32_t>(
+                        (prefix_bits[2 + (byte >> 7)] >> ((byte >> 1) & 63)) &
+                        1)
+                        << 7 |
+                    static_cast<uint32_t>((prefix_bits[1] >> (byte >> 2)) & 1)
+                        << 6;
+    if (deep != 0) return SlotOf(byte, std::bit_width(deep) - 1);
+    uint64_t shallow = prefix_bits[0] & kShallowAncestors[byte >> 3];
+    return shallow == 0 ? 0 : std::bit_width(shallow) - 1;
+  }
+};
+
+}  // namespace keel::core::core_internal
+
+#if defined(__x86_64__)
+#pragma GCC pop_options
+#endif
+
+#endif  // KEEL_CORE_INTERNAL_PREFIX_NODE_H_

@@ -1,0 +1,542 @@
+// PrefixTrie<Key, V>: the longest-prefix-match trie behind PrefixTable, on
+// raw keys (uint32_t for IPv4, unsigned __int128 for IPv6: the address as a
+// number, first bit most significant). A prefix is (key, length) with every
+// bit past the length zero.
+//
+// Structure: stride-8 popcount-compressed nodes (prefix_node.h); IPv4 takes
+// at most 4 levels, IPv6 16.
+//
+// Concurrency: one writer, any number of readers, readers never block.
+// Published nodes are immutable. The writer edits a working version: a node
+// it has to change is copied once per batch (the copy is private, marked
+// with the batch's generation, and edited in place from then on), and so is
+// every node on the path above it, up to a private root. Publishing stores
+// the working root with one seq_cst store: a reader that loads the root sees
+// a complete version, before or after each batch, and every node it reaches
+// stays valid while it holds an EpochGuard. The copies a batch replaced are
+// retired and freed once every reader pinned before the publish is gone.
+// Private nodes the writer drops before publishing are freed at once.
+//
+// Thread safety: the writer methods (Insert, Remove, BeginBatch, EndBatch,
+// Reclaim, working_size) from one thread at a time; the reader methods from
+// any thread, each under an EpochGuard (core_internal/epoch_domain.h).
+#ifndef KEEL_CORE_INTERNAL_PREFIX_TRIE_H_
+#define KEEL_CORE_INTERNAL_PREFIX_TRIE_H_
+
+#include <algorithm>
+#include <atomic>
+#include <bit>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <optional>
+#include <type_traits>
+#include <vector>
+
+#include "keel/alloc/arena.h"
+#include "keel/core/internal/epoch_domain.h"
+#include "keel/core/internal/prefix_node.h"
+
+#if defined(__x86_64__)
+#pragma GCC push_options
+#pragma GCC target("popcnt")
+#endif
+
+namespace keel::core::core_internal {
+
+template <class Key, class V>
+class PrefixTrie {
+ public:
+  static_assert(std::is_trivially_copyable_v<V> && sizeof(V) <= 8);
+  static constexpr int kBits = sizeof(Key) * 8;
+  static constexpr int kLevels = kBits / kStride;
+  using NodeT = Node<V>;
+
+  // A longest-match answer: the prefix's length and its value.
+  struct Hit {
+    int length;
+    V value;
+  };
+
+  // REQUIRES: `arena` outlives the trie.
+  explicit PrefixTrie(alloc::Arena& arena) : arena_(arena) {}
+  // REQUIRES: no reader is inside the trie.
+  ~PrefixTrie() {
+    FreeTree(working_);
+    for (const Retired& r : pending_) Deallocate(r.node);
+    for (const Retired& r : retired_) Deallocate(r.node);
+  }
+  PrefixTrie(const PrefixTrie&) = delete;
+  PrefixTrie& operator=(const PrefixTrie&) = delete;
+
+  static Key Mask(int length) {
+    return length == 0 ? Key{0} : ~Key{0} << (kBits - length);
+  }
+
+  // ---- Writer -------------------------------------------------------------
+
+  // Sets (key, length) to value; true when it was not there. Published at
+  // once unless a batch is open. REQUIRES: key has no bits past length.
+  bool Insert(Key key, int length, const V& value) {
+    const int target = DepthOf(length);
+    NodeT** link = &working_;
+    if (*link == nullptr) *link = NewNode();
+    for (int depth = 0; depth < target; ++depth) {
+      unsigned byte = ByteAt(key, depth);
+      NodeT* node = *link;
+      if (node->has_child(byte)) {
+        node = MakePrivate(node);
+      } else {
+        node = WithChild(node, byte, NewNode());
+      }
+      *link = node;
+      link = &node->children()[RankOf(node->child_bits, byte)];
+    }
+    unsigned slot = SlotOf(ByteAt(key, target), length - target * kStride);
+    NodeT* node = *link;
+    bool added = !node->has_prefix(slot);
+    if (added) {
+      node = WithPrefix(node, slot, value);
+      ++working_size_;
+    } else {
+      node = MakePrivate(node);
+      node->values()[RankOf(node->prefix_bits, slot)] = value;
+    }
+    *link = node;
+    Changed();
+    return added;
+  }
+
+  // Removes (key, length); true when it was there. Nodes left empty go.
+  bool Remove(Key key, int length) {
+    const int target = DepthOf(length);
+    const unsigned slot =
+        SlotOf(ByteAt(key, target), length - target * kStride);
+    // Look first: a missing prefix must not copy anything.
+    const NodeT* probe = working_;
+    for (int depth = 0; probe != nullptr && depth < target; ++depth) {
+      unsigned byte = ByteAt(key, depth);
+      probe = probe->has_child(byte) ? probe->child(byte) : nullptr;
+    }
+    if (probe == nullptr || !probe->has_prefix(slot)) return false;
+
+    NodeT** links[kLevels];
+    links[0] = &working_;
+    for (int depth = 0; depth < target; ++depth) {
+      NodeT* node = MakePrivate(*links[depth]);
+      *links[depth] = node;
+      unsigned byte = ByteAt(key, depth);
+      links[depth + 1] = &node->children()[RankOf(node->child_bits, byte)];
+    }
+    *links[target] = WithoutPrefix(*links[target], slot);
+    --working_size_;
+    for (int depth = target; depth >= 0; --depth) {
+      NodeT* node = *links[depth];
+      if (!node->empty()) break;
+      Free(node);
+      if (depth == 0) {
+        working_ = nullptr;
+        break;
+      }
+      *links[depth - 1] =
+          WithoutChild(*links[depth - 1], ByteAt(key, depth - 1));
+    }
+    Changed();
+    return true;
+  }
+
+  // Holds back publication until the matching EndBatch (batches nest).
+  void BeginBatch() { ++batch_depth_; }
+  void EndBatch() {
+    if (--batch_depth_ == 0) Publish();
+  }
+
+  // Frees the retired nodes no reader can still reach. Publishing calls it;
+  // call it after readers finish to free what they held back.
+  void Reclaim() {
+    if (retired_.empty()) return;
+    uint64_t oldest = EpochDomain::OldestPinned();
+    size_t freed = 0;
+    while (freed < retired_.size() && retired_[freed].tag <= oldest) {
+      Deallocate(retired_[freed].node);
+      ++freed;
+    }
+    retired_.erase(retired_.begin(), retired_.begin() + freed);
+  }
+
+  // Prefixes in the working version (what the writer has written so far).
+  size_t working_size() const { return working_size_; }
+  // Bytes the nodes hold in the arena, retired ones included.
+  size_t node_bytes() const { return node_bytes_.load(std::memory_order_relaxed); }
+
+  // ---- Readers (under an EpochGuard) ---------------------------------------
+
+  // Prefixes in the published version.
+  size_t size() const { return published_size_.load(std::memory_order_relaxed); }
+
+  std::optional<V> Exact(Key key, int length) const {
+    const int target = DepthOf(length);
+    const NodeT* node = root();
+    for (int depth = 0; node != nullptr && depth < target; ++depth) {
+      unsigned byte = ByteAt(key, depth);
+      node = node->has_child(byte) ? node->child(byte) : nullptr;
+    }
+    if (node == nullptr) return std::nullopt;
+    unsigned slot = SlotOf(ByteAt(key, target), length - target * kStride);
+    if (!node->has_prefix(slot)) return std::nullopt;
+    return node->value(slot);
+  }
+
+  // The longest prefix holding the address `key`.
+  std::optional<Hit> Longest(Key key) const {
+    const NodeT* node = root();
+    if (node == nullptr) return std::nullopt;
+    const NodeT* path[kLevels];
+    int depth = 0;
+    for (;;) {
+      path[depth] = node;
+      if (depth == kLevels - 1) break;
+      unsigned byte = ByteAt(key, depth);
+      if (!node->has_child(byte)) break;
+      node = node->child(byte);
+      ++depth;
+    }
+    for (;; --depth) {
+      unsigned slot = path[depth]->BestSlot(ByteAt(key, depth));
+      if (slot != 0) {
+        return Hit{depth * kStride + SlotBits(slot), path[depth]->value(slot)};
+      }
+      if (depth == 0) return std::nullopt;
+    }
+  }
+
+  // Longest for keys[0..n), into out[0..n): walks kLanes lookups side by
+  // side, a level at a time, prefetching the nodes the next step reads so
+  // that their cache misses overlap.
+  void LongestBatch(const Key* keys, size_t n, std::optional<V>* out) const {
+    const NodeT* root_node = root();
+    for (size_t base = 0; base < n; base += kLanes) {
+      size_t lanes = std::min(n - base, kLanes);
+      if (root_node == nullptr) {
+        std::fill(out + base, out + base + lanes, std::nullopt);
+        continue;
+      }
+      LongestLanes(root_node, keys + base, lanes, out + base);
+    }
+  }
+
+  // Calls visit(key, length, value) for every prefix covering (key, length),
+  // itself included, shortest first.
+  template <class Visit>
+  void LessSpecifics(Key key, int length, Visit&& visit) const {
+    const NodeT* node = root();
+    for (int depth = 0; node != nullptr; ++depth) {
+      unsigned byte = ByteAt(key, depth);
+      for (int bits = 0; bits <= kStride; ++bits) {
+        int len = depth * kStride + bits;
+        if (len > length) return;
+        unsigned slot = SlotOf(byte, bits);
+        if (node->has_prefix(slot)) visit(key & Mask(len), len, node->value(slot));
+      }
+      if (length <= (depth + 1) * kStride || depth + 1 == kLevels ||
+          !node->has_child(byte)) {
+        return;
+      }
+      node = node->child(byte);
+    }
+  }
+
+  // Calls visit(key, length, value) for every prefix inside (key, length),
+  // itself included, in address order (then shorter first).
+  template <class Visit>
+  void MoreSpecifics(Key key, int length, Visit&& visit) const {
+    const int target = DepthOf(length);
+    const NodeT* node = root();
+    for (int depth = 0; node != nullptr && depth < target; ++depth) {
+      unsigned byte = ByteAt(key, depth);
+      node = node->has_child(byte) ? node->child(byte) : nullptr;
+    }
+    if (node == nullptr) return;
+    unsigned slot = SlotOf(ByteAt(key, target), length - target * kStride);
+    VisitSubtree(node, target, key & Mask(target * kStride), slot, visit);
+  }
+
+  template <class Visit>
+  void ForEach(Visit&& visit) const {
+    MoreSpecifics(Key{0}, 0, visit);
+  }
+
+ private:
+  static constexpr size_t kLanes = 16;
+
+  struct Retired {
+    NodeT* node;
+    uint64_t tag;  // free once no reader is pinned before this epoch
+  };
+
+  static unsigned ByteAt(Key key, int depth) {
+    return static_cast<unsigned>(key >> (kBits - kStride - depth * kStride)) &
+           0xff;
+  }
+  // The depth of the node holding prefixes of `length` bits.
+  static int DepthOf(int length) {
+    return length == 0 ? 0 : (length - 1) / kStride;
+  }
+
+  const NodeT* root() const { return root_.load(std::memory_order_seq_cst); }
+
+  void LongestLanes(const NodeT* root_node, const Key* keys, size_t lanes,
+                    std::optional<V>* out) const {
+    const NodeT* path[kLanes][kLevels];
+    int depth[kLanes];
+    for (size_t i = 0; i < lanes; ++i) {
+      path[i][0] = root_node;
+      depth[i] = 0;
+    }
+    for (int level = 0; level < kLevels - 1; ++level) {
+      bool any = false;
+      for (size_t i = 0; i < lanes; ++i) {
+        if (depth[i] != level) continue;
+        const NodeT* node = path[i][level];
+        unsigned byte = ByteAt(keys[i], level);
+        if (!node->has_child(byte)) continue;
+        const NodeT* child = node->child(byte);
+        __builtin_prefetch(child);
+        __builtin_prefetch(reinterpret_cast<const char*>(child) + 64);
+        path[i][level + 1] = child;
+        depth[i] = level + 1;
+        any = true;
+      }
+      if (!any) break;
+    }
+    const V* found[kLanes];
+    for (size_t i = 0; i < lanes; ++i) {
+      found[i] = nullptr;
+      for (int d = depth[i]; d >= 0; --d) {
+        const NodeT* node = path[i][d];
+        unsigned slot = node->BestSlot(ByteAt(keys[i], d));
+        if (slot != 0) {
+          found[i] = &node->values()[RankOf(node->prefix_bits, slot)];
+          __builtin_prefetch(found[i]);
+          break;
+        }
+      }
+    }
+    for (size_t i = 0; i < lanes; ++i) {
+      out[i] = found[i] == nullptr ? std::nullopt : std::optional<V>(*found[i]);
+    }
+  }
+
+  // Visits, in address order, the prefixes in `node`'s subtree under `slot`
+  // and everything in the children below it. `base` is the node's path.
+  template <class Visit>
+  static void VisitSubtree(const NodeT* node, int depth, Key base,
+                           unsigned slot, Visit& visit) {
+    const int top_bits = SlotBits(slot);
+    const unsigned lo = (slot - (1u << top_bits)) << (kStride - top_bits);
+    const unsigned hi = lo + (1u << (kStride - top_bits));
+    // Bytes where something in range starts: each prefix marks its first
+    // byte, each child its own.
+    uint64_t starts[4];
+    for (int w = 0; w < 4; ++w) starts[w] = node->child_bits[w];
+    for (int w = 0; w < 8; ++w) {
+      for (uint64_t bits = node->prefix_bits[w]; bits != 0; bits &= bits - 1) {
+        unsigned s = w * 64 + std::countr_zero(bits);
+        int j = SlotBits(s);
+        unsigned first = (s - (1u << j)) << (kStride - j);
+        starts[first >> 6] |= uint64_t{1} << (first & 63);
+      }
+    }
+    const int shift = kBits - kStride - depth * kStride;
+    for (unsigned w = lo >> 6; w <= (hi - 1) >> 6; ++w) {
+      uint64_t bits = starts[w];
+      for (; bits != 0; bits &= bits - 1) {
+        unsigned byte = w * 64 + std::countr_zero(bits);
+        if (byte < lo) continue;
+        if (byte >= hi) break;
+        const Key key = base | (static_cast<Key>(byte) << shift);
+        // A prefix starting at byte has at least this many bits: those
+        // ending at the byte's lowest set bit.
+        int min_bits = byte == lo ? top_bits
+                                  : kStride - std::countr_zero(byte | 0x100u);
+        for (int j = min_bits; j <= kStride; ++j) {
+          unsigned s = SlotOf(byte, j);
+          if (node->has_prefix(s)) {
+            visit(key, depth * kStride + j, node->value(s));
+          }
+        }
+        if (node->has_child(byte)) {
+          VisitSubtree(node->child(byte), depth + 1, key, 1, visit);
+        }
+      }
+    }
+  }
+
+  // ---- Writer internals ----------------------------------------------------
+
+  uint64_t generation_bits() const {
+    return generation_ & ((uint64_t{1} << 45) - 1);
+  }
+  bool IsPrivate(const NodeT* node) const {
+    return node->generation == generation_bits();
+  }
+
+  NodeT* Allocate(size_t bytes) {
+    uint32_t capacity = NodeCapacity(bytes);
+    node_bytes_.fetch_add(capacity, std::memory_order_relaxed);
+    auto* node = static_cast<NodeT*>(arena_.allocate(capacity));
+    return node;
+  }
+  void Deallocate(NodeT* node) {
+    uint32_t capacity = NodeCapacity(node->bytes());
+    node_bytes_.fetch_sub(capacity, std::memory_order_relaxed);
+    arena_.deallocate(node, capacity);
+  }
+  // Drops a node from the working version: private ones go now, published
+  // ones when the readers that may see them are gone.
+  void Free(NodeT* node) {
+    if (IsPrivate(node)) {
+      Deallocate(node);
+    } else {
+      pending_.push_back({node, 0});
+    }
+  }
+
+  NodeT* NewNode() {
+    NodeT* node = Allocate(sizeof(NodeHeader));
+    std::memset(static_cast<void*>(node), 0, sizeof(NodeHeader));
+    node->generation = generation_bits();
+    return node;
+  }
+
+  // `node` itself when it is private and its capacity holds `bytes`;
+  // otherwise a fresh private node of that capacity with node's header,
+  // which the caller fills. The old node is freed by the caller.
+  NodeT* Reserve(NodeT* node, size_t bytes) {
+    if (IsPrivate(node) && NodeCapacity(bytes) == NodeCapacity(node->bytes())) {
+      return node;
+    }
+    NodeT* fresh = Allocate(bytes);
+    std::memcpy(static_cast<void*>(fresh), node, sizeof(NodeHeader));
+    fresh->generation = generation_bits();
+    return fresh;
+  }
+
+  NodeT* MakePrivate(NodeT* node) {
+    if (IsPrivate(node)) return node;
+    NodeT* copy = Allocate(node->bytes());
+    std::memcpy(static_cast<void*>(copy), node, node->bytes());
+    copy->generation = generation_bits();
+    Free(node);
+    return copy;
+  }
+
+  // The arrays of `from` copied into `to` with a gap (or a cut) of `width`
+  // bytes at byte `at` of the part after the header. Works in place.
+  static void Splice(const NodeT* from, NodeT* to, size_t at, size_t old_tail,
+                     ptrdiff_t width) {
+    const char* src = reinterpret_cast<const char*>(from) + sizeof(NodeHeader);
+    char* dst = reinterpret_cast<char*>(to) + sizeof(NodeHeader);
+    if (width >= 0) {
+      std::memmove(dst + at + width, src + at, old_tail - at);
+      if (src != dst) std::memcpy(dst, src, at);
+    } else {
+      if (src != dst) std::memcpy(dst, src, at);
+      std::memmove(dst + at, src + at - width, old_tail - at + width);
+    }
+  }
+
+  NodeT* WithChild(NodeT* node, unsigned byte, NodeT* child) {
+    size_t old_bytes = node->bytes();
+    NodeT* out = Reserve(node, old_bytes + sizeof(NodeT*));
+    unsigned rank = RankOf(node->child_bits, byte);
+    Splice(node, out, rank * sizeof(NodeT*), old_bytes - sizeof(NodeHeader),
+           sizeof(NodeT*));
+    out->child_bits[byte >> 6] |= uint64_t{1} << (byte & 63);
+    out->child_count = out->child_count + 1;
+    out->children()[rank] = child;
+    if (out != node) Free(node);
+    return out;
+  }
+
+  NodeT* WithoutChild(NodeT* node, unsigned byte) {
+    size_t old_bytes = node->bytes();
+    NodeT* out = Reserve(node, old_bytes - sizeof(NodeT*));
+    unsigned rank = RankOf(node->child_bits, byte);
+    Splice(node, out, rank * sizeof(NodeT*), old_bytes - sizeof(NodeHeader),
+           -static_cast<ptrdiff_t>(sizeof(NodeT*)));
+    out->child_bits[byte >> 6] &= ~(uint64_t{1} << (byte & 63));
+    out->child_count = out->child_count - 1;
+    if (out != node) Free(node);
+    return out;
+  }
+
+  NodeT* WithPrefix(NodeT* node, unsigned slot, const V& value) {
+    size_t old_bytes = node->bytes();
+    NodeT* out = Reserve(node, old_bytes + sizeof(V));
+    unsigned rank = RankOf(node->prefix_bits, slot);
+    size_t at = node->child_count * sizeof(NodeT*) + rank * sizeof(V);
+    Splice(node, out, at, old_bytes - sizeof(NodeHeader), sizeof(V));
+    out->prefix_bits[slot >> 6] |= uint64_t{1} << (slot & 63);
+    out->prefix_count = out->prefix_count + 1;
+    out->values()[rank] = value;
+    if (out != node) Free(node);
+    return out;
+  }
+
+  NodeT* WithoutPrefix(NodeT* node, unsigned slot) {
+    size_t old_bytes = node->bytes();
+    NodeT* out = Reserve(node, old_bytes - sizeof(V));
+    unsigned rank = RankOf(node->prefix_bits, slot);
+    size_t at = node->child_count * sizeof(NodeT*) + rank * sizeof(V);
+    Splice(node, out, at, old_bytes - sizeof(NodeHeader),
+           -static_cast<ptrdiff_t>(sizeof(V)));
+    out->prefix_bits[slot >> 6] &= ~(uint64_t{1} << (slot & 63));
+    out->prefix_count = out->prefix_count - 1;
+    if (out != node) Free(node);
+    return out;
+  }
+
+  void Changed() {
+    if (batch_depth_ == 0) Publish();
+  }
+
+  void Publish() {
+    root_.store(working_, std::memory_order_seq_cst);
+    published_size_.store(working_size_, std::memory_order_relaxed);
+    ++generation_;
+    if (!pending_.empty()) {
+      uint64_t tag = EpochDomain::Advance();
+      for (const Retired& r : pending_) retired_.push_back({r.node, tag});
+      pending_.clear();
+    }
+    Reclaim();
+  }
+
+  void FreeTree(NodeT* node) {
+    if (node == nullptr) return;
+    for (unsigned i = 0; i < node->child_count; ++i) {
+      FreeTree(node->children()[i]);
+    }
+    Deallocate(node);
+  }
+
+  alloc::Arena& arena_;
+  std::atomic<const NodeT*> root_{nullptr};  // the published version
+  std::atomic<size_t> published_size_{0};
+  std::atomic<size_t> node_bytes_{0};
+  NodeT* working_ = nullptr;
+  size_t working_size_ = 0;
+  uint64_t generation_ = 1;
+  int batch_depth_ = 0;
+  std::vector<Retired> pending_;  // replaced since the last publish
+  std::vector<Retired> retired_;  // published-over, in tag order
+};
+
+}  // namespace keel::core::core_internal
+
+#if defined(__x86_64__)
+#pragma GCC pop_options
+#endif
+
+#endif  // KEEL_CORE_INTERNAL_PREFIX_TRIE_H_

@@ -1,0 +1,200 @@
+#include "keel/core/internal/range_format.h"
+
+#include <bit>
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+
+namespace keel::core::core_internal {
+namespace {
+
+uint64_t PackedBytes(uint64_t count, uint32_t bits) {
+  return (count * bits + 7) / 8 + kPackedSlackBytes;
+}
+
+uint64_t CeilDiv(uint64_t a, uint64_t b) { return (a + b - 1) / b; }
+
+[[gnu::cold, gnu::noinline]] absl::Status Corrupt(const std::string& what,
+                                                  std::string_view why) {
+  return absl::DataLossError(absl::StrCat(
+      what, ": corrupt range table: ", absl::string_view(why.data(), why.size())));
+}
+
+constexpr uint64_t kP1 = 0x9E3779B185EBCA87ull;
+constexpr uint64_t kP2 = 0xC2B2AE3D27D4EB4Full;
+constexpr uint64_t kP3 = 0x165667B19E3779F9ull;
+constexpr uint64_t kP4 = 0x85EBCA77C2B2AE63ull;
+constexpr uint64_t kP5 = 0x27D4EB2F165667C5ull;
+
+uint64_t Load64(const uint8_t* p) {
+  uint64_t v;
+  std::memcpy(&v, p, 8);
+  return v;
+}
+
+uint64_t Round(uint64_t acc, uint64_t input) {
+  acc += input * kP2;
+  return std::rotl(acc, 31) * kP1;
+}
+
+uint64_t Merge(uint64_t acc, uint64_t lane) {
+  acc ^= Round(0, lane);
+  return acc * kP1 + kP4;
+}
+
+}  // namespace
+
+size_t PlaceSections(const RangeCounts& c,
+                     SectionPlace places[kRangeSectionCount]) {
+  uint64_t bytes[kRangeSectionCount];
+  bytes[kV4Buckets] = (kV4BucketCount + 1) * sizeof(V4Bucket);
+  bytes[kV4Keys] = c.v4_rows * sizeof(uint16_t);
+  bytes[kV4Records] = PackedBytes(c.v4_rows, c.record_bits);
+  bytes[kV6Top] = CeilDiv(c.v6_rows, kV6TopStride) * sizeof(uint64_t);
+  bytes[kV6Mid] = CeilDiv(c.v6_rows, kV6MidStride) * sizeof(uint64_t);
+  bytes[kV6Keys] = c.v6_rows * sizeof(uint64_t);
+  bytes[kV6Records] = PackedBytes(c.v6_rows, c.record_bits);
+  bytes[kV6Exceptions] = c.v6_exceptions * sizeof(V6Exception);
+  bytes[kRecords] = c.records * sizeof(uint64_t);
+  bytes[kNameOffsets] = (c.names + 1) * sizeof(uint32_t);
+  bytes[kNames] = c.name_bytes;
+  uint64_t offset = 0;
+  for (int s = 0; s < kRangeSectionCount; ++s) {
+    places[s].offset = offset;
+    places[s].bytes = bytes[s];
+    offset += (bytes[s] + kSectionAlignment - 1) & ~(kSectionAlignment - 1);
+  }
+  return offset;
+}
+
+absl::Status ViewBlock(const uint8_t* block, size_t block_bytes,
+                       const RangeCounts& c, const std::string& what,
+                       RangeView* view) {
+  // Bounds first, so that the sizes below cannot overflow.
+  constexpr uint64_t kMaxRows = uint64_t{1} << 32;
+  if (c.v4_rows == 0 || c.v4_rows > kMaxRows || c.v6_rows == 0 ||
+      c.v6_rows > kMaxRows || c.v6_exceptions >= c.v6_rows) {
+    return Corrupt(what, "row counts out of range");
+  }
+  if (c.record_bits == 0 || c.record_bits > 32 || c.records == 0 ||
+      c.records > (uint64_t{1} << c.record_bits)) {
+    return Corrupt(what, "record count or width out of range");
+  }
+  if (c.names == 0 || c.names > kMaxNames || c.name_bytes > kMaxRows) {
+    return Corrupt(what, "name counts out of range");
+  }
+  SectionPlace places[kRangeSectionCount];
+  size_t needed = PlaceSections(c, places);
+  if (block_bytes < needed) {
+    return Corrupt(what, absl::StrCat("sections need ", needed,
+                                      " bytes, the block holds ", block_bytes));
+  }
+  auto at = [&](RangeSection s) { return block + places[s].offset; };
+  RangeView v;
+  v.counts = c;
+  v.v4_buckets = reinterpret_cast<const V4Bucket*>(at(kV4Buckets));
+  v.v4_keys = reinterpret_cast<const uint16_t*>(at(kV4Keys));
+  v.v4_records = at(kV4Records);
+  v.v6_top = reinterpret_cast<const uint64_t*>(at(kV6Top));
+  v.v6_top_count = CeilDiv(c.v6_rows, kV6TopStride);
+  v.v6_mid = reinterpret_cast<const uint64_t*>(at(kV6Mid));
+  v.v6_mid_count = CeilDiv(c.v6_rows, kV6MidStride);
+  v.v6_keys = reinterpret_cast<const uint64_t*>(at(kV6Keys));
+  v.v6_records = at(kV6Records);
+  v.v6_exceptions = reinterpret_cast<const V6Exception*>(at(kV6Exceptions));
+  v.records = reinterpret_cast<const uint64_t*>(at(kRecords));
+  v.name_offsets = reinterpret_cast<const uint32_t*>(at(kNameOffsets));
+  v.names = reinterpret_cast<const char*>(at(kNames));
+
+  // IPv4: a lookup's row is in [first_row[b] - 1, first_row[b + 1]).
+  if (v.v4_buckets[0].first_row != 0 ||
+      v.v4_buckets[kV4BucketCount].first_row != c.v4_rows ||
+      v.v4_buckets[1].first_row == 0 || v.v4_keys[0] != 0) {
+    return Corrupt(what, "IPv4 index does not start at row 0");
+  }
+  for (uint32_t b = 0; b < kV4BucketCount; ++b) {
+    if (v.v4_buckets[b].first_row > v.v4_buckets[b + 1].first_row) {
+      return Corrupt(what, absl::StrCat("IPv4 bucket ", b, " out of order"));
+    }
+  }
+  // IPv6: each sample equals the key it samples, so every search level
+  // lands on a key no greater than the one sought.
+  if (v.v6_keys[0] != 0) return Corrupt(what, "IPv6 rows do not start at ::");
+  for (uint64_t i = 0; i < v.v6_mid_count; ++i) {
+    if (v.v6_mid[i] != v.v6_keys[i * kV6MidStride]) {
+      return Corrupt(what, "IPv6 index disagrees with its keys");
+    }
+  }
+  for (uint64_t i = 0; i < v.v6_top_count; ++i) {
+    if (v.v6_top[i] != v.v6_mid[i * (kV6TopStride / kV6MidStride)]) {
+      return Corrupt(what, "IPv6 index disagrees with its keys");
+    }
+  }
+  uint64_t previous_row = 0;
+  for (uint64_t i = 0; i < c.v6_exceptions; ++i) {
+    const V6Exception& e = v.v6_exceptions[i];
+    if (e.row <= previous_row || e.row >= c.v6_rows || e.lo == 0) {
+      return Corrupt(what, "IPv6 exception list out of order or range");
+    }
+    previous_row = e.row;
+  }
+  if (v.records[0] != uint64_t{kCountryNone} << kCountryShift) {
+    return Corrupt(what, "record 0 is not the gap");
+  }
+  for (uint64_t r = 0; r < c.records; ++r) {
+    uint64_t country = (v.records[r] >> kCountryShift) & 1023;
+    if ((country >= kCountryCodes && country != kCountryNone) ||
+        (v.records[r] >> kNameShift) >= c.names) {
+      return Corrupt(what, absl::StrCat("record ", r, " out of range"));
+    }
+  }
+  if (v.name_offsets[0] != 0 || v.name_offsets[c.names] != c.name_bytes) {
+    return Corrupt(what, "name offsets do not span the names");
+  }
+  for (uint64_t n = 0; n < c.names; ++n) {
+    if (v.name_offsets[n] > v.name_offsets[n + 1]) {
+      return Corrupt(what, absl::StrCat("name ", n, " out of order"));
+    }
+  }
+  *view = v;
+  return absl::OkStatus();
+}
+
+uint64_t Checksum64(const void* data, size_t bytes) {
+  const auto* p = static_cast<const uint8_t*>(data);
+  const uint8_t* end = p + bytes;
+  uint64_t h;
+  if (bytes >= 32) {
+    uint64_t v1 = kP1 + kP2, v2 = kP2, v3 = 0, v4 = 0 - kP1;
+    const uint8_t* limit = end - 32;
+    do {
+      v1 = Round(v1, Load64(p));
+      v2 = Round(v2, Load64(p + 8));
+      v3 = Round(v3, Load64(p + 16));
+      v4 = Round(v4, Load64(p + 24));
+      p += 32;
+    } while (p <= limit);
+    h = std::rotl(v1, 1) + std::rotl(v2, 7) + std::rotl(v3, 12) +
+        std::rotl(v4, 18);
+    h = Merge(Merge(Merge(Merge(h, v1), v2), v3), v4);
+  } else {
+    h = kP5;
+  }
+  h += bytes;
+  for (; p + 8 <= end; p += 8) {
+    h ^= Round(0, Load64(p));
+    h = std::rotl(h, 27) * kP1 + kP4;
+  }
+  for (; p < end; ++p) {
+    h ^= *p * kP5;
+    h = std::rotl(h, 11) * kP1;
+  }
+  h ^= h >> 33;
+  h *= kP2;
+  h ^= h >> 29;
+  h *= kP3;
+  h ^= h >> 32;
+  return h;
+}
+
+}  // namespace keel::core::core_internal

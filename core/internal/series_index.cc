@@ -1,0 +1,219 @@
+#include "keel/core/internal/series_index.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "absl/hash/hash.h"
+#include "absl/types/span.h"
+#include "keel/core/postings.h"
+
+namespace keel::core::core_internal {
+namespace {
+
+constexpr std::size_t kPageBytes = 16u << 10;
+
+absl::string_view View(std::string_view s) { return {s.data(), s.size()}; }
+
+std::size_t HashIds(std::span<const uint32_t> ids) {
+  return absl::Hash<absl::Span<const uint32_t>>{}(
+      absl::MakeConstSpan(ids.data(), ids.size()));
+}
+
+uint64_t PairKey(uint32_t name, uint32_t value) {
+  return uint64_t{name} << 32 | value;
+}
+
+}  // namespace
+
+std::size_t SeriesIndex::RefHash::operator()(SeriesRef ref) const {
+  return HashIds(table->Find(ref)->labels());
+}
+std::size_t SeriesIndex::RefHash::operator()(PairIds key) const {
+  return HashIds(key.ids);
+}
+bool SeriesIndex::RefEq::operator()(SeriesRef a, PairIds b) const {
+  auto ids = table->Find(a)->labels();
+  return std::equal(ids.begin(), ids.end(), b.ids.begin(), b.ids.end());
+}
+
+SeriesIndex::SeriesIndex(alloc::Arena& arena, const SeriesTable& table)
+    : arena_(arena),
+      pages_(Alloc<std::pair<char*, std::size_t>>(arena)),
+      symbols_(Alloc<absl::string_view>(arena)),
+      symbol_ids_(0, absl::Hash<absl::string_view>(),
+                  std::equal_to<absl::string_view>(),
+                  Alloc<std::pair<const absl::string_view, uint32_t>>(arena)),
+      pairs_(Alloc<Pair>(arena)),
+      pair_ids_(0, absl::Hash<uint64_t>(), std::equal_to<uint64_t>(),
+                Alloc<std::pair<const uint64_t, uint32_t>>(arena)),
+      name_pairs_(0, absl::Hash<uint32_t>(), std::equal_to<uint32_t>(),
+                  Alloc<std::pair<const uint32_t, Postings>>(arena)),
+      all_(Alloc<uint32_t>(arena)),
+      series_(0, RefHash{&table}, RefEq{&table}, Alloc<SeriesRef>(arena)) {}
+
+SeriesIndex::~SeriesIndex() {
+  for (auto [page, bytes] : pages_) arena_.deallocate(page, bytes);
+}
+
+std::optional<uint32_t> SeriesIndex::FindSymbol(std::string_view s) const {
+  auto it = symbol_ids_.find(View(s));
+  if (it == symbol_ids_.end()) return std::nullopt;
+  return it->second;
+}
+
+uint32_t SeriesIndex::InternSymbol(std::string_view s) {
+  if (auto id = FindSymbol(s)) return *id;
+  char* p;
+  if (s.size() > kPageBytes / 4) {
+    p = static_cast<char*>(arena_.allocate(s.size()));
+    pages_.push_back({p, s.size()});
+  } else {
+    if (pages_.empty() || pages_.back().second != kPageBytes ||
+        kPageBytes - page_used_ < s.size()) {
+      pages_.push_back(
+          {static_cast<char*>(arena_.allocate(kPageBytes)), kPageBytes});
+      page_used_ = 0;
+    }
+    p = pages_.back().first + page_used_;
+    page_used_ += s.size();
+  }
+  if (!s.empty()) std::memcpy(p, s.data(), s.size());
+  auto id = static_cast<uint32_t>(symbols_.size());
+  symbols_.emplace_back(p, s.size());
+  symbol_ids_.emplace(symbols_.back(), id);
+  return id;
+}
+
+std::optional<uint32_t> SeriesIndex::FindPair(uint32_t name,
+                                              uint32_t value) const {
+  auto it = pair_ids_.find(PairKey(name, value));
+  if (it == pair_ids_.end()) return std::nullopt;
+  return it->second;
+}
+
+bool SeriesIndex::FindPairs(const Labels& labels,
+                            std::vector<uint32_t>& pairs) const {
+  pairs.clear();
+  for (const Label& l : labels) {
+    auto name = FindSymbol(l.name);
+    auto value = name ? FindSymbol(l.value) : std::nullopt;
+    auto pair = value ? FindPair(*name, *value) : std::nullopt;
+    if (!pair) return false;
+    pairs.push_back(*pair);
+  }
+  return true;
+}
+
+void SeriesIndex::InternPairs(const Labels& labels,
+                              std::vector<uint32_t>& pairs) {
+  pairs.clear();
+  for (const Label& l : labels) {
+    uint32_t name = InternSymbol(l.name);
+    uint32_t value = InternSymbol(l.value);
+    auto [it, added] = pair_ids_.emplace(PairKey(name, value),
+                                         static_cast<uint32_t>(pairs_.size()));
+    if (added) {
+      pairs_.push_back(Pair{name, value, Postings(Alloc<uint32_t>(arena_))});
+      name_pairs_.try_emplace(name, Alloc<uint32_t>(arena_))
+          .first->second.push_back(it->second);
+    }
+    pairs.push_back(it->second);
+  }
+}
+
+std::optional<SeriesRef> SeriesIndex::FindSeries(
+    std::span<const uint32_t> pairs) const {
+  auto it = series_.find(PairIds{pairs});
+  if (it == series_.end()) return std::nullopt;
+  return *it;
+}
+
+void SeriesIndex::AddSeries(SeriesRef ref, std::span<const uint32_t> pairs) {
+  for (uint32_t p : pairs) pairs_[p].postings.push_back(ref);
+  all_.push_back(ref);
+  series_.insert(ref);
+}
+
+void SeriesIndex::RemoveSeries(std::span<const SeriesRef> refs) {
+  if (refs.empty()) return;
+  absl::flat_hash_map<uint32_t, std::vector<uint32_t>> dead_by_pair;
+  for (SeriesRef ref : refs) {
+    series_.erase(ref);
+    const Series* s = series_.hash_function().table->Find(ref);
+    for (uint32_t p : s->labels()) dead_by_pair[p].push_back(ref);
+  }
+  auto remove = [](Postings& postings, std::span<const uint32_t> dead) {
+    auto kept = SubtractPostings(postings, dead);
+    if (kept.empty()) {
+      Postings(postings.get_allocator()).swap(postings);  // free it
+    } else {
+      postings.assign(kept.begin(), kept.end());
+      postings.shrink_to_fit();
+    }
+  };
+  for (auto& [pair, dead] : dead_by_pair) remove(pairs_[pair].postings, dead);
+  remove(all_, refs);
+}
+
+std::vector<uint32_t> SeriesIndex::MatchOne(const Matcher& m) const {
+  auto name = FindSymbol(m.name());
+  if (!name) return {};
+  if (m.type() == MatchType::kEqual && !m.matches_empty()) {
+    auto value = FindSymbol(m.value());
+    auto pair = value ? FindPair(*name, *value) : std::nullopt;
+    if (!pair) return {};
+    const Postings& p = pairs_[*pair].postings;
+    return {p.begin(), p.end()};
+  }
+  auto it = name_pairs_.find(*name);
+  if (it == name_pairs_.end()) return {};
+  // A matcher matching "" selects by exclusion: the refs whose value it
+  // rejects are returned, for the caller to subtract.
+  bool want = !m.matches_empty();
+  std::vector<std::span<const uint32_t>> lists;
+  for (uint32_t pair : it->second) {
+    const Pair& p = pairs_[pair];
+    if (p.postings.empty()) continue;
+    std::string_view value(symbols_[p.value].data(), symbols_[p.value].size());
+    if (m.Matches(value) == want) lists.emplace_back(p.postings);
+  }
+  return MergePostings(lists);
+}
+
+std::vector<uint32_t> SeriesIndex::Select(
+    std::span<const Matcher> matchers) const {
+  std::vector<std::vector<uint32_t>> include;
+  std::vector<std::vector<uint32_t>> exclude;
+  for (const Matcher& m : matchers) {
+    (m.matches_empty() ? exclude : include).push_back(MatchOne(m));
+  }
+  std::vector<uint32_t> result;
+  if (include.empty()) {
+    result.assign(all_.begin(), all_.end());
+  } else {
+    std::sort(include.begin(), include.end(),
+              [](const auto& a, const auto& b) { return a.size() < b.size(); });
+    result = std::move(include[0]);
+    for (std::size_t i = 1; i < include.size() && !result.empty(); ++i) {
+      result = IntersectPostings(result, include[i]);
+    }
+  }
+  for (const auto& e : exclude) {
+    if (result.empty()) break;
+    result = SubtractPostings(result, e);
+  }
+  return result;
+}
+
+void SeriesIndex::AppendLabels(std::span<const uint32_t> pairs,
+                               Labels& out) const {
+  for (uint32_t id : pairs) {
+    const Pair& p = pairs_[id];
+    const absl::string_view& n = symbols_[p.name];
+    const absl::string_view& v = symbols_[p.value];
+    out.push_back(
+        {std::string(n.data(), n.size()), std::string(v.data(), v.size())});
+  }
+}
+
+}  // namespace keel::core::core_internal

@@ -1,0 +1,121 @@
+// SeriesIndex: interned label strings, label pairs with their postings, and
+// the label-set -> ref lookup.
+//
+// Every distinct string is stored once (in arena pages); a pair (name id,
+// value id) gets a pair id, and a series' labels are the sorted array of its
+// pair ids (4 bytes a label). Postings are per pair, sorted uint32 refs in
+// arena vectors; refs only grow, so appending keeps them sorted. The
+// label-set lookup is a hash set of refs hashed by their pair ids, read
+// through the SeriesTable. Everything lives in the store's arena.
+//
+// Thread safety: none; the store guards it with its index lock.
+#ifndef KEEL_CORE_INTERNAL_SERIES_INDEX_H_
+#define KEEL_CORE_INTERNAL_SERIES_INDEX_H_
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/string_view.h"
+#include "keel/alloc/arena.h"
+#include "keel/alloc/arena_allocator.h"
+#include "keel/core/internal/series_table.h"
+#include "keel/core/labels.h"
+#include "keel/core/matcher.h"
+
+namespace keel::core::core_internal {
+
+class SeriesIndex {
+ public:
+  SeriesIndex(alloc::Arena& arena, const SeriesTable& table);
+  ~SeriesIndex();
+  SeriesIndex(const SeriesIndex&) = delete;
+  SeriesIndex& operator=(const SeriesIndex&) = delete;
+
+  // The pair ids of normalized `labels`; false if some pair is unknown
+  // (then no series has these labels).
+  bool FindPairs(const Labels& labels, std::vector<uint32_t>& pairs) const;
+  // The pair ids of normalized `labels`, interning what is new.
+  void InternPairs(const Labels& labels, std::vector<uint32_t>& pairs);
+
+  std::optional<SeriesRef> FindSeries(std::span<const uint32_t> pairs) const;
+  // REQUIRES: ref's record holds `pairs`; ref above every indexed ref.
+  void AddSeries(SeriesRef ref, std::span<const uint32_t> pairs);
+  // Unindexes series whose records still hold their labels.
+  // REQUIRES: refs sorted.
+  void RemoveSeries(std::span<const SeriesRef> refs);
+
+  // Refs of live series matching every matcher, sorted.
+  std::vector<uint32_t> Select(std::span<const Matcher> matchers) const;
+
+  void AppendLabels(std::span<const uint32_t> pairs, Labels& out) const;
+
+ private:
+  template <typename T>
+  using Alloc = alloc::ArenaAllocator<T>;
+  using Postings = std::vector<uint32_t, Alloc<uint32_t>>;
+
+  struct Pair {
+    uint32_t name;
+    uint32_t value;
+    Postings postings;
+  };
+
+  // Hashes and compares refs by their label pair ids, so that a lookup can
+  // pass the pair ids of labels not yet stored.
+  struct PairIds {
+    std::span<const uint32_t> ids;
+  };
+  struct RefHash {
+    using is_transparent = void;
+    const SeriesTable* table;
+    std::size_t operator()(SeriesRef ref) const;
+    std::size_t operator()(PairIds key) const;
+  };
+  struct RefEq {
+    using is_transparent = void;
+    const SeriesTable* table;
+    bool operator()(SeriesRef a, SeriesRef b) const { return a == b; }
+    bool operator()(SeriesRef a, PairIds b) const;
+    bool operator()(PairIds a, SeriesRef b) const { return (*this)(b, a); }
+  };
+
+  std::optional<uint32_t> FindSymbol(std::string_view s) const;
+  uint32_t InternSymbol(std::string_view s);
+  std::optional<uint32_t> FindPair(uint32_t name, uint32_t value) const;
+  // Refs matching one matcher (among series holding its label), or, for a
+  // matcher that matches the empty value, refs it excludes.
+  std::vector<uint32_t> MatchOne(const Matcher& m) const;
+
+  alloc::Arena& arena_;
+  // String bytes, bump-allocated in pages.
+  std::vector<std::pair<char*, std::size_t>,
+              Alloc<std::pair<char*, std::size_t>>>
+      pages_;
+  std::size_t page_used_ = 0;
+  std::vector<absl::string_view, Alloc<absl::string_view>> symbols_;
+  absl::flat_hash_map<absl::string_view, uint32_t,
+                      absl::Hash<absl::string_view>,
+                      std::equal_to<absl::string_view>,
+                      Alloc<std::pair<const absl::string_view, uint32_t>>>
+      symbol_ids_;
+  std::vector<Pair, Alloc<Pair>> pairs_;
+  absl::flat_hash_map<uint64_t, uint32_t, absl::Hash<uint64_t>,
+                      std::equal_to<uint64_t>,
+                      Alloc<std::pair<const uint64_t, uint32_t>>>
+      pair_ids_;
+  // Label name id -> its pair ids, for regex and != matchers.
+  absl::flat_hash_map<uint32_t, Postings, absl::Hash<uint32_t>,
+                      std::equal_to<uint32_t>,
+                      Alloc<std::pair<const uint32_t, Postings>>>
+      name_pairs_;
+  Postings all_;  // every live ref
+  absl::flat_hash_set<SeriesRef, RefHash, RefEq, Alloc<SeriesRef>> series_;
+};
+
+}  // namespace keel::core::core_internal
+
+#endif  // KEEL_CORE_INTERNAL_SERIES_INDEX_H_

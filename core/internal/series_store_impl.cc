@@ -1,0 +1,516 @@
+#include "keel/core/internal/series_store_impl.h"
+
+#include <algorithm>
+#include <bit>
+#include <cstring>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "keel/alloc/size_classes.h"
+#include "keel/alloc/stats.h"
+
+namespace keel::core::core_internal {
+namespace {
+
+SeriesStoreOptions Clamped(SeriesStoreOptions o) {
+  o.chunk_window_ms = std::clamp<int64_t>(o.chunk_window_ms, 1, INT32_MAX);
+  o.retention_windows = std::max<uint32_t>(o.retention_windows, 1);
+  o.max_chunk_samples =
+      std::clamp<uint32_t>(o.max_chunk_samples, 1, kXorMaxSamples);
+  o.max_chunk_bytes = std::clamp<uint32_t>(o.max_chunk_bytes, 16, 60000);
+  o.head_first_capacity = std::max<std::size_t>(
+      o.head_first_capacity, kXorHeaderBytes + kXorAppendReserve);
+  o.head_min_growth = std::max(o.head_min_growth, 0.0);
+  o.label_limits.max_labels =
+      std::min<std::size_t>(o.label_limits.max_labels, 255);
+  if (o.arena_name == nullptr) o.arena_name = "series";
+  return o;
+}
+
+// A sealed-chunk array holds exactly its size class: capacity follows count.
+std::size_t SealedBytes(uint32_t count) {
+  return count == 0
+             ? 0
+             : alloc::SizeClasses::Get().round_up(count * sizeof(SealedChunk));
+}
+
+uint64_t LastValueBits(std::span<const uint8_t> chunk) {
+  XorIterator it(chunk);
+  uint64_t bits = 0;
+  while (it.Next()) bits = it.value_bits();
+  return bits;
+}
+
+}  // namespace
+
+SeriesStoreImpl::SeriesStoreImpl(const SeriesStoreOptions& options)
+    : options_(Clamped(options)),
+      window_(options_.chunk_window_ms),
+      arena_(options_.arena_name),
+      growth_(options_.head_first_capacity, options_.head_min_growth),
+      memory_(options_.chunk_memory, arena_),
+      purge_(arena_, options_.purge_threshold_bytes),
+      table_(arena_),
+      index_(arena_, table_) {}
+
+SeriesStoreImpl::~SeriesStoreImpl() {
+  for (SeriesRef ref = 0; ref < table_.size(); ++ref) {
+    Series& s = *table_.Find(ref);
+    if (s.head != nullptr) memory_.Free(s.head, s.head_capacity);
+    if (s.sealed != nullptr)
+      arena_.deallocate(s.sealed, SealedBytes(s.sealed_count));
+    if (s.label_pairs != nullptr) {
+      arena_.deallocate(s.label_pairs, s.label_count * sizeof(uint32_t));
+    }
+  }
+  absl::MutexLock lock(&windows_mu_);
+  windows_.clear();
+}
+
+int64_t SeriesStoreImpl::WindowStart(int64_t w) const {
+  __int128 start = static_cast<__int128>(w) * window_;
+  return start < INT64_MIN   ? INT64_MIN
+         : start > INT64_MAX ? INT64_MAX
+                             : static_cast<int64_t>(start);
+}
+
+int64_t SeriesStoreImpl::WindowLast(int64_t w) const {
+  __int128 last = static_cast<__int128>(w) * window_ + window_ - 1;
+  return last > INT64_MAX ? INT64_MAX : static_cast<int64_t>(last);
+}
+
+absl::StatusOr<SeriesRef> SeriesStoreImpl::GetOrCreate(Labels labels,
+                                                       bool must_be_new) {
+  if (auto s = NormalizeLabels(labels, options_.label_limits); !s.ok()) {
+    return s;
+  }
+  std::vector<uint32_t> pairs;
+  pairs.reserve(labels.size());
+  if (!must_be_new) {
+    absl::ReaderMutexLock lock(&index_mu_);
+    if (index_.FindPairs(labels, pairs)) {
+      if (auto ref = index_.FindSeries(pairs)) return *ref;
+    }
+  }
+  absl::MutexLock lock(&index_mu_);
+  index_.InternPairs(labels, pairs);
+  if (auto ref = index_.FindSeries(pairs)) {
+    if (!must_be_new) return *ref;
+    return absl::AlreadyExistsError(
+        absl::StrCat("series ", LabelsToString(labels), " exists already"));
+  }
+  Series record;
+  record.label_count = static_cast<uint8_t>(pairs.size());
+  record.label_pairs =
+      static_cast<uint32_t*>(arena_.allocate(pairs.size() * sizeof(uint32_t)));
+  std::memcpy(record.label_pairs, pairs.data(),
+              pairs.size() * sizeof(uint32_t));
+  record.alive = true;
+  SeriesRef ref;
+  if (!table_.Add(record, ref)) {
+    arena_.deallocate(record.label_pairs, pairs.size() * sizeof(uint32_t));
+    return absl::ResourceExhaustedError("all 2^32-1 series refs are used");
+  }
+  index_.AddSeries(ref, pairs);
+  return ref;
+}
+
+AppendResult SeriesStoreImpl::Append(SeriesRef ref, int64_t t, double v) {
+  Series* s = table_.Find(ref);
+  if (s == nullptr) return AppendResult::kUnknownSeries;
+  Stripe& stripe = StripeOf(ref);
+  absl::MutexLock lock(&stripe.mu);
+  XorAppendState& h = s->head_state;
+  if (s->head != nullptr && t > h.t && t <= s->head_last &&
+      h.count < options_.max_chunk_samples &&
+      h.bytes() < options_.max_chunk_bytes) [[likely]] {
+    std::size_t before = h.bytes();
+    if (before + kXorAppendReserve > s->head_capacity) GrowHead(*s);
+    XorAppend(s->head, h, t, v);
+    stripe.live_bytes += h.bytes() - before;
+    ++stripe.samples;
+    ++stripe.appended;
+    if (t > stripe.max_time) stripe.max_time = t;
+    return AppendResult::kAppended;
+  }
+  return AppendSlow(*s, stripe, t, v);
+}
+
+AppendResult SeriesStoreImpl::AppendSlow(Series& s, Stripe& stripe, int64_t t,
+                                         double v) {
+  if (!s.alive) return AppendResult::kUnknownSeries;
+  if (s.head != nullptr || s.sealed_count > 0) {
+    int64_t last_t;
+    uint64_t last_bits = 0;
+    bool have_bits = s.head != nullptr;
+    if (have_bits) {
+      last_t = s.head_state.t;
+      last_bits = s.head_state.bits;
+    } else {
+      last_t = s.sealed[s.sealed_count - 1].max_time();
+    }
+    if (t < last_t) {
+      ++stripe.out_of_order;
+      return AppendResult::kOutOfOrder;
+    }
+    if (t == last_t) {
+      if (!have_bits)
+        last_bits = LastValueBits(s.sealed[s.sealed_count - 1].view());
+      if (std::bit_cast<uint64_t>(v) == last_bits) {
+        ++stripe.duplicates;
+        return AppendResult::kDuplicate;
+      }
+      ++stripe.conflicts;
+      return AppendResult::kConflict;
+    }
+  }
+  if (WindowOf(t) < min_window_.load(std::memory_order_acquire)) {
+    ++stripe.too_old;
+    return AppendResult::kTooOld;
+  }
+  if (s.head != nullptr) SealHead(s);
+  StartHead(s, stripe, t, v);
+  return AppendResult::kAppended;
+}
+
+void SeriesStoreImpl::GrowHead(Series& s) {
+  std::size_t need = s.head_state.bytes() + kXorAppendReserve;
+  std::size_t capacity = growth_.next(s.head_capacity);
+  while (capacity < need) capacity = growth_.next(capacity);
+  s.head = memory_.Grow(s.head, s.head_capacity, capacity);
+  s.head_capacity = static_cast<uint32_t>(capacity);
+}
+
+void SeriesStoreImpl::StartHead(Series& s, Stripe& stripe, int64_t t,
+                                double v) {
+  std::size_t capacity = growth_.first();
+  s.head = memory_.Allocate(capacity);
+  s.head_capacity = static_cast<uint32_t>(capacity);
+  s.head_state = XorAppendState();
+  s.head_last = WindowLast(WindowOf(t));
+  XorAppend(s.head, s.head_state, t, v);
+  stripe.live_bytes += s.head_state.bytes();
+  ++stripe.chunks;
+  ++stripe.samples;
+  ++stripe.appended;
+  if (t > stripe.max_time) stripe.max_time = t;
+}
+
+void SeriesStoreImpl::SealHead(Series& s) {
+  std::span<const uint8_t> bytes(s.head, s.head_state.bytes());
+  int64_t min_time = XorFirstTimestamp(bytes);
+  ChunkWindow* window = GetWindow(WindowOf(min_time));
+  const uint8_t* data;
+  if (options_.sealed_layout == SealedChunkLayout::kPackedPerWindow) {
+    data = window->Pack(bytes);
+    memory_.Free(s.head, s.head_capacity);
+  } else {
+    window->Adopt(s.head, s.head_capacity);
+    data = s.head;
+  }
+  PushSealed(s, SealedChunk::Make(data, bytes.size(),
+                                  static_cast<uint64_t>(s.head_state.t) -
+                                      static_cast<uint64_t>(min_time)));
+  s.head = nullptr;
+  s.head_capacity = 0;
+}
+
+void SeriesStoreImpl::PushSealed(Series& s, SealedChunk chunk) {
+  std::size_t have = SealedBytes(s.sealed_count);
+  std::size_t want = SealedBytes(s.sealed_count + 1);
+  if (want != have) {
+    s.sealed = static_cast<SealedChunk*>(
+        have == 0 ? arena_.allocate(want) : arena_.reallocate(s.sealed, want));
+  }
+  s.sealed[s.sealed_count++] = chunk;
+}
+
+void SeriesStoreImpl::DropSealed(Series& s, Stripe& stripe, uint32_t n) {
+  for (uint32_t i = 0; i < n; ++i) {
+    stripe.samples -= s.sealed[i].samples();
+    stripe.live_bytes -= s.sealed[i].bytes;
+  }
+  stripe.chunks -= n;
+  std::size_t have = SealedBytes(s.sealed_count);
+  s.sealed_count -= n;
+  std::memmove(s.sealed, s.sealed + n, s.sealed_count * sizeof(SealedChunk));
+  std::size_t want = SealedBytes(s.sealed_count);
+  if (want == 0) {
+    arena_.deallocate(s.sealed, have);
+    s.sealed = nullptr;
+  } else if (want != have) {
+    s.sealed = static_cast<SealedChunk*>(arena_.reallocate(s.sealed, want));
+  }
+}
+
+void SeriesStoreImpl::FreeHead(Series& s, Stripe& stripe) {
+  stripe.samples -= s.head_state.count;
+  stripe.live_bytes -= s.head_state.bytes();
+  --stripe.chunks;
+  memory_.Free(s.head, s.head_capacity);
+  s.head = nullptr;
+  s.head_capacity = 0;
+}
+
+ChunkWindow* SeriesStoreImpl::GetWindow(int64_t index) {
+  {
+    absl::ReaderMutexLock lock(&windows_mu_);
+    auto it = windows_.find(index);
+    if (it != windows_.end()) return it->second.get();
+  }
+  absl::MutexLock lock(&windows_mu_);
+  auto& window = windows_[index];
+  if (window == nullptr) window = std::make_shared<ChunkWindow>(index, memory_);
+  return window.get();
+}
+
+std::shared_ptr<const ChunkWindow> SeriesStoreImpl::FindWindow(
+    int64_t index) const {
+  absl::ReaderMutexLock lock(&windows_mu_);
+  auto it = windows_.find(index);
+  return it == windows_.end() ? nullptr : it->second;
+}
+
+SeriesSet SeriesStoreImpl::Select(std::span<const Matcher> matchers,
+                                  int64_t mint, int64_t maxt) const {
+  SeriesSet set;
+  set.mint_ = mint;
+  set.maxt_ = maxt;
+  std::vector<uint32_t> refs;
+  std::vector<Labels> labels;
+  {
+    absl::ReaderMutexLock lock(&index_mu_);
+    refs = index_.Select(matchers);
+    labels.resize(refs.size());
+    for (std::size_t i = 0; i < refs.size(); ++i) {
+      index_.AppendLabels(table_.Find(refs[i])->labels(), labels[i]);
+    }
+  }
+  struct Pending {
+    std::size_t series;  // into refs
+    std::size_t first;   // into set.chunks_
+  };
+  std::vector<Pending> found;
+  std::vector<std::pair<std::size_t, std::size_t>> head_offsets;  // chunk, byte
+  for (std::size_t i = 0; i < refs.size(); ++i) {
+    const Series& s = *table_.Find(refs[i]);
+    const Stripe& stripe = StripeOf(refs[i]);
+    absl::MutexLock lock(&stripe.mu);
+    if (!s.alive) continue;
+    std::size_t first = set.chunks_.size();
+    for (uint32_t c = 0; c < s.sealed_count; ++c) {
+      const SealedChunk& chunk = s.sealed[c];
+      int64_t min_time = chunk.min_time();
+      int64_t max_time = chunk.max_time();
+      if (max_time < mint || min_time > maxt) continue;
+      int64_t w = WindowOf(min_time);
+      if (set.windows_.empty() || set.windows_.back()->index() != w) {
+        bool held = std::any_of(set.windows_.begin(), set.windows_.end(),
+                                [w](const auto& x) { return x->index() == w; });
+        if (!held) set.windows_.push_back(FindWindow(w));
+      }
+      set.chunks_.push_back(
+          {min_time, max_time, chunk.samples(), kXorEncoding, chunk.view()});
+      set.chunk_bytes_ += chunk.bytes;
+      set.sample_count_ += chunk.samples();
+    }
+    if (s.head != nullptr) {
+      std::span<const uint8_t> bytes(s.head, s.head_state.bytes());
+      int64_t min_time = XorFirstTimestamp(bytes);
+      if (s.head_state.t >= mint && min_time <= maxt) {
+        head_offsets.push_back({set.chunks_.size(), set.head_copies_.size()});
+        set.head_copies_.insert(set.head_copies_.end(), bytes.begin(),
+                                bytes.end());
+        set.chunks_.push_back(
+            {min_time, s.head_state.t, s.head_state.count, kXorEncoding, {}});
+        set.chunk_bytes_ += bytes.size();
+        set.sample_count_ += s.head_state.count;
+      }
+    }
+    if (set.chunks_.size() > first) found.push_back({i, first});
+  }
+  // The head copies lie back to back; point each chunk at its own.
+  for (std::size_t k = 0; k < head_offsets.size(); ++k) {
+    std::size_t begin = head_offsets[k].second;
+    std::size_t end = k + 1 < head_offsets.size() ? head_offsets[k + 1].second
+                                                  : set.head_copies_.size();
+    set.chunks_[head_offsets[k].first].bytes = {set.head_copies_.data() + begin,
+                                                end - begin};
+  }
+  set.entries_.reserve(found.size());
+  for (std::size_t k = 0; k < found.size(); ++k) {
+    std::size_t end =
+        k + 1 < found.size() ? found[k + 1].first : set.chunks_.size();
+    SeriesRef ref = refs[found[k].series];
+    set.label_count_ += labels[found[k].series].size();
+    set.entries_.push_back(
+        {ref, std::move(labels[found[k].series]),
+         std::span<const ChunkData>(set.chunks_)
+             .subspan(found[k].first, end - found[k].first)});
+  }
+  return set;
+}
+
+absl::Status SeriesStoreImpl::RestoreChunk(SeriesRef ref,
+                                           const ChunkData& chunk) {
+  auto bad = [&](std::string_view what) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "restore chunk of series ", ref, " [", chunk.min_time, ", ",
+        chunk.max_time, "]: ", absl::string_view(what.data(), what.size())));
+  };
+  if (chunk.encoding != kXorEncoding) {
+    return bad(absl::StrCat("encoding ", chunk.encoding, " is not XOR (1)"));
+  }
+  if (chunk.bytes.size() <= kXorHeaderBytes || chunk.bytes.size() > 65535) {
+    return bad(absl::StrCat(chunk.bytes.size(), " bytes (must be 3..65535)"));
+  }
+  if (chunk.samples == 0 || XorSampleCount(chunk.bytes) != chunk.samples) {
+    return bad(absl::StrCat("header holds ", XorSampleCount(chunk.bytes),
+                            " samples, the record ", chunk.samples));
+  }
+  if (XorFirstTimestamp(chunk.bytes) != chunk.min_time) {
+    return bad("first timestamp differs from min_time");
+  }
+  if (chunk.max_time < chunk.min_time ||
+      WindowOf(chunk.min_time) != WindowOf(chunk.max_time)) {
+    return bad("spans more than one chunk window");
+  }
+  if (WindowOf(chunk.min_time) < min_window_.load(std::memory_order_acquire)) {
+    return bad("lies in a window already truncated");
+  }
+  Series* s = table_.Find(ref);
+  if (s == nullptr) return absl::NotFoundError(absl::StrCat("no series ", ref));
+  Stripe& stripe = StripeOf(ref);
+  absl::MutexLock lock(&stripe.mu);
+  if (!s->alive) return absl::NotFoundError(absl::StrCat("no series ", ref));
+  if (s->head != nullptr) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "series ", ref, " has appended samples; restore into a new store"));
+  }
+  if (s->sealed_count > 0 &&
+      chunk.min_time <= s->sealed[s->sealed_count - 1].max_time()) {
+    return bad("does not start after the series' previous chunk");
+  }
+  ChunkWindow* window = GetWindow(WindowOf(chunk.min_time));
+  const uint8_t* data;
+  if (options_.sealed_layout == SealedChunkLayout::kPackedPerWindow) {
+    data = window->Pack(chunk.bytes);
+  } else {
+    std::size_t capacity = options_.restore_capacity == RestoreCapacity::kExact
+                               ? chunk.bytes.size()
+                               : growth_.capacity_for(chunk.bytes.size());
+    uint8_t* p = memory_.Allocate(capacity);
+    std::memcpy(p, chunk.bytes.data(), chunk.bytes.size());
+    window->Adopt(p, capacity);
+    data = p;
+  }
+  PushSealed(*s, SealedChunk::Make(data, chunk.bytes.size(),
+                                   static_cast<uint64_t>(chunk.max_time) -
+                                       static_cast<uint64_t>(chunk.min_time)));
+  stripe.samples += chunk.samples;
+  stripe.live_bytes += chunk.bytes.size();
+  ++stripe.chunks;
+  stripe.max_time = std::max(stripe.max_time, chunk.max_time);
+  return absl::OkStatus();
+}
+
+std::size_t SeriesStoreImpl::Truncate(int64_t before) {
+  absl::MutexLock truncating(&truncate_mu_);
+  int64_t cut = WindowOf(before);
+  if (cut <= min_window_.load(std::memory_order_relaxed)) return 0;
+  min_window_.store(cut, std::memory_order_release);
+  uint64_t held_before = alloc::CaptureArenaStats(arena_).memory.allocated;
+  std::vector<SeriesRef> dead;
+  absl::MutexLock index_lock(&index_mu_);
+  uint32_t size = table_.size();
+  for (unsigned i = 0; i < kStripes; ++i) {
+    Stripe& stripe = stripes_[i];
+    absl::MutexLock lock(&stripe.mu);
+    for (SeriesRef ref = i; ref < size; ref += kStripes) {
+      Series& s = *table_.Find(ref);
+      if (!s.alive) continue;
+      uint32_t n = 0;
+      while (n < s.sealed_count && WindowOf(s.sealed[n].min_time()) < cut) ++n;
+      if (n > 0) DropSealed(s, stripe, n);
+      if (s.head != nullptr && WindowOf(s.head_last) < cut) FreeHead(s, stripe);
+      if (s.head == nullptr && s.sealed_count == 0) {
+        s.alive = false;
+        dead.push_back(ref);
+      }
+    }
+  }
+  std::sort(dead.begin(), dead.end());
+  index_.RemoveSeries(dead);
+  for (SeriesRef ref : dead) {
+    Series& s = *table_.Find(ref);
+    arena_.deallocate(s.label_pairs, s.label_count * sizeof(uint32_t));
+    s.label_pairs = nullptr;
+    s.label_count = 0;
+  }
+  std::vector<std::shared_ptr<ChunkWindow>> dropped;
+  {
+    absl::MutexLock lock(&windows_mu_);
+    while (!windows_.empty() && windows_.begin()->first < cut) {
+      dropped.push_back(std::move(windows_.begin()->second));
+      windows_.erase(windows_.begin());
+    }
+  }
+  dropped.clear();  // frees the blocks no SeriesSet holds
+  uint64_t held_after = alloc::CaptureArenaStats(arena_).memory.allocated;
+  if (held_after < held_before) purge_.freed(held_before - held_after);
+  return dead.size();
+}
+
+std::size_t SeriesStoreImpl::ApplyRetention() {
+  int64_t newest = INT64_MIN;
+  for (const Stripe& stripe : stripes_) {
+    absl::MutexLock lock(&stripe.mu);
+    newest = std::max(newest, stripe.max_time);
+  }
+  if (newest == INT64_MIN) return 0;
+  int64_t first_kept = WindowOf(newest) - (options_.retention_windows - 1);
+  int64_t before = WindowStart(first_kept);
+  if (WindowOf(before) != first_kept) return 0;  // saturated: nothing older
+  return Truncate(before);
+}
+
+SeriesStoreStats SeriesStoreImpl::Stats() const {
+  SeriesStoreStats out;
+  uint32_t size = table_.size();
+  for (unsigned i = 0; i < kStripes; ++i) {
+    const Stripe& stripe = stripes_[i];
+    absl::MutexLock lock(&stripe.mu);
+    out.samples += stripe.samples;
+    out.chunks += stripe.chunks;
+    out.live_bytes += stripe.live_bytes;
+    out.appended += stripe.appended;
+    out.duplicates += stripe.duplicates;
+    out.out_of_order += stripe.out_of_order;
+    out.conflicts += stripe.conflicts;
+    out.too_old += stripe.too_old;
+    for (SeriesRef ref = i; ref < size; ref += kStripes) {
+      const Series& s = *table_.Find(ref);
+      if (!s.alive) continue;
+      ++out.series;
+      if (s.sealed_count > 0) {
+        out.min_time = std::min(out.min_time, s.sealed[0].min_time());
+        out.max_time =
+            std::max(out.max_time, s.sealed[s.sealed_count - 1].max_time());
+      }
+      if (s.head != nullptr) {
+        out.min_time = std::min(
+            out.min_time, XorFirstTimestamp({s.head, s.head_state.bytes()}));
+        out.max_time = std::max(out.max_time, s.head_state.t);
+      }
+    }
+  }
+  {
+    absl::ReaderMutexLock lock(&windows_mu_);
+    out.windows = windows_.size();
+  }
+  out.chunk_bytes = memory_.held();
+  out.arena = alloc::CaptureArenaStats(arena_).memory;
+  return out;
+}
+
+}  // namespace keel::core::core_internal

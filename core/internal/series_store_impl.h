@@ -1,0 +1,118 @@
+// SeriesStoreImpl: the state behind SeriesStore and the locking that keeps it
+// consistent. See series_store.h for the contract.
+//
+// Locks, always taken in this order: truncate_mu_ (one Truncate at a time)
+// -> index_mu_ (labels, postings; writers create and drop series) -> one
+// stripe's mu (the records of refs with that ref % kStripes, their chunks
+// and counters) -> windows_mu_ (the window map). Append takes only its
+// stripe (and windows_mu_ when a chunk seals).
+//
+// Why a window never disappears under a reader: Truncate first raises
+// min_window_ (later appends and restores below it are rejected), then
+// drops every chunk below it stripe by stripe, and erases windows from the
+// map only after that. So whoever sees a chunk ref under its stripe lock
+// finds the chunk's window still in the map, and a SeriesSet holding the
+// window's shared_ptr keeps its bytes alive after the erase.
+#ifndef KEEL_CORE_INTERNAL_SERIES_STORE_IMPL_H_
+#define KEEL_CORE_INTERNAL_SERIES_STORE_IMPL_H_
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "absl/synchronization/mutex.h"
+#include "keel/alloc/arena.h"
+#include "keel/alloc/growth_policy.h"
+#include "keel/alloc/purge.h"
+#include "keel/core/internal/chunk_allocator.h"
+#include "keel/core/internal/chunk_window.h"
+#include "keel/core/internal/series_index.h"
+#include "keel/core/internal/series_table.h"
+#include "keel/core/series_store.h"
+
+namespace keel::core::core_internal {
+
+class SeriesStoreImpl {
+ public:
+  static constexpr unsigned kStripes = 64;
+
+  explicit SeriesStoreImpl(const SeriesStoreOptions& options);
+  ~SeriesStoreImpl();
+
+  absl::StatusOr<SeriesRef> GetOrCreate(Labels labels, bool must_be_new);
+  AppendResult Append(SeriesRef ref, int64_t t, double v);
+  SeriesSet Select(std::span<const Matcher> matchers, int64_t mint,
+                   int64_t maxt) const;
+  absl::Status RestoreChunk(SeriesRef ref, const ChunkData& chunk);
+  std::size_t Truncate(int64_t before);
+  std::size_t ApplyRetention();
+  SeriesStoreStats Stats() const;
+
+  int64_t WindowOf(int64_t t) const {
+    int64_t q = t / window_;
+    return (t % window_ != 0 && t < 0) ? q - 1 : q;
+  }
+  // The first / last timestamp of window w, saturated to int64.
+  int64_t WindowStart(int64_t w) const;
+  int64_t WindowLast(int64_t w) const;
+
+  const SeriesStoreOptions& options() const { return options_; }
+  alloc::Arena& arena() { return arena_; }
+
+ private:
+  struct alignas(64) Stripe {
+    mutable absl::Mutex mu;
+    uint64_t samples ABSL_GUARDED_BY(mu) = 0;
+    uint64_t chunks ABSL_GUARDED_BY(mu) = 0;
+    uint64_t live_bytes ABSL_GUARDED_BY(mu) = 0;
+    uint64_t appended ABSL_GUARDED_BY(mu) = 0;
+    uint64_t duplicates ABSL_GUARDED_BY(mu) = 0;
+    uint64_t out_of_order ABSL_GUARDED_BY(mu) = 0;
+    uint64_t conflicts ABSL_GUARDED_BY(mu) = 0;
+    uint64_t too_old ABSL_GUARDED_BY(mu) = 0;
+    int64_t max_time ABSL_GUARDED_BY(mu) = INT64_MIN;
+  };
+
+  Stripe& StripeOf(SeriesRef ref) { return stripes_[ref % kStripes]; }
+  const Stripe& StripeOf(SeriesRef ref) const {
+    return stripes_[ref % kStripes];
+  }
+
+  [[gnu::noinline]] AppendResult AppendSlow(Series& s, Stripe& stripe,
+                                            int64_t t, double v);
+  [[gnu::noinline]] void GrowHead(Series& s);
+  void StartHead(Series& s, Stripe& stripe, int64_t t, double v);
+  void SealHead(Series& s);
+  void PushSealed(Series& s, SealedChunk chunk);
+  // Drops the first `n` sealed chunks of `s` (their bytes stay with their
+  // windows). Returns their sample count and bytes through the stripe.
+  void DropSealed(Series& s, Stripe& stripe, uint32_t n);
+  void FreeHead(Series& s, Stripe& stripe);
+  ChunkWindow* GetWindow(int64_t index);
+  std::shared_ptr<const ChunkWindow> FindWindow(int64_t index) const;
+
+  const SeriesStoreOptions options_;
+  const int64_t window_;
+  alloc::Arena arena_;  // first in, last out: everything below lives in it
+  const alloc::GrowthPolicy growth_;
+  ChunkAllocator memory_;
+  alloc::PurgePolicy purge_;
+  SeriesTable table_;
+  std::atomic<int64_t> min_window_{INT64_MIN};
+
+  absl::Mutex truncate_mu_;
+  mutable absl::Mutex index_mu_ ABSL_ACQUIRED_AFTER(truncate_mu_);
+  SeriesIndex index_ ABSL_GUARDED_BY(index_mu_);
+  std::array<Stripe, kStripes> stripes_;
+  mutable absl::Mutex windows_mu_;
+  std::map<int64_t, std::shared_ptr<ChunkWindow>> windows_
+      ABSL_GUARDED_BY(windows_mu_);
+};
+
+}  // namespace keel::core::core_internal
+
+#endif  // KEEL_CORE_INTERNAL_SERIES_STORE_IMPL_H_

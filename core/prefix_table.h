@@ -1,0 +1,259 @@
+// PrefixTable<V>: a mutable longest-prefix-match table for full BGP tables,
+// IPv4 and IPv6 prefixes in one table, each mapped to a small value (an
+// origin AS, typically).
+//
+// Use it to answer "which announced prefix holds this address" at millions
+// of lookups a second while a feed keeps inserting and withdrawing routes,
+// and for the routing questions around a prefix: exact, longest covering,
+// every covering (less specifics), every covered (more specifics).
+//
+//   keel::core::PrefixTable<uint32_t> table;
+//   table.insert(*Prefix::Parse("192.0.2.0/24"), 64500);
+//   auto m = table.longest(*IpAddress::Parse("192.0.2.7"));
+//   // m->prefix.ToString() == "192.0.2.0/24", m->value == 64500
+//   table.more_specifics(*Prefix::Parse("192.0.0.0/16"),
+//                        [](const Prefix& p, uint32_t asn) { ... });
+//
+// Structure: a multibit trie per family with stride 8, each node holding a
+// 511-slot complete binary tree of the prefixes 1-8 bits below it and up to
+// 256 children, both compressed by popcount (core/internal/prefix_node.h).
+// An IPv4 lookup reads at most 4 nodes; a full IPv4 table of 512k prefixes
+// takes about 10 bytes a prefix. All nodes come from the table's own
+// alloc::Arena ("prefix_table"), sized by alloc::GrowthPolicy classes.
+//
+// Thread safety: one writer thread (insert, remove, Batch, reclaim) and any
+// number of reader threads (every const method) at once. Readers never
+// block and never see a torn state: the writer copies the nodes it changes
+// (path copying up to the root, once per batch) and publishes a new root
+// with one atomic store, so
+//  - every query sees the table either before or after each write, and a
+//    query with many results (more_specifics, less_specifics, for_each)
+//    sees one consistent version throughout;
+//  - writes inside one Batch are published together: a query sees all of a
+//    family's writes in the batch or none of them. Outside a Batch each write
+//    is published on its own, which costs a copy of its whole path; feed
+//    writers should batch (say every few hundred updates or milliseconds).
+//  - the writer's own queries also read the published version: inside an
+//    open Batch they do not see its writes yet.
+// Replaced nodes are freed by epoch-based reclamation: each query pins the
+// process-wide epoch (a seq_cst exchange on a per-thread slot); hold a
+// ReadScope around many queries to pin once. A reader that stays pinned
+// holds back the freeing of replaced nodes (in every table), never the
+// writer itself.
+#ifndef KEEL_CORE_PREFIX_TABLE_H_
+#define KEEL_CORE_PREFIX_TABLE_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <type_traits>
+#include <utility>
+
+#include "keel/alloc/arena.h"
+#include "keel/core/internal/epoch_domain.h"
+#include "keel/core/internal/prefix_trie.h"
+#include "keel/core/ip.h"
+
+namespace keel::core {
+
+template <class V>
+class PrefixTable {
+  static_assert(std::is_trivially_copyable_v<V> && sizeof(V) <= 8,
+                "PrefixTable values are small trivially copyable values");
+
+ public:
+  struct Match {
+    Prefix prefix;
+    V value;
+  };
+
+  // Publishes the writes made during its lifetime together, when it ends.
+  // Batches nest. REQUIRES: on the writer thread; the table outlives it.
+  class Batch {
+   public:
+    explicit Batch(PrefixTable& table) : table_(table) {
+      table_.v4_.BeginBatch();
+      table_.v6_.BeginBatch();
+    }
+    ~Batch() {
+      table_.v4_.EndBatch();
+      table_.v6_.EndBatch();
+    }
+    Batch(const Batch&) = delete;
+    Batch& operator=(const Batch&) = delete;
+
+   private:
+    PrefixTable& table_;
+  };
+
+  // Pins the reclamation epoch for its scope, so that queries inside it
+  // skip their own pin. Each query still reads the newest published version.
+  class ReadScope {
+   private:
+    core_internal::EpochGuard guard_;
+  };
+
+  PrefixTable() : arena_("prefix_table"), v4_(arena_), v6_(arena_) {}
+  // REQUIRES: no reader is inside the table.
+  ~PrefixTable() = default;
+  PrefixTable(const PrefixTable&) = delete;
+  PrefixTable& operator=(const PrefixTable&) = delete;
+
+  // ---- Writer -------------------------------------------------------------
+
+  // Maps `prefix` to `value`, replacing any value it had; true when the
+  // prefix is new.
+  bool insert(const Prefix& prefix, const V& value) {
+    return prefix.is_v4() ? v4_.Insert(V4Key(prefix), prefix.length(), value)
+                          : v6_.Insert(V6Key(prefix), prefix.length(), value);
+  }
+  // Removes `prefix`; true when it was there. Frees nodes left empty.
+  bool remove(const Prefix& prefix) {
+    return prefix.is_v4() ? v4_.Remove(V4Key(prefix), prefix.length())
+                          : v6_.Remove(V6Key(prefix), prefix.length());
+  }
+  // Frees the replaced nodes that no reader still holds. Writes do this as
+  // they go; call it once readers have finished to free the rest.
+  void reclaim() {
+    v4_.Reclaim();
+    v6_.Reclaim();
+  }
+
+  // ---- Readers ------------------------------------------------------------
+
+  // Published prefixes, both families.
+  size_t size() const { return v4_.size() + v6_.size(); }
+  // Bytes the table holds: its arena's live allocations (nodes, at their
+  // size class, replaced ones not yet freed included) plus the object.
+  size_t memory_bytes() const {
+    return v4_.node_bytes() + v6_.node_bytes() + sizeof(*this);
+  }
+  // The arena the nodes live in, for its statistics and purging.
+  alloc::Arena& arena() { return arena_; }
+  const alloc::Arena& arena() const { return arena_; }
+
+  std::optional<V> exact(const Prefix& prefix) const {
+    core_internal::EpochGuard guard;
+    return prefix.is_v4() ? v4_.Exact(V4Key(prefix), prefix.length())
+                          : v6_.Exact(V6Key(prefix), prefix.length());
+  }
+
+  // The longest prefix holding `address`.
+  std::optional<Match> longest(Ipv4 address) const {
+    core_internal::EpochGuard guard;
+    auto hit = v4_.Longest(address.bits());
+    if (!hit) return std::nullopt;
+    return Match{MakePrefix(Ipv4(address.bits() & V4Trie::Mask(hit->length)),
+                            hit->length),
+                 hit->value};
+  }
+  std::optional<Match> longest(Ipv6 address) const {
+    core_internal::EpochGuard guard;
+    auto hit = v6_.Longest(address.bits());
+    if (!hit) return std::nullopt;
+    return Match{MakePrefix(Ipv6(address.bits() & V6Trie::Mask(hit->length)),
+                            hit->length),
+                 hit->value};
+  }
+  std::optional<Match> longest(const IpAddress& address) const {
+    return address.is_v4() ? longest(address.v4()) : longest(address.v6());
+  }
+  // The longest prefix covering `prefix` (itself included).
+  std::optional<Match> longest(const Prefix& prefix) const {
+    std::optional<Match> best;
+    less_specifics(prefix, [&best](const Prefix& p, const V& v) {
+      best = Match{p, v};
+    });
+    return best;
+  }
+
+  // For each address, the value of its longest prefix, or nullopt; walks
+  // many lookups side by side so their cache misses overlap. REQUIRES:
+  // results.size() >= addresses.size().
+  void lookup_batch(std::span<const Ipv4> addresses,
+                    std::span<std::optional<V>> results) const {
+    static_assert(sizeof(Ipv4) == sizeof(uint32_t));
+    core_internal::EpochGuard guard;
+    v4_.LongestBatch(reinterpret_cast<const uint32_t*>(addresses.data()),
+                     addresses.size(), results.data());
+  }
+  void lookup_batch(std::span<const Ipv6> addresses,
+                    std::span<std::optional<V>> results) const {
+    static_assert(sizeof(Ipv6) == sizeof(unsigned __int128));
+    core_internal::EpochGuard guard;
+    v6_.LongestBatch(
+        reinterpret_cast<const unsigned __int128*>(addresses.data()),
+        addresses.size(), results.data());
+  }
+
+  // Calls visit(const Prefix&, const V&) for every prefix covering
+  // `prefix`, itself included, shortest first.
+  template <class Visit>
+  void less_specifics(const Prefix& prefix, Visit&& visit) const {
+    core_internal::EpochGuard guard;
+    if (prefix.is_v4()) {
+      v4_.LessSpecifics(V4Key(prefix), prefix.length(), V4Visitor(visit));
+    } else {
+      v6_.LessSpecifics(V6Key(prefix), prefix.length(), V6Visitor(visit));
+    }
+  }
+
+  // Calls visit(const Prefix&, const V&) for every prefix inside `prefix`,
+  // itself included, in Prefix order (by address, then shorter first),
+  // without copying the table.
+  template <class Visit>
+  void more_specifics(const Prefix& prefix, Visit&& visit) const {
+    core_internal::EpochGuard guard;
+    if (prefix.is_v4()) {
+      v4_.MoreSpecifics(V4Key(prefix), prefix.length(), V4Visitor(visit));
+    } else {
+      v6_.MoreSpecifics(V6Key(prefix), prefix.length(), V6Visitor(visit));
+    }
+  }
+
+  // Calls visit(const Prefix&, const V&) for every prefix in Prefix order:
+  // IPv4 then IPv6. Each family is one consistent version.
+  template <class Visit>
+  void for_each(Visit&& visit) const {
+    core_internal::EpochGuard guard;
+    v4_.ForEach(V4Visitor(visit));
+    v6_.ForEach(V6Visitor(visit));
+  }
+
+ private:
+  using V4Trie = core_internal::PrefixTrie<uint32_t, V>;
+  using V6Trie = core_internal::PrefixTrie<unsigned __int128, V>;
+
+  static uint32_t V4Key(const Prefix& prefix) {
+    return static_cast<uint32_t>(prefix.address().bits());
+  }
+  static unsigned __int128 V6Key(const Prefix& prefix) {
+    return prefix.address().bits();
+  }
+  // REQUIRES: `address` has no bits past `length`.
+  static Prefix MakePrefix(IpAddress address, int length) {
+    return *Prefix::Make(address, length);
+  }
+
+  template <class Visit>
+  static auto V4Visitor(Visit& visit) {
+    return [&visit](uint32_t key, int length, const V& value) {
+      visit(MakePrefix(Ipv4(key), length), value);
+    };
+  }
+  template <class Visit>
+  static auto V6Visitor(Visit& visit) {
+    return [&visit](unsigned __int128 key, int length, const V& value) {
+      visit(MakePrefix(Ipv6(key), length), value);
+    };
+  }
+
+  alloc::Arena arena_;  // first: the tries free into it when destroyed
+  V4Trie v4_;
+  V6Trie v6_;
+};
+
+}  // namespace keel::core
+
+#endif  // KEEL_CORE_PREFIX_TABLE_H_

@@ -1,0 +1,302 @@
+#include "keel/core/range_table.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "keel/core/internal/range_storage.h"
+
+namespace keel::core {
+namespace {
+
+using core_internal::kCountryCodes;
+using core_internal::kCountryShift;
+using core_internal::kNameShift;
+using core_internal::kV4BucketCount;
+using core_internal::kV6MidStride;
+using core_internal::kV6TopStride;
+using core_internal::RangeView;
+using core_internal::V4Bucket;
+
+// "AAABAC...ZZ": country code c is the two letters at 2c.
+struct CountryLetters {
+  char letters[2 * kCountryCodes];
+  constexpr CountryLetters() : letters() {
+    for (uint32_t c = 0; c < kCountryCodes; ++c) {
+      letters[2 * c] = static_cast<char>('A' + c / 26);
+      letters[2 * c + 1] = static_cast<char>('A' + c % 26);
+    }
+  }
+};
+constexpr CountryLetters kCountryLetters;
+
+// How many of a[0..n) are <= x, for sorted a. Branch-free: the loop runs
+// log2(n) times whatever the data, and each step is a conditional move.
+template <typename T>
+inline uint64_t CountAtMost(const T* a, uint64_t n, T x) {
+  if (n == 0) return 0;
+  const T* base = a;
+  while (n > 1) {
+    uint64_t half = n / 2;
+    base = base[half] <= x ? base + half : base;
+    n -= half;
+  }
+  return static_cast<uint64_t>(base - a) + (*base <= x);
+}
+
+inline uint32_t ReadPacked(const uint8_t* packed, uint64_t index,
+                           uint32_t bits) {
+  uint64_t bit = index * bits;
+  uint64_t word;
+  std::memcpy(&word, packed + (bit >> 3), sizeof(word));
+  return static_cast<uint32_t>((word >> (bit & 7)) &
+                               ((uint64_t{1} << bits) - 1));
+}
+
+inline const uint8_t* PackedByte(const uint8_t* packed, uint64_t index,
+                                 uint32_t bits) {
+  return packed + ((index * bits) >> 3);
+}
+
+// The low 64 bits of IPv6 row `row`'s start: zero unless it is listed.
+uint64_t V6StartLow(const RangeView& v, uint64_t row) {
+  const auto* begin = v.v6_exceptions;
+  const auto* end = begin + v.counts.v6_exceptions;
+  const auto* it = std::lower_bound(
+      begin, end, row, [](const core_internal::V6Exception& e, uint64_t r) {
+        return e.row < r;
+      });
+  return it != end && it->row == row ? it->lo : 0;
+}
+
+}  // namespace
+
+RangeTable::RangeTable(std::unique_ptr<core_internal::RangeStorage> storage,
+                       const RangeView& view, size_t table_bytes)
+    : storage_(std::move(storage)), view_(view), table_bytes_(table_bytes) {}
+RangeTable::RangeTable(RangeTable&&) noexcept = default;
+RangeTable& RangeTable::operator=(RangeTable&&) noexcept = default;
+RangeTable::~RangeTable() = default;
+
+bool RangeTable::is_mapped() const { return storage_->mapped(); }
+
+RangeRecord RangeTable::Record(uint32_t index) const {
+  // Indices are not checked at open (that would read every row); clamping
+  // keeps a forged one inside the table at the cost of a conditional move.
+  index = std::min<uint64_t>(index, view_.counts.records - 1);
+  uint64_t packed = view_.records[index];
+  RangeRecord r;
+  r.asn = static_cast<uint32_t>(packed);
+  uint32_t country = (packed >> kCountryShift) & 1023;
+  if (country < kCountryCodes) {
+    r.country = std::string_view(kCountryLetters.letters + 2 * country, 2);
+  }
+  uint64_t name = packed >> kNameShift;
+  uint32_t begin = view_.name_offsets[name];
+  r.name = std::string_view(view_.names + begin,
+                            view_.name_offsets[name + 1] - begin);
+  return r;
+}
+
+std::optional<RangeMatch> RangeTable::lookup(Ipv4 address) const {
+  uint32_t a = address.bits();
+  uint32_t b = a >> 16;
+  const V4Bucket* bucket = view_.v4_buckets + b;
+  uint32_t begin = bucket[0].first_row;
+  uint32_t end = bucket[1].first_row;
+  uint64_t count = CountAtMost<uint16_t>(view_.v4_keys + begin, end - begin,
+                                         static_cast<uint16_t>(a));
+  // With no start in its bucket at or below the address, the row is the
+  // last one before the bucket.
+  uint64_t row = begin + count - 1;
+  uint32_t record = ReadPacked(view_.v4_records, row, view_.counts.record_bits);
+  if (record == 0) return std::nullopt;
+  uint32_t top = count == 0 ? bucket[0].prev_top : b;
+  uint32_t next_top = row + 1 < end ? b
+                      : count == 0  ? bucket[0].first_top
+                                    : bucket[1].first_top;
+  RangeMatch match;
+  match.record = Record(record);
+  match.first = Ipv4(top << 16 | view_.v4_keys[row]);
+  match.last = row + 1 == view_.counts.v4_rows
+                   ? Ipv4(0xffffffffu)
+                   : Ipv4((next_top << 16 | view_.v4_keys[row + 1]) - 1);
+  return match;
+}
+
+uint64_t RangeTable::V6Row(Ipv6 address) const {
+  const RangeView& v = view_;
+  uint64_t hi = address.hi();
+  // Three levels, each landing on a key no greater than hi (checked at open
+  // by ViewBlock), so every index stays in range.
+  uint64_t top = CountAtMost(v.v6_top, v.v6_top_count, hi) - 1;
+  uint64_t mid_begin = top * (kV6TopStride / kV6MidStride);
+  uint64_t mid = mid_begin - 1 +
+                 CountAtMost(v.v6_mid + mid_begin,
+                             std::min<uint64_t>(kV6TopStride / kV6MidStride,
+                                                v.v6_mid_count - mid_begin),
+                             hi);
+  uint64_t key_begin = mid * kV6MidStride;
+  uint64_t row =
+      key_begin - 1 +
+      CountAtMost(
+          v.v6_keys + key_begin,
+          std::min<uint64_t>(kV6MidStride, v.counts.v6_rows - key_begin), hi);
+  // Rows starting inside this /64 after the address do not hold it.
+  while (v.v6_keys[row] == hi && V6StartLow(v, row) > address.lo()) --row;
+  return row;
+}
+
+Ipv6 RangeTable::V6Start(uint64_t row) const {
+  return Ipv6::FromHalves(view_.v6_keys[row], V6StartLow(view_, row));
+}
+
+std::optional<RangeMatch> RangeTable::lookup(Ipv6 address) const {
+  uint64_t row = V6Row(address);
+  uint32_t record = ReadPacked(view_.v6_records, row, view_.counts.record_bits);
+  if (record == 0) return std::nullopt;
+  RangeMatch match;
+  match.record = Record(record);
+  match.first = V6Start(row);
+  match.last = row + 1 == view_.counts.v6_rows
+                   ? Ipv6(~static_cast<unsigned __int128>(0))
+                   : Ipv6(V6Start(row + 1).bits() - 1);
+  return match;
+}
+
+void RangeTable::lookup_batch(std::span<const Ipv4> addresses,
+                              std::span<std::optional<RangeRecord>> out) const {
+  // Groups of kGroup searches advance level by level; each level prefetches
+  // what the next one reads, so the group's cache misses overlap.
+  constexpr size_t kGroup = 16;
+  const RangeView& v = view_;
+  const uint32_t bits = v.counts.record_bits;
+  for (size_t base = 0; base < addresses.size(); base += kGroup) {
+    size_t n = std::min(kGroup, addresses.size() - base);
+    const Ipv4* in = addresses.data() + base;
+    uint32_t begin[kGroup], size[kGroup];
+    uint64_t row[kGroup];
+    uint32_t record[kGroup];
+    for (size_t i = 0; i < n; ++i) {
+      __builtin_prefetch(v.v4_buckets + (in[i].bits() >> 16));
+    }
+    for (size_t i = 0; i < n; ++i) {
+      const V4Bucket* bucket = v.v4_buckets + (in[i].bits() >> 16);
+      begin[i] = bucket[0].first_row;
+      size[i] = bucket[1].first_row - begin[i];
+      __builtin_prefetch(v.v4_keys + begin[i] + size[i] / 2);
+    }
+    for (size_t i = 0; i < n; ++i) {
+      row[i] = begin[i] - 1 +
+               CountAtMost<uint16_t>(v.v4_keys + begin[i], size[i],
+                                     static_cast<uint16_t>(in[i].bits()));
+      __builtin_prefetch(PackedByte(v.v4_records, row[i], bits));
+    }
+    for (size_t i = 0; i < n; ++i) {
+      record[i] = ReadPacked(v.v4_records, row[i], bits);
+      __builtin_prefetch(v.records + record[i]);
+    }
+    for (size_t i = 0; i < n; ++i) {
+      uint64_t r =
+          v.records[std::min<uint64_t>(record[i], v.counts.records - 1)];
+      __builtin_prefetch(v.name_offsets + (r >> kNameShift));
+    }
+    for (size_t i = 0; i < n; ++i) {
+      if (record[i] == 0) {
+        out[base + i].reset();
+      } else {
+        out[base + i] = Record(record[i]);
+      }
+    }
+  }
+}
+
+void RangeTable::lookup_batch(std::span<const Ipv6> addresses,
+                              std::span<std::optional<RangeRecord>> out) const {
+  constexpr size_t kGroup = 8;
+  const RangeView& v = view_;
+  const uint32_t bits = v.counts.record_bits;
+  for (size_t base = 0; base < addresses.size(); base += kGroup) {
+    size_t n = std::min(kGroup, addresses.size() - base);
+    const Ipv6* in = addresses.data() + base;
+    uint64_t mid_begin[kGroup], key_begin[kGroup], row[kGroup];
+    uint32_t record[kGroup];
+    for (size_t i = 0; i < n; ++i) {
+      uint64_t top = CountAtMost(v.v6_top, v.v6_top_count, in[i].hi()) - 1;
+      mid_begin[i] = top * (kV6TopStride / kV6MidStride);
+      __builtin_prefetch(v.v6_mid + mid_begin[i]);
+      __builtin_prefetch(v.v6_mid + mid_begin[i] + 8);
+    }
+    for (size_t i = 0; i < n; ++i) {
+      uint64_t mid =
+          mid_begin[i] - 1 +
+          CountAtMost(v.v6_mid + mid_begin[i],
+                      std::min<uint64_t>(kV6TopStride / kV6MidStride,
+                                         v.v6_mid_count - mid_begin[i]),
+                      in[i].hi());
+      key_begin[i] = mid * kV6MidStride;
+      __builtin_prefetch(v.v6_keys + key_begin[i]);
+      __builtin_prefetch(v.v6_keys + key_begin[i] + 8);
+    }
+    for (size_t i = 0; i < n; ++i) {
+      uint64_t hi = in[i].hi();
+      uint64_t r =
+          key_begin[i] - 1 +
+          CountAtMost(
+              v.v6_keys + key_begin[i],
+              std::min<uint64_t>(kV6MidStride, v.counts.v6_rows - key_begin[i]),
+              hi);
+      while (v.v6_keys[r] == hi && V6StartLow(v, r) > in[i].lo()) --r;
+      row[i] = r;
+      __builtin_prefetch(PackedByte(v.v6_records, r, bits));
+    }
+    for (size_t i = 0; i < n; ++i) {
+      record[i] = ReadPacked(v.v6_records, row[i], bits);
+      __builtin_prefetch(v.records + record[i]);
+    }
+    for (size_t i = 0; i < n; ++i) {
+      uint64_t r =
+          v.records[std::min<uint64_t>(record[i], v.counts.records - 1)];
+      __builtin_prefetch(v.name_offsets + (r >> kNameShift));
+    }
+    for (size_t i = 0; i < n; ++i) {
+      if (record[i] == 0) {
+        out[base + i].reset();
+      } else {
+        out[base + i] = Record(record[i]);
+      }
+    }
+  }
+}
+
+void RangeTable::for_each_range(
+    const std::function<void(const IpAddress&, const IpAddress&,
+                             const RangeRecord&)>& fn) const {
+  const RangeView& v = view_;
+  const uint32_t bits = v.counts.record_bits;
+  auto v4_start = [&](uint64_t row, uint32_t top) {
+    return top << 16 | v.v4_keys[row];
+  };
+  uint32_t top = 0;
+  for (uint64_t row = 0; row < v.counts.v4_rows; ++row) {
+    while (v.v4_buckets[top + 1].first_row <= row) ++top;
+    uint32_t record = ReadPacked(v.v4_records, row, bits);
+    if (record == 0) continue;
+    uint32_t last = 0xffffffffu;
+    if (row + 1 < v.counts.v4_rows) {
+      uint32_t next_top = top;
+      while (v.v4_buckets[next_top + 1].first_row <= row + 1) ++next_top;
+      last = v4_start(row + 1, next_top) - 1;
+    }
+    fn(Ipv4(v4_start(row, top)), Ipv4(last), Record(record));
+  }
+  for (uint64_t row = 0; row < v.counts.v6_rows; ++row) {
+    uint32_t record = ReadPacked(v.v6_records, row, bits);
+    if (record == 0) continue;
+    Ipv6 last = row + 1 == v.counts.v6_rows
+                    ? Ipv6(~static_cast<unsigned __int128>(0))
+                    : Ipv6(V6Start(row + 1).bits() - 1);
+    fn(V6Start(row), last, Record(record));
+  }
+}
+
+}  // namespace keel::core

@@ -1,0 +1,127 @@
+// RangeTable: an immutable, compact map from IP address ranges to records
+// (AS number, country, name), such as the ip2asn feeds. Built by
+// RangeTableBuilder (range_table_builder.h) or opened from an image file.
+//
+// Use it to answer "who holds this address" at tens of millions of lookups
+// a second, IPv4 and IPv6 in one table, from a few MB of memory; save() it
+// as an image that open_mapped() serves without copying or parsing.
+//
+//   auto table = keel::core::RangeTable::open_mapped("ip2asn.keel");
+//   if (!table.ok()) return table.status();
+//   auto match = table->lookup(*keel::core::IpAddress::Parse("1.1.1.1"));
+//   if (match) printf("AS%u %.*s\n", match->record.asn, ...);
+//
+// Layout (see core/internal/range_format.h): gaps are rows too, so a row's
+// end is the next row's start and only starts are stored. IPv4 starts keep
+// their low 16 bits, found through a 65,536-bucket index on the top 16 bits;
+// IPv6 starts keep their top 64 bits behind a two-level sample index, with
+// an exception list for starts inside a /64. Rows point to deduplicated
+// records in bit-packed indices; records point to deduplicated names.
+//
+// Thread safety: immutable; any number of threads may look up at once.
+// Ownership: a table owns its memory (an allocation in the "ranges" arena or
+// a read-only file mapping); RecordViews and matches point into it and live
+// as long as the table.
+#ifndef KEEL_CORE_RANGE_TABLE_H_
+#define KEEL_CORE_RANGE_TABLE_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string_view>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "keel/core/internal/range_format.h"
+#include "keel/core/ip.h"
+
+namespace keel::core {
+
+namespace core_internal {
+class RangeStorage;
+}  // namespace core_internal
+
+// What a range holds. A field the table lacks for the range is 0 or empty
+// (AS 0 is reserved and never announced, RFC 7607).
+struct RangeRecord {
+  uint32_t asn = 0;
+  std::string_view country;  // two upper-case letters, or empty
+  std::string_view name;
+
+  friend bool operator==(const RangeRecord&, const RangeRecord&) = default;
+};
+
+// A lookup's answer: the record and the range holding the address.
+struct RangeMatch {
+  RangeRecord record;
+  IpAddress first;
+  IpAddress last;
+};
+
+class RangeTable {
+ public:
+  // Maps an image written by save(), read-only, and answers from the
+  // mapping. Refuses, with an error naming the file and the fault, a file
+  // that is not an image, is truncated, has a bad checksum, or whose indices
+  // point outside it.
+  static absl::StatusOr<RangeTable> open_mapped(std::string_view path);
+
+  RangeTable(RangeTable&&) noexcept;
+  RangeTable& operator=(RangeTable&&) noexcept;
+  ~RangeTable();
+
+  // The range holding `address`, or nullopt when no range does (a gap).
+  std::optional<RangeMatch> lookup(Ipv4 address) const;
+  std::optional<RangeMatch> lookup(Ipv6 address) const;
+  std::optional<RangeMatch> lookup(const IpAddress& address) const {
+    return address.is_v4() ? lookup(address.v4()) : lookup(address.v6());
+  }
+
+  // out[i] = the record holding addresses[i], or nullopt for a gap. Runs
+  // several searches interleaved, so their cache misses overlap.
+  // REQUIRES: out.size() >= addresses.size().
+  void lookup_batch(std::span<const Ipv4> addresses,
+                    std::span<std::optional<RangeRecord>> out) const;
+  void lookup_batch(std::span<const Ipv6> addresses,
+                    std::span<std::optional<RangeRecord>> out) const;
+
+  // Writes the table as an image file (replacing `path` atomically).
+  absl::Status save(std::string_view path) const;
+
+  // Calls fn(first, last, record) for every range with a record, IPv4 then
+  // IPv6, in address order.
+  void for_each_range(
+      const std::function<void(const IpAddress&, const IpAddress&,
+                               const RangeRecord&)>& fn) const;
+
+  // Every byte the table holds: its block (or the whole mapped file).
+  size_t table_bytes() const { return table_bytes_; }
+  // Rows, gaps included.
+  size_t v4_rows() const { return view_.counts.v4_rows; }
+  size_t v6_rows() const { return view_.counts.v6_rows; }
+  // Distinct records and names, the gap and the empty name excluded.
+  size_t records() const { return view_.counts.records - 1; }
+  size_t names() const { return view_.counts.names - 1; }
+  bool is_mapped() const;
+
+ private:
+  friend class RangeTableBuilder;
+
+  RangeTable(std::unique_ptr<core_internal::RangeStorage> storage,
+             const core_internal::RangeView& view, size_t table_bytes);
+
+  RangeRecord Record(uint32_t index) const;
+  uint64_t V6Row(Ipv6 address) const;
+  Ipv6 V6Start(uint64_t row) const;
+
+  std::unique_ptr<core_internal::RangeStorage> storage_;
+  core_internal::RangeView view_;
+  size_t table_bytes_ = 0;
+};
+
+}  // namespace keel::core
+
+#endif  // KEEL_CORE_RANGE_TABLE_H_

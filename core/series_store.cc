@@ -1,0 +1,121 @@
+#include "keel/core/series_store.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "keel/core/internal/series_store_impl.h"
+
+namespace keel::core {
+
+SeriesStore::SeriesStore(SeriesStoreOptions options)
+    : impl_(std::make_unique<core_internal::SeriesStoreImpl>(options)) {}
+
+SeriesStore::~SeriesStore() = default;
+
+absl::Status SeriesStore::CheckOptions(const SeriesStoreOptions& o) {
+  if (o.chunk_window_ms < 1 || o.chunk_window_ms > INT32_MAX) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "chunk window ", o.chunk_window_ms, " ms is outside 1..", INT32_MAX));
+  }
+  if (o.retention_windows < 1) {
+    return absl::InvalidArgumentError("retention must keep at least 1 window");
+  }
+  if (o.max_chunk_samples < 1 || o.max_chunk_samples > kXorMaxSamples) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("max_chunk_samples ", o.max_chunk_samples,
+                     " is outside 1..", kXorMaxSamples));
+  }
+  if (o.max_chunk_bytes < 16 || o.max_chunk_bytes > 60000) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "max_chunk_bytes ", o.max_chunk_bytes, " is outside 16..60000"));
+  }
+  if (o.head_min_growth < 0) {
+    return absl::InvalidArgumentError("head_min_growth must be >= 0");
+  }
+  if (o.label_limits.max_labels > 255) {
+    return absl::InvalidArgumentError("max_labels must be <= 255");
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<SeriesRef> SeriesStore::GetOrCreate(Labels labels) {
+  return impl_->GetOrCreate(std::move(labels), /*must_be_new=*/false);
+}
+
+AppendResult SeriesStore::Append(SeriesRef ref, int64_t t, double v) {
+  return impl_->Append(ref, t, v);
+}
+
+absl::StatusOr<AppendResult> SeriesStore::Append(Labels labels, int64_t t,
+                                                 double v) {
+  // A Truncate may drop the series between lookup and append: look again.
+  for (int attempt = 0;; ++attempt) {
+    auto ref = impl_->GetOrCreate(labels, /*must_be_new=*/false);
+    if (!ref.ok()) return ref.status();
+    AppendResult result = impl_->Append(*ref, t, v);
+    if (result != AppendResult::kUnknownSeries || attempt == 3) return result;
+  }
+}
+
+SeriesSet SeriesStore::Select(std::span<const Matcher> matchers, int64_t mint,
+                              int64_t maxt) const {
+  return impl_->Select(matchers, mint, maxt);
+}
+
+SeriesSet SeriesStore::Cut() const {
+  return impl_->Select({}, std::numeric_limits<int64_t>::min(),
+                       std::numeric_limits<int64_t>::max());
+}
+
+absl::StatusOr<SeriesRef> SeriesStore::RestoreSeries(Labels labels) {
+  return impl_->GetOrCreate(std::move(labels), /*must_be_new=*/true);
+}
+
+absl::Status SeriesStore::RestoreChunk(SeriesRef ref, const ChunkData& chunk) {
+  return impl_->RestoreChunk(ref, chunk);
+}
+
+std::size_t SeriesStore::Truncate(int64_t before) {
+  return impl_->Truncate(before);
+}
+
+std::size_t SeriesStore::ApplyRetention() { return impl_->ApplyRetention(); }
+
+SeriesStoreStats SeriesStore::Stats() const { return impl_->Stats(); }
+
+const SeriesStoreOptions& SeriesStore::options() const {
+  return impl_->options();
+}
+
+alloc::Arena& SeriesStore::arena() const { return impl_->arena(); }
+
+int64_t SeriesStore::WindowOf(int64_t t) const { return impl_->WindowOf(t); }
+
+SampleIterator::SampleIterator(std::span<const ChunkData> chunks, int64_t mint,
+                               int64_t maxt)
+    : chunks_(chunks), mint_(mint), maxt_(maxt) {}
+
+bool SampleIterator::Next() {
+  while (true) {
+    if (it_.Next()) {
+      int64_t t = it_.t();
+      if (t < mint_) continue;
+      if (t > maxt_) {
+        next_chunk_ = chunks_.size();
+        it_ = XorIterator();
+        return false;
+      }
+      return true;
+    }
+    if (next_chunk_ >= chunks_.size()) return false;
+    const ChunkData& c = chunks_[next_chunk_++];
+    if (c.max_time < mint_) continue;
+    it_ = XorIterator(c.bytes);
+  }
+}
+
+SeriesSet::SeriesSet(SeriesSet&&) noexcept = default;
+SeriesSet& SeriesSet::operator=(SeriesSet&&) noexcept = default;
+SeriesSet::~SeriesSet() = default;
+
+}  // namespace keel::core
