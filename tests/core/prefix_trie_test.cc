@@ -1,0 +1,229 @@
+// Randomized differential tests of the raw-key trie behind PrefixTable
+// against a naive reference: a std::map of prefixes and brute-force queries.
+#include "keel/core/internal/prefix_trie.h"
+
+#include <catch2/catch.hpp>
+
+#include <map>
+#include <optional>
+#include <random>
+#include <tuple>
+#include <utility>
+#include <vector>
+
+#include "keel/alloc/arena.h"
+#include "keel/core/internal/epoch_domain.h"
+
+namespace keel::core::core_internal {
+namespace {
+
+template <class Key>
+struct Reference {
+  static constexpr int kBits = sizeof(Key) * 8;
+  // Ordered as the trie visits: by address, then shorter first.
+  std::map<std::pair<Key, int>, uint32_t> prefixes;
+
+  static Key Mask(int length) {
+    return length == 0 ? Key{0} : ~Key{0} << (kBits - length);
+  }
+  static bool Covers(Key key, int length, Key inner, int inner_length) {
+    return length <= inner_length && (inner & Mask(length)) == key;
+  }
+  std::optional<std::pair<int, uint32_t>> Longest(Key address) const {
+    std::optional<std::pair<int, uint32_t>> best;
+    for (const auto& [p, v] : prefixes) {
+      if (Covers(p.first, p.second, address, kBits) &&
+          (!best || p.second > best->first)) {
+        best = std::pair{p.second, v};
+      }
+    }
+    return best;
+  }
+};
+
+using Entry = std::tuple<unsigned __int128, int, uint32_t>;
+
+template <class Key>
+class Harness {
+ public:
+  static constexpr int kBits = sizeof(Key) * 8;
+
+  explicit Harness(uint64_t seed) : rng_(seed), trie_(arena_) {
+    // A few base addresses so that prefixes nest and share nodes.
+    for (int i = 0; i < 12; ++i) bases_.push_back(RandomKey());
+  }
+
+  Key RandomKey() {
+    unsigned __int128 k = (static_cast<unsigned __int128>(rng_()) << 64) | rng_();
+    return static_cast<Key>(k);
+  }
+  // A random prefix near one of the bases, of any length.
+  std::pair<Key, int> RandomPrefix() {
+    Key key = bases_[rng_() % bases_.size()];
+    int flips = static_cast<int>(rng_() % 3);
+    for (int i = 0; i < flips; ++i) key ^= Key{1} << (rng_() % kBits);
+    int length;
+    switch (rng_() % 4) {
+      case 0: length = static_cast<int>(rng_() % (kBits + 1)); break;
+      case 1: length = static_cast<int>(rng_() % 5) * 8; break;
+      case 2: length = kBits - static_cast<int>(rng_() % 9); break;
+      default: length = static_cast<int>(rng_() % 33); break;
+    }
+    return {key & Reference<Key>::Mask(length), length};
+  }
+  Key RandomAddress() {
+    Key key = rng_() % 4 == 0 ? RandomKey() : bases_[rng_() % bases_.size()];
+    int flips = static_cast<int>(rng_() % 4);
+    for (int i = 0; i < flips; ++i) key ^= Key{1} << (rng_() % kBits);
+    return key;
+  }
+
+  void Step() {
+    auto [key, length] = RandomPrefix();
+    if (rng_() % 3 == 0) {
+      bool was = ref_.prefixes.erase({key, length}) > 0;
+      REQUIRE(trie_.Remove(key, length) == was);
+    } else {
+      uint32_t value = static_cast<uint32_t>(rng_());
+      bool added = ref_.prefixes.insert_or_assign({key, length}, value).second;
+      REQUIRE(trie_.Insert(key, length, value) == added);
+    }
+  }
+
+  void Check() {
+    EpochGuard guard;
+    REQUIRE(trie_.size() == ref_.prefixes.size());
+    std::vector<Entry> got, want;
+    trie_.ForEach([&](Key k, int l, uint32_t v) { got.emplace_back(k, l, v); });
+    for (const auto& [p, v] : ref_.prefixes) want.emplace_back(p.first, p.second, v);
+    REQUIRE(got == want);
+    for (int q = 0; q < 40; ++q) {
+      Key address = RandomAddress();
+      auto hit = trie_.Longest(address);
+      auto expected = ref_.Longest(address);
+      REQUIRE(hit.has_value() == expected.has_value());
+      if (hit) {
+        REQUIRE(hit->length == expected->first);
+        REQUIRE(hit->value == expected->second);
+      }
+      std::optional<uint32_t> batch[1];
+      trie_.LongestBatch(&address, 1, batch);
+      REQUIRE(batch[0] == (expected ? std::optional(expected->second)
+                                    : std::nullopt));
+
+      auto [key, length] = RandomPrefix();
+      auto it = ref_.prefixes.find({key, length});
+      auto exact = trie_.Exact(key, length);
+      REQUIRE(exact == (it == ref_.prefixes.end() ? std::nullopt
+                                                   : std::optional(it->second)));
+
+      std::vector<Entry> less, want_less;
+      trie_.LessSpecifics(key, length, [&](Key k, int l, uint32_t v) {
+        less.emplace_back(k, l, v);
+      });
+      for (const auto& [p, v] : ref_.prefixes) {
+        if (Reference<Key>::Covers(p.first, p.second, key, length)) {
+          want_less.emplace_back(p.first, p.second, v);
+        }
+      }
+      std::sort(want_less.begin(), want_less.end(),
+                [](const Entry& a, const Entry& b) {
+                  return std::get<1>(a) < std::get<1>(b);
+                });
+      REQUIRE(less == want_less);
+
+      std::vector<Entry> more, want_more;
+      trie_.MoreSpecifics(key, length, [&](Key k, int l, uint32_t v) {
+        more.emplace_back(k, l, v);
+      });
+      for (const auto& [p, v] : ref_.prefixes) {
+        if (Reference<Key>::Covers(key, length, p.first, p.second)) {
+          want_more.emplace_back(p.first, p.second, v);
+        }
+      }
+      REQUIRE(more == want_more);
+    }
+    // Batch lookups across lane groups and partial groups.
+    std::vector<Key> addresses(37);
+    for (Key& a : addresses) a = RandomAddress();
+    std::vector<std::optional<uint32_t>> results(addresses.size());
+    trie_.LongestBatch(addresses.data(), addresses.size(), results.data());
+    for (size_t i = 0; i < addresses.size(); ++i) {
+      auto expected = ref_.Longest(addresses[i]);
+      REQUIRE(results[i] == (expected ? std::optional(expected->second)
+                                      : std::nullopt));
+    }
+  }
+
+  PrefixTrie<Key, uint32_t>& trie() { return trie_; }
+  Reference<Key>& ref() { return ref_; }
+  std::mt19937_64& rng() { return rng_; }
+
+ private:
+  std::mt19937_64 rng_;
+  alloc::Arena arena_{"prefix_trie_test"};
+  PrefixTrie<Key, uint32_t> trie_;
+  Reference<Key> ref_;
+  std::vector<Key> bases_;
+};
+
+template <class Key>
+void RunRandomized(uint64_t seed) {
+  Harness<Key> h(seed);
+  for (int round = 0; round < 30; ++round) {
+    // Alternate single published writes with batches.
+    if (round % 2 == 0) {
+      for (int i = 0; i < 60; ++i) h.Step();
+    } else {
+      h.trie().BeginBatch();
+      for (int i = 0; i < 60; ++i) h.Step();
+      h.trie().EndBatch();
+    }
+    h.Check();
+  }
+  // Remove everything: the trie must hand every node back.
+  for (auto it = h.ref().prefixes.begin(); it != h.ref().prefixes.end();) {
+    REQUIRE(h.trie().Remove(it->first.first, it->first.second));
+    it = h.ref().prefixes.erase(it);
+  }
+  h.Check();
+  h.trie().Reclaim();
+  REQUIRE(h.trie().node_bytes() == 0);
+}
+
+TEST_CASE("IPv4 trie agrees with the naive reference", "[prefix_trie]") {
+  for (uint64_t seed = 1; seed <= 8; ++seed) RunRandomized<uint32_t>(seed);
+}
+
+TEST_CASE("IPv6 trie agrees with the naive reference", "[prefix_trie]") {
+  for (uint64_t seed = 1; seed <= 8; ++seed) {
+    RunRandomized<unsigned __int128>(seed);
+  }
+}
+
+TEST_CASE("the default route and host routes sit at the trie's ends",
+          "[prefix_trie]") {
+  alloc::Arena arena("prefix_trie_test");
+  PrefixTrie<uint32_t, uint64_t> trie(arena);
+  REQUIRE(trie.Insert(0, 0, 7));
+  REQUIRE(trie.Insert(0xffffffff, 32, 9));
+  REQUIRE_FALSE(trie.Insert(0, 0, 8));
+  std::optional<EpochGuard> guard(std::in_place);
+  REQUIRE(trie.Longest(0x12345678)->value == 8);
+  REQUIRE(trie.Longest(0x12345678)->length == 0);
+  REQUIRE(trie.Longest(0xffffffff)->length == 32);
+  REQUIRE(trie.Longest(0xfffffffe)->length == 0);
+  REQUIRE(trie.Remove(0, 0));
+  REQUIRE_FALSE(trie.Longest(0x12345678).has_value());
+  REQUIRE(trie.size() == 1);
+  REQUIRE(trie.Remove(0xffffffff, 32));
+  REQUIRE_FALSE(trie.Remove(0xffffffff, 32));
+  // Replaced nodes wait for the pinned reader (this thread), then go.
+  REQUIRE(trie.node_bytes() > 0);
+  guard.reset();
+  trie.Reclaim();
+  REQUIRE(trie.node_bytes() == 0);
+}
+
+}  // namespace
+}  // namespace keel::core::core_internal
