@@ -1,0 +1,57 @@
+#include "keel/diagnostics/series_store_collector.h"
+
+#include "keel/diagnostics/metric_builder.h"
+
+namespace keel::diagnostics {
+
+std::vector<prometheus::MetricFamily> SeriesStoreCollector::Collect() const {
+  core::SeriesStoreStats s = store_->Stats();
+  MetricBuilder b;
+  auto gauge = [&b](const char* name, const char* help, double value) {
+    b.gauge(name, help).add(value);
+  };
+  auto counter = [&b](const char* name, const char* help, double value) {
+    b.counter(name, help).add(value);
+  };
+  gauge("keel_series", "Live series in the store.",
+        static_cast<double>(s.series));
+  gauge("keel_chunks", "Chunks held, sealed and open.",
+        static_cast<double>(s.chunks));
+  gauge("keel_samples", "Samples held.", static_cast<double>(s.samples));
+  gauge("keel_chunk_windows", "Time windows holding sealed chunks.",
+        static_cast<double>(s.windows));
+  gauge("keel_chunk_bytes",
+        "Bytes the allocator holds for chunk bytes, slack included.",
+        static_cast<double>(s.chunk_bytes));
+  gauge("keel_chunk_live_bytes", "Bytes the chunk encodings use.",
+        static_cast<double>(s.live_bytes));
+  // 0 while empty: a ratio over no samples has no meaning, and NaN would
+  // break dashboards' arithmetic.
+  gauge("keel_bytes_per_sample", "Chunk bytes over samples held.",
+        s.samples == 0 ? 0.0 : static_cast<double>(s.chunk_bytes) / s.samples);
+  gauge("keel_series_store_bytes",
+        "Bytes allocated from the store's arena (labels, postings, chunks).",
+        static_cast<double>(s.arena.allocated));
+  if (s.samples > 0) {
+    gauge("keel_series_oldest_sample_seconds",
+          "Timestamp of the oldest sample held, Unix seconds.",
+          static_cast<double>(s.min_time) / 1000);
+    gauge("keel_series_newest_sample_seconds",
+          "Timestamp of the newest sample held, Unix seconds.",
+          static_cast<double>(s.max_time) / 1000);
+  }
+  counter("keel_samples_appended_total", "Samples accepted since start.",
+          static_cast<double>(s.appended));
+  counter("keel_samples_duplicate_total",
+          "Samples ignored: same timestamp and value as the last one.",
+          static_cast<double>(s.duplicates));
+  counter("keel_samples_out_of_order_total",
+          "Samples rejected as older than their series' last sample.",
+          static_cast<double>(s.out_of_order));
+  counter("keel_samples_conflict_total",
+          "Samples rejected: same timestamp as the last one, another value.",
+          static_cast<double>(s.conflicts));
+  return b.take();
+}
+
+}  // namespace keel::diagnostics

@@ -1,0 +1,69 @@
+#include "keel/diagnostics/snapshot_collector.h"
+
+#include <chrono>
+
+#include "keel/diagnostics/metric_builder.h"
+
+namespace keel::diagnostics {
+namespace {
+
+double NowUnixSeconds() {
+  return std::chrono::duration<double>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+void SnapshotCollector::RecordSuccess(double seconds, uint64_t bytes) {
+  absl::MutexLock lock(&mu_);
+  ++successes_;
+  last_seconds_ = seconds;
+  last_bytes_ = bytes;
+  last_success_unix_ = NowUnixSeconds();
+}
+
+void SnapshotCollector::RecordFailure() {
+  absl::MutexLock lock(&mu_);
+  ++failures_;
+}
+
+void SnapshotCollector::RecordRestore(double seconds, uint64_t bytes) {
+  absl::MutexLock lock(&mu_);
+  restored_ = true;
+  restore_seconds_ = seconds;
+  restore_bytes_ = bytes;
+}
+
+std::vector<prometheus::MetricFamily> SnapshotCollector::Collect() const {
+  absl::MutexLock lock(&mu_);
+  MetricBuilder b;
+  if (successes_ > 0) {
+    b.gauge("keel_snapshot_last_duration_seconds",
+            "Seconds the last successful snapshot took to write.")
+        .add(last_seconds_);
+    b.gauge("keel_snapshot_last_bytes", "Size of the last successful snapshot.")
+        .add(static_cast<double>(last_bytes_));
+    b.gauge("keel_snapshot_last_success_timestamp_seconds",
+            "When the last successful snapshot finished, Unix seconds.")
+        .add(last_success_unix_);
+    b.gauge("keel_snapshot_age_seconds",
+            "Seconds since the last successful snapshot finished.")
+        .add(NowUnixSeconds() - last_success_unix_);
+  }
+  if (restored_) {
+    b.gauge("keel_snapshot_restore_duration_seconds",
+            "Seconds the restore at start took.")
+        .add(restore_seconds_);
+    b.gauge("keel_snapshot_restore_bytes",
+            "Size of the snapshot restored at start.")
+        .add(static_cast<double>(restore_bytes_));
+  }
+  b.counter("keel_snapshots_total", "Snapshots written successfully.")
+      .add(static_cast<double>(successes_));
+  b.counter("keel_snapshot_failures_total", "Snapshot attempts that failed.")
+      .add(static_cast<double>(failures_));
+  return b.take();
+}
+
+}  // namespace keel::diagnostics

@@ -1,0 +1,53 @@
+// SnapshotCollector: what a process's snapshots did, as Prometheus metrics.
+// Whoever takes snapshots records each attempt; Collect reports them.
+//
+//   auto snapshots = std::make_shared<SnapshotCollector>();
+//   registry.push_back(snapshots);
+//   snapshots->RecordSuccess(/*seconds=*/0.8, /*bytes=*/12345678);
+//   snapshots->RecordFailure();
+//
+// Metrics: keel_snapshot_last_duration_seconds,
+// keel_snapshot_last_bytes, keel_snapshot_last_success_timestamp_seconds and
+// keel_snapshot_age_seconds (seconds since it; all absent until the first
+// success), keel_snapshot_restore_duration_seconds and
+// keel_snapshot_restore_bytes (absent unless the process restored one),
+// keel_snapshots_total and keel_snapshot_failures_total.
+//
+// Thread safety: every method may be called from any thread.
+#ifndef KEEL_DIAGNOSTICS_SNAPSHOT_COLLECTOR_H_
+#define KEEL_DIAGNOSTICS_SNAPSHOT_COLLECTOR_H_
+
+#include <cstdint>
+#include <vector>
+
+#include "absl/synchronization/mutex.h"
+#include "prometheus/collectable.h"
+#include "prometheus/metric_family.h"
+
+namespace keel::diagnostics {
+
+class SnapshotCollector : public prometheus::Collectable {
+ public:
+  // A snapshot of `bytes` written in `seconds`, finishing now.
+  void RecordSuccess(double seconds, uint64_t bytes);
+  void RecordFailure();
+  // The store was restored from a snapshot of `bytes` in `seconds`.
+  void RecordRestore(double seconds, uint64_t bytes);
+
+  std::vector<prometheus::MetricFamily> Collect() const override;
+
+ private:
+  mutable absl::Mutex mu_;
+  uint64_t successes_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t failures_ ABSL_GUARDED_BY(mu_) = 0;
+  double last_seconds_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t last_bytes_ ABSL_GUARDED_BY(mu_) = 0;
+  double last_success_unix_ ABSL_GUARDED_BY(mu_) = 0;
+  bool restored_ ABSL_GUARDED_BY(mu_) = false;
+  double restore_seconds_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t restore_bytes_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+}  // namespace keel::diagnostics
+
+#endif  // KEEL_DIAGNOSTICS_SNAPSHOT_COLLECTOR_H_

@@ -1,0 +1,232 @@
+// keel serve's request parsing: JSON arrays of IPs, Prometheus times and
+// durations, the config file, and remote-write bodies.
+#include <snappy.h>
+
+#include <catch2/catch.hpp>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "keel/tools/server/json_string_array.h"
+#include "keel/tools/server/prom_time.h"
+#include "keel/tools/server/remote_write.h"
+#include "keel/tools/server/serve_config.h"
+
+namespace keel::tools {
+namespace {
+
+std::string Message(const absl::Status& s) { return std::string(s.message()); }
+
+TEST_CASE("JSON string arrays parse with escapes and whitespace") {
+  auto items = ParseJsonStringArray(
+      " [ \"1.2.3.4\" "
+      ",\"2001:db8::1\",\"a\\\"b\\\\\\/\\u00e9\\ud83d\\ude00\"]\n",
+      10);
+  REQUIRE(items.ok());
+  REQUIRE(items->size() == 3);
+  CHECK((*items)[0] == "1.2.3.4");
+  CHECK((*items)[1] == "2001:db8::1");
+  CHECK((*items)[2] == "a\"b\\/\xc3\xa9\xf0\x9f\x98\x80");
+  auto empty = ParseJsonStringArray("[]", 10);
+  REQUIRE(empty.ok());
+  CHECK(empty->empty());
+}
+
+TEST_CASE("malformed JSON arrays are refused with the offset") {
+  struct Case {
+    const char* text;
+    const char* expected;
+  };
+  for (Case c : {Case{"", "expected '[' at offset 0"},
+                 Case{"{\"ip\":1}", "expected '['"},
+                 Case{"[1]", "expected a string at offset 1"},
+                 Case{"[\"a\",]", "expected a string at offset 5"},
+                 Case{"[\"a\" \"b\"]", "expected ',' or ']' at offset 5"},
+                 Case{"[\"a\"", "found the end of the body"},
+                 Case{"[\"a\"] x", "expected the end of the body at offset 6"},
+                 Case{"[\"a", "'\"' closing the string"},
+                 Case{"[\"\\x\"]", "a valid escape at offset 3"},
+                 Case{"[\"\\u12g4\"]", "four hex digits"},
+                 Case{"[\"\\udc00\"]", "high surrogate"},
+                 Case{"[\"\\ud800x\"]", "low surrogate"},
+                 Case{"[\"a\nb\"]", "control character"}}) {
+    INFO(c.text);
+    auto items = ParseJsonStringArray(c.text, 10);
+    REQUIRE_FALSE(items.ok());
+    CHECK_THAT(Message(items.status()), Catch::Contains(c.expected));
+  }
+  auto too_many = ParseJsonStringArray("[\"a\",\"b\",\"c\"]", 2);
+  REQUIRE_FALSE(too_many.ok());
+  CHECK_THAT(Message(too_many.status()), Catch::Contains("more than 2"));
+}
+
+TEST_CASE("Prometheus times: Unix seconds and RFC 3339") {
+  CHECK(*ParsePromTime("1700000000") == 1700000000000);
+  CHECK(*ParsePromTime("1700000000.5") == 1700000000500);
+  CHECK(*ParsePromTime("1700000000.1234") == 1700000000123);
+  CHECK(*ParsePromTime("-1.5") == -1500);
+  CHECK(*ParsePromTime("2023-11-14T22:13:20Z") == 1700000000000);
+  CHECK(*ParsePromTime("2023-11-14T22:13:20.25Z") == 1700000000250);
+  CHECK(*ParsePromTime("2023-11-14T23:13:20+01:00") == 1700000000000);
+  for (const char* bad : {"", "yesterday", "2023-11-14", "1e400", "nan"}) {
+    INFO(bad);
+    auto t = ParsePromTime(bad);
+    REQUIRE_FALSE(t.ok());
+    CHECK_THAT(Message(t.status()), Catch::Contains("valid timestamp"));
+  }
+}
+
+TEST_CASE("durations: Prometheus units and float seconds") {
+  CHECK(*ParsePromDuration("15") == 15000);
+  CHECK(*ParsePromDuration("0.25") == 250);
+  CHECK(*ParsePromDuration("1m30s") == 90000);
+  CHECK(*ParsePromDuration("250ms") == 250);
+  CHECK(*ParseDurationWithUnits("2h") == 7200000);
+  CHECK(*ParseDurationWithUnits("1d2h") == 93600000);
+  CHECK(*ParseDurationWithUnits("1w") == 604800000);
+  struct Case {
+    const char* text;
+    const char* expected;
+  };
+  for (Case c :
+       {Case{"", "empty"}, Case{"5", "expected a unit"},
+        Case{"5x", "expected a unit"}, Case{"m", "expected a number"},
+        Case{"30s5m", "largest to smallest"}, Case{"0s", "must be positive"},
+        Case{"9999999999999999y", "too large"}}) {
+    INFO(c.text);
+    auto d = ParseDurationWithUnits(c.text);
+    REQUIRE_FALSE(d.ok());
+    CHECK_THAT(Message(d.status()), Catch::Contains(c.expected));
+  }
+  CHECK_FALSE(ParsePromDuration("-1").ok());
+  CHECK_FALSE(ParsePromDuration("0").ok());
+}
+
+class TempDir {
+ public:
+  TempDir() {
+    char name[] = "/tmp/keel_serve_test_XXXXXX";
+    path_ = mkdtemp(name);
+  }
+  ~TempDir() { std::filesystem::remove_all(path_); }
+  std::string Write(const std::string& name, const std::string& text) {
+    std::string path = path_ + "/" + name;
+    std::ofstream(path) << text;
+    return path;
+  }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+TEST_CASE("config file: keys, comments, relative paths, flags override") {
+  TempDir dir;
+  std::string path = dir.Write("keel.conf",
+                               "# comment\n"
+                               "listen = 127.0.0.1:1234\n"
+                               "\n"
+                               "ip2asn = a.tsv   # v4\n"
+                               "ip2asn = /abs/b.tsv\n"
+                               "snapshot-interval = 30s\n"
+                               "chunk-window = 4h\n"
+                               "retention-windows = 3\n");
+  auto settings = ReadConfigFile(path);
+  REQUIRE(settings.ok());
+  auto config = ServeConfig::FromSettings(*settings);
+  REQUIRE(config.ok());
+  CHECK(config->listen == "127.0.0.1:1234");
+  REQUIRE(config->ip2asn.size() == 2);
+  CHECK(config->ip2asn[0] == dir.path() + "/a.tsv");
+  CHECK(config->ip2asn[1] == "/abs/b.tsv");
+  CHECK(config->snapshot_interval_ms == 30000);
+  CHECK(config->chunk_window_ms == 4 * 3600000);
+  CHECK(config->retention_windows == 3);
+
+  MergeSettings({{"ip2asn", "c.tsv"}, {"listen", "127.0.0.1:9"}}, &*settings);
+  config = ServeConfig::FromSettings(*settings);
+  REQUIRE(config.ok());
+  CHECK(config->listen == "127.0.0.1:9");
+  REQUIRE(config->ip2asn.size() == 1);
+  CHECK(config->ip2asn[0] == "c.tsv");
+}
+
+TEST_CASE("config errors name the file and line or the key") {
+  TempDir dir;
+  auto no_eq = ReadConfigFile(dir.Write("a.conf", "listen = x\nbogus\n"));
+  REQUIRE_FALSE(no_eq.ok());
+  CHECK_THAT(Message(no_eq.status()), Catch::Contains("a.conf:2: expected"));
+  auto unknown = ReadConfigFile(dir.Write("b.conf", "colour = red\n"));
+  REQUIRE_FALSE(unknown.ok());
+  CHECK_THAT(Message(unknown.status()),
+             Catch::Contains("b.conf:1: unknown key \"colour\""));
+  CHECK_FALSE(ReadConfigFile(dir.path() + "/missing.conf").ok());
+  auto bad_duration =
+      ServeConfig::FromSettings({{"snapshot-interval", "5 minutes"}});
+  REQUIRE_FALSE(bad_duration.ok());
+  CHECK_THAT(Message(bad_duration.status()),
+             Catch::Contains("snapshot-interval: cannot parse \"5 minutes\""));
+  auto bad_count = ServeConfig::FromSettings({{"retention-windows", "0"}});
+  REQUIRE_FALSE(bad_count.ok());
+  CHECK_THAT(Message(bad_count.status()), Catch::Contains("retention-windows"));
+}
+
+std::string Compress(const std::string& raw) {
+  std::string out;
+  snappy::Compress(raw.data(), raw.size(), &out);
+  return out;
+}
+
+TEST_CASE("remote-write bodies decode, and bad ones say why") {
+  prompb::WriteRequest request;
+  auto* series = request.add_timeseries();
+  auto* label = series->add_labels();
+  label->set_name("__name__");
+  label->set_value("up");
+  auto* sample = series->add_samples();
+  sample->set_value(1.5);
+  sample->set_timestamp(1700000000000);
+  std::string raw = request.SerializeAsString();
+
+  auto decoded = DecodeRemoteWrite(Compress(raw), RemoteWriteLimits{});
+  REQUIRE(decoded.ok());
+  REQUIRE(decoded->timeseries_size() == 1);
+  CHECK(decoded->timeseries(0).labels(0).value() == "up");
+  CHECK(decoded->timeseries(0).samples(0).timestamp() == 1700000000000);
+
+  auto over_body = DecodeRemoteWrite(Compress(raw), {.max_body_bytes = 4});
+  REQUIRE_FALSE(over_body.ok());
+  CHECK_THAT(Message(over_body.status()), Catch::Contains("exceeds the limit"));
+
+  auto over_decoded =
+      DecodeRemoteWrite(Compress(std::string(1000, 'x')),
+                        {.max_body_bytes = 1 << 20, .max_decoded_bytes = 999});
+  REQUIRE_FALSE(over_decoded.ok());
+  CHECK_THAT(Message(over_decoded.status()),
+             Catch::Contains("decodes to 1000 bytes, over the limit of 999"));
+
+  // A length header claiming 2^32 bytes: refused before any allocation.
+  std::string bomb = "\x80\x80\x80\x80\x10";
+  auto huge = DecodeRemoteWrite(bomb, RemoteWriteLimits{});
+  REQUIRE_FALSE(huge.ok());
+  CHECK_THAT(Message(huge.status()), Catch::Contains("over the limit"));
+
+  std::string corrupt = Compress(raw);
+  corrupt.resize(corrupt.size() - 3);
+  auto truncated = DecodeRemoteWrite(corrupt, RemoteWriteLimits{});
+  REQUIRE_FALSE(truncated.ok());
+  CHECK_THAT(Message(truncated.status()), Catch::Contains("snappy"));
+
+  auto garbage =
+      DecodeRemoteWrite(Compress("\xff\xff\xff\xff\xff"), RemoteWriteLimits{});
+  REQUIRE_FALSE(garbage.ok());
+  CHECK_THAT(Message(garbage.status()), Catch::Contains("not a protobuf"));
+
+  auto plain = DecodeRemoteWrite("", RemoteWriteLimits{});
+  REQUIRE_FALSE(plain.ok());
+  CHECK_THAT(Message(plain.status()), Catch::Contains("snappy"));
+}
+
+}  // namespace
+}  // namespace keel::tools

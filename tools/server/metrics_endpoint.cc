@@ -1,0 +1,32 @@
+#include "keel/tools/server/metrics_endpoint.h"
+
+#include <utility>
+
+#include "prometheus/text_serializer.h"
+
+namespace keel::tools {
+
+void MetricsEndpoint::Add(std::shared_ptr<prometheus::Collectable> collector) {
+  collectors_.push_back(std::move(collector));
+}
+
+void MetricsEndpoint::Register(HttpServer* server) {
+  server->Route("GET", "/metrics", [this](const HttpRequest&) {
+    HttpResponse response;
+    response.content_type = "text/plain; version=0.0.4; charset=utf-8";
+    response.body = Render();
+    return response;
+  });
+}
+
+std::string MetricsEndpoint::Render() const {
+  std::vector<prometheus::MetricFamily> families;
+  for (const auto& collector : collectors_) {
+    for (auto& family : collector->Collect()) {
+      families.push_back(std::move(family));
+    }
+  }
+  return prometheus::TextSerializer().Serialize(families);
+}
+
+}  // namespace keel::tools

@@ -1,0 +1,36 @@
+// MetricsEndpoint: GET /metrics, the Prometheus text exposition (0.0.4) of
+// every registered collector, serialised with prometheus-cpp's
+// TextSerializer at each scrape.
+//
+//   MetricsEndpoint metrics;
+//   metrics.Add(std::make_shared<diagnostics::AllocCollector>());
+//   metrics.Register(&http_server);
+//
+// Thread safety: Add only before the server starts; scrapes may run
+// concurrently.
+#ifndef KEEL_TOOLS_SERVER_METRICS_ENDPOINT_H_
+#define KEEL_TOOLS_SERVER_METRICS_ENDPOINT_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "keel/tools/server/http_server.h"
+#include "prometheus/collectable.h"
+
+namespace keel::tools {
+
+class MetricsEndpoint {
+ public:
+  void Add(std::shared_ptr<prometheus::Collectable> collector);
+  void Register(HttpServer* server);
+  // The exposition text of every collector, in the order added.
+  std::string Render() const;
+
+ private:
+  std::vector<std::shared_ptr<prometheus::Collectable>> collectors_;
+};
+
+}  // namespace keel::tools
+
+#endif  // KEEL_TOOLS_SERVER_METRICS_ENDPOINT_H_

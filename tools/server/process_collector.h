@@ -1,0 +1,34 @@
+// ProcessCollector: the server process's own figures as Prometheus metrics:
+// keel_process_resident_bytes (RSS from /proc),
+// keel_process_start_time_seconds, and the remote-write counters
+// keel_remote_write_requests_total, keel_remote_write_failures_total,
+// keel_remote_write_samples_total.
+//
+//   metrics.Add(std::make_shared<ProcessCollector>(&prom_api));
+//
+// Thread safety: Collect may run on any thread.
+// REQUIRES: the PromApi outlives the collector.
+#ifndef KEEL_TOOLS_SERVER_PROCESS_COLLECTOR_H_
+#define KEEL_TOOLS_SERVER_PROCESS_COLLECTOR_H_
+
+#include <vector>
+
+#include "keel/tools/server/prom_api.h"
+#include "prometheus/collectable.h"
+#include "prometheus/metric_family.h"
+
+namespace keel::tools {
+
+class ProcessCollector : public prometheus::Collectable {
+ public:
+  explicit ProcessCollector(const PromApi* prom_api);
+  std::vector<prometheus::MetricFamily> Collect() const override;
+
+ private:
+  const PromApi* prom_api_;
+  double start_time_seconds_;
+};
+
+}  // namespace keel::tools
+
+#endif  // KEEL_TOOLS_SERVER_PROCESS_COLLECTOR_H_

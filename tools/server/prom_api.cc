@@ -1,0 +1,378 @@
+#include "keel/tools/server/prom_api.h"
+
+#include <algorithm>
+#include <bit>
+#include <cctype>
+#include <charconv>
+#include <chrono>
+#include <cmath>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/str_cat.h"
+#include "keel/core/selector.h"
+#include "keel/tools/json.h"
+#include "keel/tools/server/prom_time.h"
+
+namespace keel::tools {
+namespace {
+
+constexpr int64_t kMinTime = std::numeric_limits<int64_t>::min() / 2;
+constexpr int64_t kMaxTime = std::numeric_limits<int64_t>::max() / 2;
+// Prometheus' staleness marker: a NaN with this exact payload.
+constexpr uint64_t kStaleNaNBits = 0x7ff0000000000002ull;
+// An instant or range query's answer is bounded by this many samples in all.
+constexpr size_t kMaxSamplesPerQuery = 50'000'000;
+
+bool IsStale(double v) { return std::bit_cast<uint64_t>(v) == kStaleNaNBits; }
+
+[[gnu::cold]] HttpResponse BadData(std::string_view reason) {
+  return HttpResponse::Json(400, JsonObject()
+                                     .add("status", "error")
+                                     .add("errorType", "bad_data")
+                                     .add("error", reason)
+                                     .str());
+}
+
+[[gnu::cold]] HttpResponse BadData(const absl::Status& status) {
+  return BadData(
+      std::string_view(status.message().data(), status.message().size()));
+}
+
+HttpResponse Success(std::string_view data_json) {
+  return HttpResponse::Json(
+      200,
+      JsonObject().add("status", "success").add_raw("data", data_json).str());
+}
+
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// Whether `text`, which did not parse as a selector, is some other PromQL
+// expression (a function call, a range, an operator, a number, ...) rather
+// than a broken selector: outside braces and quotes a selector holds only a
+// metric name.
+bool LooksLikeExpression(std::string_view text) {
+  size_t first = text.find_first_not_of(" \t\n\r");
+  if (first == std::string_view::npos) return false;
+  text = text.substr(first, text.find_last_not_of(" \t\n\r") - first + 1);
+  if (text[0] >= '0' && text[0] <= '9') return true;
+  int depth = 0;
+  char quote = 0;
+  for (size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (quote != 0) {
+      if (c == '\\') {
+        ++i;
+      } else if (c == quote) {
+        quote = 0;
+      }
+    } else if (c == '"' || c == '\'' || c == '`') {
+      quote = c;
+    } else if (c == '{') {
+      ++depth;
+    } else if (c == '}') {
+      if (--depth < 0) return true;
+    } else if (depth == 0 && !(std::isalnum(static_cast<unsigned char>(c)) ||
+                               c == '_' || c == ':')) {
+      return true;
+    }
+  }
+  return false;
+}
+
+[[gnu::noinline]] absl::StatusOr<std::vector<core::Matcher>> ParseQuery(
+    std::string_view text) {
+  auto matchers = core::ParseSelector(text);
+  if (!matchers.ok()) {
+    if (LooksLikeExpression(text)) {
+      return absl::InvalidArgumentError("unsupported expression");
+    }
+    return absl::InvalidArgumentError(
+        absl::StrCat("invalid selector \"", std::string(text),
+                     "\": ", std::string(matchers.status().message())));
+  }
+  if (std::all_of(matchers->begin(), matchers->end(),
+                  [](const core::Matcher& m) { return m.matches_empty(); })) {
+    return absl::InvalidArgumentError(
+        "vector selector must contain at least one non-empty matcher");
+  }
+  return matchers;
+}
+
+absl::StatusOr<int64_t> TimeParam(const HttpRequest& request,
+                                  std::string_view name, int64_t fallback) {
+  const std::string* text = request.param(name);
+  if (text == nullptr || text->empty()) return fallback;
+  auto t = ParsePromTime(*text);
+  if (!t.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("invalid parameter \"", std::string(name),
+                     "\": ", std::string(t.status().message())));
+  }
+  return t;
+}
+
+void AppendLabelsJson(const core::Labels& labels, std::string* out) {
+  out->push_back('{');
+  for (size_t i = 0; i < labels.size(); ++i) {
+    if (i > 0) out->push_back(',');
+    *out += JsonQuote(labels[i].name);
+    out->push_back(':');
+    *out += JsonQuote(labels[i].value);
+  }
+  out->push_back('}');
+}
+
+// [seconds, "value"] as Prometheus writes a sample: the time as seconds
+// with up to three decimals (exact: no double rounding), the value as Go's
+// strconv.FormatFloat(v, 'f', -1, 64).
+void AppendSampleJson(int64_t t, double v, std::string* out) {
+  out->push_back('[');
+  int64_t seconds = t / 1000;
+  int64_t millis = t % 1000;
+  if (millis < 0) {
+    millis = -millis;
+    if (seconds == 0) out->push_back('-');
+  }
+  absl::StrAppend(out, seconds);
+  if (millis != 0) {
+    char frac[4] = {static_cast<char>('0' + millis / 100),
+                    static_cast<char>('0' + millis / 10 % 10),
+                    static_cast<char>('0' + millis % 10), 0};
+    size_t n = frac[2] != '0' ? 3 : frac[1] != '0' ? 2 : 1;
+    out->push_back('.');
+    out->append(frac, n);
+  }
+  out->append(",\"");
+  if (std::isnan(v)) {
+    out->append("NaN");
+  } else if (std::isinf(v)) {
+    out->append(v > 0 ? "+Inf" : "-Inf");
+  } else {
+    char buf[400];  // a fixed-notation double has at most ~330 digits
+    auto r = std::to_chars(buf, buf + sizeof(buf), v, std::chars_format::fixed);
+    out->append(buf, r.ptr);
+  }
+  out->append("\"]");
+}
+
+}  // namespace
+
+void PromApi::Register(HttpServer* server) {
+  server->Route(
+      "POST", "/api/v1/write",
+      [this](const HttpRequest& r) { return Write(r); },
+      limits_.max_body_bytes);
+  for (const char* method : {"GET", "POST"}) {
+    server->Route(method, "/api/v1/series",
+                  [this](const HttpRequest& r) { return Series(r); });
+    server->Route(method, "/api/v1/query",
+                  [this](const HttpRequest& r) { return Query(r); });
+    server->Route(method, "/api/v1/query_range",
+                  [this](const HttpRequest& r) { return QueryRange(r); });
+  }
+}
+
+HttpResponse PromApi::Write(const HttpRequest& request) {
+  write_requests_.fetch_add(1, std::memory_order_relaxed);
+  std::string_view encoding = request.header("Content-Encoding");
+  if (!encoding.empty() && encoding != "snappy") {
+    write_failures_.fetch_add(1, std::memory_order_relaxed);
+    return HttpResponse::Error(
+        400, absl::StrCat("unsupported Content-Encoding \"",
+                          std::string(encoding), "\" (expected snappy)"));
+  }
+  auto decoded = DecodeRemoteWrite(request.body, limits_);
+  if (!decoded.ok()) {
+    write_failures_.fetch_add(1, std::memory_order_relaxed);
+    return HttpResponse::Error(400, std::string(decoded.status().message()));
+  }
+  uint64_t appended = 0, rejected = 0, bad_series = 0;
+  std::string first_error;
+  for (const prompb::TimeSeries& series : decoded->timeseries()) {
+    core::Labels labels;
+    labels.reserve(series.labels_size());
+    for (const prompb::Label& l : series.labels()) {
+      labels.push_back({l.name(), l.value()});
+    }
+    auto ref = store_->GetOrCreate(std::move(labels));
+    if (!ref.ok()) {
+      ++bad_series;
+      if (first_error.empty())
+        first_error = std::string(ref.status().message());
+      continue;
+    }
+    for (const prompb::Sample& s : series.samples()) {
+      switch (store_->Append(*ref, s.timestamp(), s.value())) {
+        case core::AppendResult::kAppended:
+        case core::AppendResult::kDuplicate:
+          ++appended;
+          break;
+        case core::AppendResult::kOutOfOrder:
+          ++rejected;
+          if (first_error.empty()) {
+            first_error =
+                absl::StrCat("out of order sample at ", s.timestamp());
+          }
+          break;
+        case core::AppendResult::kConflict:
+          ++rejected;
+          if (first_error.empty()) {
+            first_error = absl::StrCat("duplicate sample for timestamp ",
+                                       s.timestamp(), " with another value");
+          }
+          break;
+        case core::AppendResult::kUnknownSeries:
+          ++rejected;
+          if (first_error.empty()) first_error = "series dropped meanwhile";
+          break;
+      }
+    }
+  }
+  samples_written_.fetch_add(appended, std::memory_order_relaxed);
+  if (bad_series == 0 && rejected == 0) return HttpResponse::Empty(204);
+  write_failures_.fetch_add(1, std::memory_order_relaxed);
+  return HttpResponse::Error(
+      400, absl::StrCat(bad_series, " series with bad labels and ", rejected,
+                        " samples rejected (", appended,
+                        " stored); first: ", first_error));
+}
+
+HttpResponse PromApi::Series(const HttpRequest& request) const {
+  std::vector<std::vector<core::Matcher>> selectors;
+  for (const auto& [name, value] : request.params) {
+    if (name != "match[]") continue;
+    auto matchers = ParseQuery(value);
+    if (!matchers.ok()) return BadData(matchers.status());
+    selectors.push_back(*std::move(matchers));
+  }
+  if (selectors.empty()) return BadData("no match[] parameter provided");
+  auto start = TimeParam(request, "start", kMinTime);
+  if (!start.ok()) return BadData(start.status());
+  auto end = TimeParam(request, "end", kMaxTime);
+  if (!end.ok()) return BadData(end.status());
+  if (*end < *start) {
+    return BadData(
+        "invalid parameter \"end\": end timestamp must not be before start "
+        "time");
+  }
+  absl::flat_hash_set<core::SeriesRef> seen;
+  std::string out = "[";
+  for (const auto& matchers : selectors) {
+    core::SeriesSet set = store_->Select(matchers, *start, *end);
+    for (const auto& entry : set.series()) {
+      if (!seen.insert(entry.ref).second) continue;
+      if (out.size() > 1) out.push_back(',');
+      AppendLabelsJson(entry.labels, &out);
+    }
+  }
+  out.push_back(']');
+  return Success(out);
+}
+
+HttpResponse PromApi::Query(const HttpRequest& request) const {
+  const std::string* query = request.param("query");
+  if (query == nullptr) return BadData("invalid parameter \"query\": missing");
+  auto matchers = ParseQuery(*query);
+  if (!matchers.ok()) return BadData(matchers.status());
+  auto time = TimeParam(request, "time", NowMs());
+  if (!time.ok()) return BadData(time.status());
+  core::SeriesSet set = store_->Select(*matchers, *time - kLookbackMs, *time);
+  std::string out = R"({"resultType":"vector","result":[)";
+  bool first = true;
+  for (const auto& entry : set.series()) {
+    bool found = false;
+    double v = 0;
+    for (auto it = set.Samples(entry); it.Next();) {
+      found = true;
+      v = it.v();
+    }
+    if (!found || IsStale(v)) continue;
+    if (!first) out.push_back(',');
+    first = false;
+    out += R"({"metric":)";
+    AppendLabelsJson(entry.labels, &out);
+    out += R"(,"value":)";
+    // Prometheus stamps an instant result with the query time.
+    AppendSampleJson(*time, v, &out);
+    out.push_back('}');
+  }
+  out += "]}";
+  return Success(out);
+}
+
+HttpResponse PromApi::QueryRange(const HttpRequest& request) const {
+  const std::string* query = request.param("query");
+  if (query == nullptr) return BadData("invalid parameter \"query\": missing");
+  for (const char* name : {"start", "end", "step"}) {
+    if (request.param(name) == nullptr) {
+      return BadData(absl::StrCat("invalid parameter \"", name, "\": missing"));
+    }
+  }
+  auto start = TimeParam(request, "start", 0);
+  if (!start.ok()) return BadData(start.status());
+  auto end = TimeParam(request, "end", 0);
+  if (!end.ok()) return BadData(end.status());
+  if (*end < *start) {
+    return BadData(
+        "invalid parameter \"end\": end timestamp must not be before start "
+        "time");
+  }
+  auto step = ParsePromDuration(*request.param("step"));
+  if (!step.ok()) {
+    return BadData(absl::StrCat("invalid parameter \"step\": ",
+                                std::string(step.status().message())));
+  }
+  if ((*end - *start) / *step >= kMaxPointsPerSeries) {
+    return BadData(
+        "exceeded maximum resolution of 11,000 points per timeseries. Try "
+        "decreasing the query resolution (?step=XX)");
+  }
+  auto matchers = ParseQuery(*query);
+  if (!matchers.ok()) return BadData(matchers.status());
+  core::SeriesSet set = store_->Select(*matchers, *start - kLookbackMs, *end);
+  std::string out = R"({"resultType":"matrix","result":[)";
+  bool first_series = true;
+  size_t total = 0;
+  std::string values;
+  for (const auto& entry : set.series()) {
+    values.clear();
+    auto it = set.Samples(entry);
+    bool have_next = it.Next();
+    bool have_last = false;
+    int64_t last_t = 0;
+    double last_v = 0;
+    for (int64_t ts = *start; ts <= *end; ts += *step) {
+      while (have_next && it.t() <= ts) {
+        have_last = true;
+        last_t = it.t();
+        last_v = it.v();
+        have_next = it.Next();
+      }
+      if (!have_last || last_t < ts - kLookbackMs || IsStale(last_v)) continue;
+      if (!values.empty()) values.push_back(',');
+      AppendSampleJson(ts, last_v, &values);
+      if (++total > kMaxSamplesPerQuery) {
+        return BadData("query would return more than 50,000,000 samples");
+      }
+    }
+    if (values.empty()) continue;
+    if (!first_series) out.push_back(',');
+    first_series = false;
+    out += R"({"metric":)";
+    AppendLabelsJson(entry.labels, &out);
+    out += R"(,"values":[)";
+    out += values;
+    out += "]}";
+  }
+  out += "]}";
+  return Success(out);
+}
+
+}  // namespace keel::tools

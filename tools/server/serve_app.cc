@@ -1,0 +1,153 @@
+#include "keel/tools/server/serve_app.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/time/clock.h"
+#include "keel/diagnostics/alloc_collector.h"
+#include "keel/diagnostics/series_store_collector.h"
+#include "keel/tools/json.h"
+#include "keel/tools/server/event_log.h"
+#include "keel/tools/server/process_collector.h"
+
+namespace keel::tools {
+namespace {
+
+constexpr int64_t kRetentionPeriodMs = 60 * 1000;
+// A lookup batch of 10,000 IPv6 addresses in JSON stays well under this.
+constexpr size_t kLookupBodyLimit = 1 << 20;
+
+}  // namespace
+
+ServeApp::ServeApp(const ServeConfig& config)
+    : config_(config),
+      snapshot_collector_(std::make_shared<diagnostics::SnapshotCollector>()) {}
+
+ServeApp::~ServeApp() { Stop().IgnoreError(); }
+
+absl::StatusOr<std::unique_ptr<ServeApp>> ServeApp::Start(
+    const ServeConfig& config) {
+  std::unique_ptr<ServeApp> app(new ServeApp(config));
+  if (absl::Status s = app->Init(); !s.ok()) {
+    app->stopped_ = true;  // nothing to snapshot: the store never served
+    app->http_.Stop();
+    return s;
+  }
+  return app;
+}
+
+absl::Status ServeApp::Init() {
+  auto lookup = LookupApi::Load(config_.ip2asn, config_.pfx2as);
+  if (!lookup.ok()) return lookup.status();
+  lookup_ = *std::move(lookup);
+
+  core::SeriesStoreOptions options;
+  options.chunk_window_ms = config_.chunk_window_ms;
+  options.retention_windows = config_.retention_windows;
+  if (absl::Status s = core::SeriesStore::CheckOptions(options); !s.ok()) {
+    return s;
+  }
+  if (config_.data_dir.empty()) {
+    LogEvent("no --data-dir: series live in memory only, no snapshots");
+    store_ = std::make_unique<core::SeriesStore>(options);
+  } else {
+    snapshots_ = std::make_unique<SnapshotManager>(
+        config_.data_dir, config_.snapshot_keep, snapshot_collector_.get());
+    auto store = snapshots_->RestoreNewest(options);
+    if (!store.ok()) return store.status();
+    store_ = *std::move(store);
+  }
+  prom_ = std::make_unique<PromApi>(store_.get());
+
+  metrics_.Add(std::make_shared<diagnostics::AllocCollector>());
+  metrics_.Add(
+      std::make_shared<diagnostics::SeriesStoreCollector>(store_.get()));
+  metrics_.Add(lookup_->collector());
+  metrics_.Add(snapshot_collector_);
+  metrics_.Add(std::make_shared<ProcessCollector>(prom_.get()));
+
+  lookup_->Register(&http_, kLookupBodyLimit);
+  prom_->Register(&http_);
+  metrics_.Register(&http_);
+  http_.Route("POST", "/v1/snapshot",
+              [this](const HttpRequest& r) { return TakeSnapshot(r); });
+  if (absl::Status s =
+          http_.Start({.listen = config_.listen, .threads = config_.threads});
+      !s.ok()) {
+    return s;
+  }
+  LogEvent(absl::StrCat("listening on ", config_.listen, " (port ",
+                        http_.port(), ")"));
+  background_ = std::thread([this] { Background(); });
+  return absl::OkStatus();
+}
+
+void ServeApp::Background() {
+  absl::Time next_snapshot =
+      absl::Now() + absl::Milliseconds(config_.snapshot_interval_ms);
+  absl::Time next_retention =
+      absl::Now() +
+      absl::Milliseconds(std::min(kRetentionPeriodMs, config_.chunk_window_ms));
+  while (true) {
+    absl::Time deadline =
+        snapshots_ ? std::min(next_snapshot, next_retention) : next_retention;
+    {
+      absl::MutexLock lock(&mu_);
+      if (mu_.AwaitWithDeadline(absl::Condition(&stopping_), deadline)) return;
+    }
+    absl::Time now = absl::Now();
+    if (now >= next_retention) {
+      core::SeriesStoreStats before = store_->Stats();
+      size_t dropped = store_->ApplyRetention();
+      core::SeriesStoreStats after = store_->Stats();
+      if (dropped > 0 || after.chunks != before.chunks) {
+        LogEvent(absl::StrFormat(
+            "retention: dropped %d series and %d chunks; %d series, %d chunk "
+            "bytes remain",
+            dropped, before.chunks - after.chunks, after.series,
+            after.chunk_bytes));
+      }
+      next_retention = now + absl::Milliseconds(std::min(
+                                 kRetentionPeriodMs, config_.chunk_window_ms));
+    }
+    if (snapshots_ && now >= next_snapshot) {
+      snapshots_->Take(*store_, "interval").IgnoreError();  // logged
+      next_snapshot =
+          absl::Now() + absl::Milliseconds(config_.snapshot_interval_ms);
+    }
+  }
+}
+
+HttpResponse ServeApp::TakeSnapshot(const HttpRequest&) {
+  if (!snapshots_) {
+    return HttpResponse::Error(400, "snapshots need a --data-dir");
+  }
+  auto stats = snapshots_->Take(*store_, "request");
+  if (!stats.ok()) {
+    return HttpResponse::Error(500, std::string(stats.status().message()));
+  }
+  return HttpResponse::Json(200, JsonObject()
+                                     .add("path", snapshots_->path())
+                                     .add("bytes", stats->bytes)
+                                     .add("series", stats->series)
+                                     .add("chunks", stats->chunks)
+                                     .add("samples", stats->samples)
+                                     .add("seconds", stats->write_seconds)
+                                     .str());
+}
+
+absl::Status ServeApp::Stop() {
+  if (stopped_) return absl::OkStatus();
+  stopped_ = true;
+  http_.Stop();  // waits for running handlers: no write lands after the cut
+  {
+    absl::MutexLock lock(&mu_);
+    stopping_ = true;
+  }
+  if (background_.joinable()) background_.join();
+  if (!snapshots_) return absl::OkStatus();
+  return snapshots_->Take(*store_, "shutdown").status();
+}
+
+}  // namespace keel::tools

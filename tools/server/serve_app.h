@@ -1,0 +1,73 @@
+// ServeApp: everything `keel serve` runs, assembled from keel's public API:
+// the ip2asn RangeTable and the pfx2as PrefixTable (read-only), the
+// SeriesStore fed by remote write, its snapshots, and the HTTP server with
+// /v1/lookup, /v1/prefix, the Prometheus API, /metrics and /v1/snapshot.
+//
+//   auto app = ServeApp::Start(config);        // loads, restores, listens
+//   if (!app.ok()) return Fail(...);
+//   ... wait for SIGTERM ...
+//   (*app)->Stop();                            // final snapshot, then exit
+//
+// Start loads the tables, restores the newest snapshot that verifies (see
+// SnapshotManager), starts the HTTP server and a background thread that
+// takes a snapshot every snapshot interval and applies retention once a
+// minute (or once a chunk window, if shorter). Each event logs one line.
+//
+// Thread safety: Stop from one thread, once (the destructor calls it).
+#ifndef KEEL_TOOLS_SERVER_SERVE_APP_H_
+#define KEEL_TOOLS_SERVER_SERVE_APP_H_
+
+#include <memory>
+#include <thread>
+
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "keel/core/series_store.h"
+#include "keel/diagnostics/snapshot_collector.h"
+#include "keel/tools/server/http_server.h"
+#include "keel/tools/server/lookup_api.h"
+#include "keel/tools/server/metrics_endpoint.h"
+#include "keel/tools/server/prom_api.h"
+#include "keel/tools/server/serve_config.h"
+#include "keel/tools/server/snapshot_manager.h"
+
+namespace keel::tools {
+
+class ServeApp {
+ public:
+  static absl::StatusOr<std::unique_ptr<ServeApp>> Start(
+      const ServeConfig& config);
+  ~ServeApp();
+
+  // The HTTP port (the chosen one when the config said port 0).
+  int port() const { return http_.port(); }
+  core::SeriesStore& store() { return *store_; }
+
+  // Stops serving HTTP and the background thread, then takes the final
+  // snapshot (if there is a data directory). Returns its outcome.
+  absl::Status Stop();
+
+ private:
+  explicit ServeApp(const ServeConfig& config);
+  absl::Status Init();
+  void Background();
+  HttpResponse TakeSnapshot(const HttpRequest& request);
+
+  ServeConfig config_;
+  std::shared_ptr<diagnostics::SnapshotCollector> snapshot_collector_;
+  std::unique_ptr<SnapshotManager> snapshots_;  // null without a data dir
+  std::unique_ptr<core::SeriesStore> store_;
+  std::unique_ptr<LookupApi> lookup_;
+  std::unique_ptr<PromApi> prom_;
+  MetricsEndpoint metrics_;
+  HttpServer http_;
+  std::thread background_;
+
+  absl::Mutex mu_;
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  bool stopped_ = false;
+};
+
+}  // namespace keel::tools
+
+#endif  // KEEL_TOOLS_SERVER_SERVE_APP_H_
