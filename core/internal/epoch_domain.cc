@@ -76,8 +76,8 @@ uint64_t EpochDomain::OldestPinned() {
 void EpochDomain::Pin(EpochReaderState& state) {
   if (state.slot < 0) state.slot = ClaimSlot();
   // The exchange is the full barrier the protocol in the header relies on.
-  slots[state.slot].epoch.exchange(
-      global_epoch.load(std::memory_order_seq_cst), std::memory_order_seq_cst);
+  slots[state.slot].epoch.exchange(global_epoch.load(std::memory_order_seq_cst),
+                                   std::memory_order_seq_cst);
 }
 
 void EpochDomain::Unpin(const EpochReaderState& state) {

@@ -21,6 +21,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <type_traits>
 
 // Popcount is the trie's inner loop: without this the baseline x86-64
 // target turns each std::popcount into a libgcc call. Every x86-64 CPU
@@ -58,11 +59,36 @@ inline bool TestBit(const uint64_t* words, unsigned i) {
   return (words[i >> 6] >> (i & 63)) & 1;
 }
 
-// The number of set bits in words before bit i.
-inline unsigned RankOf(const uint64_t* words, unsigned i) {
-  unsigned rank = std::popcount(words[i >> 6] & ((uint64_t{1} << (i & 63)) - 1));
-  for (unsigned w = 0; w < (i >> 6); ++w) rank += std::popcount(words[w]);
+// The number of set bits in words[0..kWords) before bit i. Branch-free:
+// a loop over i >> 6 words mispredicts on random keys, and mispredictions,
+// not the popcounts, were the cost.
+template <int kWords>
+inline unsigned RankOf(const uint64_t (&words)[kWords], unsigned i) {
+  const unsigned word = i >> 6;
+  const uint64_t below = (uint64_t{1} << (i & 63)) - 1;
+  unsigned rank = 0;
+#pragma GCC unroll 8
+  for (unsigned w = 0; w < kWords; ++w) {
+    uint64_t full = uint64_t{0} - static_cast<uint64_t>(w < word);
+    uint64_t part = (uint64_t{0} - static_cast<uint64_t>(w == word)) & below;
+    rank += std::popcount(words[w] & (full | part));
+  }
   return rank;
+}
+
+// cond ? a : b by masks: the compiler turns a plain ?: on random data into
+// a branch that mispredicts half the time.
+template <class T>
+inline T Select(bool cond, T a, T b) {
+  if constexpr (std::is_pointer_v<T>) {
+    auto ia = reinterpret_cast<uintptr_t>(a),
+         ib = reinterpret_cast<uintptr_t>(b);
+    uintptr_t mask = uintptr_t{0} - static_cast<uintptr_t>(cond);
+    return reinterpret_cast<T>((ia & mask) | (ib & ~mask));
+  } else {
+    T mask = T{0} - static_cast<T>(cond);
+    return (a & mask) | (b & ~mask);
+  }
 }
 
 // The slot of `extra_bits` bits of `byte`.
@@ -114,20 +140,22 @@ struct Node : NodeHeader {
 
   // The deepest slot holding a prefix on `byte`'s path, or 0. Deeper slots
   // have larger numbers, so the answer is the highest hit: the three leaf
-  // levels are tested one bit each, the six above with one mask.
+  // levels are tested one bit each, the six above with one mask. Written to
+  // compile to selects rather than branches: random keys make every branch
+  // here a coin toss.
   unsigned BestSlot(unsigned byte) const {
-    uint32_t deep = static_cast<uint32_t>((prefix_bits[4 + (byte >> 6)] >>
-                                           (byte & 63)) & 1)
-                        << 8 |
-                    static_cast<uint32_t>(
-                        (prefix_bits[2 + (byte >> 7)] >> ((byte >> 1) & 63)) &
-                        1)
-                        << 7 |
-                    static_cast<uint32_t>((prefix_bits[1] >> (byte >> 2)) & 1)
-                        << 6;
-    if (deep != 0) return SlotOf(byte, std::bit_width(deep) - 1);
+    uint32_t deep =
+        static_cast<uint32_t>((prefix_bits[4 + (byte >> 6)] >> (byte & 63)) & 1)
+            << 8 |
+        static_cast<uint32_t>(
+            (prefix_bits[2 + (byte >> 7)] >> ((byte >> 1) & 63)) & 1)
+            << 7 |
+        static_cast<uint32_t>((prefix_bits[1] >> (byte >> 2)) & 1) << 6;
     uint64_t shallow = prefix_bits[0] & kShallowAncestors[byte >> 3];
-    return shallow == 0 ? 0 : std::bit_width(shallow) - 1;
+    unsigned deep_slot = SlotOf(byte, std::bit_width(deep | 1) - 1);
+    unsigned shallow_slot =
+        Select<unsigned>(shallow != 0, std::bit_width(shallow) - 1, 0);
+    return Select<unsigned>(deep != 0, deep_slot, shallow_slot);
   }
 };
 

@@ -167,12 +167,16 @@ class PrefixTrie {
   // Prefixes in the working version (what the writer has written so far).
   size_t working_size() const { return working_size_; }
   // Bytes the nodes hold in the arena, retired ones included.
-  size_t node_bytes() const { return node_bytes_.load(std::memory_order_relaxed); }
+  size_t node_bytes() const {
+    return node_bytes_.load(std::memory_order_relaxed);
+  }
 
   // ---- Readers (under an EpochGuard) ---------------------------------------
 
   // Prefixes in the published version.
-  size_t size() const { return published_size_.load(std::memory_order_relaxed); }
+  size_t size() const {
+    return published_size_.load(std::memory_order_relaxed);
+  }
 
   std::optional<V> Exact(Key key, int length) const {
     const int target = DepthOf(length);
@@ -187,7 +191,8 @@ class PrefixTrie {
     return node->value(slot);
   }
 
-  // The longest prefix holding the address `key`.
+  // The longest prefix holding the address `key`: down while there is a
+  // child, then back up to the first node with a prefix on the path.
   std::optional<Hit> Longest(Key key) const {
     const NodeT* node = root();
     if (node == nullptr) return std::nullopt;
@@ -236,7 +241,8 @@ class PrefixTrie {
         int len = depth * kStride + bits;
         if (len > length) return;
         unsigned slot = SlotOf(byte, bits);
-        if (node->has_prefix(slot)) visit(key & Mask(len), len, node->value(slot));
+        if (node->has_prefix(slot))
+          visit(key & Mask(len), len, node->value(slot));
       }
       if (length <= (depth + 1) * kStride || depth + 1 == kLevels ||
           !node->has_child(byte)) {
@@ -267,7 +273,9 @@ class PrefixTrie {
   }
 
  private:
-  static constexpr size_t kLanes = 16;
+  static constexpr size_t kLanes = 32;
+  static constexpr NodeHeader kSentinel{};
+  static inline const void* const kSentinelChildren = &kSentinel;
 
   struct Retired {
     NodeT* node;
@@ -285,42 +293,63 @@ class PrefixTrie {
 
   const NodeT* root() const { return root_.load(std::memory_order_seq_cst); }
 
+  // An empty node that missing children lead to, so that a walk steps on
+  // without testing for the end.
+  static const NodeT* Sentinel() {
+    return reinterpret_cast<const NodeT*>(&kSentinel);
+  }
+  static const NodeT* const* SentinelChildren() {
+    return reinterpret_cast<const NodeT* const*>(&kSentinelChildren);
+  }
+
+  // A batched longest-match walk: where it is and the deepest prefix seen so
+  // far. Branch-free steps let the lanes' cache misses overlap.
+  struct Cursor {
+    const NodeT* node;
+    const NodeT* best;
+    unsigned best_slot;  // 0: none yet
+    int best_depth;
+  };
+  static Cursor Start(const NodeT* root_node) {
+    return {root_node == nullptr ? Sentinel() : root_node, nullptr, 0, 0};
+  }
+  // One level of the walk, free of data-dependent branches.
+  static void Step(Cursor& c, Key key, int depth) {
+    const NodeT* node = c.node;
+    const unsigned byte = ByteAt(key, depth);
+    const unsigned slot = node->BestSlot(byte);
+    const bool hit = slot != 0;
+    c.best = Select(hit, node, c.best);
+    c.best_slot = Select<unsigned>(hit, slot, c.best_slot);
+    c.best_depth = Select<int>(hit, depth, c.best_depth);
+    const bool has = node->has_child(byte);
+    const NodeT* const* children =
+        Select<const NodeT* const*>(has, node->children(), SentinelChildren());
+    c.node = children[Select<unsigned>(has, RankOf(node->child_bits, byte), 0)];
+  }
+
   void LongestLanes(const NodeT* root_node, const Key* keys, size_t lanes,
                     std::optional<V>* out) const {
-    const NodeT* path[kLanes][kLevels];
-    int depth[kLanes];
-    for (size_t i = 0; i < lanes; ++i) {
-      path[i][0] = root_node;
-      depth[i] = 0;
-    }
-    for (int level = 0; level < kLevels - 1; ++level) {
+    Cursor c[kLanes];
+    for (size_t i = 0; i < lanes; ++i) c[i] = Start(root_node);
+    for (int depth = 0; depth < kLevels; ++depth) {
       bool any = false;
       for (size_t i = 0; i < lanes; ++i) {
-        if (depth[i] != level) continue;
-        const NodeT* node = path[i][level];
-        unsigned byte = ByteAt(keys[i], level);
-        if (!node->has_child(byte)) continue;
-        const NodeT* child = node->child(byte);
-        __builtin_prefetch(child);
-        __builtin_prefetch(reinterpret_cast<const char*>(child) + 64);
-        path[i][level + 1] = child;
-        depth[i] = level + 1;
-        any = true;
+        Step(c[i], keys[i], depth);
+        __builtin_prefetch(c[i].node);
+        __builtin_prefetch(reinterpret_cast<const char*>(c[i].node) + 64);
+        any |= c[i].node != Sentinel();
       }
       if (!any) break;
     }
     const V* found[kLanes];
     for (size_t i = 0; i < lanes; ++i) {
-      found[i] = nullptr;
-      for (int d = depth[i]; d >= 0; --d) {
-        const NodeT* node = path[i][d];
-        unsigned slot = node->BestSlot(ByteAt(keys[i], d));
-        if (slot != 0) {
-          found[i] = &node->values()[RankOf(node->prefix_bits, slot)];
-          __builtin_prefetch(found[i]);
-          break;
-        }
-      }
+      found[i] =
+          c[i].best_slot == 0
+              ? nullptr
+              : &c[i].best
+                     ->values()[RankOf(c[i].best->prefix_bits, c[i].best_slot)];
+      __builtin_prefetch(found[i]);
     }
     for (size_t i = 0; i < lanes; ++i) {
       out[i] = found[i] == nullptr ? std::nullopt : std::optional<V>(*found[i]);
@@ -357,8 +386,8 @@ class PrefixTrie {
         const Key key = base | (static_cast<Key>(byte) << shift);
         // A prefix starting at byte has at least this many bits: those
         // ending at the byte's lowest set bit.
-        int min_bits = byte == lo ? top_bits
-                                  : kStride - std::countr_zero(byte | 0x100u);
+        int min_bits =
+            byte == lo ? top_bits : kStride - std::countr_zero(byte | 0x100u);
         for (int j = min_bits; j <= kStride; ++j) {
           unsigned s = SlotOf(byte, j);
           if (node->has_prefix(s)) {

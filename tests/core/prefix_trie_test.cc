@@ -3,7 +3,6 @@
 #include "keel/core/internal/prefix_trie.h"
 
 #include <catch2/catch.hpp>
-
 #include <map>
 #include <optional>
 #include <random>
@@ -54,7 +53,8 @@ class Harness {
   }
 
   Key RandomKey() {
-    unsigned __int128 k = (static_cast<unsigned __int128>(rng_()) << 64) | rng_();
+    unsigned __int128 k =
+        (static_cast<unsigned __int128>(rng_()) << 64) | rng_();
     return static_cast<Key>(k);
   }
   // A random prefix near one of the bases, of any length.
@@ -64,10 +64,18 @@ class Harness {
     for (int i = 0; i < flips; ++i) key ^= Key{1} << (rng_() % kBits);
     int length;
     switch (rng_() % 4) {
-      case 0: length = static_cast<int>(rng_() % (kBits + 1)); break;
-      case 1: length = static_cast<int>(rng_() % 5) * 8; break;
-      case 2: length = kBits - static_cast<int>(rng_() % 9); break;
-      default: length = static_cast<int>(rng_() % 33); break;
+      case 0:
+        length = static_cast<int>(rng_() % (kBits + 1));
+        break;
+      case 1:
+        length = static_cast<int>(rng_() % 5) * 8;
+        break;
+      case 2:
+        length = kBits - static_cast<int>(rng_() % 9);
+        break;
+      default:
+        length = static_cast<int>(rng_() % 33);
+        break;
     }
     return {key & Reference<Key>::Mask(length), length};
   }
@@ -95,7 +103,8 @@ class Harness {
     REQUIRE(trie_.size() == ref_.prefixes.size());
     std::vector<Entry> got, want;
     trie_.ForEach([&](Key k, int l, uint32_t v) { got.emplace_back(k, l, v); });
-    for (const auto& [p, v] : ref_.prefixes) want.emplace_back(p.first, p.second, v);
+    for (const auto& [p, v] : ref_.prefixes)
+      want.emplace_back(p.first, p.second, v);
     REQUIRE(got == want);
     for (int q = 0; q < 40; ++q) {
       Key address = RandomAddress();
@@ -108,14 +117,14 @@ class Harness {
       }
       std::optional<uint32_t> batch[1];
       trie_.LongestBatch(&address, 1, batch);
-      REQUIRE(batch[0] == (expected ? std::optional(expected->second)
-                                    : std::nullopt));
+      REQUIRE(batch[0] ==
+              (expected ? std::optional(expected->second) : std::nullopt));
 
       auto [key, length] = RandomPrefix();
       auto it = ref_.prefixes.find({key, length});
       auto exact = trie_.Exact(key, length);
       REQUIRE(exact == (it == ref_.prefixes.end() ? std::nullopt
-                                                   : std::optional(it->second)));
+                                                  : std::optional(it->second)));
 
       std::vector<Entry> less, want_less;
       trie_.LessSpecifics(key, length, [&](Key k, int l, uint32_t v) {
@@ -150,8 +159,8 @@ class Harness {
     trie_.LongestBatch(addresses.data(), addresses.size(), results.data());
     for (size_t i = 0; i < addresses.size(); ++i) {
       auto expected = ref_.Longest(addresses[i]);
-      REQUIRE(results[i] == (expected ? std::optional(expected->second)
-                                      : std::nullopt));
+      REQUIRE(results[i] ==
+              (expected ? std::optional(expected->second) : std::nullopt));
     }
   }
 
