@@ -80,7 +80,7 @@ class RangeTableBuilder {
                         int64_t line = 0);
 
   // Rows added so far.
-  size_t rows() const { return rows_.size(); }
+  size_t rows() const;
 
   // Resolves overlaps, deduplicates records and names, and freezes. The
   // only errors are overlaps under OverlapPolicy::kError and limits (more
@@ -99,6 +99,11 @@ class RangeTableBuilder {
   absl::flat_hash_map<std::string, uint32_t> name_ids_;
   std::vector<std::string> sources_;
 };
+
+// The table the command line's `--table PATH ...` names: a single image,
+// opened mapped, or feed files built into one table with `overlap`.
+absl::StatusOr<RangeTable> LoadRangeTable(const std::vector<std::string>& paths,
+                                          OverlapPolicy overlap);
 
 }  // namespace keel::core
 

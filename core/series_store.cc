@@ -95,25 +95,6 @@ SampleIterator::SampleIterator(std::span<const ChunkData> chunks, int64_t mint,
                                int64_t maxt)
     : chunks_(chunks), mint_(mint), maxt_(maxt) {}
 
-bool SampleIterator::Next() {
-  while (true) {
-    if (it_.Next()) {
-      int64_t t = it_.t();
-      if (t < mint_) continue;
-      if (t > maxt_) {
-        next_chunk_ = chunks_.size();
-        it_ = XorIterator();
-        return false;
-      }
-      return true;
-    }
-    if (next_chunk_ >= chunks_.size()) return false;
-    const ChunkData& c = chunks_[next_chunk_++];
-    if (c.max_time < mint_) continue;
-    it_ = XorIterator(c.bytes);
-  }
-}
-
 SeriesSet::SeriesSet(SeriesSet&&) noexcept = default;
 SeriesSet& SeriesSet::operator=(SeriesSet&&) noexcept = default;
 SeriesSet::~SeriesSet() = default;

@@ -251,6 +251,26 @@ class SeriesSet {
   int64_t maxt_ = std::numeric_limits<int64_t>::max();
 };
 
+// Inline: the decode loop runs through it for every sample.
+inline bool SampleIterator::Next() {
+  while (true) {
+    if (it_.Next()) {
+      int64_t t = it_.t();
+      if (t < mint_) continue;
+      if (t > maxt_) {
+        next_chunk_ = chunks_.size();
+        it_ = XorIterator();
+        return false;
+      }
+      return true;
+    }
+    if (next_chunk_ >= chunks_.size()) return false;
+    const ChunkData& c = chunks_[next_chunk_++];
+    if (c.max_time < mint_) continue;
+    it_ = XorIterator(c.bytes);
+  }
+}
+
 }  // namespace keel::core
 
 #endif  // KEEL_CORE_SERIES_STORE_H_

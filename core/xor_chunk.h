@@ -61,7 +61,7 @@ struct XorAppendState {
 // REQUIRES: buf holds state.bytes() encoded bytes followed by at least
 // kXorAppendReserve zero bytes; count < kXorMaxSamples; if count > 0,
 // t > state.t.
-void XorAppend(uint8_t* buf, XorAppendState& state, int64_t t, double v);
+inline void XorAppend(uint8_t* buf, XorAppendState& state, int64_t t, double v);
 
 // A chunk owning its bytes, for tests and tools.
 class XorChunk {
@@ -125,5 +125,7 @@ inline uint16_t XorSampleCount(std::span<const uint8_t> chunk) {
 }
 
 }  // namespace keel::core
+
+#include "keel/core/internal/chunk_xor_inline.h"  // IWYU pragma: export
 
 #endif  // KEEL_CORE_XOR_CHUNK_H_

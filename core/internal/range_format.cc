@@ -17,7 +17,8 @@ uint64_t CeilDiv(uint64_t a, uint64_t b) { return (a + b - 1) / b; }
 [[gnu::cold, gnu::noinline]] absl::Status Corrupt(const std::string& what,
                                                   std::string_view why) {
   return absl::DataLossError(absl::StrCat(
-      what, ": corrupt range table: ", absl::string_view(why.data(), why.size())));
+      what,
+      ": corrupt range table: ", absl::string_view(why.data(), why.size())));
 }
 
 constexpr uint64_t kP1 = 0x9E3779B185EBCA87ull;
@@ -67,10 +68,7 @@ size_t PlaceSections(const RangeCounts& c,
   return offset;
 }
 
-absl::Status ViewBlock(const uint8_t* block, size_t block_bytes,
-                       const RangeCounts& c, const std::string& what,
-                       RangeView* view) {
-  // Bounds first, so that the sizes below cannot overflow.
+absl::Status CheckCounts(const RangeCounts& c, const std::string& what) {
   constexpr uint64_t kMaxRows = uint64_t{1} << 32;
   if (c.v4_rows == 0 || c.v4_rows > kMaxRows || c.v6_rows == 0 ||
       c.v6_rows > kMaxRows || c.v6_exceptions >= c.v6_rows) {
@@ -83,6 +81,13 @@ absl::Status ViewBlock(const uint8_t* block, size_t block_bytes,
   if (c.names == 0 || c.names > kMaxNames || c.name_bytes > kMaxRows) {
     return Corrupt(what, "name counts out of range");
   }
+  return absl::OkStatus();
+}
+
+absl::Status ViewBlock(const uint8_t* block, size_t block_bytes,
+                       const RangeCounts& c, const std::string& what,
+                       RangeView* view) {
+  if (auto s = CheckCounts(c, what); !s.ok()) return s;
   SectionPlace places[kRangeSectionCount];
   size_t needed = PlaceSections(c, places);
   if (block_bytes < needed) {

@@ -46,6 +46,10 @@ enum RangeSection : int {
   kRangeSectionCount
 };
 
+// The first bytes of an image file.
+inline constexpr char kImageMagic[8] = {'K', 'E', 'E', 'L',
+                                        'R', 'N', 'G', '\n'};
+
 inline constexpr uint32_t kV4BucketCount = 1 << 16;
 inline constexpr int kV6MidStride = 16;
 inline constexpr int kV6TopStride = 256;
@@ -93,6 +97,10 @@ struct SectionPlace {
 // Where each section goes in a block for `counts`; returns the block size.
 size_t PlaceSections(const RangeCounts& counts,
                      SectionPlace places[kRangeSectionCount]);
+
+// Checks that `counts` are within the format's limits, so that section
+// sizes computed from them cannot overflow.
+absl::Status CheckCounts(const RangeCounts& counts, const std::string& what);
 
 // Pointers into a block, checked so that lookups need no bounds checks.
 struct RangeView {

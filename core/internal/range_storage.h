@@ -21,8 +21,7 @@ class RangeStorage {
 // A zeroed, 64-byte aligned block of `bytes` from the "ranges" arena; its
 // 2 MiB-aligned interior is advised to use huge pages, so that random
 // lookups miss the TLB less. Sets *block to its start.
-std::unique_ptr<RangeStorage> AllocateRangeBlock(size_t bytes,
-                                                 uint8_t** block);
+std::unique_ptr<RangeStorage> AllocateRangeBlock(size_t bytes, uint8_t** block);
 
 // Takes ownership of a mapping made with mmap.
 std::unique_ptr<RangeStorage> AdoptMapping(void* address, size_t bytes);

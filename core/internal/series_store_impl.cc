@@ -119,7 +119,7 @@ AppendResult SeriesStoreImpl::Append(SeriesRef ref, int64_t t, double v) {
   Series* s = table_.Find(ref);
   if (s == nullptr) return AppendResult::kUnknownSeries;
   Stripe& stripe = StripeOf(ref);
-  absl::MutexLock lock(&stripe.mu);
+  StripeGuard lock(stripe.mu);
   XorAppendState& h = s->head_state;
   if (s->head != nullptr && t > h.t && t <= s->head_last &&
       h.count < options_.max_chunk_samples &&
@@ -295,7 +295,7 @@ SeriesSet SeriesStoreImpl::Select(std::span<const Matcher> matchers,
   for (std::size_t i = 0; i < refs.size(); ++i) {
     const Series& s = *table_.Find(refs[i]);
     const Stripe& stripe = StripeOf(refs[i]);
-    absl::MutexLock lock(&stripe.mu);
+    StripeGuard lock(stripe.mu);
     if (!s.alive) continue;
     std::size_t first = set.chunks_.size();
     for (uint32_t c = 0; c < s.sealed_count; ++c) {
@@ -381,7 +381,7 @@ absl::Status SeriesStoreImpl::RestoreChunk(SeriesRef ref,
   Series* s = table_.Find(ref);
   if (s == nullptr) return absl::NotFoundError(absl::StrCat("no series ", ref));
   Stripe& stripe = StripeOf(ref);
-  absl::MutexLock lock(&stripe.mu);
+  StripeGuard lock(stripe.mu);
   if (!s->alive) return absl::NotFoundError(absl::StrCat("no series ", ref));
   if (s->head != nullptr) {
     return absl::FailedPreconditionError(absl::StrCat(
@@ -425,7 +425,7 @@ std::size_t SeriesStoreImpl::Truncate(int64_t before) {
   uint32_t size = table_.size();
   for (unsigned i = 0; i < kStripes; ++i) {
     Stripe& stripe = stripes_[i];
-    absl::MutexLock lock(&stripe.mu);
+    StripeGuard lock(stripe.mu);
     for (SeriesRef ref = i; ref < size; ref += kStripes) {
       Series& s = *table_.Find(ref);
       if (!s.alive) continue;
@@ -464,7 +464,7 @@ std::size_t SeriesStoreImpl::Truncate(int64_t before) {
 std::size_t SeriesStoreImpl::ApplyRetention() {
   int64_t newest = INT64_MIN;
   for (const Stripe& stripe : stripes_) {
-    absl::MutexLock lock(&stripe.mu);
+    StripeGuard lock(stripe.mu);
     newest = std::max(newest, stripe.max_time);
   }
   if (newest == INT64_MIN) return 0;
@@ -479,7 +479,7 @@ SeriesStoreStats SeriesStoreImpl::Stats() const {
   uint32_t size = table_.size();
   for (unsigned i = 0; i < kStripes; ++i) {
     const Stripe& stripe = stripes_[i];
-    absl::MutexLock lock(&stripe.mu);
+    StripeGuard lock(stripe.mu);
     out.samples += stripe.samples;
     out.chunks += stripe.chunks;
     out.live_bytes += stripe.live_bytes;

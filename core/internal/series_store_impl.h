@@ -31,6 +31,7 @@
 #include "keel/core/internal/chunk_allocator.h"
 #include "keel/core/internal/chunk_window.h"
 #include "keel/core/internal/series_index.h"
+#include "keel/core/internal/series_stripe_lock.h"
 #include "keel/core/internal/series_table.h"
 #include "keel/core/series_store.h"
 
@@ -65,7 +66,7 @@ class SeriesStoreImpl {
 
  private:
   struct alignas(64) Stripe {
-    mutable absl::Mutex mu;
+    mutable StripeLock mu;
     uint64_t samples ABSL_GUARDED_BY(mu) = 0;
     uint64_t chunks ABSL_GUARDED_BY(mu) = 0;
     uint64_t live_bytes ABSL_GUARDED_BY(mu) = 0;

@@ -1,0 +1,341 @@
+#include "keel/core/range_table_builder.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <bit>
+#include <cstring>
+#include <optional>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "keel/core/internal/range_feed.h"
+#include "keel/core/internal/range_format.h"
+#include "keel/core/internal/range_paint.h"
+#include "keel/core/internal/range_storage.h"
+#include "keel/core/line_reader.h"
+
+namespace keel::core {
+
+using core_internal::PaintedRange;
+using core_internal::PendingRow;
+
+namespace {
+
+using u128 = unsigned __int128;
+
+absl::string_view Absl(std::string_view s) {
+  return absl::string_view(s.data(), s.size());
+}
+
+[[gnu::cold, gnu::noinline]] absl::Status LineError(std::string_view path,
+                                                    int64_t line,
+                                                    absl::string_view why) {
+  return absl::InvalidArgumentError(
+      absl::StrCat(Absl(path), ":", line, ": ", why));
+}
+
+uint16_t CountryCode(std::string_view country) {
+  if (country.empty()) return core_internal::kNoCountry;
+  auto letter = [](char c) { return (c | 0x20) - 'a'; };  // either case
+  return static_cast<uint16_t>(letter(country[0]) * 26 + letter(country[1]));
+}
+
+// A frozen row: where it starts and its record (0 for a gap).
+struct FrozenRow {
+  u128 start;
+  uint32_t record;
+};
+
+// Rows covering the whole family, 0..max: the ranges, with gap rows
+// between them.
+std::vector<FrozenRow> FillGaps(const std::vector<PaintedRange>& ranges,
+                                const std::vector<uint32_t>& records,
+                                u128 max) {
+  std::vector<FrozenRow> rows;
+  rows.reserve(ranges.size() * 2 + 1);
+  u128 cursor = 0;
+  bool open_to_max = true;
+  for (size_t i = 0; i < ranges.size(); ++i) {
+    if (ranges[i].first > cursor) rows.push_back({cursor, 0});
+    rows.push_back({ranges[i].first, records[i]});
+    if (ranges[i].last == max) {
+      open_to_max = false;
+      break;
+    }
+    cursor = ranges[i].last + 1;
+  }
+  if (open_to_max) rows.push_back({cursor, 0});
+  return rows;
+}
+
+void WritePacked(uint8_t* packed, uint64_t index, uint32_t bits,
+                 uint32_t value) {
+  uint64_t bit = index * bits;
+  uint64_t word;
+  std::memcpy(&word, packed + (bit >> 3), sizeof(word));
+  word |= uint64_t{value} << (bit & 7);
+  std::memcpy(packed + (bit >> 3), &word, sizeof(word));
+}
+
+}  // namespace
+
+absl::StatusOr<OverlapPolicy> ParseOverlapPolicy(std::string_view text) {
+  if (text == "error") return OverlapPolicy::kError;
+  if (text == "first") return OverlapPolicy::kFirst;
+  if (text == "last") return OverlapPolicy::kLast;
+  return absl::InvalidArgumentError(absl::StrCat(
+      "overlap policy \"", Absl(text), "\" is not error, first or last"));
+}
+
+RangeTableBuilder::RangeTableBuilder(OverlapPolicy overlap)
+    : overlap_(overlap), names_(1) {}
+RangeTableBuilder::~RangeTableBuilder() = default;
+RangeTableBuilder::RangeTableBuilder(RangeTableBuilder&&) noexcept = default;
+RangeTableBuilder& RangeTableBuilder::operator=(RangeTableBuilder&&) noexcept =
+    default;
+
+size_t RangeTableBuilder::rows() const { return rows_.size(); }
+
+uint32_t RangeTableBuilder::NameId(std::string_view name) {
+  if (name.empty()) return 0;
+  auto [it, inserted] =
+      name_ids_.try_emplace(Absl(name), static_cast<uint32_t>(names_.size()));
+  if (inserted) names_.emplace_back(name);
+  return it->second;
+}
+
+uint32_t RangeTableBuilder::SourceId(std::string_view source) {
+  for (uint32_t i = 0; i < sources_.size(); ++i) {
+    if (sources_[i] == source) return i;
+  }
+  sources_.emplace_back(source);
+  return static_cast<uint32_t>(sources_.size() - 1);
+}
+
+absl::Status RangeTableBuilder::AddFile(std::string_view path) {
+  auto reader = LineReader::Open(path);
+  if (!reader.ok()) return reader.status();
+  uint32_t source = SourceId(path);
+  size_t rows_before = rows_.size();
+  std::optional<core_internal::FeedLayout> layout;
+  core_internal::FeedRow row;
+  std::string scratch;
+  std::string_view line;
+  absl::Status status;
+  while (reader->Next(&line)) {
+    if (line.empty()) continue;
+    if (!layout) {
+      auto detected = core_internal::DetectFeedLayout(line);
+      if (!detected.ok()) {
+        status =
+            LineError(path, reader->line_number(), detected.status().message());
+        break;
+      }
+      layout = *detected;
+    }
+    status = core_internal::ParseFeedLine(line, *layout, &row, &scratch);
+    if (!status.ok()) {
+      status = LineError(path, reader->line_number(), status.message());
+      break;
+    }
+    const RangeFields& f = row.fields;
+    rows_.push_back(
+        PendingRow{row.first.bits(), row.last.bits(), f.asn, NameId(f.name),
+                   CountryCode(f.country),
+                   static_cast<uint8_t>(
+                       (f.sets_as ? core_internal::kSetsAs : 0) |
+                       (f.sets_country ? core_internal::kSetsCountry : 0)),
+                   row.first.is_v6(), source,
+                   static_cast<uint32_t>(rows_.size()), reader->line_number()});
+  }
+  if (status.ok()) status = reader->status();
+  if (!status.ok()) rows_.resize(rows_before);
+  return status;
+}
+
+absl::Status RangeTableBuilder::AddRange(IpAddress first, IpAddress last,
+                                         const RangeFields& fields,
+                                         std::string_view source,
+                                         int64_t line) {
+  if (first.is_v4() != last.is_v4()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("range ", first.ToString(), "-", last.ToString(),
+                     ": start and end are of different families"));
+  }
+  if (last < first) {
+    return absl::InvalidArgumentError(absl::StrCat("range ", first.ToString(),
+                                                   "-", last.ToString(),
+                                                   ": end is before start"));
+  }
+  const std::string_view c = fields.country;
+  auto is_letter = [](char ch) {
+    return (ch | 0x20) >= 'a' && (ch | 0x20) <= 'z';
+  };
+  if (!c.empty() && (c.size() != 2 || !is_letter(c[0]) || !is_letter(c[1]))) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("range ", first.ToString(), "-", last.ToString(),
+                     ": country \"", Absl(c), "\" is not two letters"));
+  }
+  rows_.push_back(
+      PendingRow{first.bits(), last.bits(), fields.asn, NameId(fields.name),
+                 CountryCode(c),
+                 static_cast<uint8_t>(
+                     (fields.sets_as ? core_internal::kSetsAs : 0) |
+                     (fields.sets_country ? core_internal::kSetsCountry : 0)),
+                 first.is_v6(), SourceId(source),
+                 static_cast<uint32_t>(rows_.size()), line});
+  return absl::OkStatus();
+}
+
+absl::StatusOr<RangeTable> RangeTableBuilder::Build() && {
+  namespace ci = core_internal;
+  std::vector<PaintedRange> painted[2];
+  for (int v6 = 0; v6 < 2; ++v6) {
+    if (auto s =
+            ci::PaintRanges(rows_, v6 == 1, overlap_, sources_, &painted[v6]);
+        !s.ok()) {
+      return s;
+    }
+  }
+  std::vector<PendingRow>().swap(rows_);
+
+  // Records and the names they use, deduplicated; record 0 is the gap and
+  // name 0 the empty name.
+  std::vector<uint64_t> records = {uint64_t{ci::kCountryNone}
+                                   << ci::kCountryShift};
+  absl::flat_hash_map<uint64_t, uint32_t> record_ids;
+  std::vector<uint32_t> name_ids(names_.size(), 0);
+  std::vector<uint32_t> used_names = {0};
+  std::vector<uint32_t> range_records[2];
+  for (int v6 = 0; v6 < 2; ++v6) {
+    range_records[v6].reserve(painted[v6].size());
+    for (const PaintedRange& r : painted[v6]) {
+      uint32_t& name = name_ids[r.name];
+      if (name == 0 && r.name != 0) {
+        name = static_cast<uint32_t>(used_names.size());
+        used_names.push_back(r.name);
+      }
+      uint64_t packed = uint64_t{r.asn} |
+                        uint64_t{r.country} << ci::kCountryShift |
+                        uint64_t{name} << ci::kNameShift;
+      auto [it, inserted] =
+          record_ids.try_emplace(packed, static_cast<uint32_t>(records.size()));
+      if (inserted) records.push_back(packed);
+      range_records[v6].push_back(it->second);
+    }
+  }
+  if (used_names.size() > ci::kMaxNames) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        used_names.size() - 1, " distinct names; a table holds at most ",
+        ci::kMaxNames - 1));
+  }
+  std::vector<FrozenRow> rows4 =
+      FillGaps(painted[0], range_records[0], 0xffffffffu);
+  std::vector<FrozenRow> rows6 =
+      FillGaps(painted[1], range_records[1], ~static_cast<u128>(0));
+
+  ci::RangeCounts counts;
+  counts.v4_rows = rows4.size();
+  counts.v6_rows = rows6.size();
+  for (const FrozenRow& r : rows6) {
+    counts.v6_exceptions += static_cast<uint64_t>(r.start) != 0;
+  }
+  counts.records = records.size();
+  counts.names = used_names.size();
+  for (uint32_t n : used_names) counts.name_bytes += names_[n].size();
+  if (counts.name_bytes > 0xffffffffu) {
+    return absl::ResourceExhaustedError("names take more than 4 GiB");
+  }
+  counts.record_bits =
+      std::max<uint32_t>(1, std::bit_width(uint64_t{records.size() - 1}));
+
+  ci::SectionPlace places[ci::kRangeSectionCount];
+  size_t block_bytes = ci::PlaceSections(counts, places);
+  uint8_t* block = nullptr;
+  auto storage = ci::AllocateRangeBlock(block_bytes, &block);
+  auto at = [&](ci::RangeSection s) { return block + places[s].offset; };
+
+  auto* buckets = reinterpret_cast<ci::V4Bucket*>(at(ci::kV4Buckets));
+  auto* v4_keys = reinterpret_cast<uint16_t*>(at(ci::kV4Keys));
+  auto top16 = [&](size_t row) {
+    return static_cast<uint16_t>(rows4[row].start >> 16);
+  };
+  size_t row = 0;
+  for (uint32_t b = 0; b <= ci::kV4BucketCount; ++b) {
+    while (row < rows4.size() && (rows4[row].start >> 16) < b) ++row;
+    buckets[b].first_row = static_cast<uint32_t>(row);
+    buckets[b].prev_top = row > 0 ? top16(row - 1) : 0;
+    buckets[b].first_top = row < rows4.size() ? top16(row) : 0;
+  }
+  for (size_t i = 0; i < rows4.size(); ++i) {
+    v4_keys[i] = static_cast<uint16_t>(rows4[i].start);
+    WritePacked(at(ci::kV4Records), i, counts.record_bits, rows4[i].record);
+  }
+
+  auto* v6_keys = reinterpret_cast<uint64_t*>(at(ci::kV6Keys));
+  auto* v6_mid = reinterpret_cast<uint64_t*>(at(ci::kV6Mid));
+  auto* v6_top = reinterpret_cast<uint64_t*>(at(ci::kV6Top));
+  auto* exceptions = reinterpret_cast<ci::V6Exception*>(at(ci::kV6Exceptions));
+  for (size_t i = 0; i < rows6.size(); ++i) {
+    v6_keys[i] = static_cast<uint64_t>(rows6[i].start >> 64);
+    if (i % ci::kV6MidStride == 0) v6_mid[i / ci::kV6MidStride] = v6_keys[i];
+    if (i % ci::kV6TopStride == 0) v6_top[i / ci::kV6TopStride] = v6_keys[i];
+    if (auto lo = static_cast<uint64_t>(rows6[i].start); lo != 0) {
+      *exceptions++ = {static_cast<uint32_t>(i), 0, lo};
+    }
+    WritePacked(at(ci::kV6Records), i, counts.record_bits, rows6[i].record);
+  }
+
+  std::memcpy(at(ci::kRecords), records.data(),
+              records.size() * sizeof(uint64_t));
+  auto* name_offsets = reinterpret_cast<uint32_t*>(at(ci::kNameOffsets));
+  char* names = reinterpret_cast<char*>(at(ci::kNames));
+  uint32_t offset = 0;
+  for (size_t n = 0; n < used_names.size(); ++n) {
+    name_offsets[n] = offset;
+    const std::string& name = names_[used_names[n]];
+    std::memcpy(names + offset, name.data(), name.size());
+    offset += static_cast<uint32_t>(name.size());
+  }
+  name_offsets[used_names.size()] = offset;
+
+  ci::RangeView view;
+  if (auto s = ci::ViewBlock(block, block_bytes, counts, "built table", &view);
+      !s.ok()) {
+    return absl::InternalError(s.message());  // a bug in the code above
+  }
+  size_t bytes = storage->bytes();
+  return RangeTable(std::move(storage), view, bytes);
+}
+
+absl::StatusOr<RangeTable> LoadRangeTable(const std::vector<std::string>& paths,
+                                          OverlapPolicy overlap) {
+  if (paths.empty()) return absl::InvalidArgumentError("no table given");
+  auto is_image = [](const std::string& path) {
+    char head[sizeof(core_internal::kImageMagic)] = {};
+    int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return false;  // the loader reports why
+    bool image =
+        read(fd, head, sizeof(head)) == sizeof(head) &&
+        std::memcmp(head, core_internal::kImageMagic, sizeof(head)) == 0;
+    close(fd);
+    return image;
+  };
+  for (const std::string& path : paths) {
+    if (!is_image(path)) continue;
+    if (paths.size() > 1) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          path, " is an image; an image cannot be combined with other tables"));
+    }
+    return RangeTable::open_mapped(path);
+  }
+  RangeTableBuilder builder(overlap);
+  for (const std::string& path : paths) {
+    if (auto s = builder.AddFile(path); !s.ok()) return s;
+  }
+  return std::move(builder).Build();
+}
+
+}  // namespace keel::core

@@ -1,0 +1,212 @@
+// RangeTable::save and RangeTable::open_mapped: the image file.
+//
+// File: an ImageHeader, zero padding to kDataOffset, then the table's block
+// exactly as range_format.h lays it out. The header carries the counts, each
+// section's place and checksum, and a checksum of itself; every one is
+// checked at open, before a lookup can read anything.
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "keel/core/internal/range_format.h"
+#include "keel/core/internal/range_storage.h"
+#include "keel/core/range_table.h"
+
+namespace keel::core {
+namespace {
+
+namespace ci = core_internal;
+
+constexpr uint32_t kVersion = 1;
+constexpr uint32_t kByteOrderMark = 0x01020304;
+constexpr uint64_t kDataOffset = 4096;
+
+struct ImageHeader {
+  char magic[8];
+  uint32_t version;
+  uint32_t byte_order;  // kByteOrderMark as the writer's CPU stores it
+  uint64_t header_bytes;
+  uint64_t data_offset;
+  uint64_t file_bytes;
+  ci::RangeCounts counts;
+  ci::SectionPlace sections[ci::kRangeSectionCount];
+  uint64_t section_checksums[ci::kRangeSectionCount];
+  uint64_t header_checksum;  // of every byte before it
+};
+static_assert(sizeof(ImageHeader) < kDataOffset);
+
+constexpr const char* kSectionNames[ci::kRangeSectionCount] = {
+    "v4_buckets", "v4_keys",      "v4_records", "v6_top",
+    "v6_mid",     "v6_keys",      "v6_records", "v6_exceptions",
+    "records",    "name_offsets", "names"};
+
+[[gnu::cold, gnu::noinline]] absl::Status Refuse(std::string_view path,
+                                                 std::string_view why) {
+  return absl::DataLossError(
+      absl::StrCat(absl::string_view(path.data(), path.size()),
+                   ": not a usable range "
+                   "table image: ",
+                   absl::string_view(why.data(), why.size())));
+}
+
+[[gnu::cold, gnu::noinline]] absl::Status SystemError(std::string_view path,
+                                                      const char* what,
+                                                      int error) {
+  return absl::UnavailableError(
+      absl::StrCat(absl::string_view(path.data(), path.size()), ": ", what,
+                   ": ", std::strerror(error)));
+}
+
+uint64_t HeaderChecksum(const ImageHeader& h) {
+  return ci::Checksum64(&h, offsetof(ImageHeader, header_checksum));
+}
+
+absl::Status WriteAll(int fd, const void* data, size_t bytes,
+                      std::string_view path) {
+  const auto* p = static_cast<const uint8_t*>(data);
+  while (bytes > 0) {
+    ssize_t n = write(fd, p, bytes);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return SystemError(path, "write", errno);
+    }
+    p += n;
+    bytes -= static_cast<size_t>(n);
+  }
+  return absl::OkStatus();
+}
+
+// Checks the header against the file; on success *places are the sections.
+absl::Status CheckHeader(const ImageHeader& h, uint64_t file_bytes,
+                         std::string_view path) {
+  if (std::memcmp(h.magic, ci::kImageMagic, sizeof(ci::kImageMagic)) != 0) {
+    return Refuse(path,
+                  "wrong magic bytes (not written by keel table compile)");
+  }
+  if (h.byte_order != kByteOrderMark) {
+    return Refuse(path, "written on a machine of the other byte order");
+  }
+  if (h.version != kVersion) {
+    return Refuse(path, absl::StrCat("format version ", h.version,
+                                     ", this build reads ", kVersion));
+  }
+  if (h.header_checksum != HeaderChecksum(h)) {
+    return Refuse(path, "header checksum mismatch");
+  }
+  if (h.header_bytes != sizeof(ImageHeader) || h.data_offset != kDataOffset) {
+    return Refuse(path, "header size or data offset unknown to this build");
+  }
+  if (h.file_bytes != file_bytes) {
+    return Refuse(
+        path, absl::StrCat("file has ", file_bytes, " bytes, its header says ",
+                           h.file_bytes,
+                           file_bytes < h.file_bytes ? " (truncated)" : ""));
+  }
+  std::string what(path);
+  if (auto s = ci::CheckCounts(h.counts, what); !s.ok()) return s;
+  ci::SectionPlace places[ci::kRangeSectionCount];
+  size_t block_bytes = ci::PlaceSections(h.counts, places);
+  if (block_bytes != file_bytes - kDataOffset) {
+    return Refuse(path, "sections do not fill the file");
+  }
+  for (int s = 0; s < ci::kRangeSectionCount; ++s) {
+    if (h.sections[s].offset != places[s].offset ||
+        h.sections[s].bytes != places[s].bytes) {
+      return Refuse(path, absl::StrCat("section ", kSectionNames[s],
+                                       " is not where its counts put it"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status RangeTable::save(std::string_view path) const {
+  const auto* block = reinterpret_cast<const uint8_t*>(view_.v4_buckets);
+  ImageHeader h{};
+  std::memcpy(h.magic, ci::kImageMagic, sizeof(ci::kImageMagic));
+  h.version = kVersion;
+  h.byte_order = kByteOrderMark;
+  h.header_bytes = sizeof(ImageHeader);
+  h.data_offset = kDataOffset;
+  h.counts = view_.counts;
+  size_t block_bytes = ci::PlaceSections(view_.counts, h.sections);
+  h.file_bytes = kDataOffset + block_bytes;
+  for (int s = 0; s < ci::kRangeSectionCount; ++s) {
+    h.section_checksums[s] =
+        ci::Checksum64(block + h.sections[s].offset, h.sections[s].bytes);
+  }
+  h.header_checksum = HeaderChecksum(h);
+
+  std::string final_path(path);
+  std::string temp_path = absl::StrCat(final_path, ".tmp.", getpid());
+  int fd =
+      open(temp_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return SystemError(temp_path, "create", errno);
+  std::string head(kDataOffset, '\0');
+  std::memcpy(head.data(), &h, sizeof(h));
+  absl::Status status = WriteAll(fd, head.data(), head.size(), temp_path);
+  if (status.ok()) status = WriteAll(fd, block, block_bytes, temp_path);
+  if (close(fd) != 0 && status.ok()) {
+    status = SystemError(temp_path, "close", errno);
+  }
+  if (status.ok() && rename(temp_path.c_str(), final_path.c_str()) != 0) {
+    status = SystemError(final_path, "rename", errno);
+  }
+  if (!status.ok()) unlink(temp_path.c_str());
+  return status;
+}
+
+absl::StatusOr<RangeTable> RangeTable::open_mapped(std::string_view path) {
+  std::string name(path);
+  int fd = open(name.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return SystemError(path, "open", errno);
+  struct stat st;
+  if (fstat(fd, &st) != 0) {
+    int error = errno;
+    close(fd);
+    return SystemError(path, "stat", error);
+  }
+  auto file_bytes = static_cast<uint64_t>(st.st_size);
+  if (file_bytes < kDataOffset) {
+    close(fd);
+    return Refuse(path, absl::StrCat("file has ", file_bytes,
+                                     " bytes, less than a header"));
+  }
+  // Populated up front: the checksums read every page anyway, and one call
+  // maps them faster than a fault per page.
+  void* address =
+      mmap(nullptr, file_bytes, PROT_READ, MAP_SHARED | MAP_POPULATE, fd, 0);
+  int error = errno;
+  close(fd);
+  if (address == MAP_FAILED) return SystemError(path, "mmap", error);
+  auto storage = ci::AdoptMapping(address, file_bytes);
+  const auto* base = static_cast<const uint8_t*>(address);
+  ImageHeader h;
+  std::memcpy(&h, base, sizeof(h));
+  if (auto s = CheckHeader(h, file_bytes, path); !s.ok()) return s;
+  const uint8_t* block = base + kDataOffset;
+  for (int s = 0; s < ci::kRangeSectionCount; ++s) {
+    if (ci::Checksum64(block + h.sections[s].offset, h.sections[s].bytes) !=
+        h.section_checksums[s]) {
+      return Refuse(path, absl::StrCat("checksum mismatch in section ",
+                                       kSectionNames[s]));
+    }
+  }
+  ci::RangeView view;
+  if (auto s =
+          ci::ViewBlock(block, file_bytes - kDataOffset, h.counts, name, &view);
+      !s.ok()) {
+    return s;
+  }
+  return RangeTable(std::move(storage), view, file_bytes);
+}
+
+}  // namespace keel::core

@@ -1,0 +1,426 @@
+#include "keel/core/series_store.h"
+
+#include <bit>
+#include <cmath>
+#include <limits>
+#include <map>
+#include <random>
+#include <vector>
+
+#include <catch2/catch.hpp>
+
+#include "keel/core/selector.h"
+
+namespace keel::core {
+namespace {
+
+constexpr int64_t kHour = 3600 * 1000;
+constexpr int64_t kAll = std::numeric_limits<int64_t>::max();
+constexpr int64_t kNone = std::numeric_limits<int64_t>::min();
+
+struct Sample {
+  int64_t t;
+  uint64_t bits;
+  friend bool operator==(const Sample&, const Sample&) = default;
+};
+
+std::vector<Sample> Read(const SeriesSet& set, const SeriesSet::Entry& e) {
+  std::vector<Sample> out;
+  for (auto it = set.Samples(e); it.Next();) {
+    out.push_back({it.t(), std::bit_cast<uint64_t>(it.v())});
+  }
+  return out;
+}
+
+std::vector<Sample> ReadRef(const SeriesStore& store, SeriesRef ref) {
+  SeriesSet set = store.Cut();
+  for (const auto& e : set.series()) {
+    if (e.ref == ref) return Read(set, e);
+  }
+  return {};
+}
+
+std::vector<Matcher> Sel(const char* text) {
+  auto m = ParseSelector(text);
+  REQUIRE(m.ok());
+  return *m;
+}
+
+SeriesRef Ref(SeriesStore& store, Labels labels) {
+  auto ref = store.GetOrCreate(std::move(labels));
+  REQUIRE(ref.ok());
+  return *ref;
+}
+
+TEST_CASE("a label set gets one stable ref, in any label order") {
+  SeriesStore store;
+  SeriesRef a = Ref(store, {{"__name__", "up"}, {"job", "node"}});
+  SeriesRef b = Ref(store, {{"job", "node"}, {"__name__", "up"}});
+  SeriesRef c = Ref(store, {{"__name__", "up"}, {"job", "api"}});
+  REQUIRE(a == b);
+  REQUIRE(a != c);
+  // An empty value is an absent label.
+  REQUIRE(Ref(store, {{"__name__", "up"}, {"job", "node"}, {"x", ""}}) == a);
+  REQUIRE(store.Stats().series == 2);
+}
+
+TEST_CASE("invalid labels are refused with a clear error") {
+  SeriesStoreOptions options;
+  options.label_limits.max_labels = 3;
+  options.label_limits.max_value_bytes = 8;
+  SeriesStore store(options);
+  auto bad = [&](Labels l, const char* needle) {
+    auto ref = store.GetOrCreate(std::move(l));
+    REQUIRE_FALSE(ref.ok());
+    INFO(std::string(ref.status().message()));
+    REQUIRE(std::string(ref.status().message()).find(needle) !=
+            std::string::npos);
+  };
+  bad({{"1abc", "x"}}, "[a-zA-Z_][a-zA-Z0-9_]*");
+  bad({{"a-b", "x"}}, "[a-zA-Z_][a-zA-Z0-9_]*");
+  bad({{"a", "\xff"}}, "UTF-8");
+  bad({{"a", "\xed\xa0\x80"}}, "UTF-8");  // a surrogate
+  bad({{"a", "123456789"}}, "longer than 8");
+  bad({{"a", "1"}, {"b", "1"}, {"c", "1"}, {"d", "1"}}, "limit is 3");
+  bad({{"a", "1"}, {"a", "2"}}, "twice");
+  bad({{"__name__", "9lives"}}, "metric name");
+  bad({}, "at least one label");
+  REQUIRE(store.Stats().series == 0);
+  REQUIRE(store.GetOrCreate({{"a", "h\xc3\xa9llo"}}).ok());
+}
+
+TEST_CASE("append rules: out of order, duplicates and conflicts") {
+  SeriesStore store;
+  SeriesRef r = Ref(store, {{"__name__", "m"}});
+  REQUIRE(store.Append(r, 1000, 1.0) == AppendResult::kAppended);
+  REQUIRE(store.Append(r, 2000, 2.0) == AppendResult::kAppended);
+  REQUIRE(store.Append(r, 1500, 9.0) == AppendResult::kOutOfOrder);
+  REQUIRE(store.Append(r, 2000, 2.0) == AppendResult::kDuplicate);
+  REQUIRE(store.Append(r, 2000, 3.0) == AppendResult::kConflict);
+  // NaN equal bit for bit is a duplicate; another NaN payload conflicts.
+  double nan1 = std::bit_cast<double>(0x7ff8000000000001ull);
+  double nan2 = std::bit_cast<double>(0x7ff0000000000002ull);
+  REQUIRE(store.Append(r, 3000, nan1) == AppendResult::kAppended);
+  REQUIRE(store.Append(r, 3000, nan1) == AppendResult::kDuplicate);
+  REQUIRE(store.Append(r, 3000, nan2) == AppendResult::kConflict);
+  REQUIRE(store.Append(r + 100, 3000, 1) == AppendResult::kUnknownSeries);
+  SeriesStoreStats s = store.Stats();
+  REQUIRE(s.samples == 3);
+  REQUIRE(s.appended == 3);
+  REQUIRE(s.out_of_order == 1);
+  REQUIRE(s.duplicates == 2);
+  REQUIRE(s.conflicts == 2);
+  REQUIRE(s.min_time == 1000);
+  REQUIRE(s.max_time == 3000);
+  auto samples = ReadRef(store, r);
+  REQUIRE(samples == std::vector<Sample>{{1000, std::bit_cast<uint64_t>(1.0)},
+                                         {2000, std::bit_cast<uint64_t>(2.0)},
+                                         {3000, 0x7ff8000000000001ull}});
+}
+
+TEST_CASE("chunks are cut at window ends and at the sample bound") {
+  SeriesStoreOptions options;
+  options.chunk_window_ms = 2 * kHour;
+  options.max_chunk_samples = 120;
+  SeriesStore store(options);
+  SeriesRef r = Ref(store, {{"__name__", "m"}});
+  // 15 s samples over 5 h from 00:00: 480 per window: 4 chunks per full
+  // window; 240 + 1 in the third.
+  for (int64_t t = 0; t <= 5 * kHour; t += 15000) {
+    REQUIRE(store.Append(r, t, static_cast<double>(t)) ==
+            AppendResult::kAppended);
+  }
+  SeriesSet set = store.Cut();
+  REQUIRE(set.series().size() == 1);
+  auto chunks = set.series()[0].chunks;
+  REQUIRE(chunks.size() == 4 + 4 + 3);
+  for (const ChunkData& c : chunks) {
+    REQUIRE(store.WindowOf(c.min_time) == store.WindowOf(c.max_time));
+    REQUIRE(c.samples <= 120);
+    REQUIRE(c.encoding == kXorEncoding);
+  }
+  REQUIRE(chunks[3].max_time == 2 * kHour - 15000);
+  REQUIRE(chunks[4].min_time == 2 * kHour);
+  REQUIRE(set.sample_count() == 1201);
+  REQUIRE(store.Stats().windows == 3);  // two sealed ones, the third's part
+}
+
+TEST_CASE("chunks are cut at the byte bound") {
+  SeriesStoreOptions options;
+  options.max_chunk_bytes = 256;
+  SeriesStore store(options);
+  SeriesRef r = Ref(store, {{"__name__", "noise"}});
+  std::mt19937_64 rng(1);
+  for (int i = 0; i < 100; ++i) {
+    store.Append(r, i * 1000, std::bit_cast<double>(rng() >> 2));
+  }
+  SeriesSet set = store.Cut();
+  for (const ChunkData& c : set.series()[0].chunks) {
+    REQUIRE(c.bytes.size() < 256 + 32);
+  }
+  REQUIRE(set.series()[0].chunks.size() > 3);
+}
+
+TEST_CASE("select applies matchers with Prometheus semantics") {
+  SeriesStore store;
+  SeriesRef a = Ref(store, {{"__name__", "up"}, {"job", "node"}, {"env", "prod"}});
+  SeriesRef b = Ref(store, {{"__name__", "up"}, {"job", "api"}});
+  SeriesRef c = Ref(store, {{"__name__", "down"}, {"job", "nodes"}});
+  for (SeriesRef r : {a, b, c}) store.Append(r, 1000, 1);
+  auto refs = [&](const char* selector) {
+    std::vector<SeriesRef> out;
+    for (const auto& e : store.Select(Sel(selector), kNone, kAll).series()) {
+      out.push_back(e.ref);
+    }
+    return out;
+  };
+  using V = std::vector<SeriesRef>;
+  REQUIRE(refs("up") == V{a, b});
+  REQUIRE(refs(R"({job="node"})") == V{a});
+  REQUIRE(refs(R"({job=~"node"})") == V{a});  // anchored: not "nodes"
+  REQUIRE(refs(R"({job=~"node.*"})") == V{a, c});
+  REQUIRE(refs(R"({job!="node"})") == V{b, c});
+  REQUIRE(refs(R"({job!~"n.*"})") == V{b});
+  // Matchers matching "" also select series lacking the label.
+  REQUIRE(refs(R"({env!="prod"})") == V{b, c});
+  REQUIRE(refs(R"(up{env=""})") == V{b});
+  REQUIRE(refs(R"(up{env=~"|staging"})") == V{b});
+  REQUIRE(refs(R"({env=~".*"})") == V{a, b, c});
+  REQUIRE(refs(R"({env=~".+"})") == V{a});
+  REQUIRE(refs(R"({env!=""})") == V{a});
+  REQUIRE(refs(R"({nothere="x"})").empty());
+  REQUIRE(refs(R"(up{job="api",env!~"p.*"})") == V{b});
+  // Labels come back normalized.
+  SeriesSet set = store.Select(Sel(R"({env="prod"})"), kNone, kAll);
+  REQUIRE(set.series()[0].labels ==
+          Labels{{"__name__", "up"}, {"env", "prod"}, {"job", "node"}});
+}
+
+TEST_CASE("select limits series and samples to [mint, maxt]") {
+  SeriesStore store;
+  SeriesRef early = Ref(store, {{"__name__", "m"}, {"i", "early"}});
+  SeriesRef late = Ref(store, {{"__name__", "m"}, {"i", "late"}});
+  for (int64_t t = 0; t < 1000; t += 10) store.Append(early, t, 1);
+  for (int64_t t = 5000; t < 6000; t += 10) store.Append(late, t, 2);
+  SeriesSet set = store.Select(Sel("m"), 500, 5100);
+  REQUIRE(set.series().size() == 2);
+  auto first = Read(set, set.series()[0]);
+  REQUIRE(first.front().t == 500);
+  REQUIRE(first.back().t == 990);
+  auto second = Read(set, set.series()[1]);
+  REQUIRE(second.front().t == 5000);
+  REQUIRE(second.back().t == 5100);
+  REQUIRE(store.Select(Sel("m"), 2000, 3000).series().empty());
+}
+
+TEST_CASE("a set stays consistent while its series keep growing") {
+  SeriesStore store;
+  SeriesRef r = Ref(store, {{"__name__", "m"}});
+  for (int i = 0; i < 50; ++i) store.Append(r, i * 1000, i);
+  SeriesSet set = store.Cut();
+  // Grow the head chunk far past its buffer, and seal it.
+  for (int i = 50; i < 500; ++i) store.Append(r, i * 1000, i * 1.1);
+  auto samples = Read(set, set.series()[0]);
+  REQUIRE(samples.size() == 50);
+  REQUIRE(samples.back().t == 49000);
+  REQUIRE(ReadRef(store, r).size() == 500);
+}
+
+TEST_CASE("truncate drops whole windows, empty series and their postings") {
+  SeriesStoreOptions options;
+  options.chunk_window_ms = kHour;
+  SeriesStore store(options);
+  SeriesRef old_only = Ref(store, {{"__name__", "m"}, {"i", "old"}});
+  SeriesRef both = Ref(store, {{"__name__", "m"}, {"i", "both"}});
+  for (int64_t t = 0; t < kHour; t += 15000) store.Append(old_only, t, 1);
+  for (int64_t t = 0; t < 3 * kHour; t += 15000) store.Append(both, t, 2);
+  SeriesSet before = store.Cut();
+  uint64_t held = store.Stats().chunk_bytes;
+
+  REQUIRE(store.Truncate(kHour + 10) == 1);  // drops window 0 only
+  SeriesStoreStats s = store.Stats();
+  REQUIRE(s.series == 1);
+  REQUIRE(s.min_time == kHour);
+  REQUIRE(s.samples == 2 * 240);
+  REQUIRE(store.Select(Sel(R"({i="old"})"), kNone, kAll).series().empty());
+  REQUIRE(store.Append(old_only, 4 * kHour, 1) == AppendResult::kUnknownSeries);
+  REQUIRE(store.Append(both, 4 * kHour, 1) == AppendResult::kAppended);
+  // Too old now, even for a new series.
+  SeriesRef fresh = Ref(store, {{"__name__", "m"}, {"i", "new"}});
+  REQUIRE(store.Append(fresh, 10, 1) == AppendResult::kTooOld);
+  // The set taken before still reads everything it saw.
+  REQUIRE(before.series().size() == 2);
+  REQUIRE(Read(before, before.series()[0]).size() == 240);
+  REQUIRE(Read(before, before.series()[1]).size() == 720);
+  // Same labels again: a new series with a new ref.
+  SeriesRef again = Ref(store, {{"__name__", "m"}, {"i", "old"}});
+  REQUIRE(again != old_only);
+  REQUIRE(store.Append(again, 5 * kHour, 3) == AppendResult::kAppended);
+  (void)held;
+}
+
+TEST_CASE("truncate frees chunk memory once no set holds it") {
+  SeriesStoreOptions options;
+  options.chunk_window_ms = kHour;
+  SeriesStore store(options);
+  for (int i = 0; i < 200; ++i) {
+    SeriesRef r = Ref(store, {{"__name__", "m"}, {"i", std::to_string(i)}});
+    for (int64_t t = 0; t < 2 * kHour; t += 15000) store.Append(r, t, t % 7);
+  }
+  uint64_t full = store.Stats().chunk_bytes;
+  std::size_t dropped;
+  {
+    SeriesSet held = store.Cut();
+    dropped = store.Truncate(kHour);
+    REQUIRE(store.Stats().chunk_bytes == full);  // window 0 still held
+  }
+  REQUIRE(dropped == 0);
+  uint64_t after = store.Stats().chunk_bytes;
+  REQUIRE(after < full * 6 / 10);
+  REQUIRE(store.Truncate(10 * kHour) == 200);
+  SeriesStoreStats s = store.Stats();
+  REQUIRE(s.series == 0);
+  REQUIRE(s.chunk_bytes == 0);
+  REQUIRE(s.live_bytes == 0);
+}
+
+TEST_CASE("retention keeps the newest windows") {
+  SeriesStoreOptions options;
+  options.chunk_window_ms = kHour;
+  options.retention_windows = 3;
+  SeriesStore store(options);
+  SeriesRef r = Ref(store, {{"__name__", "m"}});
+  for (int64_t t = 0; t < 10 * kHour; t += 60000) store.Append(r, t, 1);
+  store.ApplyRetention();
+  SeriesStoreStats s = store.Stats();
+  REQUIRE(s.min_time == 7 * kHour);
+  REQUIRE(s.samples == 180);
+}
+
+TEST_CASE("sealed chunks are packed with no slack; the naive layout keeps it") {
+  auto fill = [](SeriesStore& store) {
+    for (int i = 0; i < 300; ++i) {
+      auto r = store.GetOrCreate({{"__name__", "m"}, {"i", std::to_string(i)}});
+      for (int j = 0; j < 600; ++j) {
+        store.Append(*r, j * 15000, (i * j) % 1000 * 0.5);
+      }
+    }
+    return store.Stats();
+  };
+  SeriesStore packed;
+  SeriesStoreStats p = fill(packed);
+  // Small store: head chunks and the last block of each window weigh more.
+  REQUIRE(static_cast<double>(p.chunk_bytes) / p.live_bytes < 1.20);
+  SeriesStoreOptions naive;
+  naive.sealed_layout = SealedChunkLayout::kOwnBuffer;
+  naive.head_min_growth = 1.0;
+  SeriesStore own(naive);
+  SeriesStoreStats o = fill(own);
+  REQUIRE(o.live_bytes == p.live_bytes);
+  REQUIRE(o.chunk_bytes > p.chunk_bytes * 12 / 10);
+}
+
+TEST_CASE("restore rebuilds a store chunk by chunk") {
+  for (auto layout :
+       {SealedChunkLayout::kPackedPerWindow, SealedChunkLayout::kOwnBuffer}) {
+    for (auto memory : {ChunkMemory::kArena, ChunkMemory::kLibcMalloc}) {
+      SeriesStore source;
+      std::mt19937_64 rng(3);
+      for (int i = 0; i < 20; ++i) {
+        auto r = source.GetOrCreate({{"__name__", "m"}, {"i", std::to_string(i)}});
+        for (int j = 0; j < 1000; ++j) {
+          source.Append(*r, j * 15000 + i, std::bit_cast<double>(rng()));
+        }
+      }
+      SeriesStoreOptions options;
+      options.sealed_layout = layout;
+      options.chunk_memory = memory;
+      options.restore_capacity = RestoreCapacity::kExact;
+      SeriesStore restored(options);
+      SeriesSet cut = source.Cut();
+      std::map<SeriesRef, SeriesRef> refs;
+      for (const auto& e : cut.series()) {
+        auto ref = restored.RestoreSeries(e.labels);
+        REQUIRE(ref.ok());
+        refs[e.ref] = *ref;
+        REQUIRE(restored.RestoreSeries(e.labels).status().code() ==
+                absl::StatusCode::kAlreadyExists);
+      }
+      for (const auto& e : cut.series()) {
+        for (const ChunkData& c : e.chunks) {
+          REQUIRE(restored.RestoreChunk(refs[e.ref], c).ok());
+        }
+      }
+      SeriesSet back = restored.Cut();
+      REQUIRE(back.series().size() == cut.series().size());
+      for (std::size_t i = 0; i < cut.series().size(); ++i) {
+        REQUIRE(back.series()[i].labels == cut.series()[i].labels);
+        REQUIRE(Read(back, back.series()[i]) == Read(cut, cut.series()[i]));
+      }
+      REQUIRE(restored.Stats().live_bytes == source.Stats().live_bytes);
+      // Appends continue after the restored chunks, in a new head chunk.
+      SeriesRef r = refs[cut.series()[0].ref];
+      int64_t last = cut.series()[0].chunks.back().max_time;
+      REQUIRE(restored.Append(r, last, 1.0) == AppendResult::kConflict);
+      REQUIRE(restored.Append(r, last - 1, 1.0) == AppendResult::kOutOfOrder);
+      REQUIRE(restored.Append(r, last + 1, 1.0) == AppendResult::kAppended);
+    }
+  }
+}
+
+TEST_CASE("restore refuses chunks that do not fit") {
+  SeriesStore source;
+  SeriesRef s = Ref(source, {{"__name__", "m"}});
+  for (int j = 0; j < 10; ++j) source.Append(s, 1000 + j, j);
+  SeriesSet cut = source.Cut();
+  ChunkData chunk = cut.series()[0].chunks[0];
+
+  SeriesStore store;
+  auto ref = store.RestoreSeries({{"__name__", "m"}});
+  REQUIRE(ref.ok());
+  ChunkData bad = chunk;
+  bad.samples = 9;
+  REQUIRE(store.RestoreChunk(*ref, bad).code() ==
+          absl::StatusCode::kInvalidArgument);
+  bad = chunk;
+  bad.min_time = 999;
+  REQUIRE_FALSE(store.RestoreChunk(*ref, bad).ok());
+  bad = chunk;
+  bad.encoding = 2;
+  REQUIRE_FALSE(store.RestoreChunk(*ref, bad).ok());
+  bad = chunk;
+  bad.max_time = 3 * kHour;
+  REQUIRE_FALSE(store.RestoreChunk(*ref, bad).ok());
+  REQUIRE(store.RestoreChunk(*ref + 1, chunk).code() ==
+          absl::StatusCode::kNotFound);
+  REQUIRE(store.RestoreChunk(*ref, chunk).ok());
+  REQUIRE(store.RestoreChunk(*ref, chunk).code() ==
+          absl::StatusCode::kInvalidArgument);  // not after the last one
+  REQUIRE(store.Stats().samples == 10);
+}
+
+TEST_CASE("every sample reads back bit-exact, extremes included") {
+  SeriesStore store;
+  SeriesRef r = Ref(store, {{"__name__", "m"}});
+  std::mt19937_64 rng(11);
+  std::vector<Sample> want;
+  int64_t t = std::numeric_limits<int64_t>::min();
+  for (int i = 0; i < 5000; ++i) {
+    uint64_t bits = i % 3 == 0 ? rng() : std::bit_cast<uint64_t>(i * 0.5);
+    if (i % 97 == 0) bits = 0x7ff0000000000002ull;
+    if (i % 89 == 0) bits = std::bit_cast<uint64_t>(-0.0);
+    INFO("sample " << i << " at " << t);
+    REQUIRE(store.Append(r, t, std::bit_cast<double>(bits)) ==
+            AppendResult::kAppended);
+    want.push_back({t, bits});
+    uint64_t step = i % 500 == 0 ? (uint64_t{1} << 60) : 1 + rng() % 100000;
+    t = static_cast<int64_t>(static_cast<uint64_t>(t) + step);
+  }
+  int64_t last = std::numeric_limits<int64_t>::max();
+  REQUIRE(store.Append(r, last, 1.0) == AppendResult::kAppended);
+  want.push_back({last, std::bit_cast<uint64_t>(1.0)});
+  REQUIRE(ReadRef(store, r) == want);
+}
+
+}  // namespace
+}  // namespace keel::core
