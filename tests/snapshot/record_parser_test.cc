@@ -127,7 +127,7 @@ class Collector : public RecordVisitor {
   absl::Status OnChunk(const ChunkRecord& c) override {
     chunks_.push_back(std::to_string(c.series) + "@" +
                       std::to_string(c.min_time) + "/" +
-                      std::to_string(c.samples) + ":" +
+                      std::to_string(c.sample_count) + ":" +
                       std::string(c.bytes.begin(), c.bytes.end()));
     return absl::OkStatus();
   }
