@@ -186,7 +186,7 @@ void RangeTable::lookup_batch(std::span<const Ipv4> addresses,
       __builtin_prefetch(v.v4_keys + begin[i] + size[i] / 2);
     }
     for (size_t i = 0; i < n; ++i) {
-      row[i] = begin[i] - 1 +
+      row[i] = uint64_t{begin[i]} - 1 +
                CountAtMost<uint16_t>(v.v4_keys + begin[i], size[i],
                                      static_cast<uint16_t>(in[i].bits()));
       __builtin_prefetch(PackedByte(v.v4_records, row[i], bits));

@@ -1,0 +1,53 @@
+// keel table compile: builds a range table from feed files and writes it as
+// an image that `keel lookup --table FILE` and RangeTable::open_mapped serve.
+//
+//   keel table compile --out ip2asn.keel ip2asn-v4.tsv.gz ip2asn-v6.tsv.gz
+//
+// Prints one JSON object describing the table.
+#include <cstdio>
+
+#include "keel/core/range_table.h"
+#include "keel/core/range_table_builder.h"
+#include "keel/tools/command.h"
+#include "keel/tools/json.h"
+
+namespace keel::tools {
+namespace {
+
+int RunTableCompile(Args& args) {
+  constexpr char kName[] = "table compile";
+  if (auto s = args.Check({"out", "overlap"}); !s.ok()) {
+    return Fail(kName, s, 2);
+  }
+  std::string out = args.Get("out");
+  if (out.empty() || args.positional().empty()) {
+    return Fail(kName,
+                absl::InvalidArgumentError(
+                    "usage: keel table compile --out FILE [--overlap "
+                    "error|first|last] INPUT..."),
+                2);
+  }
+  auto overlap = core::ParseOverlapPolicy(args.Get("overlap", "error"));
+  if (!overlap.ok()) return Fail(kName, overlap.status(), 2);
+  auto table = core::LoadRangeTable(args.positional(), *overlap);
+  if (!table.ok()) return Fail(kName, table.status());
+  if (auto s = table->save(out); !s.ok()) return Fail(kName, s);
+  std::printf("%s\n", JsonObject()
+                          .add("out", out)
+                          .add("v4_rows", uint64_t{table->v4_rows()})
+                          .add("v6_rows", uint64_t{table->v6_rows()})
+                          .add("records", uint64_t{table->records()})
+                          .add("names", uint64_t{table->names()})
+                          .add("table_bytes", uint64_t{table->table_bytes()})
+                          .str()
+                          .c_str());
+  return 0;
+}
+
+}  // namespace
+
+KEEL_COMMAND("table compile",
+             "build a range table from feeds and write it as an image",
+             RunTableCompile);
+
+}  // namespace keel::tools
