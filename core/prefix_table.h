@@ -94,7 +94,7 @@ class PrefixTable {
     core_internal::EpochGuard guard_;
   };
 
-  PrefixTable() : arena_("prefix_table"), v4_(arena_), v6_(arena_) {}
+  PrefixTable() : arena_(kArenaName), v4_(arena_), v6_(arena_) {}
   // REQUIRES: no reader is inside the table.
   ~PrefixTable() = default;
   PrefixTable(const PrefixTable&) = delete;
@@ -114,10 +114,16 @@ class PrefixTable {
                           : v6_.Remove(V6Key(prefix), prefix.length());
   }
   // Frees the replaced nodes that no reader still holds. Writes do this as
-  // they go; call it once readers have finished to free the rest.
+  // they go; call it once readers have finished to free the rest. When the
+  // table then holds no node at all, it also swaps in a fresh arena, so
+  // that the old one's allocator metadata (which jemalloc keeps for an
+  // arena's lifetime) goes back too.
   void reclaim() {
     v4_.Reclaim();
     v6_.Reclaim();
+    if (v4_.node_bytes() == 0 && v6_.node_bytes() == 0) {
+      arena_ = alloc::Arena(kArenaName);
+    }
   }
 
   // ---- Readers ------------------------------------------------------------
@@ -222,6 +228,7 @@ class PrefixTable {
   }
 
  private:
+  static constexpr char kArenaName[] = "prefix_table";
   using V4Trie = core_internal::PrefixTrie<uint32_t, V>;
   using V6Trie = core_internal::PrefixTrie<unsigned __int128, V>;
 

@@ -1,0 +1,227 @@
+// keel bench prefixes: PrefixTable on a full BGP table.
+//
+// Loads --table (default ../shared/data/pfx2as-v4-20140513.dat) and prints
+// one JSON object:
+//   prefixes, table_bytes, bytes_per_prefix  the loaded table (its arena's
+//                            allocations plus the object, value included)
+//   load_seconds             reading and inserting the file
+//   insert_ns, remove_ns     every prefix inserted in random order into an
+//                            empty table, then removed in random order, in
+//                            batches of kWriteBatch writes (a feed writer's
+//                            unit of publication; see prefix_table.h)
+//   lookup_ns, lookups_per_sec  longest() of --queries uniform random IPv4
+//                            addresses, one at a time, under one ReadScope
+//   batch_lookups_per_sec    the same addresses through lookup_batch
+//   more_specifics_per_sec   more_specifics() of table prefixes drawn at
+//                            random, visiting every result
+//   reference_lookups_per_sec  the same lookups in a plain binary trie (one
+//                            node per bit) built in this run
+//   resident_empty           the table arena's resident bytes when empty
+//   resident_after_remove_all  the same after removing every prefix,
+//                            reclaiming and alloc::Purge
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <optional>
+#include <random>
+#include <utility>
+#include <vector>
+
+#include "keel/alloc/purge.h"
+#include "keel/alloc/stats.h"
+#include "keel/core/ip.h"
+#include "keel/core/prefix_loader.h"
+#include "keel/core/prefix_table.h"
+#include "keel/tools/command.h"
+#include "keel/tools/json.h"
+
+namespace keel::tools {
+namespace {
+
+constexpr char kName[] = "bench prefixes";
+constexpr size_t kWriteBatch = 256;
+
+// Where the lookups' results go, so that they are not optimized away.
+volatile uint64_t sink;
+
+using core::Ipv4;
+using core::Prefix;
+using Table = core::PrefixTable<uint32_t>;
+
+double Seconds() {
+  return std::chrono::duration<double>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+// The yardstick: a binary trie with one node per bit, IPv4 only.
+class BinaryTrie {
+ public:
+  BinaryTrie() { nodes_.push_back({}); }
+  void Insert(uint32_t key, int length, uint32_t value) {
+    uint32_t at = 0;
+    for (int bit = 0; bit < length; ++bit) {
+      unsigned side = (key >> (31 - bit)) & 1;
+      if (nodes_[at].child[side] == 0) {
+        nodes_[at].child[side] = static_cast<uint32_t>(nodes_.size());
+        nodes_.push_back({});
+      }
+      at = nodes_[at].child[side];
+    }
+    nodes_[at].has_value = true;
+    nodes_[at].value = value;
+  }
+  std::optional<uint32_t> Longest(uint32_t key) const {
+    std::optional<uint32_t> best;
+    uint32_t at = 0;
+    for (int bit = 0;; ++bit) {
+      if (nodes_[at].has_value) best = nodes_[at].value;
+      if (bit == 32) break;
+      uint32_t next = nodes_[at].child[(key >> (31 - bit)) & 1];
+      if (next == 0) break;
+      at = next;
+    }
+    return best;
+  }
+
+ private:
+  struct Node {
+    uint32_t child[2] = {0, 0};
+    uint32_t value = 0;
+    bool has_value = false;
+  };
+  std::vector<Node> nodes_;
+};
+
+struct Row {
+  Prefix prefix;
+  uint32_t origin;
+};
+
+template <class Fn>
+double NanosEach(size_t count, Fn&& fn) {
+  double start = Seconds();
+  fn();
+  return (Seconds() - start) * 1e9 / static_cast<double>(count);
+}
+
+void Write(Table& table, const std::vector<Row>& rows, bool insert) {
+  for (size_t begin = 0; begin < rows.size(); begin += kWriteBatch) {
+    Table::Batch batch(table);
+    size_t end = std::min(rows.size(), begin + kWriteBatch);
+    for (size_t i = begin; i < end; ++i) {
+      if (insert) {
+        table.insert(rows[i].prefix, rows[i].origin);
+      } else {
+        table.remove(rows[i].prefix);
+      }
+    }
+  }
+}
+
+int RunPrefixesBench(Args& args) {
+  if (auto s = args.Check({"table", "queries"}, {"json"}); !s.ok()) {
+    return Fail(kName, s, 2);
+  }
+  std::string path = args.Get("table", "../shared/data/pfx2as-v4-20140513.dat");
+  auto queries = args.GetUint("queries", 10'000'000);
+  if (!queries.ok()) return Fail(kName, queries.status(), 2);
+  if (*queries == 0) {
+    return Fail(kName, absl::InvalidArgumentError("--queries must be > 0"), 2);
+  }
+
+  Table loaded;
+  double start = Seconds();
+  auto stats = core::LoadPrefixTable(path, {}, loaded);
+  double load_seconds = Seconds() - start;
+  if (!stats.ok()) return Fail(kName, stats.status());
+  const size_t table_bytes = loaded.memory_bytes();
+  const size_t prefixes = loaded.size();
+
+  std::vector<Row> rows;
+  rows.reserve(prefixes);
+  BinaryTrie reference;
+  loaded.for_each([&](const Prefix& p, uint32_t origin) {
+    rows.push_back({p, origin});
+    if (p.is_v4()) {
+      reference.Insert(static_cast<uint32_t>(p.address().bits()), p.length(),
+                       origin);
+    }
+  });
+  std::mt19937_64 rng(20140513);
+
+  Table table;
+  alloc::Purge(table.arena());
+  const uint64_t resident_empty =
+      alloc::CaptureArenaStats(table.arena()).memory.resident;
+  std::shuffle(rows.begin(), rows.end(), rng);
+  double insert_ns = NanosEach(rows.size(), [&] { Write(table, rows, true); });
+
+  std::vector<Ipv4> addresses(*queries);
+  for (Ipv4& a : addresses) a = Ipv4(static_cast<uint32_t>(rng()));
+  uint64_t checksum = 0;
+  double lookup_ns, batch_ns, reference_ns, more_ns;
+  {
+    Table::ReadScope scope;
+    lookup_ns = NanosEach(addresses.size(), [&] {
+      for (Ipv4 a : addresses) {
+        if (auto m = table.longest(a)) checksum += m->value;
+      }
+    });
+    std::vector<std::optional<uint32_t>> results(addresses.size());
+    batch_ns = NanosEach(addresses.size(),
+                         [&] { table.lookup_batch(addresses, results); });
+    for (const auto& r : results) checksum -= r.value_or(0);
+    reference_ns = NanosEach(addresses.size(), [&] {
+      for (Ipv4 a : addresses)
+        checksum += reference.Longest(a.bits()).value_or(0);
+    });
+    const size_t more_queries = std::min<size_t>(rows.size(), 200'000);
+    uint64_t visited = 0;
+    more_ns = NanosEach(more_queries, [&] {
+      for (size_t i = 0; i < more_queries; ++i) {
+        table.more_specifics(rows[i].prefix,
+                             [&](const Prefix&, uint32_t) { ++visited; });
+      }
+    });
+    checksum += visited;
+  }
+
+  std::shuffle(rows.begin(), rows.end(), rng);
+  double remove_ns = NanosEach(rows.size(), [&] { Write(table, rows, false); });
+  table.reclaim();
+  alloc::Purge(table.arena());
+  const uint64_t resident_after =
+      alloc::CaptureArenaStats(table.arena()).memory.resident;
+  if (table.size() != 0) {
+    return Fail(kName, absl::InternalError("table not empty after removals"));
+  }
+  sink = checksum;
+
+  JsonObject out;
+  out.add("prefixes", static_cast<uint64_t>(prefixes))
+      .add("table_bytes", static_cast<uint64_t>(table_bytes))
+      .add("bytes_per_prefix",
+           static_cast<double>(table_bytes) /
+               static_cast<double>(std::max<size_t>(prefixes, 1)))
+      .add("load_seconds", load_seconds)
+      .add("insert_ns", insert_ns)
+      .add("remove_ns", remove_ns)
+      .add("lookup_ns", lookup_ns)
+      .add("lookups_per_sec", 1e9 / lookup_ns)
+      .add("batch_lookups_per_sec", 1e9 / batch_ns)
+      .add("more_specifics_per_sec", 1e9 / more_ns)
+      .add("reference_lookups_per_sec", 1e9 / reference_ns)
+      .add("resident_after_remove_all", resident_after)
+      .add("resident_empty", resident_empty);
+  std::printf("%s\n", out.str().c_str());
+  return 0;
+}
+
+}  // namespace
+
+KEEL_COMMAND("bench prefixes",
+             "PrefixTable on a BGP table: memory, writes, lookups (JSON)",
+             RunPrefixesBench);
+
+}  // namespace keel::tools

@@ -1,0 +1,123 @@
+// keel prefix: loads a prefix-to-origin file into a PrefixTable and answers
+// one query: the longest match of an address (or of each address on stdin),
+// the exact prefix, or every more or less specific one. One line per
+// result, `QUERY<TAB>PREFIX<TAB>VALUE`, or `QUERY<TAB>-` when there is none.
+#include <cstdio>
+#include <iostream>
+#include <string>
+#include <string_view>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "keel/core/ip.h"
+#include "keel/core/prefix_loader.h"
+#include "keel/core/prefix_table.h"
+#include "keel/tools/command.h"
+
+namespace keel::tools {
+namespace {
+
+constexpr char kName[] = "prefix";
+
+using core::IpAddress;
+using core::Prefix;
+using Table = core::PrefixTable<uint32_t>;
+
+void PrintResult(std::string_view query, const Prefix& prefix, uint32_t value) {
+  std::printf("%.*s\t%s\t%u\n", static_cast<int>(query.size()), query.data(),
+              prefix.ToString().c_str(), value);
+}
+void PrintNone(std::string_view query) {
+  std::printf("%.*s\t-\n", static_cast<int>(query.size()), query.data());
+}
+
+absl::Status AnswerLongest(const Table& table, std::string_view query) {
+  auto address = IpAddress::Parse(query);
+  if (!address.ok()) return address.status();
+  if (auto match = table.longest(*address)) {
+    PrintResult(query, match->prefix, match->value);
+  } else {
+    PrintNone(query);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status AnswerEachStdinLine(const Table& table) {
+  Table::ReadScope scope;
+  std::string line;
+  for (int64_t number = 1; std::getline(std::cin, line); ++number) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (auto s = AnswerLongest(table, line); !s.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("stdin:", number, ": ", s.message()));
+    }
+  }
+  return absl::OkStatus();
+}
+
+int RunPrefix(Args& args) {
+  if (auto s = args.Check({"table", "longest", "exact", "more", "less"},
+                          {"skip-bad", "mask"});
+      !s.ok()) {
+    return Fail(kName, s, 2);
+  }
+  int queries = 0;
+  for (const char* flag : {"longest", "exact", "more", "less"}) {
+    queries += args.Has(flag) ? 1 : 0;
+  }
+  if (!args.Has("table") || queries != 1 || !args.positional().empty()) {
+    return Fail(kName,
+                absl::InvalidArgumentError(
+                    "usage: keel prefix --table FILE (--longest IP|- | "
+                    "--exact PREFIX | --more PREFIX | --less PREFIX) "
+                    "[--skip-bad] [--mask]"),
+                2);
+  }
+  core::PrefixLoadOptions options;
+  options.skip_bad = args.Has("skip-bad");
+  options.mask = args.Has("mask");
+  Table table;
+  auto stats = core::LoadPrefixTable(args.Get("table"), options, table);
+  if (!stats.ok()) return Fail(kName, stats.status());
+  if (stats->bad_rows > 0) {
+    std::fprintf(stderr, "keel prefix: skipped %llu bad rows\n",
+                 static_cast<unsigned long long>(stats->bad_rows));
+  }
+
+  if (args.Has("longest")) {
+    std::string query = args.Get("longest");
+    absl::Status s =
+        query == "-" ? AnswerEachStdinLine(table) : AnswerLongest(table, query);
+    if (!s.ok()) return Fail(kName, s, query == "-" ? 1 : 2);
+    return 0;
+  }
+  const char* flag = args.Has("exact")  ? "exact"
+                     : args.Has("more") ? "more"
+                                        : "less";
+  std::string query = args.Get(flag);
+  auto prefix = Prefix::Parse(query, options.mask);
+  if (!prefix.ok()) return Fail(kName, prefix.status(), 2);
+  bool any = false;
+  auto print = [&](const Prefix& p, uint32_t value) {
+    PrintResult(query, p, value);
+    any = true;
+  };
+  if (args.Has("exact")) {
+    if (auto value = table.exact(*prefix)) print(*prefix, *value);
+  } else if (args.Has("more")) {
+    table.more_specifics(*prefix, print);
+  } else {
+    table.less_specifics(*prefix, print);
+  }
+  if (!any) PrintNone(query);
+  return 0;
+}
+
+}  // namespace
+
+KEEL_COMMAND("prefix",
+             "longest, exact, more- or less-specific prefixes from a BGP "
+             "prefix-to-origin file",
+             RunPrefix);
+
+}  // namespace keel::tools
