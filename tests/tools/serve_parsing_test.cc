@@ -206,8 +206,8 @@ TEST_CASE("remote-write bodies decode, and bad ones say why") {
   CHECK_THAT(Message(over_decoded.status()),
              Catch::Contains("decodes to 1000 bytes, over the limit of 999"));
 
-  // A length header claiming 2^32 bytes: refused before any allocation.
-  std::string bomb = "\x80\x80\x80\x80\x10";
+  // A length header claiming 4 GiB: refused before any allocation.
+  std::string bomb = "\xff\xff\xff\xff\x0f";
   auto huge = DecodeRemoteWrite(bomb, RemoteWriteLimits{});
   REQUIRE_FALSE(huge.ok());
   CHECK_THAT(Message(huge.status()), Catch::Contains("over the limit"));

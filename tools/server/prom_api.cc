@@ -118,6 +118,26 @@ absl::StatusOr<int64_t> TimeParam(const HttpRequest& request,
   return t;
 }
 
+using Entry = core::SeriesSet::Entry;
+
+// Label sets in Prometheus' order: pair by pair, name then value.
+bool LabelsLess(const Entry* a, const Entry* b) {
+  return std::lexicographical_compare(
+      a->labels.begin(), a->labels.end(), b->labels.begin(), b->labels.end(),
+      [](const core::Label& x, const core::Label& y) {
+        return x.name != y.name ? x.name < y.name : x.value < y.value;
+      });
+}
+
+// A set's series ordered by their label sets, as Prometheus answers them.
+std::vector<const Entry*> SortedByLabels(const core::SeriesSet& set) {
+  std::vector<const Entry*> sorted;
+  sorted.reserve(set.series().size());
+  for (const auto& entry : set.series()) sorted.push_back(&entry);
+  std::sort(sorted.begin(), sorted.end(), LabelsLess);
+  return sorted;
+}
+
 void AppendLabelsJson(const core::Labels& labels, std::string* out) {
   out->push_back('{');
   for (size_t i = 0; i < labels.size(); ++i) {
@@ -228,6 +248,13 @@ HttpResponse PromApi::Write(const HttpRequest& request) {
                                        s.timestamp(), " with another value");
           }
           break;
+        case core::AppendResult::kTooOld:
+          ++rejected;
+          if (first_error.empty()) {
+            first_error = absl::StrCat("sample at ", s.timestamp(),
+                                       " is older than the retention");
+          }
+          break;
         case core::AppendResult::kUnknownSeries:
           ++rejected;
           if (first_error.empty()) first_error = "series dropped meanwhile";
@@ -262,15 +289,23 @@ HttpResponse PromApi::Series(const HttpRequest& request) const {
         "invalid parameter \"end\": end timestamp must not be before start "
         "time");
   }
+  // Selects stay alive so that the entries they own can be sorted together.
+  std::vector<core::SeriesSet> sets;
   absl::flat_hash_set<core::SeriesRef> seen;
-  std::string out = "[";
+  std::vector<const Entry*> entries;
   for (const auto& matchers : selectors) {
-    core::SeriesSet set = store_->Select(matchers, *start, *end);
-    for (const auto& entry : set.series()) {
-      if (!seen.insert(entry.ref).second) continue;
-      if (out.size() > 1) out.push_back(',');
-      AppendLabelsJson(entry.labels, &out);
+    sets.push_back(store_->Select(matchers, *start, *end));
+  }
+  for (const auto& set : sets) {
+    for (const auto* entry : SortedByLabels(set)) {
+      if (seen.insert(entry->ref).second) entries.push_back(entry);
     }
+  }
+  if (sets.size() > 1) std::sort(entries.begin(), entries.end(), LabelsLess);
+  std::string out = "[";
+  for (const auto* entry : entries) {
+    if (out.size() > 1) out.push_back(',');
+    AppendLabelsJson(entry->labels, &out);
   }
   out.push_back(']');
   return Success(out);
@@ -286,7 +321,8 @@ HttpResponse PromApi::Query(const HttpRequest& request) const {
   core::SeriesSet set = store_->Select(*matchers, *time - kLookbackMs, *time);
   std::string out = R"({"resultType":"vector","result":[)";
   bool first = true;
-  for (const auto& entry : set.series()) {
+  for (const auto* entry_ptr : SortedByLabels(set)) {
+    const auto& entry = *entry_ptr;
     bool found = false;
     double v = 0;
     for (auto it = set.Samples(entry); it.Next();) {
@@ -341,7 +377,8 @@ HttpResponse PromApi::QueryRange(const HttpRequest& request) const {
   bool first_series = true;
   size_t total = 0;
   std::string values;
-  for (const auto& entry : set.series()) {
+  for (const auto* entry_ptr : SortedByLabels(set)) {
+    const auto& entry = *entry_ptr;
     values.clear();
     auto it = set.Samples(entry);
     bool have_next = it.Next();

@@ -1,0 +1,435 @@
+// keel serve in-process on an ephemeral loopback port: every endpoint's
+// answers, and bad requests answering 400 with a reason, never a crash.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <snappy.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <string>
+
+#include "keel/tools/server/remote_write.h"
+#include "keel/tools/server/serve_app.h"
+
+namespace keel::tools {
+namespace {
+
+struct Reply {
+  int status = 0;
+  std::string body;
+};
+
+// One HTTP/1.1 request on a fresh connection; `content_length` < 0 sends
+// the body's own length.
+Reply Http(int port, const std::string& method, const std::string& target,
+           const std::string& body = "", const std::string& headers = "",
+           long long content_length = -1) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  REQUIRE(fd >= 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0);
+  std::string request =
+      method + " " + target +
+      " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n" + headers +
+      "Content-Length: " +
+      std::to_string(content_length < 0 ? static_cast<long long>(body.size())
+                                        : content_length) +
+      "\r\n\r\n" + body;
+  for (size_t sent = 0; sent < request.size();) {
+    ssize_t n =
+        send(fd, request.data() + sent, request.size() - sent, MSG_NOSIGNAL);
+    if (n <= 0) break;  // the server may answer and close early
+    sent += n;
+  }
+  std::string response;
+  char buf[65536];
+  for (ssize_t n; (n = read(fd, buf, sizeof(buf))) > 0;)
+    response.append(buf, n);
+  close(fd);
+  Reply reply;
+  REQUIRE(response.size() > 12);
+  reply.status = std::stoi(response.substr(9, 3));
+  size_t end = response.find("\r\n\r\n");
+  REQUIRE(end != std::string::npos);
+  reply.body = response.substr(end + 4);
+  return reply;
+}
+
+class TempDir {
+ public:
+  TempDir() {
+    char name[] = "/tmp/keel_serve_http_XXXXXX";
+    path_ = mkdtemp(name);
+  }
+  ~TempDir() { std::filesystem::remove_all(path_); }
+  std::string Write(const std::string& name, const std::string& text) const {
+    std::string path = path_ + "/" + name;
+    std::ofstream(path) << text;
+    return path;
+  }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+ServeConfig TestConfig(const TempDir& dir) {
+  ServeConfig config;
+  config.listen = "127.0.0.1:0";
+  config.threads = 8;
+  config.ip2asn = {
+      dir.Write("v4.tsv",
+                "1.0.0.0\t1.0.0.255\t13335\tAU\tCloudflare, Inc.\n"
+                "1.0.1.0\t1.0.3.255\t0\tNone\tNot routed\n"
+                "1.0.4.0\t1.0.7.255\t38803\tAU\tGTelecom \"Pty\" Ltd\n"),
+      dir.Write("v6.tsv",
+                "2001:4860::\t2001:4860:ffff:ffff:ffff:ffff:ffff:ffff\t15169\t"
+                "US\tGoogle LLC\n")};
+  config.pfx2as = dir.Write("pfx2as.dat",
+                            "; comment\n"
+                            "1.0.0.0/16\t100\n"
+                            "1.0.0.0/24\t13335\n"
+                            "1.0.4.0/22\t38803\n"
+                            "2001:4860::/32\t15169\n");
+  config.data_dir = dir.path() + "/data";
+  config.snapshot_interval_ms = 3600 * 1000;
+  return config;
+}
+
+std::string RemoteWriteBody(const std::string& name, int64_t t0, int count,
+                            const std::string& job = "test") {
+  prompb::WriteRequest request;
+  auto* series = request.add_timeseries();
+  for (auto [n, v] :
+       {std::pair<std::string, std::string>{"__name__", name}, {"job", job}}) {
+    auto* label = series->add_labels();
+    label->set_name(n);
+    label->set_value(v);
+  }
+  for (int i = 0; i < count; ++i) {
+    auto* sample = series->add_samples();
+    sample->set_timestamp(t0 + i * 15000);
+    sample->set_value(i + 0.5);
+  }
+  std::string raw = request.SerializeAsString(), compressed;
+  snappy::Compress(raw.data(), raw.size(), &compressed);
+  return compressed;
+}
+
+const std::string kSnappy = "Content-Encoding: snappy\r\n";
+constexpr int64_t kT0 = 1700000000000;
+
+TEST_CASE("lookups answer JSON; bad IPs get 400 with the reason") {
+  TempDir dir;
+  auto app = ServeApp::Start(TestConfig(dir));
+  REQUIRE(app.ok());
+  int port = (*app)->port();
+  REQUIRE(port > 0);
+
+  Reply r = Http(port, "GET", "/v1/lookup?ip=1.0.0.1");
+  CHECK(r.status == 200);
+  CHECK(
+      r.body ==
+      R"({"ip":"1.0.0.1","asn":13335,"country":"AU","name":"Cloudflare, Inc.","range":["1.0.0.0","1.0.0.255"]})");
+  r = Http(port, "GET", "/v1/lookup?ip=2001:4860::8888");
+  CHECK(r.status == 200);
+  CHECK(
+      r.body ==
+      R"({"ip":"2001:4860::8888","asn":15169,"country":"US","name":"Google LLC","range":["2001:4860::","2001:4860:ffff:ffff:ffff:ffff:ffff:ffff"]})");
+  r = Http(port, "GET", "/v1/lookup?ip=1.0.2.1");  // an unrouted gap
+  CHECK(r.status == 404);
+  CHECK(r.body == R"({"ip":"1.0.2.1","error":"no range holds this address"})");
+
+  for (const char* bad : {"/v1/lookup?ip=1.2.3", "/v1/lookup?ip=1.2.3.256",
+                          "/v1/lookup?ip=fe80::1%25eth0", "/v1/lookup?ip=",
+                          "/v1/lookup?ip=%ff%fe", "/v1/lookup"}) {
+    INFO(bad);
+    r = Http(port, "GET", bad);
+    CHECK(r.status == 400);
+    CHECK_THAT(r.body, Catch::StartsWith("{\"error\":\""));
+  }
+
+  r = Http(port, "POST", "/v1/lookup", R"(["1.0.0.1", "1.0.2.1", "1.0.5.5"])");
+  CHECK(r.status == 200);
+  CHECK(
+      r.body ==
+      R"([{"ip":"1.0.0.1","asn":13335,"country":"AU","name":"Cloudflare, Inc.","range":["1.0.0.0","1.0.0.255"]},)"
+      R"({"ip":"1.0.2.1","error":"no range holds this address"},)"
+      R"({"ip":"1.0.5.5","asn":38803,"country":"AU","name":"GTelecom \"Pty\" Ltd","range":["1.0.4.0","1.0.7.255"]}])");
+
+  r = Http(port, "POST", "/v1/lookup", R"(["1.0.0.1", "nope"])");
+  CHECK(r.status == 400);
+  CHECK_THAT(r.body, Catch::Contains("element 1"));
+  r = Http(port, "POST", "/v1/lookup", R"(["1.0.0.1", 7])");
+  CHECK(r.status == 400);
+  CHECK_THAT(r.body, Catch::Contains("expected a string at offset"));
+  r = Http(port, "POST", "/v1/lookup", "");
+  CHECK(r.status == 400);
+  std::string many = "[";
+  for (int i = 0; i <= 10000; ++i) many += (i ? ",\"1.0.0.1\"" : "\"1.0.0.1\"");
+  many += "]";
+  r = Http(port, "POST", "/v1/lookup", many);
+  CHECK(r.status == 400);
+  CHECK_THAT(r.body, Catch::Contains("more than 10000 elements"));
+  r = Http(port, "POST", "/v1/lookup", "", "", 50 << 20);
+  CHECK(r.status == 400);
+  CHECK_THAT(r.body, Catch::Contains("exceeds the limit"));
+  REQUIRE((*app)->Stop().ok());
+}
+
+TEST_CASE("prefix queries: longest, exact, more and less specifics") {
+  TempDir dir;
+  auto app = ServeApp::Start(TestConfig(dir));
+  REQUIRE(app.ok());
+  int port = (*app)->port();
+  Reply r = Http(port, "GET", "/v1/prefix?longest=1.0.0.77");
+  CHECK(r.status == 200);
+  CHECK(r.body == R"([{"prefix":"1.0.0.0/24","value":13335}])");
+  r = Http(port, "GET", "/v1/prefix?longest=1.0.9.9");
+  CHECK(r.body == R"([{"prefix":"1.0.0.0/16","value":100}])");
+  r = Http(port, "GET", "/v1/prefix?longest=9.9.9.9");
+  CHECK(r.status == 200);
+  CHECK(r.body == "[]");
+  r = Http(port, "GET", "/v1/prefix?exact=1.0.4.0/22");
+  CHECK(r.body == R"([{"prefix":"1.0.4.0/22","value":38803}])");
+  r = Http(port, "GET", "/v1/prefix?more=1.0.0.0/16");
+  CHECK(
+      r.body ==
+      R"([{"prefix":"1.0.0.0/16","value":100},{"prefix":"1.0.0.0/24","value":13335},{"prefix":"1.0.4.0/22","value":38803}])");
+  r = Http(port, "GET", "/v1/prefix?less=1.0.0.0/24");
+  CHECK(
+      r.body ==
+      R"([{"prefix":"1.0.0.0/16","value":100},{"prefix":"1.0.0.0/24","value":13335}])");
+  r = Http(port, "GET", "/v1/prefix?longest=2001:4860:1::1");
+  CHECK(r.body == R"([{"prefix":"2001:4860::/32","value":15169}])");
+  for (const char* bad :
+       {"/v1/prefix", "/v1/prefix?more=1.0.0.1/16", "/v1/prefix?exact=1.0.0.0",
+        "/v1/prefix?less=1.0.0.0/33", "/v1/prefix?longest=x",
+        "/v1/prefix?more=1.0.0.0/8&less=1.0.0.0/8"}) {
+    INFO(bad);
+    r = Http(port, "GET", bad);
+    CHECK(r.status == 400);
+    CHECK_THAT(r.body, Catch::StartsWith("{\"error\":\""));
+  }
+  REQUIRE((*app)->Stop().ok());
+}
+
+TEST_CASE("remote write in, Prometheus API out; bad bodies get 400") {
+  TempDir dir;
+  auto app = ServeApp::Start(TestConfig(dir));
+  REQUIRE(app.ok());
+  int port = (*app)->port();
+
+  Reply r = Http(port, "POST", "/api/v1/write",
+                 RemoteWriteBody("requests", kT0, 4), kSnappy);
+  CHECK(r.status == 204);
+  r = Http(port, "POST", "/api/v1/write",
+           RemoteWriteBody("requests", kT0, 4, "other"), kSnappy);
+  CHECK(r.status == 204);
+
+  r = Http(
+      port, "GET",
+      "/api/v1/query?query=requests%7Bjob%3D%22test%22%7D&time=1700000050");
+  CHECK(r.status == 200);
+  CHECK(
+      r.body ==
+      R"({"status":"success","data":{"resultType":"vector","result":[{"metric":{"__name__":"requests","job":"test"},"value":[1700000050,"3.5"]}]}})");
+  // 5-minute lookback: nothing 301 s after the last sample.
+  r = Http(port, "GET", "/api/v1/query?query=requests&time=1700000346");
+  CHECK(r.body ==
+        R"({"status":"success","data":{"resultType":"vector","result":[]}})");
+  r = Http(port, "GET",
+           "/api/v1/"
+           "query_range?query=requests%7Bjob%3D~%22te.*%22%7D&start=1700000000&"
+           "end=2023-11-14T22:13:50Z&step=15s");
+  CHECK(r.status == 200);
+  CHECK(
+      r.body ==
+      R"({"status":"success","data":{"resultType":"matrix","result":[{"metric":{"__name__":"requests","job":"test"},"values":[[1700000000,"0.5"],[1700000015,"1.5"],[1700000030,"2.5"]]}]}})");
+  r = Http(port, "GET", "/api/v1/series?match[]=requests");
+  CHECK(
+      r.body ==
+      R"({"status":"success","data":[{"__name__":"requests","job":"other"},{"__name__":"requests","job":"test"}]})");
+
+  // Bad remote-write bodies.
+  r = Http(port, "POST", "/api/v1/write", "definitely not snappy", kSnappy);
+  CHECK(r.status == 400);
+  CHECK_THAT(r.body, Catch::Contains("snappy"));
+  std::string body = RemoteWriteBody("requests", kT0, 4);
+  r = Http(port, "POST", "/api/v1/write", body.substr(0, body.size() / 2),
+           kSnappy);
+  CHECK(r.status == 400);
+  r = Http(port, "POST", "/api/v1/write",
+           std::string("\xff\xff\xff\xff\x0f", 5), kSnappy);
+  CHECK(r.status == 400);
+  CHECK_THAT(r.body, Catch::Contains("over the limit"));
+  r = Http(port, "POST", "/api/v1/write", "", kSnappy, 100 << 20);
+  CHECK(r.status == 400);
+  CHECK_THAT(r.body, Catch::Contains("exceeds the limit"));
+  std::string not_proto;
+  snappy::Compress("\xff\xff\xff\xff", 4, &not_proto);
+  r = Http(port, "POST", "/api/v1/write", not_proto, kSnappy);
+  CHECK(r.status == 400);
+  CHECK_THAT(r.body, Catch::Contains("not a protobuf"));
+  r = Http(port, "POST", "/api/v1/write", body, "Content-Encoding: gzip\r\n");
+  CHECK(r.status == 400);
+  r = Http(port, "POST", "/api/v1/write", RemoteWriteBody("bad-name", kT0, 1),
+           kSnappy);
+  CHECK(r.status == 400);
+  CHECK_THAT(r.body, Catch::Contains("bad labels"));
+  r = Http(port, "POST", "/api/v1/write", RemoteWriteBody("requests", kT0, 1),
+           kSnappy);  // older than the series' last sample
+  CHECK(r.status == 400);
+  CHECK_THAT(r.body, Catch::Contains("out of order"));
+
+  // Bad queries.
+  struct Case {
+    const char* target;
+    const char* reason;
+  };
+  for (Case c :
+       {Case{"/api/v1/query?query=rate(requests%5B5m%5D)",
+             "unsupported expression"},
+        Case{"/api/v1/query?query=sum%20by%20(job)%20(requests)",
+             "unsupported expression"},
+        Case{"/api/v1/query?query=requests%20%2B%201",
+             "unsupported expression"},
+        Case{"/api/v1/query?query=1", "unsupported expression"},
+        Case{"/api/v1/query?query=requests%7Bjob%3D%22x%22",
+             "invalid selector"},
+        Case{"/api/v1/query?query=requests%7Bjob%3D~%22(%22%7D",
+             "invalid selector"},
+        Case{"/api/v1/query?query=%7Bjob%3D~%22.*%22%7D", "non-empty matcher"},
+        Case{"/api/v1/query", "missing"},
+        Case{"/api/v1/query?query=requests&time=soon", "valid timestamp"},
+        Case{"/api/v1/query_range?query=requests&start=1&end=2",
+             "\\\"step\\\": missing"},
+        Case{"/api/v1/query_range?query=requests&start=2&end=1&step=1",
+             "before start"},
+        Case{"/api/v1/query_range?query=requests&start=0&end=100000&step=1",
+             "11,000 points"},
+        Case{"/api/v1/query_range?query=requests&start=0&end=1&step=0", "step"},
+        Case{"/api/v1/series", "no match[]"},
+        Case{"/api/v1/series?match[]=requests%7B", "invalid selector"}}) {
+    INFO(c.target);
+    r = Http(port, "GET", c.target);
+    CHECK(r.status == 400);
+    CHECK_THAT(r.body,
+               Catch::StartsWith(
+                   R"({"status":"error","errorType":"bad_data","error":")"));
+    CHECK_THAT(r.body, Catch::Contains(c.reason));
+  }
+  CHECK(
+      Http(port, "GET", "/api/v1/query?query=rate(requests%5B5m%5D)").body ==
+      R"({"status":"error","errorType":"bad_data","error":"unsupported expression"})");
+
+  // Form-encoded POST, as Grafana sends.
+  r = Http(port, "POST", "/api/v1/query",
+           "query=requests%7Bjob%3D%22other%22%7D&time=1700000050",
+           "Content-Type: application/x-www-form-urlencoded\r\n");
+  CHECK(r.status == 200);
+  CHECK_THAT(r.body, Catch::Contains(R"("job":"other")"));
+
+  r = Http(port, "GET", "/nowhere");
+  CHECK(r.status == 404);
+  r = Http(port, "DELETE", "/v1/lookup");
+  CHECK(r.status == 405);
+  REQUIRE((*app)->Stop().ok());
+}
+
+TEST_CASE("metrics, snapshots, restart, and a bad newest snapshot") {
+  TempDir dir;
+  ServeConfig config = TestConfig(dir);
+  {
+    auto app = ServeApp::Start(config);
+    REQUIRE(app.ok());
+    int port = (*app)->port();
+    REQUIRE(Http(port, "POST", "/api/v1/write",
+                 RemoteWriteBody("requests", kT0, 100), kSnappy)
+                .status == 204);
+    Reply r = Http(port, "GET", "/metrics");
+    CHECK(r.status == 200);
+    for (const char* line :
+         {"\nkeel_series 1\n", "\nkeel_samples 100\n",
+          "\nkeel_table_rows{table=\"ip2asn\"} ",
+          "\nkeel_table_bytes{table=\"pfx2as\"} ", "\nkeel_chunk_bytes ",
+          "\nkeel_bytes_per_sample ", "\nkeel_process_resident_bytes ",
+          "\nkeel_snapshot_failures_total 0\n",
+          "\nkeel_remote_write_samples_total 100\n",
+          "\nkeel_alloc_resident_bytes{arena=\"all\"} "}) {
+      INFO(line);
+      CHECK_THAT(r.body, Catch::Contains(line));
+    }
+    CHECK_THAT(r.body, !Catch::Contains("_total_total"));
+    r = Http(port, "POST", "/v1/snapshot");
+    CHECK(r.status == 200);
+    CHECK_THAT(r.body, Catch::Contains("\"samples\":100"));
+    r = Http(port, "GET", "/metrics");
+    CHECK_THAT(r.body, Catch::Contains("\nkeel_snapshots_total 1\n"));
+    REQUIRE(Http(port, "POST", "/api/v1/write",
+                 RemoteWriteBody("requests", kT0 + 100 * 15000, 10), kSnappy)
+                .status == 204);
+    REQUIRE((*app)->Stop().ok());  // the shutdown snapshot: 110 samples
+  }
+  REQUIRE(std::filesystem::exists(config.data_dir + "/series.snap"));
+  REQUIRE(std::filesystem::exists(config.data_dir + "/series.snap.1"));
+  const std::string range =
+      "/api/v1/"
+      "query_range?query=requests&start=1700000000&end=1700001650&step=15";
+  std::string before;
+  {
+    auto app = ServeApp::Start(config);
+    REQUIRE(app.ok());
+    Reply r = Http((*app)->port(), "GET", range);
+    CHECK(r.status == 200);
+    CHECK_THAT(r.body, Catch::Contains("[1700001635,\"9.5\"]"));
+    before = r.body;
+    REQUIRE((*app)->Stop().ok());
+  }
+  {
+    // Corrupt the newest snapshot: it is moved aside and the previous one
+    // (taken by the same shutdown's rotation) restores.
+    std::fstream f(config.data_dir + "/series.snap",
+                   std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(100);
+    f.put('\x5a');
+  }
+  {
+    auto app = ServeApp::Start(config);
+    REQUIRE(app.ok());
+    Reply r = Http((*app)->port(), "GET", range);
+    CHECK(r.status == 200);
+    CHECK(r.body == before);
+    bool moved_aside = false;
+    for (const auto& entry :
+         std::filesystem::directory_iterator(config.data_dir)) {
+      moved_aside |=
+          entry.path().filename().string().starts_with("series.snap.bad-");
+    }
+    CHECK(moved_aside);
+    REQUIRE((*app)->Stop().ok());
+  }
+}
+
+TEST_CASE("start-up errors are reported, not crashes") {
+  TempDir dir;
+  ServeConfig config = TestConfig(dir);
+  config.ip2asn = {dir.Write("bad.tsv", "1.0.0.0\tnot-an-ip\t1\tAU\tx\n")};
+  auto app = ServeApp::Start(config);
+  REQUIRE_FALSE(app.ok());
+  CHECK_THAT(std::string(app.status().message()), Catch::Contains("bad.tsv"));
+  config = TestConfig(dir);
+  config.listen = "127.0.0.1:99999";
+  CHECK_FALSE(ServeApp::Start(config).ok());
+}
+
+}  // namespace
+}  // namespace keel::tools

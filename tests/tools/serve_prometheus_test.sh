@@ -1,0 +1,160 @@
+#!/usr/bin/env bash
+# keel serve end to end with a real Prometheus (Debian package), all on
+# loopback: Prometheus scrapes keel's /metrics and remote-writes into keel;
+# within 60 s keel's /api/v1/query finds Prometheus' own `up` series;
+# promtool accepts keel's /metrics; after SIGTERM and a restart from the data
+# directory the same series and samples answer. Bounded: every wait has a
+# deadline, and the trap ends both servers.
+set -euo pipefail
+src=$1 keel=$3
+
+work=$(mktemp -d)
+keel_pid="" prom_pid=""
+stop() {  # stop PID: SIGTERM, then wait at most 30 s, then SIGKILL
+  local pid=$1
+  [[ -n $pid ]] || return 0
+  kill -TERM "$pid" 2>/dev/null || return 0
+  for _ in $(seq 300); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  kill -KILL "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+}
+cleanup() {
+  stop "$prom_pid"
+  stop "$keel_pid"
+  rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+
+fail() {
+  echo "FAILED: $*"
+  echo "--- keel log"; cat "$work"/keel*.log 2>/dev/null | tail -40 || true
+  echo "--- prometheus log"; tail -20 "$work/prometheus.log" 2>/dev/null || true
+  exit 1
+}
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+kport=$(free_port)
+pport=$(free_port)
+keel_url="http://127.0.0.1:$kport"
+
+start_keel() {  # start_keel LOGNAME
+  "$keel" serve --config "$src/tools/data/serve.conf" --listen "127.0.0.1:$kport" \
+    --data-dir "$work/data" --snapshot-interval 1h 2>"$work/$1.log" &
+  keel_pid=$!
+  for _ in $(seq 100); do
+    curl -sf "$keel_url/metrics" >/dev/null 2>&1 && return 0
+    kill -0 "$keel_pid" 2>/dev/null || fail "keel serve exited at start"
+    sleep 0.1
+  done
+  fail "keel serve did not answer within 10 s"
+}
+
+start_keel keel
+echo "ok: keel serve listening on $keel_url"
+
+cat > "$work/prometheus.yml" <<YAML
+global:
+  scrape_interval: 1s
+  evaluation_interval: 1s
+scrape_configs:
+  - job_name: prometheus
+    static_configs: [{targets: ["127.0.0.1:$pport"]}]
+  - job_name: keel
+    static_configs: [{targets: ["127.0.0.1:$kport"]}]
+remote_write:
+  - url: $keel_url/api/v1/write
+    queue_config: {batch_send_deadline: 1s, min_backoff: 100ms, max_backoff: 1s}
+YAML
+prometheus --config.file="$work/prometheus.yml" --storage.tsdb.path="$work/tsdb" \
+  --web.listen-address="127.0.0.1:$pport" >"$work/prometheus.log" 2>&1 &
+prom_pid=$!
+
+json_check() {  # json_check JSON PYTHON-EXPRESSION: exit status only
+  python3 -c "import json,sys; j=json.loads(sys.argv[1]); sys.exit(0 if ($2) else 1)" "$1" 2>/dev/null
+}
+
+query() { curl -s -G "$keel_url/api/v1/query" --data-urlencode "query=$1"; }
+found=""
+for _ in $(seq 120); do
+  answer=$(query 'up{job="prometheus"}')
+  if json_check "$answer" 'j["status"]=="success" and len(j["data"]["result"])==1 and j["data"]["result"][0]["value"][1]=="1"'; then
+    found=1; break
+  fi
+  kill -0 "$prom_pid" 2>/dev/null || fail "prometheus exited"
+  sleep 0.5
+done
+[[ -n $found ]] || fail "no up{job=\"prometheus\"} through keel within 60 s: $answer"
+echo "ok: Prometheus' up series found through keel's /api/v1/query: $answer"
+
+answer=$(query 'up{job="keel"}')
+json_check "$answer" 'j["data"]["result"][0]["value"][1]=="1"' || fail "keel's own scrape: $answer"
+echo "ok: Prometheus scraped keel (up{job=\"keel\"} == 1)"
+
+curl -sf "$keel_url/metrics" > "$work/metrics.txt"
+promtool check metrics < "$work/metrics.txt" || fail "promtool check metrics"
+for name in keel_series keel_chunks keel_samples keel_chunk_bytes keel_bytes_per_sample \
+            keel_table_rows keel_table_bytes keel_process_resident_bytes \
+            keel_alloc_resident_bytes keel_snapshot_failures_total; do
+  grep -q "^$name[ {]" "$work/metrics.txt" || fail "/metrics lacks $name"
+done
+echo "ok: promtool check metrics accepts keel's /metrics"
+
+# Let a few more samples arrive, then stop Prometheus so that keel's content
+# is final before comparing it across the restart.
+for _ in $(seq 60); do
+  n=$(curl -s -G "$keel_url/api/v1/query" --data-urlencode 'query=prometheus_tsdb_head_samples_appended_total' |
+      python3 -c 'import json,sys; print(len(json.load(sys.stdin)["data"]["result"]))')
+  [[ $n -ge 1 ]] && break
+  sleep 0.5
+done
+sleep 3
+stop "$prom_pid"; prom_pid=""
+now=$(date +%s)
+start=$((now - 600))
+
+capture() {  # capture FILE: the answers compared across the restart
+  {
+    curl -s -G "$keel_url/api/v1/series" --data-urlencode 'match[]={__name__=~".+"}'
+    echo
+    curl -s -G "$keel_url/api/v1/query_range" --data-urlencode 'query={job=~"prometheus|keel"}' \
+      --data-urlencode "start=$start" --data-urlencode "end=$now" --data-urlencode 'step=1'
+    echo
+    curl -s -G "$keel_url/api/v1/query_range" --data-urlencode 'query=up' \
+      --data-urlencode "start=$start" --data-urlencode "end=$now" --data-urlencode 'step=0.1'
+    echo
+  } > "$1"
+}
+capture "$work/before.json"
+series=$(head -1 "$work/before.json" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["data"]))')
+points=$(sed -n 3p "$work/before.json" | python3 -c 'import json,sys; print(sum(len(r["values"]) for r in json.load(sys.stdin)["data"]["result"]))')
+[[ $series -ge 100 && $points -ge 10 ]] || fail "too little data before the restart: $series series, $points up points"
+echo "ok: before the restart: $series series, $points points of up"
+
+stop "$keel_pid"
+rc=0; wait "$keel_pid" 2>/dev/null || rc=$?
+keel_pid=""
+grep -q "snapshot (shutdown) written" "$work/keel.log" || fail "no shutdown snapshot logged"
+echo "ok: SIGTERM took a snapshot: $(grep 'snapshot (shutdown)' "$work/keel.log" | tail -1)"
+
+start_keel keel-restarted
+grep -q "restored" "$work/keel-restarted.log" || fail "restart did not restore"
+capture "$work/after.json"
+cmp -s "$work/before.json" "$work/after.json" || {
+  diff <(tr ',' '\n' <"$work/before.json") <(tr ',' '\n' <"$work/after.json") | head -20
+  fail "answers differ after the restart"
+}
+echo "ok: after SIGTERM and restart the same $series series and samples answer"
+
+# A few bad requests, end to end (tests/tools/serve_http_test.cc covers each).
+code=$(curl -s -o "$work/bad.json" -w '%{http_code}' "$keel_url/v1/lookup?ip=1.2.3")
+[[ $code == 400 ]] && grep -q error "$work/bad.json" || fail "malformed IP: $code"
+code=$(curl -s -o "$work/bad.json" -w '%{http_code}' -G "$keel_url/api/v1/query" --data-urlencode 'query=rate(up[5m])')
+[[ $code == 400 ]] && grep -q 'unsupported expression' "$work/bad.json" || fail "expression: $code"
+code=$(curl -s -o "$work/bad.json" -w '%{http_code}' -X POST -H 'Content-Encoding: snappy' \
+  --data-binary 'not snappy at all' "$keel_url/api/v1/write")
+[[ $code == 400 ]] && grep -q snappy "$work/bad.json" || fail "corrupt remote write: $code"
+kill -0 "$keel_pid" || fail "keel died on bad requests"
+echo "ok: bad requests get 400 with a reason"
+echo "serve_prometheus_test: passed"
