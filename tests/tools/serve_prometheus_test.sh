@@ -76,21 +76,22 @@ json_check() {  # json_check JSON PYTHON-EXPRESSION: exit status only
 }
 
 query() { curl -s -G "$keel_url/api/v1/query" --data-urlencode "query=$1"; }
-found=""
-for _ in $(seq 120); do
-  answer=$(query 'up{job="prometheus"}')
-  if json_check "$answer" 'j["status"]=="success" and len(j["data"]["result"])==1 and j["data"]["result"][0]["value"][1]=="1"'; then
-    found=1; break
-  fi
-  kill -0 "$prom_pid" 2>/dev/null || fail "prometheus exited"
-  sleep 0.5
-done
-[[ -n $found ]] || fail "no up{job=\"prometheus\"} through keel within 60 s: $answer"
+wait_for_up() {  # wait_for_up JOB: until keel answers up{job=JOB} == 1, 60 s at most
+  local answer=""
+  for _ in $(seq 120); do
+    answer=$(query "up{job=\"$1\"}")
+    if json_check "$answer" 'j["status"]=="success" and len(j["data"]["result"])==1 and j["data"]["result"][0]["value"][1]=="1"'; then
+      echo "$answer"; return 0
+    fi
+    kill -0 "$prom_pid" 2>/dev/null || fail "prometheus exited"
+    sleep 0.5
+  done
+  fail "no up{job=\"$1\"} through keel within 60 s: $answer"
+}
+answer=$(wait_for_up prometheus)
 echo "ok: Prometheus' up series found through keel's /api/v1/query: $answer"
-
-answer=$(query 'up{job="keel"}')
-json_check "$answer" 'j["data"]["result"][0]["value"][1]=="1"' || fail "keel's own scrape: $answer"
-echo "ok: Prometheus scraped keel (up{job=\"keel\"} == 1)"
+wait_for_up keel >/dev/null
+echo "ok: Prometheus scraped keel, and keel holds up{job=\"keel\"} == 1"
 
 curl -sf "$keel_url/metrics" > "$work/metrics.txt"
 promtool check metrics < "$work/metrics.txt" || fail "promtool check metrics"
@@ -99,7 +100,9 @@ for name in keel_series keel_chunks keel_samples keel_chunk_bytes keel_bytes_per
             keel_alloc_resident_bytes keel_snapshot_failures_total; do
   grep -q "^$name[ {]" "$work/metrics.txt" || fail "/metrics lacks $name"
 done
-echo "ok: promtool check metrics accepts keel's /metrics"
+grep -q '^keel_remote_write_failures_total 0$' "$work/metrics.txt" ||
+  fail "remote writes failed: $(grep '^keel_remote_write_' "$work/metrics.txt")"
+echo "ok: promtool check metrics accepts keel's /metrics; no remote write failed"
 
 # Let a few more samples arrive, then stop Prometheus so that keel's content
 # is final before comparing it across the restart.
