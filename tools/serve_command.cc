@@ -50,6 +50,10 @@ int RunServe(Args& args) {
 
   // Block the stop signals before any thread starts, so that every thread
   // inherits the mask and only sigwait below receives them.
+  // A shell starting us in the background may have set them to be ignored,
+  // and sigwait never sees an ignored signal.
+  signal(SIGTERM, SIG_DFL);
+  signal(SIGINT, SIG_DFL);
   sigset_t stop_signals;
   sigemptyset(&stop_signals);
   sigaddset(&stop_signals, SIGTERM);
@@ -62,7 +66,7 @@ int RunServe(Args& args) {
   int signal_number = 0;
   sigwait(&stop_signals, &signal_number);
   LogEvent(
-      absl::StrCat("received ", sigabbrev_np(signal_number), ": stopping"));
+      absl::StrCat("received SIG", sigabbrev_np(signal_number), ": stopping"));
   absl::Status stopped = (*app)->Stop();
   if (!stopped.ok()) return Fail(kName, stopped, 1);
   LogEvent("stopped");

@@ -124,15 +124,24 @@ std::string RemoteWriteBody(const std::string& name, int64_t t0, int count,
   return compressed;
 }
 
+// One server for the cases that need no restart: stopping civetweb takes
+// about a second. Destroyed at exit, before its directory.
+int SharedPort() {
+  static TempDir dir;
+  static std::unique_ptr<ServeApp> app = [] {
+    auto started = ServeApp::Start(TestConfig(dir));
+    REQUIRE(started.ok());
+    return *std::move(started);
+  }();
+  REQUIRE(app->port() > 0);
+  return app->port();
+}
+
 const std::string kSnappy = "Content-Encoding: snappy\r\n";
 constexpr int64_t kT0 = 1700000000000;
 
 TEST_CASE("lookups answer JSON; bad IPs get 400 with the reason") {
-  TempDir dir;
-  auto app = ServeApp::Start(TestConfig(dir));
-  REQUIRE(app.ok());
-  int port = (*app)->port();
-  REQUIRE(port > 0);
+  int port = SharedPort();
 
   Reply r = Http(port, "GET", "/v1/lookup?ip=1.0.0.1");
   CHECK(r.status == 200);
@@ -182,14 +191,10 @@ TEST_CASE("lookups answer JSON; bad IPs get 400 with the reason") {
   r = Http(port, "POST", "/v1/lookup", "", "", 50 << 20);
   CHECK(r.status == 400);
   CHECK_THAT(r.body, Catch::Contains("exceeds the limit"));
-  REQUIRE((*app)->Stop().ok());
 }
 
 TEST_CASE("prefix queries: longest, exact, more and less specifics") {
-  TempDir dir;
-  auto app = ServeApp::Start(TestConfig(dir));
-  REQUIRE(app.ok());
-  int port = (*app)->port();
+  int port = SharedPort();
   Reply r = Http(port, "GET", "/v1/prefix?longest=1.0.0.77");
   CHECK(r.status == 200);
   CHECK(r.body == R"([{"prefix":"1.0.0.0/24","value":13335}])");
@@ -219,14 +224,10 @@ TEST_CASE("prefix queries: longest, exact, more and less specifics") {
     CHECK(r.status == 400);
     CHECK_THAT(r.body, Catch::StartsWith("{\"error\":\""));
   }
-  REQUIRE((*app)->Stop().ok());
 }
 
 TEST_CASE("remote write in, Prometheus API out; bad bodies get 400") {
-  TempDir dir;
-  auto app = ServeApp::Start(TestConfig(dir));
-  REQUIRE(app.ok());
-  int port = (*app)->port();
+  int port = SharedPort();
 
   Reply r = Http(port, "POST", "/api/v1/write",
                  RemoteWriteBody("requests", kT0, 4), kSnappy);
@@ -342,7 +343,6 @@ TEST_CASE("remote write in, Prometheus API out; bad bodies get 400") {
   CHECK(r.status == 404);
   r = Http(port, "DELETE", "/v1/lookup");
   CHECK(r.status == 405);
-  REQUIRE((*app)->Stop().ok());
 }
 
 TEST_CASE("metrics, snapshots, restart, and a bad newest snapshot") {
