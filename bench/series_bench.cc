@@ -10,7 +10,8 @@
 // noise at 3-4 significant digits, a third constants or slow steps; every
 // series scraped each 15 s at its own phase, 1 sample in 20 off by 1-5 ms;
 // 5-10 labels a series with realistic names and value lengths. Samples are
-// appended scrape by scrape (all series at step j, then j + 1), by ref.
+// appended scrape by scrape (all series at step j, then j + 1), by ref,
+// one AppendBatch a scrape.
 // With --input it reads the import format, resolves refs first, then times
 // appending the samples in file order.
 #include <array>
@@ -110,8 +111,9 @@ core::Labels GeneratedLabels(uint64_t i) {
       {"env", kEnvs[host % kEnvs.size()]},
       {"region", kRegions[host % kRegions.size()]},
       {"namespace", kNamespaces[r.Below(kNamespaces.size())]},
+      // One pod per scrape target, as in Kubernetes service discovery.
       {"pod", absl::StrFormat("%s-7d9f8c%04x", kJobs[host % kJobs.size()],
-                              r.Below(4096))},
+                              (host * 2654435761u) & 0xffff)},
       {"mode", kModes[r.Below(kModes.size())]},
       {"method", kMethods[r.Below(kMethods.size())]},
       {"cluster", absl::StrCat("k8s-prod-", host % 12)},
@@ -198,19 +200,16 @@ absl::StatusOr<Ingest> IngestGenerated(core::SeriesStore& store,
     generators.emplace_back(i);
   }
   constexpr int64_t kStart = 1700000000000;  // 2023-11-14T22:13:20Z
-  std::vector<int64_t> times(series);
-  std::vector<double> values(series);
+  std::vector<core::RefSample> scrape(series);
   Ingest out;
   for (uint64_t step = 0; step < per_series; ++step) {
     for (uint64_t i = 0; i < series; ++i) {
-      times[i] = generators[i].Time(kStart, static_cast<int64_t>(step));
-      values[i] = generators[i].NextValue();
+      scrape[i] = {refs[i],
+                   generators[i].Time(kStart, static_cast<int64_t>(step)),
+                   generators[i].NextValue()};
     }
     auto start = Clock::now();
-    for (uint64_t i = 0; i < series; ++i) {
-      out.samples += store.Append(refs[i], times[i], values[i]) ==
-                     core::AppendResult::kAppended;
-    }
+    out.samples += store.AppendBatch(scrape);
     out.append_seconds += Seconds(start);
   }
   return out;
@@ -218,12 +217,7 @@ absl::StatusOr<Ingest> IngestGenerated(core::SeriesStore& store,
 
 absl::StatusOr<Ingest> IngestFile(core::SeriesStore& store,
                                   const std::string& path) {
-  struct Sample {
-    core::SeriesRef ref;
-    int64_t t;
-    double v;
-  };
-  std::vector<Sample> samples;
+  std::vector<core::RefSample> samples;
   FILE* file = std::fopen(path.c_str(), "rb");
   if (file == nullptr) {
     return absl::NotFoundError(absl::StrCat(path, ": cannot open"));
@@ -258,10 +252,7 @@ absl::StatusOr<Ingest> IngestFile(core::SeriesStore& store,
   if (!status.ok()) return status;
   Ingest out;
   auto start = Clock::now();
-  for (const Sample& s : samples) {
-    out.samples +=
-        store.Append(s.ref, s.t, s.v) == core::AppendResult::kAppended;
-  }
+  out.samples = store.AppendBatch(samples);
   out.append_seconds = Seconds(start);
   return out;
 }

@@ -25,9 +25,12 @@ absl::Status SeriesStore::CheckOptions(const SeriesStoreOptions& o) {
         absl::StrCat("max_chunk_samples ", o.max_chunk_samples,
                      " is outside 1..", kXorMaxSamples));
   }
-  if (o.max_chunk_bytes < 16 || o.max_chunk_bytes > 60000) {
+  if (o.max_chunk_bytes < 16 || o.max_chunk_bytes > 32768) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "max_chunk_bytes ", o.max_chunk_bytes, " is outside 16..60000"));
+        "max_chunk_bytes ", o.max_chunk_bytes, " is outside 16..32768"));
+  }
+  if (o.head_first_capacity > 4096) {
+    return absl::InvalidArgumentError("head_first_capacity must be <= 4096");
   }
   if (o.head_min_growth < 0) {
     return absl::InvalidArgumentError("head_min_growth must be >= 0");
@@ -55,6 +58,11 @@ absl::StatusOr<AppendResult> SeriesStore::Append(Labels labels, int64_t t,
     AppendResult result = impl_->Append(*ref, t, v);
     if (result != AppendResult::kUnknownSeries || attempt == 3) return result;
   }
+}
+
+std::size_t SeriesStore::AppendBatch(std::span<const RefSample> samples,
+                                     std::span<AppendResult> results) {
+  return impl_->AppendBatch(samples, results);
 }
 
 SeriesSet SeriesStore::Select(std::span<const Matcher> matchers, int64_t mint,

@@ -82,8 +82,8 @@ struct SeriesStoreOptions {
   int64_t chunk_window_ms = 2 * 3600 * 1000;  // 1 ms .. 2^31 - 1 ms
   uint32_t retention_windows = 8;             // ApplyRetention keeps these
   uint32_t max_chunk_samples = 120;           // 1 .. 65535
-  uint32_t max_chunk_bytes = 1024;            // cut before exceeding this
-  std::size_t head_first_capacity = 128;      // GrowthPolicy first capacity
+  uint32_t max_chunk_bytes = 1024;            // cut at this size; <= 32768
+  std::size_t head_first_capacity = 128;      // GrowthPolicy's first; <= 4096
   double head_min_growth = 0.0;               // GrowthPolicy min_growth
   ChunkMemory chunk_memory = ChunkMemory::kArena;
   SealedChunkLayout sealed_layout = SealedChunkLayout::kPackedPerWindow;
@@ -109,6 +109,13 @@ enum class AppendResult : uint8_t {
   kConflict,      // same timestamp, other value: rejected
   kTooOld,        // in a window Truncate or retention already dropped
   kUnknownSeries  // no live series has this ref
+};
+
+// One sample for AppendBatch.
+struct RefSample {
+  SeriesRef ref;
+  int64_t t;
+  double v;
 };
 
 struct SeriesStoreStats {
@@ -148,6 +155,13 @@ class SeriesStore {
   AppendResult Append(SeriesRef ref, int64_t t, double v);
   // GetOrCreate, then Append.
   absl::StatusOr<AppendResult> Append(Labels labels, int64_t t, double v);
+  // Appends a batch, such as one scrape, in order, as Append would; while
+  // appending one sample it prefetches the records and head chunks of the
+  // next ones, which matters once the series outgrow the CPU caches. Fills
+  // `results` (if not empty; REQUIRES then results.size() ==
+  // samples.size()) and returns the number appended.
+  std::size_t AppendBatch(std::span<const RefSample> samples,
+                          std::span<AppendResult> results = {});
 
   // Series matching every matcher with a sample in [mint, maxt]; the set's
   // iterators yield only samples inside that range.

@@ -1,10 +1,12 @@
 #include "keel/core/internal/series_index.h"
 
 #include <algorithm>
+#include <cassert>
 #include <cstring>
 
 #include "absl/hash/hash.h"
 #include "absl/types/span.h"
+#include "keel/alloc/size_classes.h"
 #include "keel/core/postings.h"
 
 namespace keel::core::core_internal {
@@ -23,20 +25,30 @@ uint64_t PairKey(uint32_t name, uint32_t value) {
   return uint64_t{name} << 32 | value;
 }
 
+// push_back growing by one size class (about 1/8) instead of doubling.
+template <typename Vector, typename T>
+void GrowthPush(Vector& v, T value) {
+  if (v.size() == v.capacity()) {
+    std::size_t bytes = std::max<std::size_t>(16, (v.size() + 1) * sizeof(T));
+    v.reserve(alloc::SizeClasses::Get().round_up(bytes) / sizeof(T));
+  }
+  v.push_back(value);
+}
+
 }  // namespace
 
 std::size_t SeriesIndex::RefHash::operator()(SeriesRef ref) const {
-  return HashIds(table->Find(ref)->labels());
+  return HashIds(index->LabelsOf(ref));
 }
 std::size_t SeriesIndex::RefHash::operator()(PairIds key) const {
   return HashIds(key.ids);
 }
 bool SeriesIndex::RefEq::operator()(SeriesRef a, PairIds b) const {
-  auto ids = table->Find(a)->labels();
+  auto ids = index->LabelsOf(a);
   return std::equal(ids.begin(), ids.end(), b.ids.begin(), b.ids.end());
 }
 
-SeriesIndex::SeriesIndex(alloc::Arena& arena, const SeriesTable& table)
+SeriesIndex::SeriesIndex(alloc::Arena& arena)
     : arena_(arena),
       pages_(Alloc<std::pair<char*, std::size_t>>(arena)),
       symbols_(Alloc<absl::string_view>(arena)),
@@ -48,11 +60,14 @@ SeriesIndex::SeriesIndex(alloc::Arena& arena, const SeriesTable& table)
                 Alloc<std::pair<const uint64_t, uint32_t>>(arena)),
       name_pairs_(0, absl::Hash<uint32_t>(), std::equal_to<uint32_t>(),
                   Alloc<std::pair<const uint32_t, Postings>>(arena)),
-      all_(Alloc<uint32_t>(arena)),
-      series_(0, RefHash{&table}, RefEq{&table}, Alloc<SeriesRef>(arena)) {}
+      labels_(Alloc<uint32_t*>(arena)),
+      series_(0, RefHash{this}, RefEq{this}, Alloc<SeriesRef>(arena)) {}
 
 SeriesIndex::~SeriesIndex() {
   for (auto [page, bytes] : pages_) arena_.deallocate(page, bytes);
+  for (uint32_t* p : labels_) {
+    if (p != nullptr) arena_.deallocate(p, (p[0] + 1) * sizeof(uint32_t));
+  }
 }
 
 std::optional<uint32_t> SeriesIndex::FindSymbol(std::string_view s) const {
@@ -129,8 +144,13 @@ std::optional<SeriesRef> SeriesIndex::FindSeries(
 }
 
 void SeriesIndex::AddSeries(SeriesRef ref, std::span<const uint32_t> pairs) {
-  for (uint32_t p : pairs) pairs_[p].postings.push_back(ref);
-  all_.push_back(ref);
+  assert(ref == labels_.size());
+  auto* p = static_cast<uint32_t*>(
+      arena_.allocate((pairs.size() + 1) * sizeof(uint32_t)));
+  p[0] = static_cast<uint32_t>(pairs.size());
+  std::copy(pairs.begin(), pairs.end(), p + 1);
+  GrowthPush(labels_, p);
+  for (uint32_t pair : pairs) GrowthPush(pairs_[pair].postings, ref);
   series_.insert(ref);
 }
 
@@ -139,8 +159,10 @@ void SeriesIndex::RemoveSeries(std::span<const SeriesRef> refs) {
   absl::flat_hash_map<uint32_t, std::vector<uint32_t>> dead_by_pair;
   for (SeriesRef ref : refs) {
     series_.erase(ref);
-    const Series* s = series_.hash_function().table->Find(ref);
-    for (uint32_t p : s->labels()) dead_by_pair[p].push_back(ref);
+    for (uint32_t p : LabelsOf(ref)) dead_by_pair[p].push_back(ref);
+    uint32_t*& labels = labels_[ref];
+    arena_.deallocate(labels, (labels[0] + 1) * sizeof(uint32_t));
+    labels = nullptr;
   }
   auto remove = [](Postings& postings, std::span<const uint32_t> dead) {
     auto kept = SubtractPostings(postings, dead);
@@ -152,7 +174,6 @@ void SeriesIndex::RemoveSeries(std::span<const SeriesRef> refs) {
     }
   };
   for (auto& [pair, dead] : dead_by_pair) remove(pairs_[pair].postings, dead);
-  remove(all_, refs);
 }
 
 std::vector<uint32_t> SeriesIndex::MatchOne(const Matcher& m) const {
@@ -189,7 +210,9 @@ std::vector<uint32_t> SeriesIndex::Select(
   }
   std::vector<uint32_t> result;
   if (include.empty()) {
-    result.assign(all_.begin(), all_.end());
+    for (SeriesRef ref = 0; ref < labels_.size(); ++ref) {
+      if (labels_[ref] != nullptr) result.push_back(ref);
+    }
   } else {
     std::sort(include.begin(), include.end(),
               [](const auto& a, const auto& b) { return a.size() < b.size(); });

@@ -5,8 +5,9 @@
 // value id) gets a pair id, and a series' labels are the sorted array of its
 // pair ids (4 bytes a label). Postings are per pair, sorted uint32 refs in
 // arena vectors; refs only grow, so appending keeps them sorted. The
-// label-set lookup is a hash set of refs hashed by their pair ids, read
-// through the SeriesTable. Everything lives in the store's arena.
+// label-set lookup is a hash set of refs hashed by their pair ids. Vectors
+// grow by about 1/8 (size classes), not 2x, to keep slack small.
+// Everything lives in the store's arena.
 //
 // Thread safety: none; the store guards it with its index lock.
 #ifndef KEEL_CORE_INTERNAL_SERIES_INDEX_H_
@@ -22,15 +23,15 @@
 #include "absl/strings/string_view.h"
 #include "keel/alloc/arena.h"
 #include "keel/alloc/arena_allocator.h"
-#include "keel/core/internal/series_table.h"
 #include "keel/core/labels.h"
 #include "keel/core/matcher.h"
+#include "keel/core/series_store.h"
 
 namespace keel::core::core_internal {
 
 class SeriesIndex {
  public:
-  SeriesIndex(alloc::Arena& arena, const SeriesTable& table);
+  explicit SeriesIndex(alloc::Arena& arena);
   ~SeriesIndex();
   SeriesIndex(const SeriesIndex&) = delete;
   SeriesIndex& operator=(const SeriesIndex&) = delete;
@@ -42,11 +43,15 @@ class SeriesIndex {
   void InternPairs(const Labels& labels, std::vector<uint32_t>& pairs);
 
   std::optional<SeriesRef> FindSeries(std::span<const uint32_t> pairs) const;
-  // REQUIRES: ref's record holds `pairs`; ref above every indexed ref.
+  // REQUIRES: ref is the next ref: one above the last one added.
   void AddSeries(SeriesRef ref, std::span<const uint32_t> pairs);
-  // Unindexes series whose records still hold their labels.
-  // REQUIRES: refs sorted.
+  // Unindexes series and frees their labels. REQUIRES: refs sorted, indexed.
   void RemoveSeries(std::span<const SeriesRef> refs);
+  // The pair ids of an indexed series; empty once removed.
+  std::span<const uint32_t> LabelsOf(SeriesRef ref) const {
+    const uint32_t* p = labels_[ref];
+    return p == nullptr ? std::span<const uint32_t>() : std::span(p + 1, p[0]);
+  }
 
   // Refs of live series matching every matcher, sorted.
   std::vector<uint32_t> Select(std::span<const Matcher> matchers) const;
@@ -71,13 +76,13 @@ class SeriesIndex {
   };
   struct RefHash {
     using is_transparent = void;
-    const SeriesTable* table;
+    const SeriesIndex* index;
     std::size_t operator()(SeriesRef ref) const;
     std::size_t operator()(PairIds key) const;
   };
   struct RefEq {
     using is_transparent = void;
-    const SeriesTable* table;
+    const SeriesIndex* index;
     bool operator()(SeriesRef a, SeriesRef b) const { return a == b; }
     bool operator()(SeriesRef a, PairIds b) const;
     bool operator()(PairIds a, SeriesRef b) const { return (*this)(b, a); }
@@ -112,7 +117,8 @@ class SeriesIndex {
                       std::equal_to<uint32_t>,
                       Alloc<std::pair<const uint32_t, Postings>>>
       name_pairs_;
-  Postings all_;  // every live ref
+  // Ref -> [count, pair ids...], null once removed.
+  std::vector<uint32_t*, Alloc<uint32_t*>> labels_;
   absl::flat_hash_set<SeriesRef, RefHash, RefEq, Alloc<SeriesRef>> series_;
 };
 

@@ -1,6 +1,7 @@
 #include "keel/core/internal/series_store_impl.h"
 
 #include <algorithm>
+#include <array>
 #include <bit>
 #include <cstring>
 #include <utility>
@@ -17,9 +18,9 @@ SeriesStoreOptions Clamped(SeriesStoreOptions o) {
   o.retention_windows = std::max<uint32_t>(o.retention_windows, 1);
   o.max_chunk_samples =
       std::clamp<uint32_t>(o.max_chunk_samples, 1, kXorMaxSamples);
-  o.max_chunk_bytes = std::clamp<uint32_t>(o.max_chunk_bytes, 16, 60000);
-  o.head_first_capacity = std::max<std::size_t>(
-      o.head_first_capacity, kXorHeaderBytes + kXorAppendReserve);
+  o.max_chunk_bytes = std::clamp<uint32_t>(o.max_chunk_bytes, 16, 32768);
+  o.head_first_capacity = std::clamp<std::size_t>(
+      o.head_first_capacity, kXorHeaderBytes + kXorAppendReserve, 4096);
   o.head_min_growth = std::max(o.head_min_growth, 0.0);
   o.label_limits.max_labels =
       std::min<std::size_t>(o.label_limits.max_labels, 255);
@@ -51,7 +52,7 @@ SeriesStoreImpl::SeriesStoreImpl(const SeriesStoreOptions& options)
       memory_(options_.chunk_memory, arena_),
       purge_(arena_, options_.purge_threshold_bytes),
       table_(arena_),
-      index_(arena_, table_) {}
+      index_(arena_) {}
 
 SeriesStoreImpl::~SeriesStoreImpl() {
   for (SeriesRef ref = 0; ref < table_.size(); ++ref) {
@@ -59,9 +60,6 @@ SeriesStoreImpl::~SeriesStoreImpl() {
     if (s.head != nullptr) memory_.Free(s.head, s.head_capacity);
     if (s.sealed != nullptr)
       arena_.deallocate(s.sealed, SealedBytes(s.sealed_count));
-    if (s.label_pairs != nullptr) {
-      arena_.deallocate(s.label_pairs, s.label_count * sizeof(uint32_t));
-    }
   }
   absl::MutexLock lock(&windows_mu_);
   windows_.clear();
@@ -99,16 +97,8 @@ absl::StatusOr<SeriesRef> SeriesStoreImpl::GetOrCreate(Labels labels,
     return absl::AlreadyExistsError(
         absl::StrCat("series ", LabelsToString(labels), " exists already"));
   }
-  Series record;
-  record.label_count = static_cast<uint8_t>(pairs.size());
-  record.label_pairs =
-      static_cast<uint32_t*>(arena_.allocate(pairs.size() * sizeof(uint32_t)));
-  std::memcpy(record.label_pairs, pairs.data(),
-              pairs.size() * sizeof(uint32_t));
-  record.alive = true;
   SeriesRef ref;
-  if (!table_.Add(record, ref)) {
-    arena_.deallocate(record.label_pairs, pairs.size() * sizeof(uint32_t));
+  if (!table_.Add(Series(), ref)) {
     return absl::ResourceExhaustedError("all 2^32-1 series refs are used");
   }
   index_.AddSeries(ref, pairs);
@@ -120,25 +110,86 @@ AppendResult SeriesStoreImpl::Append(SeriesRef ref, int64_t t, double v) {
   if (s == nullptr) return AppendResult::kUnknownSeries;
   Stripe& stripe = StripeOf(ref);
   StripeGuard lock(stripe.mu);
-  XorAppendState& h = s->head_state;
-  if (s->head != nullptr && t > h.t && t <= s->head_last &&
+  return AppendLocked(*s, stripe, t, v);
+}
+
+inline AppendResult SeriesStoreImpl::AppendLocked(Series& s, Stripe& stripe,
+                                                  int64_t t, double v) {
+  XorAppendState& h = s.head_state;
+  if (s.head != nullptr && t > h.t && t <= s.head_last &&
       h.count < options_.max_chunk_samples &&
       h.bytes() < options_.max_chunk_bytes) [[likely]] {
     std::size_t before = h.bytes();
-    if (before + kXorAppendReserve > s->head_capacity) GrowHead(*s);
-    XorAppend(s->head, h, t, v);
+    if (before + kXorAppendReserve > s.head_capacity) GrowHead(s);
+    XorAppend(s.head, h, t, v);
     stripe.live_bytes += h.bytes() - before;
     ++stripe.samples;
     ++stripe.appended;
     if (t > stripe.max_time) stripe.max_time = t;
     return AppendResult::kAppended;
   }
-  return AppendSlow(*s, stripe, t, v);
+  return AppendSlow(s, stripe, t, v);
+}
+
+std::size_t SeriesStoreImpl::AppendBatch(std::span<const RefSample> samples,
+                                         std::span<AppendResult> results) {
+  // Group the batch by stripe (stable, so each series keeps its order) and
+  // take each stripe's lock once for up to kHold samples: a locked
+  // instruction per sample would wait for the previous sample's stores to
+  // reach the cache. Within a group, prefetch records kRecordAhead samples
+  // ahead and, once a record is in cache, the head chunk lines kHeadAhead
+  // ahead.
+  constexpr std::size_t kHold = 512;
+  constexpr std::size_t kRecordAhead = 16;
+  constexpr std::size_t kHeadAhead = 8;
+  thread_local std::vector<uint32_t> order_buffer;
+  std::vector<uint32_t>& order = order_buffer;
+  std::array<uint32_t, kStripes + 1> begin{};
+  for (const RefSample& s : samples) ++begin[StripeIndex(s.ref) + 1];
+  for (unsigned i = 0; i < kStripes; ++i) begin[i + 1] += begin[i];
+  order.resize(samples.size());
+  std::array<uint32_t, kStripes> next;
+  std::copy(begin.begin(), begin.end() - 1, next.begin());
+  for (std::size_t i = 0; i < samples.size(); ++i) {
+    order[next[StripeIndex(samples[i].ref)]++] = static_cast<uint32_t>(i);
+  }
+  std::size_t appended = 0;
+  for (unsigned stripe_index = 0; stripe_index < kStripes; ++stripe_index) {
+    Stripe& stripe = stripes_[stripe_index];
+    for (uint32_t from = begin[stripe_index]; from < begin[stripe_index + 1];
+         from += kHold) {
+      uint32_t to = std::min<uint32_t>(from + kHold, begin[stripe_index + 1]);
+      StripeGuard lock(stripe.mu);
+      const uint32_t* index = order.data();
+      for (uint32_t k = from; k < to; ++k) {
+        if (k + kRecordAhead < to) {
+          if (Series* ahead =
+                  table_.Find(samples[index[k + kRecordAhead]].ref)) {
+            __builtin_prefetch(ahead, 1);
+          }
+        }
+        if (k + kHeadAhead < to) {
+          Series* ahead = table_.Find(samples[index[k + kHeadAhead]].ref);
+          if (ahead != nullptr && ahead->head != nullptr) {
+            __builtin_prefetch(ahead->head + ahead->head_state.bytes(), 1);
+          }
+        }
+        const RefSample& sample = samples[index[k]];
+        Series* s = table_.Find(sample.ref);
+        AppendResult r = s == nullptr
+                             ? AppendResult::kUnknownSeries
+                             : AppendLocked(*s, stripe, sample.t, sample.v);
+        appended += r == AppendResult::kAppended;
+        if (!results.empty()) results[index[k]] = r;
+      }
+    }
+  }
+  return appended;
 }
 
 AppendResult SeriesStoreImpl::AppendSlow(Series& s, Stripe& stripe, int64_t t,
                                          double v) {
-  if (!s.alive) return AppendResult::kUnknownSeries;
+  if (s.dead) return AppendResult::kUnknownSeries;
   if (s.head != nullptr || s.sealed_count > 0) {
     int64_t last_t;
     uint64_t last_bits = 0;
@@ -178,14 +229,14 @@ void SeriesStoreImpl::GrowHead(Series& s) {
   std::size_t capacity = growth_.next(s.head_capacity);
   while (capacity < need) capacity = growth_.next(capacity);
   s.head = memory_.Grow(s.head, s.head_capacity, capacity);
-  s.head_capacity = static_cast<uint32_t>(capacity);
+  s.head_capacity = static_cast<uint16_t>(capacity);
 }
 
 void SeriesStoreImpl::StartHead(Series& s, Stripe& stripe, int64_t t,
                                 double v) {
   std::size_t capacity = growth_.first();
   s.head = memory_.Allocate(capacity);
-  s.head_capacity = static_cast<uint32_t>(capacity);
+  s.head_capacity = static_cast<uint16_t>(capacity);
   s.head_state = XorAppendState();
   s.head_last = WindowLast(WindowOf(t));
   XorAppend(s.head, s.head_state, t, v);
@@ -283,7 +334,7 @@ SeriesSet SeriesStoreImpl::Select(std::span<const Matcher> matchers,
     refs = index_.Select(matchers);
     labels.resize(refs.size());
     for (std::size_t i = 0; i < refs.size(); ++i) {
-      index_.AppendLabels(table_.Find(refs[i])->labels(), labels[i]);
+      index_.AppendLabels(index_.LabelsOf(refs[i]), labels[i]);
     }
   }
   struct Pending {
@@ -296,7 +347,7 @@ SeriesSet SeriesStoreImpl::Select(std::span<const Matcher> matchers,
     const Series& s = *table_.Find(refs[i]);
     const Stripe& stripe = StripeOf(refs[i]);
     StripeGuard lock(stripe.mu);
-    if (!s.alive) continue;
+    if (s.dead) continue;
     std::size_t first = set.chunks_.size();
     for (uint32_t c = 0; c < s.sealed_count; ++c) {
       const SealedChunk& chunk = s.sealed[c];
@@ -382,7 +433,7 @@ absl::Status SeriesStoreImpl::RestoreChunk(SeriesRef ref,
   if (s == nullptr) return absl::NotFoundError(absl::StrCat("no series ", ref));
   Stripe& stripe = StripeOf(ref);
   StripeGuard lock(stripe.mu);
-  if (!s->alive) return absl::NotFoundError(absl::StrCat("no series ", ref));
+  if (s->dead) return absl::NotFoundError(absl::StrCat("no series ", ref));
   if (s->head != nullptr) {
     return absl::FailedPreconditionError(absl::StrCat(
         "series ", ref, " has appended samples; restore into a new store"));
@@ -426,27 +477,21 @@ std::size_t SeriesStoreImpl::Truncate(int64_t before) {
   for (unsigned i = 0; i < kStripes; ++i) {
     Stripe& stripe = stripes_[i];
     StripeGuard lock(stripe.mu);
-    for (SeriesRef ref = i; ref < size; ref += kStripes) {
+    ForEachRefInStripe(i, size, [&](SeriesRef ref) {
       Series& s = *table_.Find(ref);
-      if (!s.alive) continue;
+      if (s.dead) return;
       uint32_t n = 0;
       while (n < s.sealed_count && WindowOf(s.sealed[n].min_time()) < cut) ++n;
       if (n > 0) DropSealed(s, stripe, n);
       if (s.head != nullptr && WindowOf(s.head_last) < cut) FreeHead(s, stripe);
       if (s.head == nullptr && s.sealed_count == 0) {
-        s.alive = false;
+        s.dead = true;
         dead.push_back(ref);
       }
-    }
+    });
   }
   std::sort(dead.begin(), dead.end());
   index_.RemoveSeries(dead);
-  for (SeriesRef ref : dead) {
-    Series& s = *table_.Find(ref);
-    arena_.deallocate(s.label_pairs, s.label_count * sizeof(uint32_t));
-    s.label_pairs = nullptr;
-    s.label_count = 0;
-  }
   std::vector<std::shared_ptr<ChunkWindow>> dropped;
   {
     absl::MutexLock lock(&windows_mu_);
@@ -488,9 +533,9 @@ SeriesStoreStats SeriesStoreImpl::Stats() const {
     out.out_of_order += stripe.out_of_order;
     out.conflicts += stripe.conflicts;
     out.too_old += stripe.too_old;
-    for (SeriesRef ref = i; ref < size; ref += kStripes) {
+    ForEachRefInStripe(i, size, [&](SeriesRef ref) {
       const Series& s = *table_.Find(ref);
-      if (!s.alive) continue;
+      if (s.dead) return;
       ++out.series;
       if (s.sealed_count > 0) {
         out.min_time = std::min(out.min_time, s.sealed[0].min_time());
@@ -502,7 +547,7 @@ SeriesStoreStats SeriesStoreImpl::Stats() const {
             out.min_time, XorFirstTimestamp({s.head, s.head_state.bytes()}));
         out.max_time = std::max(out.max_time, s.head_state.t);
       }
-    }
+    });
   }
   {
     absl::ReaderMutexLock lock(&windows_mu_);

@@ -3,7 +3,7 @@
 //
 // Locks, always taken in this order: truncate_mu_ (one Truncate at a time)
 // -> index_mu_ (labels, postings; writers create and drop series) -> one
-// stripe's mu (the records of refs with that ref % kStripes, their chunks
+// stripe's mu (the records of refs in its runs of kRun, their chunks
 // and counters) -> windows_mu_ (the window map). Append takes only its
 // stripe (and windows_mu_ when a chunk seals).
 //
@@ -40,12 +40,29 @@ namespace keel::core::core_internal {
 class SeriesStoreImpl {
  public:
   static constexpr unsigned kStripes = 64;
+  // A stripe holds runs of kRun consecutive refs (one page of records), so
+  // a stripe's records are dense in memory, and stripe i holds refs
+  // [i * kRun, (i + 1) * kRun), then the same kStripes * kRun later.
+  static constexpr unsigned kRun = 64;
+  static unsigned StripeIndex(SeriesRef ref) { return (ref / kRun) % kStripes; }
+  // Calls fn(ref) for every ref below `size` in stripe i.
+  template <typename Fn>
+  static void ForEachRefInStripe(unsigned i, uint32_t size, Fn fn) {
+    for (uint64_t base = uint64_t{i} * kRun; base < size;
+         base += uint64_t{kStripes} * kRun) {
+      for (uint64_t ref = base; ref < base + kRun && ref < size; ++ref) {
+        fn(static_cast<SeriesRef>(ref));
+      }
+    }
+  }
 
   explicit SeriesStoreImpl(const SeriesStoreOptions& options);
   ~SeriesStoreImpl();
 
   absl::StatusOr<SeriesRef> GetOrCreate(Labels labels, bool must_be_new);
   AppendResult Append(SeriesRef ref, int64_t t, double v);
+  std::size_t AppendBatch(std::span<const RefSample> samples,
+                          std::span<AppendResult> results);
   SeriesSet Select(std::span<const Matcher> matchers, int64_t mint,
                    int64_t maxt) const;
   absl::Status RestoreChunk(SeriesRef ref, const ChunkData& chunk);
@@ -78,11 +95,13 @@ class SeriesStoreImpl {
     int64_t max_time ABSL_GUARDED_BY(mu) = INT64_MIN;
   };
 
-  Stripe& StripeOf(SeriesRef ref) { return stripes_[ref % kStripes]; }
+  Stripe& StripeOf(SeriesRef ref) { return stripes_[StripeIndex(ref)]; }
   const Stripe& StripeOf(SeriesRef ref) const {
-    return stripes_[ref % kStripes];
+    return stripes_[StripeIndex(ref)];
   }
 
+  AppendResult AppendLocked(Series& s, Stripe& stripe, int64_t t, double v)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(stripe.mu);
   [[gnu::noinline]] AppendResult AppendSlow(Series& s, Stripe& stripe,
                                             int64_t t, double v);
   [[gnu::noinline]] void GrowHead(Series& s);

@@ -1,16 +1,15 @@
 // Series and SeriesTable: the per-series record and the ref -> record table.
 //
-// A Series is 80 bytes: the XOR encoder state of its head chunk, the head
-// buffer, an array of 12-byte SealedChunk refs (pointer, length and time
-// span; the first timestamp and count are read from the chunk's own bytes),
-// and its label pair ids (see SeriesIndex). SeriesTable hands out refs in
-// order and keeps records at stable addresses in 1024-record segments
-// behind a two-level directory, so Find never takes a lock.
+// A Series is one 64-byte cache line, all an append touches besides the head
+// buffer: the XOR encoder state of its head chunk, the head buffer, and an
+// array of 12-byte SealedChunk refs (pointer, length and time span; the
+// first timestamp and count are read from the chunk's own bytes). Its labels
+// live in the SeriesIndex. SeriesTable hands out refs in order and keeps
+// records at stable addresses in 1024-record segments behind a two-level
+// directory, so Find never takes a lock.
 //
 // Thread safety: Find from any thread; Add serialized by the caller (the
-// store's index lock). A Series' fields are guarded by its stripe lock,
-// except label_pairs/label_count, written once before Add publishes the ref
-// and freed only under the index lock.
+// store's index lock). A Series' fields are guarded by its stripe lock.
 #ifndef KEEL_CORE_INTERNAL_SERIES_TABLE_H_
 #define KEEL_CORE_INTERNAL_SERIES_TABLE_H_
 
@@ -52,22 +51,16 @@ struct SealedChunk {
 };
 static_assert(sizeof(SealedChunk) == 12);
 
-struct Series {
+struct alignas(64) Series {
   XorAppendState head_state;
-  uint8_t* head = nullptr;          // open chunk, or null
-  SealedChunk* sealed = nullptr;    // time order
-  uint32_t* label_pairs = nullptr;  // SeriesIndex pair ids, by label name
-  int64_t head_last = 0;            // last timestamp of the head's window
-  uint32_t head_capacity = 0;
+  uint8_t* head = nullptr;        // open chunk, or null
+  SealedChunk* sealed = nullptr;  // time order
+  int64_t head_last = 0;          // last timestamp of the head's window
   uint32_t sealed_count = 0;
-  uint8_t label_count = 0;
-  bool alive = false;
-
-  std::span<const uint32_t> labels() const {
-    return {label_pairs, label_count};
-  }
+  uint16_t head_capacity = 0;  // max_chunk_bytes <= 32 KiB keeps it < 64 KiB
+  bool dead = false;           // dropped by Truncate: its ref is never reused
 };
-static_assert(sizeof(Series) == 80);
+static_assert(sizeof(Series) == 64);
 
 class SeriesTable {
  public:
