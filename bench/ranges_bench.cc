@@ -165,7 +165,7 @@ struct Random {
   }
 };
 
-constexpr size_t kChunk = 1 << 16;
+constexpr size_t kChunk = 1 << 20;
 
 void MakeV4(Random& random, size_t n, std::vector<core::Ipv4>* out) {
   out->resize(n);

@@ -9,11 +9,9 @@ namespace keel::core {
 namespace {
 
 using core_internal::kCountryCodes;
-using core_internal::kCountryShift;
-using core_internal::kNameShift;
-using core_internal::kV4BucketCount;
 using core_internal::kV6MidStride;
 using core_internal::kV6TopStride;
+using core_internal::PackedRecord;
 using core_internal::RangeView;
 using core_internal::V4Bucket;
 
@@ -41,6 +39,25 @@ inline uint64_t CountAtMost(const T* a, uint64_t n, T x) {
     n -= half;
   }
   return static_cast<uint64_t>(base - a) + (*base <= x);
+}
+
+// The number of IPv4 rows up to and including the one holding the address
+// whose `probe` (low 16 bits << 16 | 0xffff) is given, searching the rows
+// [begin, end) of its bucket. Halves big buckets down to 16 rows, then
+// counts a fixed window of 16 with a mask: no data-dependent branch for the
+// common bucket, and the compiler vectorises the count.
+inline uint64_t CountV4(const uint32_t* rows, uint32_t begin, uint32_t end,
+                        uint32_t probe) {
+  const uint32_t* base = rows + begin;
+  uint32_t n = end - begin;
+  while (n > 16) {
+    uint32_t half = n / 2;
+    base = base[half] <= probe ? base + half : base;
+    n -= half;
+  }
+  uint32_t count = 0;
+  for (uint32_t i = 0; i < 16; ++i) count += (i < n) & (base[i] <= probe);
+  return static_cast<uint64_t>(base - rows) + count;
 }
 
 inline uint32_t ReadPacked(const uint8_t* packed, uint64_t index,
@@ -79,22 +96,28 @@ RangeTable::~RangeTable() = default;
 
 bool RangeTable::is_mapped() const { return storage_->mapped(); }
 
-RangeRecord RangeTable::Record(uint32_t index) const {
+inline RangeRecord RangeTable::Record(uint32_t index) const {
   // Indices are not checked at open (that would read every row); clamping
   // keeps a forged one inside the table at the cost of a conditional move.
   index = std::min<uint64_t>(index, view_.counts.records - 1);
-  uint64_t packed = view_.records[index];
+  const PackedRecord& packed = view_.records[index];
   RangeRecord r;
-  r.asn = static_cast<uint32_t>(packed);
-  uint32_t country = (packed >> kCountryShift) & 1023;
-  if (country < kCountryCodes) {
-    r.country = std::string_view(kCountryLetters.letters + 2 * country, 2);
+  r.asn = packed.asn;
+  if (packed.country < kCountryCodes) {
+    r.country =
+        std::string_view(kCountryLetters.letters + 2 * packed.country, 2);
   }
-  uint64_t name = packed >> kNameShift;
-  uint32_t begin = view_.name_offsets[name];
-  r.name = std::string_view(view_.names + begin,
-                            view_.name_offsets[name + 1] - begin);
+  r.name =
+      std::string_view(view_.names + packed.name_offset, packed.name_length);
   return r;
+}
+
+inline uint32_t RangeTable::V4Record(uint64_t row) const {
+  uint32_t record = view_.v4_rows[row] & 0xffff;
+  if (view_.v4_high_bits != 0) {
+    record |= ReadPacked(view_.v4_record_high, row, view_.v4_high_bits) << 16;
+  }
+  return record;
 }
 
 std::optional<RangeMatch> RangeTable::lookup(Ipv4 address) const {
@@ -103,23 +126,22 @@ std::optional<RangeMatch> RangeTable::lookup(Ipv4 address) const {
   const V4Bucket* bucket = view_.v4_buckets + b;
   uint32_t begin = bucket[0].first_row;
   uint32_t end = bucket[1].first_row;
-  uint64_t count = CountAtMost<uint16_t>(view_.v4_keys + begin, end - begin,
-                                         static_cast<uint16_t>(a));
   // With no start in its bucket at or below the address, the row is the
   // last one before the bucket.
-  uint64_t row = begin + count - 1;
-  uint32_t record = ReadPacked(view_.v4_records, row, view_.counts.record_bits);
+  uint64_t row = CountV4(view_.v4_rows, begin, end, a << 16 | 0xffff) - 1;
+  uint32_t record = V4Record(row);
   if (record == 0) return std::nullopt;
-  uint32_t top = count == 0 ? bucket[0].prev_top : b;
-  uint32_t next_top = row + 1 < end ? b
-                      : count == 0  ? bucket[0].first_top
-                                    : bucket[1].first_top;
+  bool before_bucket = row < begin;
+  uint32_t top = before_bucket ? bucket[0].prev_top : b;
+  uint32_t next_top = row + 1 < end   ? b
+                      : before_bucket ? bucket[0].first_top
+                                      : bucket[1].first_top;
   RangeMatch match;
   match.record = Record(record);
-  match.first = Ipv4(top << 16 | view_.v4_keys[row]);
+  match.first = Ipv4(top << 16 | view_.v4_rows[row] >> 16);
   match.last = row + 1 == view_.counts.v4_rows
                    ? Ipv4(0xffffffffu)
-                   : Ipv4((next_top << 16 | view_.v4_keys[row + 1]) - 1);
+                   : Ipv4((next_top << 16 | view_.v4_rows[row + 1] >> 16) - 1);
   return match;
 }
 
@@ -169,12 +191,10 @@ void RangeTable::lookup_batch(std::span<const Ipv4> addresses,
   // what the next one reads, so the group's cache misses overlap.
   constexpr size_t kGroup = 16;
   const RangeView& v = view_;
-  const uint32_t bits = v.counts.record_bits;
   for (size_t base = 0; base < addresses.size(); base += kGroup) {
     size_t n = std::min(kGroup, addresses.size() - base);
     const Ipv4* in = addresses.data() + base;
     uint32_t begin[kGroup], size[kGroup];
-    uint64_t row[kGroup];
     uint32_t record[kGroup];
     for (size_t i = 0; i < n; ++i) {
       __builtin_prefetch(v.v4_buckets + (in[i].bits() >> 16));
@@ -183,22 +203,15 @@ void RangeTable::lookup_batch(std::span<const Ipv4> addresses,
       const V4Bucket* bucket = v.v4_buckets + (in[i].bits() >> 16);
       begin[i] = bucket[0].first_row;
       size[i] = bucket[1].first_row - begin[i];
-      __builtin_prefetch(v.v4_keys + begin[i] + size[i] / 2);
+      __builtin_prefetch(v.v4_rows + begin[i]);
+      __builtin_prefetch(v.v4_rows + begin[i] + size[i] / 2);
     }
     for (size_t i = 0; i < n; ++i) {
-      row[i] = uint64_t{begin[i]} - 1 +
-               CountAtMost<uint16_t>(v.v4_keys + begin[i], size[i],
-                                     static_cast<uint16_t>(in[i].bits()));
-      __builtin_prefetch(PackedByte(v.v4_records, row[i], bits));
-    }
-    for (size_t i = 0; i < n; ++i) {
-      record[i] = ReadPacked(v.v4_records, row[i], bits);
+      uint64_t row = CountV4(v.v4_rows, begin[i], begin[i] + size[i],
+                             in[i].bits() << 16 | 0xffff) -
+                     1;
+      record[i] = V4Record(row);
       __builtin_prefetch(v.records + record[i]);
-    }
-    for (size_t i = 0; i < n; ++i) {
-      uint64_t r =
-          v.records[std::min<uint64_t>(record[i], v.counts.records - 1)];
-      __builtin_prefetch(v.name_offsets + (r >> kNameShift));
     }
     for (size_t i = 0; i < n; ++i) {
       if (record[i] == 0) {
@@ -254,11 +267,6 @@ void RangeTable::lookup_batch(std::span<const Ipv6> addresses,
       __builtin_prefetch(v.records + record[i]);
     }
     for (size_t i = 0; i < n; ++i) {
-      uint64_t r =
-          v.records[std::min<uint64_t>(record[i], v.counts.records - 1)];
-      __builtin_prefetch(v.name_offsets + (r >> kNameShift));
-    }
-    for (size_t i = 0; i < n; ++i) {
       if (record[i] == 0) {
         out[base + i].reset();
       } else {
@@ -274,12 +282,12 @@ void RangeTable::for_each_range(
   const RangeView& v = view_;
   const uint32_t bits = v.counts.record_bits;
   auto v4_start = [&](uint64_t row, uint32_t top) {
-    return top << 16 | v.v4_keys[row];
+    return top << 16 | v.v4_rows[row] >> 16;
   };
   uint32_t top = 0;
   for (uint64_t row = 0; row < v.counts.v4_rows; ++row) {
     while (v.v4_buckets[top + 1].first_row <= row) ++top;
-    uint32_t record = ReadPacked(v.v4_records, row, bits);
+    uint32_t record = V4Record(row);
     if (record == 0) continue;
     uint32_t last = 0xffffffffu;
     if (row + 1 < v.counts.v4_rows) {

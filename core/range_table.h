@@ -102,9 +102,9 @@ class RangeTable {
   // Rows, gaps included.
   size_t v4_rows() const { return view_.counts.v4_rows; }
   size_t v6_rows() const { return view_.counts.v6_rows; }
-  // Distinct records and names, the gap and the empty name excluded.
+  // Distinct records (the gap excluded) and names.
   size_t records() const { return view_.counts.records - 1; }
-  size_t names() const { return view_.counts.names - 1; }
+  size_t names() const { return view_.counts.names; }
   bool is_mapped() const;
 
  private:
@@ -114,6 +114,7 @@ class RangeTable {
              const core_internal::RangeView& view, size_t table_bytes);
 
   RangeRecord Record(uint32_t index) const;
+  uint32_t V4Record(uint64_t row) const;
   uint64_t V6Row(Ipv6 address) const;
   Ipv6 V6Start(uint64_t row) const;
 

@@ -1,6 +1,7 @@
 #include "keel/core/range_table_builder.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -119,6 +120,12 @@ absl::Status RangeTableBuilder::AddFile(std::string_view path) {
   if (!reader.ok()) return reader.status();
   uint32_t source = SourceId(path);
   size_t rows_before = rows_.size();
+  if (struct stat st;
+      !reader->is_gzip() && stat(reader->path().c_str(), &st) == 0) {
+    // Feed rows take 40 bytes or more; reserving spares the regrowth copies.
+    rows_.reserve(rows_before + static_cast<size_t>(st.st_size) / 40);
+    name_ids_.reserve(name_ids_.size() + static_cast<size_t>(st.st_size) / 400);
+  }
   std::optional<core_internal::FeedLayout> layout;
   core_internal::FeedRow row;
   std::string scratch;
@@ -201,35 +208,38 @@ absl::StatusOr<RangeTable> RangeTableBuilder::Build() && {
   }
   std::vector<PendingRow>().swap(rows_);
 
-  // Records and the names they use, deduplicated; record 0 is the gap and
-  // name 0 the empty name.
-  std::vector<uint64_t> records = {uint64_t{ci::kCountryNone}
-                                   << ci::kCountryShift};
-  absl::flat_hash_map<uint64_t, uint32_t> record_ids;
-  std::vector<uint32_t> name_ids(names_.size(), 0);
-  std::vector<uint32_t> used_names = {0};
+  // Records and the names they use, deduplicated; record 0 is the gap.
+  std::vector<ci::PackedRecord> records = {{0, 0, 0, ci::kCountryNone}};
+  absl::flat_hash_map<uint64_t, uint32_t> record_ids;  // (asn, name, country)
+  constexpr uint32_t kUnplaced = ~uint32_t{0};
+  std::vector<uint32_t> name_offsets(names_.size(), kUnplaced);
+  name_offsets[0] = 0;
+  std::string pool;
   std::vector<uint32_t> range_records[2];
   for (int v6 = 0; v6 < 2; ++v6) {
     range_records[v6].reserve(painted[v6].size());
     for (const PaintedRange& r : painted[v6]) {
-      uint32_t& name = name_ids[r.name];
-      if (name == 0 && r.name != 0) {
-        name = static_cast<uint32_t>(used_names.size());
-        used_names.push_back(r.name);
+      const std::string& name = names_[r.name];
+      if (name_offsets[r.name] == kUnplaced) {
+        if (name.size() > ci::kMaxNameBytes || pool.size() > 0xffffffffu) {
+          return absl::ResourceExhaustedError(absl::StrCat(
+              "name \"", name.substr(0, 40), "...\" is longer than ",
+              ci::kMaxNameBytes, " bytes, or the names exceed 4 GiB"));
+        }
+        name_offsets[r.name] = static_cast<uint32_t>(pool.size());
+        pool += name;
       }
-      uint64_t packed = uint64_t{r.asn} |
-                        uint64_t{r.country} << ci::kCountryShift |
-                        uint64_t{name} << ci::kNameShift;
+      uint64_t key =
+          uint64_t{r.asn} | uint64_t{r.country} << 32 | uint64_t{r.name} << 48;
       auto [it, inserted] =
-          record_ids.try_emplace(packed, static_cast<uint32_t>(records.size()));
-      if (inserted) records.push_back(packed);
+          record_ids.try_emplace(key, static_cast<uint32_t>(records.size()));
+      if (inserted) {
+        records.push_back(
+            {r.asn, name_offsets[r.name], static_cast<uint16_t>(name.size()),
+             r.country == ci::kNoCountry ? ci::kCountryNone : r.country});
+      }
       range_records[v6].push_back(it->second);
     }
-  }
-  if (used_names.size() > ci::kMaxNames) {
-    return absl::ResourceExhaustedError(absl::StrCat(
-        used_names.size() - 1, " distinct names; a table holds at most ",
-        ci::kMaxNames - 1));
   }
   std::vector<FrozenRow> rows4 =
       FillGaps(painted[0], range_records[0], 0xffffffffu);
@@ -243,11 +253,10 @@ absl::StatusOr<RangeTable> RangeTableBuilder::Build() && {
     counts.v6_exceptions += static_cast<uint64_t>(r.start) != 0;
   }
   counts.records = records.size();
-  counts.names = used_names.size();
-  for (uint32_t n : used_names) counts.name_bytes += names_[n].size();
-  if (counts.name_bytes > 0xffffffffu) {
-    return absl::ResourceExhaustedError("names take more than 4 GiB");
-  }
+  counts.names = static_cast<uint64_t>(
+      std::count_if(name_offsets.begin() + 1, name_offsets.end(),
+                    [](uint32_t o) { return o != kUnplaced; }));
+  counts.name_bytes = pool.size();
   counts.record_bits =
       std::max<uint32_t>(1, std::bit_width(uint64_t{records.size() - 1}));
 
@@ -258,7 +267,7 @@ absl::StatusOr<RangeTable> RangeTableBuilder::Build() && {
   auto at = [&](ci::RangeSection s) { return block + places[s].offset; };
 
   auto* buckets = reinterpret_cast<ci::V4Bucket*>(at(ci::kV4Buckets));
-  auto* v4_keys = reinterpret_cast<uint16_t*>(at(ci::kV4Keys));
+  auto* v4_rows = reinterpret_cast<uint32_t*>(at(ci::kV4Rows));
   auto top16 = [&](size_t row) {
     return static_cast<uint16_t>(rows4[row].start >> 16);
   };
@@ -270,8 +279,15 @@ absl::StatusOr<RangeTable> RangeTableBuilder::Build() && {
     buckets[b].first_top = row < rows4.size() ? top16(row) : 0;
   }
   for (size_t i = 0; i < rows4.size(); ++i) {
-    v4_keys[i] = static_cast<uint16_t>(rows4[i].start);
-    WritePacked(at(ci::kV4Records), i, counts.record_bits, rows4[i].record);
+    v4_rows[i] = static_cast<uint32_t>(rows4[i].start) << 16 |
+                 (rows4[i].record & 0xffff);
+    if (counts.record_bits > 16) {
+      WritePacked(at(ci::kV4RecordHigh), i, counts.record_bits - 16,
+                  rows4[i].record >> 16);
+    }
+  }
+  for (size_t i = 0; i < ci::kV4RowPadding; ++i) {
+    v4_rows[rows4.size() + i] = ~uint32_t{0};
   }
 
   auto* v6_keys = reinterpret_cast<uint64_t*>(at(ci::kV6Keys));
@@ -289,17 +305,8 @@ absl::StatusOr<RangeTable> RangeTableBuilder::Build() && {
   }
 
   std::memcpy(at(ci::kRecords), records.data(),
-              records.size() * sizeof(uint64_t));
-  auto* name_offsets = reinterpret_cast<uint32_t*>(at(ci::kNameOffsets));
-  char* names = reinterpret_cast<char*>(at(ci::kNames));
-  uint32_t offset = 0;
-  for (size_t n = 0; n < used_names.size(); ++n) {
-    name_offsets[n] = offset;
-    const std::string& name = names_[used_names[n]];
-    std::memcpy(names + offset, name.data(), name.size());
-    offset += static_cast<uint32_t>(name.size());
-  }
-  name_offsets[used_names.size()] = offset;
+              records.size() * sizeof(ci::PackedRecord));
+  std::memcpy(at(ci::kNames), pool.data(), pool.size());
 
   ci::RangeView view;
   if (auto s = ci::ViewBlock(block, block_bytes, counts, "built table", &view);

@@ -38,14 +38,13 @@ struct ImageHeader {
   ci::RangeCounts counts;
   ci::SectionPlace sections[ci::kRangeSectionCount];
   uint64_t section_checksums[ci::kRangeSectionCount];
-  uint64_t header_checksum;  // of every byte before it
+  uint64_t header_checksum;  // of the whole header page, this field zero
 };
 static_assert(sizeof(ImageHeader) < kDataOffset);
 
 constexpr const char* kSectionNames[ci::kRangeSectionCount] = {
-    "v4_buckets", "v4_keys",      "v4_records", "v6_top",
-    "v6_mid",     "v6_keys",      "v6_records", "v6_exceptions",
-    "records",    "name_offsets", "names"};
+    "v4_buckets", "v4_rows",    "v4_record_high", "v6_top",  "v6_mid",
+    "v6_keys",    "v6_records", "v6_exceptions",  "records", "names"};
 
 [[gnu::cold, gnu::noinline]] absl::Status Refuse(std::string_view path,
                                                  std::string_view why) {
@@ -64,8 +63,14 @@ constexpr const char* kSectionNames[ci::kRangeSectionCount] = {
                    ": ", std::strerror(error)));
 }
 
-uint64_t HeaderChecksum(const ImageHeader& h) {
-  return ci::Checksum64(&h, offsetof(ImageHeader, header_checksum));
+// The checksum of the header page (kDataOffset bytes, padding included, so
+// that no byte before the data goes unchecked).
+uint64_t HeaderChecksum(const uint8_t* page) {
+  uint8_t copy[kDataOffset];
+  std::memcpy(copy, page, kDataOffset);
+  std::memset(copy + offsetof(ImageHeader, header_checksum), 0,
+              sizeof(uint64_t));
+  return ci::Checksum64(copy, kDataOffset);
 }
 
 absl::Status WriteAll(int fd, const void* data, size_t bytes,
@@ -84,8 +89,10 @@ absl::Status WriteAll(int fd, const void* data, size_t bytes,
 }
 
 // Checks the header against the file; on success *places are the sections.
-absl::Status CheckHeader(const ImageHeader& h, uint64_t file_bytes,
+absl::Status CheckHeader(const uint8_t* page, uint64_t file_bytes,
                          std::string_view path) {
+  ImageHeader h;
+  std::memcpy(&h, page, sizeof(h));
   if (std::memcmp(h.magic, ci::kImageMagic, sizeof(ci::kImageMagic)) != 0) {
     return Refuse(path,
                   "wrong magic bytes (not written by keel table compile)");
@@ -97,7 +104,7 @@ absl::Status CheckHeader(const ImageHeader& h, uint64_t file_bytes,
     return Refuse(path, absl::StrCat("format version ", h.version,
                                      ", this build reads ", kVersion));
   }
-  if (h.header_checksum != HeaderChecksum(h)) {
+  if (h.header_checksum != HeaderChecksum(page)) {
     return Refuse(path, "header checksum mismatch");
   }
   if (h.header_bytes != sizeof(ImageHeader) || h.data_offset != kDataOffset) {
@@ -143,7 +150,6 @@ absl::Status RangeTable::save(std::string_view path) const {
     h.section_checksums[s] =
         ci::Checksum64(block + h.sections[s].offset, h.sections[s].bytes);
   }
-  h.header_checksum = HeaderChecksum(h);
 
   std::string final_path(path);
   std::string temp_path = absl::StrCat(final_path, ".tmp.", getpid());
@@ -151,6 +157,9 @@ absl::Status RangeTable::save(std::string_view path) const {
       open(temp_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) return SystemError(temp_path, "create", errno);
   std::string head(kDataOffset, '\0');
+  std::memcpy(head.data(), &h, sizeof(h));
+  h.header_checksum =
+      HeaderChecksum(reinterpret_cast<const uint8_t*>(head.data()));
   std::memcpy(head.data(), &h, sizeof(h));
   absl::Status status = WriteAll(fd, head.data(), head.size(), temp_path);
   if (status.ok()) status = WriteAll(fd, block, block_bytes, temp_path);
@@ -189,9 +198,9 @@ absl::StatusOr<RangeTable> RangeTable::open_mapped(std::string_view path) {
   if (address == MAP_FAILED) return SystemError(path, "mmap", error);
   auto storage = ci::AdoptMapping(address, file_bytes);
   const auto* base = static_cast<const uint8_t*>(address);
+  if (auto s = CheckHeader(base, file_bytes, path); !s.ok()) return s;
   ImageHeader h;
   std::memcpy(&h, base, sizeof(h));
-  if (auto s = CheckHeader(h, file_bytes, path); !s.ok()) return s;
   const uint8_t* block = base + kDataOffset;
   for (int s = 0; s < ci::kRangeSectionCount; ++s) {
     if (ci::Checksum64(block + h.sections[s].offset, h.sections[s].bytes) !=

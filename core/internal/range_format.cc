@@ -49,15 +49,15 @@ size_t PlaceSections(const RangeCounts& c,
                      SectionPlace places[kRangeSectionCount]) {
   uint64_t bytes[kRangeSectionCount];
   bytes[kV4Buckets] = (kV4BucketCount + 1) * sizeof(V4Bucket);
-  bytes[kV4Keys] = c.v4_rows * sizeof(uint16_t);
-  bytes[kV4Records] = PackedBytes(c.v4_rows, c.record_bits);
+  bytes[kV4Rows] = (c.v4_rows + kV4RowPadding) * sizeof(uint32_t);
+  bytes[kV4RecordHigh] =
+      c.record_bits > 16 ? PackedBytes(c.v4_rows, c.record_bits - 16) : 0;
   bytes[kV6Top] = CeilDiv(c.v6_rows, kV6TopStride) * sizeof(uint64_t);
   bytes[kV6Mid] = CeilDiv(c.v6_rows, kV6MidStride) * sizeof(uint64_t);
   bytes[kV6Keys] = c.v6_rows * sizeof(uint64_t);
   bytes[kV6Records] = PackedBytes(c.v6_rows, c.record_bits);
   bytes[kV6Exceptions] = c.v6_exceptions * sizeof(V6Exception);
-  bytes[kRecords] = c.records * sizeof(uint64_t);
-  bytes[kNameOffsets] = (c.names + 1) * sizeof(uint32_t);
+  bytes[kRecords] = c.records * sizeof(PackedRecord);
   bytes[kNames] = c.name_bytes;
   uint64_t offset = 0;
   for (int s = 0; s < kRangeSectionCount; ++s) {
@@ -78,7 +78,7 @@ absl::Status CheckCounts(const RangeCounts& c, const std::string& what) {
       c.records > (uint64_t{1} << c.record_bits)) {
     return Corrupt(what, "record count or width out of range");
   }
-  if (c.names == 0 || c.names > kMaxNames || c.name_bytes > kMaxRows) {
+  if (c.names > c.records || c.name_bytes > kMaxRows) {
     return Corrupt(what, "name counts out of range");
   }
   return absl::OkStatus();
@@ -98,8 +98,9 @@ absl::Status ViewBlock(const uint8_t* block, size_t block_bytes,
   RangeView v;
   v.counts = c;
   v.v4_buckets = reinterpret_cast<const V4Bucket*>(at(kV4Buckets));
-  v.v4_keys = reinterpret_cast<const uint16_t*>(at(kV4Keys));
-  v.v4_records = at(kV4Records);
+  v.v4_rows = reinterpret_cast<const uint32_t*>(at(kV4Rows));
+  v.v4_record_high = at(kV4RecordHigh);
+  v.v4_high_bits = c.record_bits > 16 ? c.record_bits - 16 : 0;
   v.v6_top = reinterpret_cast<const uint64_t*>(at(kV6Top));
   v.v6_top_count = CeilDiv(c.v6_rows, kV6TopStride);
   v.v6_mid = reinterpret_cast<const uint64_t*>(at(kV6Mid));
@@ -107,14 +108,13 @@ absl::Status ViewBlock(const uint8_t* block, size_t block_bytes,
   v.v6_keys = reinterpret_cast<const uint64_t*>(at(kV6Keys));
   v.v6_records = at(kV6Records);
   v.v6_exceptions = reinterpret_cast<const V6Exception*>(at(kV6Exceptions));
-  v.records = reinterpret_cast<const uint64_t*>(at(kRecords));
-  v.name_offsets = reinterpret_cast<const uint32_t*>(at(kNameOffsets));
+  v.records = reinterpret_cast<const PackedRecord*>(at(kRecords));
   v.names = reinterpret_cast<const char*>(at(kNames));
 
   // IPv4: a lookup's row is in [first_row[b] - 1, first_row[b + 1]).
   if (v.v4_buckets[0].first_row != 0 ||
       v.v4_buckets[kV4BucketCount].first_row != c.v4_rows ||
-      v.v4_buckets[1].first_row == 0 || v.v4_keys[0] != 0) {
+      v.v4_buckets[1].first_row == 0 || (v.v4_rows[0] >> 16) != 0) {
     return Corrupt(what, "IPv4 index does not start at row 0");
   }
   for (uint32_t b = 0; b < kV4BucketCount; ++b) {
@@ -143,22 +143,15 @@ absl::Status ViewBlock(const uint8_t* block, size_t block_bytes,
     }
     previous_row = e.row;
   }
-  if (v.records[0] != uint64_t{kCountryNone} << kCountryShift) {
+  const PackedRecord& gap = v.records[0];
+  if (gap.asn != 0 || gap.name_length != 0 || gap.country != kCountryNone) {
     return Corrupt(what, "record 0 is not the gap");
   }
   for (uint64_t r = 0; r < c.records; ++r) {
-    uint64_t country = (v.records[r] >> kCountryShift) & 1023;
-    if ((country >= kCountryCodes && country != kCountryNone) ||
-        (v.records[r] >> kNameShift) >= c.names) {
+    const PackedRecord& record = v.records[r];
+    if ((record.country >= kCountryCodes && record.country != kCountryNone) ||
+        uint64_t{record.name_offset} + record.name_length > c.name_bytes) {
       return Corrupt(what, absl::StrCat("record ", r, " out of range"));
-    }
-  }
-  if (v.name_offsets[0] != 0 || v.name_offsets[c.names] != c.name_bytes) {
-    return Corrupt(what, "name offsets do not span the names");
-  }
-  for (uint64_t n = 0; n < c.names; ++n) {
-    if (v.name_offsets[n] > v.name_offsets[n + 1]) {
-      return Corrupt(what, absl::StrCat("name ", n, " out of order"));
     }
   }
   *view = v;

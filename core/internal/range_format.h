@@ -9,17 +9,18 @@
 //                 starting at or after b<<16, and the top 16 bits of that row
 //                 and of the row before it (for first/last without the
 //                 full starts)
-//   kV4Keys       n4 uint16: the low 16 bits of each row's start
-//   kV4Records    n4 record indices, record_bits bits each, + 8 slack bytes
+//   kV4Rows       n4 + kV4RowPadding uint32: low 16 bits of the row's start
+//                 << 16 | low 16 bits of its record index, so the search and
+//                 the record share a cache line; padding rows are ~0
+//   kV4RecordHigh the record indices' bits above 16, record_bits - 16 bits
+//                 a row (none when records fit 16 bits), + 8 slack bytes
 //   kV6Top        ceil(n6/256) uint64: kV6Keys[256 i]
 //   kV6Mid        ceil(n6/16) uint64: kV6Keys[16 i]
 //   kV6Keys       n6 uint64: the top 64 bits of each row's start
-//   kV6Records    n6 record indices, as kV4Records
+//   kV6Records    n6 record indices, record_bits bits each, + 8 slack bytes
 //   kV6Exceptions V6Exception per row whose start is not /64-aligned, by row
-//   kRecords      uint64 per record: asn | country << 32 | name << 42;
-//                 record 0 is the gap
-//   kNameOffsets  names + 1 uint32: name i is [offset[i], offset[i+1])
-//   kNames        the name bytes; name 0 is empty
+//   kRecords      PackedRecord per record; record 0 is the gap
+//   kNames        the name bytes, each record naming its slice
 #ifndef KEEL_CORE_INTERNAL_RANGE_FORMAT_H_
 #define KEEL_CORE_INTERNAL_RANGE_FORMAT_H_
 
@@ -33,15 +34,14 @@ namespace keel::core::core_internal {
 
 enum RangeSection : int {
   kV4Buckets,
-  kV4Keys,
-  kV4Records,
+  kV4Rows,
+  kV4RecordHigh,
   kV6Top,
   kV6Mid,
   kV6Keys,
   kV6Records,
   kV6Exceptions,
   kRecords,
-  kNameOffsets,
   kNames,
   kRangeSectionCount
 };
@@ -55,13 +55,19 @@ inline constexpr int kV6MidStride = 16;
 inline constexpr int kV6TopStride = 256;
 inline constexpr size_t kSectionAlignment = 64;
 inline constexpr size_t kPackedSlackBytes = 8;
+inline constexpr size_t kV4RowPadding = 16;  // a window scan may overrun
 
-// Record fields packed in a uint64.
-inline constexpr int kCountryShift = 32;
-inline constexpr int kNameShift = 42;
-inline constexpr uint32_t kCountryNone = 1023;  // codes 0..675 are AA..ZZ
+inline constexpr uint16_t kCountryNone = 0xffff;  // codes 0..675: AA..ZZ
 inline constexpr uint32_t kCountryCodes = 26 * 26;
-inline constexpr uint64_t kMaxNames = uint64_t{1} << 22;
+inline constexpr uint32_t kMaxNameBytes = 0xffff;
+
+struct PackedRecord {
+  uint32_t asn;
+  uint32_t name_offset;
+  uint16_t name_length;
+  uint16_t country;
+};
+static_assert(sizeof(PackedRecord) == 12);
 
 struct V4Bucket {
   uint32_t first_row;
@@ -83,7 +89,7 @@ struct RangeCounts {
   uint64_t v6_rows = 0;
   uint64_t v6_exceptions = 0;
   uint64_t records = 0;  // including record 0, the gap
-  uint64_t names = 0;    // including name 0, the empty name
+  uint64_t names = 0;    // distinct names, for reports
   uint64_t name_bytes = 0;
   uint32_t record_bits = 1;
   uint32_t unused = 0;
@@ -106,8 +112,9 @@ absl::Status CheckCounts(const RangeCounts& counts, const std::string& what);
 struct RangeView {
   RangeCounts counts;
   const V4Bucket* v4_buckets = nullptr;
-  const uint16_t* v4_keys = nullptr;
-  const uint8_t* v4_records = nullptr;
+  const uint32_t* v4_rows = nullptr;
+  const uint8_t* v4_record_high = nullptr;
+  uint32_t v4_high_bits = 0;
   const uint64_t* v6_top = nullptr;
   uint64_t v6_top_count = 0;
   const uint64_t* v6_mid = nullptr;
@@ -115,8 +122,7 @@ struct RangeView {
   const uint64_t* v6_keys = nullptr;
   const uint8_t* v6_records = nullptr;
   const V6Exception* v6_exceptions = nullptr;
-  const uint64_t* records = nullptr;
-  const uint32_t* name_offsets = nullptr;
+  const PackedRecord* records = nullptr;
   const char* names = nullptr;
 };
 

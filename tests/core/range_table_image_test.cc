@@ -1,0 +1,168 @@
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <fstream>
+#include <random>
+#include <sstream>
+#include <string>
+
+#include "keel/core/range_table.h"
+#include "keel/core/range_table_builder.h"
+
+namespace keel::core {
+namespace {
+
+const std::string kData = KEEL_TEST_DATA_DIR;
+
+std::string TempPath(const std::string& name) {
+  return "/tmp/keel_range_image_test_" + std::to_string(getpid()) + "_" + name;
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+void WriteFile(const std::string& path, const std::string& bytes) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << bytes;
+}
+
+RangeTable Fixture() {
+  RangeTableBuilder builder;
+  REQUIRE(builder.AddFile(kData + "/ip2asn-v4-sample.tsv").ok());
+  REQUIRE(builder.AddFile(kData + "/ip2asn-v6-sample.tsv").ok());
+  auto table = std::move(builder).Build();
+  REQUIRE(table.ok());
+  return std::move(*table);
+}
+
+std::vector<IpAddress> Queries() {
+  std::vector<IpAddress> q;
+  std::mt19937_64 random(5);
+  for (int i = 0; i < 3000; ++i) {
+    q.push_back(Ipv4(static_cast<uint32_t>(random())));
+    // Mostly inside the fixture's IPv6 rows (2001::/16 and 2a0x::/16).
+    uint64_t hi =
+        (random() % 2 ? 0x2001000000000000ull : 0x2a00000000000000ull) |
+        (random() >> 20);
+    q.push_back(Ipv6::FromHalves(hi, random()));
+  }
+  return q;
+}
+
+TEST_CASE("an image answers as the table it was saved from") {
+  RangeTable table = Fixture();
+  std::string path = TempPath("round.keel");
+  REQUIRE(table.save(path).ok());
+  auto mapped = RangeTable::open_mapped(path);
+  REQUIRE(mapped.ok());
+  CHECK(mapped->is_mapped());
+  CHECK(mapped->table_bytes() == ReadFile(path).size());
+  CHECK(mapped->v4_rows() == table.v4_rows());
+  CHECK(mapped->v6_rows() == table.v6_rows());
+  CHECK(mapped->records() == table.records());
+  CHECK(mapped->names() == table.names());
+  for (const IpAddress& a : Queries()) {
+    auto want = table.lookup(a);
+    auto got = mapped->lookup(a);
+    REQUIRE(got.has_value() == want.has_value());
+    if (!want) continue;
+    CHECK(got->record == want->record);
+    CHECK(got->first == want->first);
+    CHECK(got->last == want->last);
+  }
+  // A mapped table saves the same bytes again.
+  std::string again = TempPath("again.keel");
+  REQUIRE(mapped->save(again).ok());
+  CHECK(ReadFile(again) == ReadFile(path));
+  // LoadRangeTable recognises an image by content.
+  auto loaded = LoadRangeTable({path}, OverlapPolicy::kError);
+  REQUIRE(loaded.ok());
+  CHECK(loaded->is_mapped());
+  CHECK_FALSE(LoadRangeTable({path, kData + "/ip2asn-v4-sample.tsv"},
+                             OverlapPolicy::kError)
+                  .ok());
+  std::remove(path.c_str());
+  std::remove(again.c_str());
+}
+
+TEST_CASE("every flipped header byte is refused") {
+  std::string path = TempPath("flip.keel");
+  REQUIRE(Fixture().save(path).ok());
+  const std::string good = ReadFile(path);
+  std::string bad_path = TempPath("flipped.keel");
+  for (size_t i = 0; i < 4096; ++i) {
+    std::string bytes = good;
+    bytes[i] = static_cast<char>(bytes[i] ^ (1 << (i % 8)));
+    WriteFile(bad_path, bytes);
+    auto opened = RangeTable::open_mapped(bad_path);
+    INFO("byte " << i);
+    REQUIRE_FALSE(opened.ok());
+    CHECK(std::string(opened.status().message()).find(bad_path) !=
+          std::string::npos);
+  }
+  std::remove(path.c_str());
+  std::remove(bad_path.c_str());
+}
+
+TEST_CASE("flipped data bytes fail their section's checksum") {
+  std::string path = TempPath("data.keel");
+  REQUIRE(Fixture().save(path).ok());
+  const std::string good = ReadFile(path);
+  std::string bad_path = TempPath("data_flipped.keel");
+  std::mt19937_64 random(9);
+  for (int i = 0; i < 200; ++i) {
+    std::string bytes = good;
+    size_t at = 4096 + random() % (good.size() - 4096);
+    bytes[at] = static_cast<char>(bytes[at] ^ 0x10);
+    WriteFile(bad_path, bytes);
+    auto opened = RangeTable::open_mapped(bad_path);
+    INFO("byte " << at);
+    // Padding between sections is not covered; a flip there is harmless.
+    if (opened.ok()) continue;
+    CHECK(std::string(opened.status().message()).find("checksum") !=
+          std::string::npos);
+  }
+  std::remove(path.c_str());
+  std::remove(bad_path.c_str());
+}
+
+TEST_CASE("truncated, extended and foreign files are refused") {
+  std::string path = TempPath("cut.keel");
+  REQUIRE(Fixture().save(path).ok());
+  const std::string good = ReadFile(path);
+  std::string bad_path = TempPath("cut_short.keel");
+  std::mt19937_64 random(4);
+  std::vector<size_t> lengths = {0,    1,    8,    100,
+                                 4095, 4096, 4097, good.size() - 1};
+  for (int i = 0; i < 100; ++i) lengths.push_back(random() % good.size());
+  for (size_t length : lengths) {
+    WriteFile(bad_path, good.substr(0, length));
+    auto opened = RangeTable::open_mapped(bad_path);
+    INFO("length " << length);
+    REQUIRE_FALSE(opened.ok());
+  }
+  WriteFile(bad_path, good + "x");
+  auto longer = RangeTable::open_mapped(bad_path);
+  REQUIRE_FALSE(longer.ok());
+  CHECK(std::string(longer.status().message()).find("header says") !=
+        std::string::npos);
+
+  WriteFile(bad_path, std::string(5000, 'a'));
+  auto foreign = RangeTable::open_mapped(bad_path);
+  REQUIRE_FALSE(foreign.ok());
+  CHECK(std::string(foreign.status().message()).find("magic") !=
+        std::string::npos);
+  auto missing = RangeTable::open_mapped(TempPath("missing.keel"));
+  REQUIRE_FALSE(missing.ok());
+  CHECK(std::string(missing.status().message()).find("missing.keel") !=
+        std::string::npos);
+  std::remove(path.c_str());
+  std::remove(bad_path.c_str());
+}
+
+}  // namespace
+}  // namespace keel::core
