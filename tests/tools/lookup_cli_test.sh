@@ -1,0 +1,67 @@
+#!/bin/bash
+# keel lookup and keel table compile on the ip2asn fixtures: output format,
+# stdin, bad addresses, images, and fields a table lacks.
+# Usage: lookup_cli_test.sh SOURCE_DIR BUILD_DIR KEEL_BINARY
+set -u
+source_dir=$1
+keel=$3
+data=$source_dir/tests/data
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+failures=0
+
+expect() {  # expect NAME EXPECTED ACTUAL
+  if [[ "$2" != "$3" ]]; then
+    echo "FAIL $1"
+    echo "  expected: $(printf '%q' "$2")"
+    echo "  actual:   $(printf '%q' "$3")"
+    failures=$((failures + 1))
+  fi
+}
+
+tables=(--table "$data/ip2asn-v4-sample.tsv" --table "$data/ip2asn-v6-sample.tsv")
+want=$'1.0.0.1\t13335\tAU\tCloudflare, Inc.\n0.0.0.0\t-\n2001::1\t6939\t-\tHurricane Electric LLC\n::\t-'
+out=$("$keel" lookup "${tables[@]}" 1.0.0.1 0.0.0.0 2001::1 ::)
+expect "positional lookups" "$want" "$out"
+
+out=$(printf '1.0.0.1\n\n 0.0.0.0 \r\n2001::1\n::\n' | "$keel" lookup "${tables[@]}")
+expect "stdin lookups" "$want" "$out"
+
+out=$("$keel" lookup "${tables[@]}" 1.0.0.1 1.2.3 ::1 2>"$work/err")
+code=$?
+expect "bad address exit code" 1 "$code"
+expect "bad address keeps the rest" $'1.0.0.1\t13335\tAU\tCloudflare, Inc.\n::1\t-' "$out"
+expect "bad address on stderr" \
+  $'1.2.3\terror: invalid IPv4 address "1.2.3": fewer than four parts' \
+  "$(cat "$work/err")"
+
+"$keel" table compile --out "$work/t.keel" "$data/ip2asn-v4-sample.tsv" \
+  "$data/ip2asn-v6-sample.tsv" >"$work/compile.json"
+expect "compile exit code" 0 $?
+grep -q '"v4_rows":' "$work/compile.json" || { echo "FAIL compile JSON"; failures=$((failures + 1)); }
+out=$("$keel" lookup --table "$work/t.keel" 1.0.0.1 0.0.0.0 2001::1 ::)
+expect "image lookups" "$want" "$out"
+
+out=$("$keel" lookup --table "$data/ip2asn-country-sample.csv" 1.0.0.1)
+expect "country-only table" $'1.0.0.1\t-\tAU\t-' "$out"
+
+printf '10.0.0.0,10.0.0.255,AU\n10.0.0.128,10.0.0.128,NZ\n' >"$work/nested.csv"
+"$keel" lookup --table "$work/nested.csv" 10.0.0.1 >/dev/null 2>"$work/err"
+expect "overlap refused by default" 1 $?
+grep -q "nested.csv:2 (10.0.0.128-10.0.0.128) overlaps .*nested.csv:1" "$work/err" ||
+  { echo "FAIL overlap message: $(cat "$work/err")"; failures=$((failures + 1)); }
+out=$("$keel" lookup --table "$work/nested.csv" --overlap last 10.0.0.128 10.0.0.129)
+expect "overlap last" $'10.0.0.128\t-\tNZ\t-\n10.0.0.129\t-\tAU\t-' "$out"
+out=$("$keel" lookup --table "$work/nested.csv" --overlap first 10.0.0.128)
+expect "overlap first" $'10.0.0.128\t-\tAU\t-' "$out"
+
+"$keel" lookup --table "$work/missing.tsv" 1.1.1.1 2>/dev/null
+expect "missing table exit code" 1 $?
+"$keel" lookup 1.1.1.1 2>/dev/null
+expect "no table is a usage error" 2 $?
+
+if ((failures > 0)); then
+  echo "$failures failure(s)"
+  exit 1
+fi
+echo "lookup CLI: all passed"
