@@ -1,14 +1,19 @@
 #include "keel/core/internal/epoch_domain.h"
 
+#include <atomic>
 #include <cstdio>
 #include <cstdlib>
 #include <limits>
 
 namespace keel::core::core_internal {
 
-thread_local constinit EpochReaderState tls_epoch_reader;
-
 namespace {
+
+struct ReaderState {
+  int slot = -1;  // index into the slot array, claimed on first pin
+  int depth = 0;  // nesting of EpochGuards on this thread
+};
+thread_local constinit ReaderState tls_reader;
 
 struct alignas(64) ReaderSlot {
   std::atomic<uint64_t> epoch{EpochDomain::kIdle};
@@ -31,11 +36,11 @@ std::atomic<int> slots_in_use{0};
 // Gives the thread's slot back when the thread exits.
 struct SlotReleaser {
   ~SlotReleaser() {
-    int slot = tls_epoch_reader.slot;
+    int slot = tls_reader.slot;
     if (slot < 0) return;
     slots[slot].epoch.store(EpochDomain::kIdle, std::memory_order_release);
     slots[slot].claimed.store(false, std::memory_order_release);
-    tls_epoch_reader.slot = -1;
+    tls_reader.slot = -1;
   }
 };
 
@@ -73,14 +78,18 @@ uint64_t EpochDomain::OldestPinned() {
   return oldest;
 }
 
-void EpochDomain::Pin(EpochReaderState& state) {
+void EpochDomain::Enter() {
+  ReaderState& state = tls_reader;
+  if (state.depth++ != 0) return;
   if (state.slot < 0) state.slot = ClaimSlot();
   // The exchange is the full barrier the protocol in the header relies on.
   slots[state.slot].epoch.exchange(global_epoch.load(std::memory_order_seq_cst),
                                    std::memory_order_seq_cst);
 }
 
-void EpochDomain::Unpin(const EpochReaderState& state) {
+void EpochDomain::Exit() {
+  ReaderState& state = tls_reader;
+  if (--state.depth != 0) return;
   slots[state.slot].epoch.store(kIdle, std::memory_order_release);
 }
 

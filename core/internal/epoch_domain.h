@@ -29,17 +29,9 @@
 #ifndef KEEL_CORE_INTERNAL_EPOCH_DOMAIN_H_
 #define KEEL_CORE_INTERNAL_EPOCH_DOMAIN_H_
 
-#include <atomic>
 #include <cstdint>
 
 namespace keel::core::core_internal {
-
-struct EpochReaderState {
-  int slot = -1;  // index into the slot array, claimed on first pin
-  int depth = 0;  // nesting of EpochGuards on this thread
-};
-
-extern thread_local constinit EpochReaderState tls_epoch_reader;
 
 class EpochDomain {
  public:
@@ -52,22 +44,17 @@ class EpochDomain {
   // The oldest epoch some reader is pinned at, or UINT64_MAX when none is.
   static uint64_t OldestPinned();
 
-  // Reader side; use EpochGuard.
-  static void Pin(EpochReaderState& state);
-  static void Unpin(const EpochReaderState& state);
+  // Reader side; use EpochGuard. Enter pins on the thread's outermost
+  // call, Exit unpins on its last.
+  static void Enter();
+  static void Exit();
 };
 
 // Pins the epoch for its scope; nested guards on one thread cost a counter.
 class EpochGuard {
  public:
-  EpochGuard() {
-    EpochReaderState& state = tls_epoch_reader;
-    if (state.depth++ == 0) EpochDomain::Pin(state);
-  }
-  ~EpochGuard() {
-    EpochReaderState& state = tls_epoch_reader;
-    if (--state.depth == 0) EpochDomain::Unpin(state);
-  }
+  EpochGuard() { EpochDomain::Enter(); }
+  ~EpochGuard() { EpochDomain::Exit(); }
   EpochGuard(const EpochGuard&) = delete;
   EpochGuard& operator=(const EpochGuard&) = delete;
 };
