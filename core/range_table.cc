@@ -60,13 +60,12 @@ inline uint64_t CountV4(const uint32_t* rows, uint32_t begin, uint32_t end,
   return static_cast<uint64_t>(base - rows) + count;
 }
 
-inline uint32_t ReadPacked(const uint8_t* packed, uint64_t index,
+inline uint64_t ReadPacked(const uint8_t* packed, uint64_t index,
                            uint32_t bits) {
   uint64_t bit = index * bits;
   uint64_t word;
   std::memcpy(&word, packed + (bit >> 3), sizeof(word));
-  return static_cast<uint32_t>((word >> (bit & 7)) &
-                               ((uint64_t{1} << bits) - 1));
+  return (word >> (bit & 7)) & ((uint64_t{1} << bits) - 1);
 }
 
 inline const uint8_t* PackedByte(const uint8_t* packed, uint64_t index,
@@ -74,8 +73,9 @@ inline const uint8_t* PackedByte(const uint8_t* packed, uint64_t index,
   return packed + ((index * bits) >> 3);
 }
 
-// The low 64 bits of IPv6 row `row`'s start: zero unless it is listed.
-uint64_t V6StartLow(const RangeView& v, uint64_t row) {
+// The low 64 bits of IPv6 row `row`'s start, which is in the exception list
+// (its kV6Records entry has the low bit set).
+[[gnu::noinline]] uint64_t V6StartLow(const RangeView& v, uint64_t row) {
   const auto* begin = v.v6_exceptions;
   const auto* end = begin + v.counts.v6_exceptions;
   const auto* it = std::lower_bound(
@@ -115,9 +115,14 @@ inline RangeRecord RangeTable::Record(uint32_t index) const {
 inline uint32_t RangeTable::V4Record(uint64_t row) const {
   uint32_t record = view_.v4_rows[row] & 0xffff;
   if (view_.v4_high_bits != 0) {
-    record |= ReadPacked(view_.v4_record_high, row, view_.v4_high_bits) << 16;
+    record |= static_cast<uint32_t>(
+        ReadPacked(view_.v4_record_high, row, view_.v4_high_bits) << 16);
   }
   return record;
+}
+
+inline uint64_t RangeTable::V6Entry(uint64_t row) const {
+  return ReadPacked(view_.v6_records, row, view_.counts.record_bits + 1);
 }
 
 std::optional<RangeMatch> RangeTable::lookup(Ipv4 address) const {
@@ -164,17 +169,21 @@ uint64_t RangeTable::V6Row(Ipv6 address) const {
           v.v6_keys + key_begin,
           std::min<uint64_t>(kV6MidStride, v.counts.v6_rows - key_begin), hi);
   // Rows starting inside this /64 after the address do not hold it.
-  while (v.v6_keys[row] == hi && V6StartLow(v, row) > address.lo()) --row;
+  while (v.v6_keys[row] == hi && (V6Entry(row) & 1) != 0 &&
+         V6StartLow(v, row) > address.lo()) {
+    --row;
+  }
   return row;
 }
 
 Ipv6 RangeTable::V6Start(uint64_t row) const {
-  return Ipv6::FromHalves(view_.v6_keys[row], V6StartLow(view_, row));
+  uint64_t lo = (V6Entry(row) & 1) != 0 ? V6StartLow(view_, row) : 0;
+  return Ipv6::FromHalves(view_.v6_keys[row], lo);
 }
 
 std::optional<RangeMatch> RangeTable::lookup(Ipv6 address) const {
   uint64_t row = V6Row(address);
-  uint32_t record = ReadPacked(view_.v6_records, row, view_.counts.record_bits);
+  auto record = static_cast<uint32_t>(V6Entry(row) >> 1);
   if (record == 0) return std::nullopt;
   RangeMatch match;
   match.record = Record(record);
@@ -258,12 +267,15 @@ void RangeTable::lookup_batch(std::span<const Ipv6> addresses,
               v.v6_keys + key_begin[i],
               std::min<uint64_t>(kV6MidStride, v.counts.v6_rows - key_begin[i]),
               hi);
-      while (v.v6_keys[r] == hi && V6StartLow(v, r) > in[i].lo()) --r;
+      while (v.v6_keys[r] == hi && (V6Entry(r) & 1) != 0 &&
+             V6StartLow(v, r) > in[i].lo()) {
+        --r;
+      }
       row[i] = r;
-      __builtin_prefetch(PackedByte(v.v6_records, r, bits));
+      __builtin_prefetch(PackedByte(v.v6_records, r, bits + 1));
     }
     for (size_t i = 0; i < n; ++i) {
-      record[i] = ReadPacked(v.v6_records, row[i], bits);
+      record[i] = static_cast<uint32_t>(V6Entry(row[i]) >> 1);
       __builtin_prefetch(v.records + record[i]);
     }
     for (size_t i = 0; i < n; ++i) {
@@ -280,7 +292,6 @@ void RangeTable::for_each_range(
     const std::function<void(const IpAddress&, const IpAddress&,
                              const RangeRecord&)>& fn) const {
   const RangeView& v = view_;
-  const uint32_t bits = v.counts.record_bits;
   auto v4_start = [&](uint64_t row, uint32_t top) {
     return top << 16 | v.v4_rows[row] >> 16;
   };
@@ -298,7 +309,7 @@ void RangeTable::for_each_range(
     fn(Ipv4(v4_start(row, top)), Ipv4(last), Record(record));
   }
   for (uint64_t row = 0; row < v.counts.v6_rows; ++row) {
-    uint32_t record = ReadPacked(v.v6_records, row, bits);
+    auto record = static_cast<uint32_t>(V6Entry(row) >> 1);
     if (record == 0) continue;
     Ipv6 last = row + 1 == v.counts.v6_rows
                     ? Ipv6(~static_cast<unsigned __int128>(0))

@@ -115,6 +115,8 @@ class RangeTable {
 
   RangeRecord Record(uint32_t index) const;
   uint32_t V4Record(uint64_t row) const;
+  // IPv6 row `row`'s record index << 1 | 1 if its start is not /64-aligned.
+  uint64_t V6Entry(uint64_t row) const;
   uint64_t V6Row(Ipv6 address) const;
   Ipv6 V6Start(uint64_t row) const;
 

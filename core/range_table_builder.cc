@@ -72,11 +72,11 @@ std::vector<FrozenRow> FillGaps(const std::vector<PaintedRange>& ranges,
 }
 
 void WritePacked(uint8_t* packed, uint64_t index, uint32_t bits,
-                 uint32_t value) {
+                 uint64_t value) {
   uint64_t bit = index * bits;
   uint64_t word;
   std::memcpy(&word, packed + (bit >> 3), sizeof(word));
-  word |= uint64_t{value} << (bit & 7);
+  word |= value << (bit & 7);
   std::memcpy(packed + (bit >> 3), &word, sizeof(word));
 }
 
@@ -301,7 +301,9 @@ absl::StatusOr<RangeTable> RangeTableBuilder::Build() && {
     if (auto lo = static_cast<uint64_t>(rows6[i].start); lo != 0) {
       *exceptions++ = {static_cast<uint32_t>(i), 0, lo};
     }
-    WritePacked(at(ci::kV6Records), i, counts.record_bits, rows6[i].record);
+    WritePacked(at(ci::kV6Records), i, counts.record_bits + 1,
+                uint64_t{rows6[i].record} << 1 |
+                    (static_cast<uint64_t>(rows6[i].start) != 0));
   }
 
   std::memcpy(at(ci::kRecords), records.data(),

@@ -55,7 +55,7 @@ size_t PlaceSections(const RangeCounts& c,
   bytes[kV6Top] = CeilDiv(c.v6_rows, kV6TopStride) * sizeof(uint64_t);
   bytes[kV6Mid] = CeilDiv(c.v6_rows, kV6MidStride) * sizeof(uint64_t);
   bytes[kV6Keys] = c.v6_rows * sizeof(uint64_t);
-  bytes[kV6Records] = PackedBytes(c.v6_rows, c.record_bits);
+  bytes[kV6Records] = PackedBytes(c.v6_rows, c.record_bits + 1);
   bytes[kV6Exceptions] = c.v6_exceptions * sizeof(V6Exception);
   bytes[kRecords] = c.records * sizeof(PackedRecord);
   bytes[kNames] = c.name_bytes;

@@ -17,7 +17,8 @@
 //   kV6Top        ceil(n6/256) uint64: kV6Keys[256 i]
 //   kV6Mid        ceil(n6/16) uint64: kV6Keys[16 i]
 //   kV6Keys       n6 uint64: the top 64 bits of each row's start
-//   kV6Records    n6 record indices, record_bits bits each, + 8 slack bytes
+//   kV6Records    n6 entries of record_bits + 1 bits, + 8 slack bytes: the
+//                 record index << 1 | 1 when the row is in kV6Exceptions
 //   kV6Exceptions V6Exception per row whose start is not /64-aligned, by row
 //   kRecords      PackedRecord per record; record 0 is the gap
 //   kNames        the name bytes, each record naming its slice

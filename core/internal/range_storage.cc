@@ -2,69 +2,56 @@
 
 #include <sys/mman.h>
 
-#include <cstring>
-
-#include "keel/alloc/arena.h"
+#include <new>
 
 namespace keel::core::core_internal {
 namespace {
 
 constexpr size_t kHugePage = size_t{2} << 20;
-constexpr size_t kSmallAlignment = 64;
-
-alloc::Arena& RangesArena() {
-  // Never destroyed: tables may outlive static destruction order.
-  static alloc::Arena* arena = new alloc::Arena("ranges");
-  return *arena;
-}
-
-class ArenaBlock final : public RangeStorage {
- public:
-  ArenaBlock(void* raw, size_t bytes) : raw_(raw), bytes_(bytes) {}
-  ~ArenaBlock() override { RangesArena().deallocate(raw_, bytes_); }
-  bool mapped() const override { return false; }
-  size_t bytes() const override { return bytes_; }
-
- private:
-  void* raw_;
-  size_t bytes_;
-};
+constexpr size_t kPage = 4096;
 
 class Mapping final : public RangeStorage {
  public:
-  Mapping(void* address, size_t bytes) : address_(address), bytes_(bytes) {}
+  Mapping(void* address, size_t bytes, bool file)
+      : address_(address), bytes_(bytes), file_(file) {}
   ~Mapping() override { munmap(address_, bytes_); }
-  bool mapped() const override { return true; }
+  bool mapped() const override { return file_; }
   size_t bytes() const override { return bytes_; }
 
  private:
   void* address_;
   size_t bytes_;
+  bool file_;
 };
 
 }  // namespace
 
 std::unique_ptr<RangeStorage> AllocateRangeBlock(size_t bytes,
                                                  uint8_t** block) {
-  size_t raw_bytes = bytes + kSmallAlignment;
-  void* raw = RangesArena().allocate(raw_bytes);
-  auto address = reinterpret_cast<uintptr_t>(raw);
-  uintptr_t aligned = (address + kSmallAlignment - 1) & ~(kSmallAlignment - 1);
+  // Anonymous memory straight from the kernel rather than an arena: only a
+  // 2 MiB-aligned block can sit on huge pages from its first byte, and
+  // aligning an arena allocation would hold up to 2 MiB of padding. Here the
+  // excess address space is returned at once, so the block holds exactly
+  // its pages.
+  size_t length = (bytes + kPage - 1) & ~(kPage - 1);
+  size_t reserve = length + kHugePage;
+  void* raw = mmap(nullptr, reserve, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (raw == MAP_FAILED) throw std::bad_alloc();
+  auto begin = reinterpret_cast<uintptr_t>(raw);
+  uintptr_t aligned = (begin + kHugePage - 1) & ~(kHugePage - 1);
+  if (aligned > begin) munmap(raw, aligned - begin);
+  uintptr_t end = aligned + length;
+  if (begin + reserve > end)
+    munmap(reinterpret_cast<void*>(end), begin + reserve - end);
   *block = reinterpret_cast<uint8_t*>(aligned);
-  // Huge pages for the 2 MiB-aligned interior: advice only, and no padding
-  // spent on aligning the whole block.
-  uintptr_t huge_begin = (aligned + kHugePage - 1) & ~(kHugePage - 1);
-  uintptr_t huge_end = (aligned + bytes) & ~(kHugePage - 1);
-  if (huge_end > huge_begin) {
-    madvise(reinterpret_cast<void*>(huge_begin), huge_end - huge_begin,
-            MADV_HUGEPAGE);
-  }
-  std::memset(*block, 0, bytes);
-  return std::make_unique<ArenaBlock>(raw, raw_bytes);
+  // Advice only: without transparent huge pages the table still works.
+  madvise(*block, length, MADV_HUGEPAGE);
+  return std::make_unique<Mapping>(*block, length, /*file=*/false);
 }
 
 std::unique_ptr<RangeStorage> AdoptMapping(void* address, size_t bytes) {
-  return std::make_unique<Mapping>(address, bytes);
+  return std::make_unique<Mapping>(address, bytes, /*file=*/true);
 }
 
 }  // namespace keel::core::core_internal

@@ -1,6 +1,6 @@
-// RangeStorage: the memory a RangeTable answers from, either a block in the
-// "ranges" arena (a table built from feeds) or a read-only file mapping (an
-// opened image). Releasing it frees the block or unmaps the file.
+// RangeStorage: the memory a RangeTable answers from, either an anonymous
+// block (a table built from feeds) or a read-only file mapping (an opened
+// image). Releasing it unmaps it.
 #ifndef KEEL_CORE_INTERNAL_RANGE_STORAGE_H_
 #define KEEL_CORE_INTERNAL_RANGE_STORAGE_H_
 
@@ -18,9 +18,9 @@ class RangeStorage {
   virtual size_t bytes() const = 0;
 };
 
-// A zeroed, 64-byte aligned block of `bytes` from the "ranges" arena; its
-// 2 MiB-aligned interior is advised to use huge pages, so that random
-// lookups miss the TLB less. Sets *block to its start.
+// A zeroed block of `bytes` (rounded up to whole pages), 2 MiB aligned and
+// advised to use huge pages, so that random lookups miss the TLB less. Sets
+// *block to its start. Throws std::bad_alloc when memory is exhausted.
 std::unique_ptr<RangeStorage> AllocateRangeBlock(size_t bytes, uint8_t** block);
 
 // Takes ownership of a mapping made with mmap.
