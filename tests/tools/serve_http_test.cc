@@ -15,6 +15,7 @@
 
 #include "keel/tools/server/remote_write.h"
 #include "keel/tools/server/serve_app.h"
+#include "keel/tools/server/table_files.h"
 
 namespace keel::tools {
 namespace {
@@ -384,6 +385,11 @@ TEST_CASE("metrics, snapshots, restart, and a bad newest snapshot") {
   const std::string range =
       "/api/v1/"
       "query_range?query=requests&start=1700000000&end=1700001650&step=15";
+  // From here on the ip2asn table comes from one image file, mapped.
+  auto table = LoadRangeTable(config.ip2asn);
+  REQUIRE(table.ok());
+  config.ip2asn = {dir.path() + "/ip2asn.image"};
+  REQUIRE(table->save(config.ip2asn[0]).ok());
   std::string before;
   {
     auto app = ServeApp::Start(config);
@@ -392,6 +398,9 @@ TEST_CASE("metrics, snapshots, restart, and a bad newest snapshot") {
     CHECK(r.status == 200);
     CHECK_THAT(r.body, Catch::Contains("[1700001635,\"9.5\"]"));
     before = r.body;
+    r = Http((*app)->port(), "GET", "/v1/lookup?ip=2001:4860::1");
+    CHECK(r.status == 200);
+    CHECK_THAT(r.body, Catch::Contains("\"asn\":15169"));
     REQUIRE((*app)->Stop().ok());
   }
   {

@@ -1,18 +1,16 @@
 #include "keel/tools/server/lookup_api.h"
 
 #include <chrono>
-#include <cstdio>
-#include <cstring>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
-#include "keel/core/range_table_builder.h"
+#include "keel/core/prefix_loader.h"
 #include "keel/tools/json.h"
 #include "keel/tools/server/event_log.h"
 #include "keel/tools/server/json_string_array.h"
-#include "keel/tools/server/pfx2as_file.h"
+#include "keel/tools/server/table_files.h"
 
 namespace keel::tools {
 namespace {
@@ -181,43 +179,12 @@ HttpResponse LookupApi::Prefix(const HttpRequest& request) const {
   return HttpResponse::Json(200, std::move(out));
 }
 
-}  // namespace keel::tools
-
-namespace keel::tools {
-namespace {
-
-// An image is binary; the feeds are text or gzip. A NUL in the first bytes
-// of a file that is not gzip marks an image.
-bool LooksLikeImage(const std::string& path) {
-  FILE* f = std::fopen(path.c_str(), "rb");
-  if (f == nullptr) return false;
-  unsigned char head[64];
-  size_t n = std::fread(head, 1, sizeof(head), f);
-  std::fclose(f);
-  if (n >= 2 && head[0] == 0x1f && head[1] == 0x8b) return false;
-  return std::memchr(head, 0, n) != nullptr;
-}
-
-absl::StatusOr<core::RangeTable> LoadRanges(
-    const std::vector<std::string>& paths) {
-  if (paths.size() == 1 && LooksLikeImage(paths[0])) {
-    return core::RangeTable::open_mapped(paths[0]);
-  }
-  core::RangeTableBuilder builder(core::OverlapPolicy::kError);
-  for (const std::string& path : paths) {
-    if (absl::Status s = builder.AddFile(path); !s.ok()) return s;
-  }
-  return std::move(builder).Build();
-}
-
-}  // namespace
-
 absl::StatusOr<std::unique_ptr<LookupApi>> LookupApi::Load(
     const std::vector<std::string>& ip2asn, const std::string& pfx2as) {
   std::optional<core::RangeTable> ranges;
   if (!ip2asn.empty()) {
     auto start = std::chrono::steady_clock::now();
-    auto table = LoadRanges(ip2asn);
+    auto table = LoadRangeTable(ip2asn);
     if (!table.ok()) return table.status();
     ranges.emplace(*std::move(table));
     LogEvent(absl::StrFormat(
@@ -233,9 +200,8 @@ absl::StatusOr<std::unique_ptr<LookupApi>> LookupApi::Load(
   if (!pfx2as.empty()) {
     auto start = std::chrono::steady_clock::now();
     prefixes = std::make_unique<core::PrefixTable<uint32_t>>();
-    if (absl::Status s = LoadPfx2asFile(pfx2as, prefixes.get()); !s.ok()) {
-      return s;
-    }
+    auto stats = core::LoadPrefixTable(pfx2as, {}, *prefixes);
+    if (!stats.ok()) return stats.status();
     LogEvent(absl::StrFormat("pfx2as: %d prefixes, %d bytes from %s in %.3f s",
                              prefixes->size(), prefixes->memory_bytes(), pfx2as,
                              SecondsSince(start)));
