@@ -1,5 +1,6 @@
 #include "keel/core/series_store.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -102,6 +103,38 @@ int64_t SeriesStore::WindowOf(int64_t t) const { return impl_->WindowOf(t); }
 SampleIterator::SampleIterator(std::span<const ChunkData> chunks, int64_t mint,
                                int64_t maxt)
     : chunks_(chunks), mint_(mint), maxt_(maxt) {}
+
+bool SampleIterator::Advance() {
+  while (!done_) {
+    std::size_t n = chunk_.Decode(t_, bits_, kBlock);
+    if (n == 0) {
+      if (next_chunk_ >= chunks_.size()) break;
+      const ChunkData& c = chunks_[next_chunk_++];
+      if (c.max_time < mint_) continue;
+      if (c.min_time > maxt_) break;
+      chunk_ = XorIterator(c.bytes);
+      continue;
+    }
+    // Keep [mint, maxt] of the block; past maxt nothing more is wanted.
+    uint32_t begin = 0;
+    if (t_[0] < mint_) {
+      begin = static_cast<uint32_t>(std::lower_bound(t_, t_ + n, mint_) - t_);
+    }
+    auto end = static_cast<uint32_t>(n);
+    if (t_[n - 1] > maxt_) {
+      end = static_cast<uint32_t>(std::upper_bound(t_, t_ + n, maxt_) - t_);
+      done_ = true;
+    }
+    if (begin < end) {
+      pos_ = begin;
+      end_ = end;
+      return true;
+    }
+  }
+  done_ = true;
+  pos_ = end_ = 0;
+  return false;
+}
 
 SeriesSet::SeriesSet(SeriesSet&&) noexcept = default;
 SeriesSet& SeriesSet::operator=(SeriesSet&&) noexcept = default;

@@ -13,23 +13,24 @@ void XorChunk::Append(int64_t t, double v) {
 }
 
 XorIterator::XorIterator(std::span<const uint8_t> chunk)
-    : begin_(chunk.data()),
-      p_(chunk.data()),
-      end_(chunk.data() + chunk.size()) {
+    : begin_(chunk.data()) {
+  c_.p = chunk.data();
+  c_.end = chunk.data() + chunk.size();
   if (chunk.size() < kXorHeaderBytes) {
     corrupt_ = true;
     return;
   }
   count_ = XorSampleCount(chunk);
-  p_ += kXorHeaderBytes;
+  c_.p += kXorHeaderBytes;
 }
 
 bool XorIterator::NextSlow() {
+  using core_internal::ReadBits;
   // Varints are byte-aligned here: sample 0 starts at bit 16, sample 1 at
   // bit 16 + 8 * len(varint) + 64.
   uint64_t ux = 0;
   for (unsigned shift = 0;; shift += 7) {
-    uint64_t b = Read(8);
+    uint64_t b = ReadBits(c_, 8);
     if (shift == 63 && b > 1) {
       corrupt_ = true;
       return false;
@@ -44,35 +45,33 @@ bool XorIterator::NextSlow() {
   if (read_ == 0) {
     auto x = static_cast<int64_t>(ux >> 1);
     if (ux & 1) x = ~x;
-    t_ = x;
-    bits_ = Read(32) << 32;
-    bits_ |= Read(32);
+    c_.t = x;
+    c_.bits = ReadBits(c_, 32) << 32;
+    c_.bits |= ReadBits(c_, 32);
   } else {
-    delta_ = ux;
-    t_ = static_cast<int64_t>(static_cast<uint64_t>(t_) + delta_);
-    leading_ = 0xff;
-    if (Read(1) != 0) {
-      unsigned sig;
-      if (Read(1) == 1) {
-        leading_ = static_cast<uint8_t>(Read(5));
-        sig = static_cast<unsigned>(Read(6));
-        if (sig == 0) sig = 64;
-        if (leading_ + sig > 64) {
-          corrupt_ = true;
-          return false;
-        }
-        trailing_ = static_cast<uint8_t>(64 - leading_ - sig);
-      } else {
-        // Prometheus' reader would reuse an unset window here; reject.
+    c_.delta = ux;
+    c_.t = static_cast<int64_t>(static_cast<uint64_t>(c_.t) + c_.delta);
+    if (ReadBits(c_, 1) != 0) {
+      if (ReadBits(c_, 1) == 0) {
+        // '10' reuses a window, and none exists yet: never written so.
         corrupt_ = true;
         return false;
       }
-      uint64_t x = sig > 56 ? (Read(sig - 32) << 32) | Read(32) : Read(sig);
-      bits_ ^= x << trailing_;
+      c_.leading = static_cast<uint8_t>(ReadBits(c_, 5));
+      unsigned sig = static_cast<unsigned>(ReadBits(c_, 6));
+      if (sig == 0) sig = 64;
+      if (c_.leading + sig > 64) {
+        corrupt_ = true;
+        return false;
+      }
+      c_.trailing = static_cast<uint8_t>(64 - c_.leading - sig);
+      uint64_t x = sig > 56 ? (ReadBits(c_, sig - 32) << 32) | ReadBits(c_, 32)
+                            : ReadBits(c_, sig);
+      c_.bits ^= x << c_.trailing;
     }
   }
   ++read_;
-  if (overrun_ > avail_) {
+  if (c_.overrun > c_.avail) {
     corrupt_ = true;
     return false;
   }
@@ -81,12 +80,12 @@ bool XorIterator::NextSlow() {
 
 absl::Status XorIterator::status() const {
   if (!corrupt_) return absl::OkStatus();
-  if (end_ - begin_ < static_cast<std::ptrdiff_t>(kXorHeaderBytes)) {
+  if (c_.end - begin_ < static_cast<std::ptrdiff_t>(kXorHeaderBytes)) {
     return absl::DataLossError(absl::StrCat(
-        "xor chunk of ", end_ - begin_, " bytes is shorter than its header"));
+        "xor chunk of ", c_.end - begin_, " bytes is shorter than its header"));
   }
   return absl::DataLossError(
-      absl::StrCat("xor chunk of ", end_ - begin_, " bytes, header count ",
+      absl::StrCat("xor chunk of ", c_.end - begin_, " bytes, header count ",
                    count_, ": malformed or truncated at sample ", read_));
 }
 

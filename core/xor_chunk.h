@@ -79,7 +79,24 @@ class XorChunk {
   XorAppendState state_;
 };
 
-// Decodes a chunk's samples in order.
+namespace core_internal {
+// The decoder's state, kept apart so a decode loop can hold it in registers.
+struct XorCursor {
+  const uint8_t* p = nullptr;  // next byte to load into word
+  const uint8_t* end = nullptr;
+  uint64_t word = 0;     // next bits, MSB first
+  unsigned avail = 0;    // valid bits in word
+  unsigned overrun = 0;  // zero bits supplied past the end
+  int64_t t = 0;
+  uint64_t delta = 0;
+  uint64_t bits = 0;
+  uint8_t leading = 0xff;
+  uint8_t trailing = 0;
+};
+}  // namespace core_internal
+
+// Decodes a chunk's samples in order, one at a time (Next) or a block at a
+// time (Decode, several times faster per sample).
 class XorIterator {
  public:
   XorIterator() = default;
@@ -88,31 +105,26 @@ class XorIterator {
   // Advances to the next sample; false at the end or on malformed bytes
   // (then status() says what and where).
   bool Next();
-  int64_t t() const { return t_; }
+  int64_t t() const { return c_.t; }
   double v() const;
-  uint64_t value_bits() const { return bits_; }
+  uint64_t value_bits() const { return c_.bits; }
+
+  // Decodes up to `max` next samples into t[] and value_bits[]; returns how
+  // many (0 at the end or on malformed bytes). Afterwards t() and v() are
+  // the last sample decoded.
+  std::size_t Decode(int64_t* t, uint64_t* value_bits, std::size_t max);
+
   // The sample count from the header.
   uint16_t count() const { return count_; }
   absl::Status status() const;
 
  private:
   bool NextSlow();
-  uint64_t Read(unsigned n);
-  void Refill();
 
+  core_internal::XorCursor c_;
   const uint8_t* begin_ = nullptr;
-  const uint8_t* p_ = nullptr;  // next byte to load into word_
-  const uint8_t* end_ = nullptr;
-  uint64_t word_ = 0;     // next bits, MSB first
-  unsigned avail_ = 0;    // valid bits in word_
-  unsigned overrun_ = 0;  // zero bits supplied past the end
-  int64_t t_ = 0;
-  uint64_t delta_ = 0;
-  uint64_t bits_ = 0;
   uint16_t count_ = 0;
   uint16_t read_ = 0;
-  uint8_t leading_ = 0;
-  uint8_t trailing_ = 0;
   bool corrupt_ = false;
 };
 

@@ -4,7 +4,9 @@
 #ifndef KEEL_CORE_INTERNAL_CHUNK_XOR_INLINE_H_
 #define KEEL_CORE_INTERNAL_CHUNK_XOR_INLINE_H_
 
+#include <algorithm>
 #include <bit>
+#include <cstddef>
 #include <cstdint>
 #include <cstring>
 
@@ -119,44 +121,46 @@ inline void XorAppend(uint8_t* buf, XorAppendState& s, int64_t t, double v) {
   buf[1] = static_cast<uint8_t>(s.count);
 }
 
-inline void XorIterator::Refill() {
-  if (end_ - p_ >= 8) {
-    word_ |= core_internal::LoadBE64(p_) >> avail_;
-    p_ += (63 - avail_) >> 3;
-    avail_ |= 56;
+namespace core_internal {
+
+[[gnu::always_inline]] inline void Refill(XorCursor& c) {
+  if (c.end - c.p >= 8) [[likely]] {
+    c.word |= LoadBE64(c.p) >> c.avail;
+    c.p += (63 - c.avail) >> 3;
+    c.avail |= 56;
     return;
   }
   // Near the end: byte by byte, then zeros, counted so that reading past the
   // end is caught.
-  while (avail_ <= 56) {
-    if (p_ < end_) {
-      word_ |= uint64_t{*p_++} << (56 - avail_);
+  while (c.avail <= 56) {
+    if (c.p < c.end) {
+      c.word |= uint64_t{*c.p++} << (56 - c.avail);
     } else {
-      overrun_ += 8;
+      c.overrun += 8;
     }
-    avail_ += 8;
+    c.avail += 8;
   }
 }
 
 // REQUIRES: 1 <= n <= 56.
-inline uint64_t XorIterator::Read(unsigned n) {
-  if (avail_ < n) Refill();
-  uint64_t v = word_ >> (64 - n);
-  word_ <<= n;
-  avail_ -= n;
+[[gnu::always_inline]] inline uint64_t ReadBits(XorCursor& c, unsigned n) {
+  if (c.avail < n) Refill(c);
+  uint64_t v = c.word >> (64 - n);
+  c.word <<= n;
+  c.avail -= n;
   return v;
 }
 
-inline bool XorIterator::Next() {
-  if (read_ >= count_ || corrupt_) return false;
-  if (read_ < 2) return NextSlow();
-  if (avail_ < 57) Refill();
-  // Timestamp: the bucket prefix is at most 4 bits.
-  unsigned prefix = static_cast<unsigned>(word_ >> 60);
-  if ((prefix & 0b1000) == 0) {
-    word_ <<= 1;
-    avail_ -= 1;
+// Decodes a sample after the first two; false on malformed bits.
+[[gnu::always_inline]] inline bool XorDecodeNext(XorCursor& c) {
+  if (c.avail < 57) Refill(c);
+  // Timestamp: the bucket prefix is at most 4 bits. A zero delta-of-delta
+  // leaves 56 bits, enough for the value's 13-bit header.
+  if ((c.word >> 63) == 0) [[likely]] {
+    c.word <<= 1;
+    c.avail -= 1;
   } else {
+    unsigned prefix = static_cast<unsigned>(c.word >> 60);
     unsigned size;
     unsigned used;
     if ((prefix & 0b0100) == 0) {
@@ -168,59 +172,92 @@ inline bool XorIterator::Next() {
     } else {
       size = 64, used = 4;
     }
-    word_ <<= used;
-    avail_ -= used;
+    c.word <<= used;
+    c.avail -= used;
     uint64_t dod;
     if (size == 64) {
-      dod = Read(32) << 32;
-      dod |= Read(32);
+      dod = ReadBits(c, 32) << 32;
+      dod |= ReadBits(c, 32);
     } else {
-      dod = Read(size);
+      dod = ReadBits(c, size);
       if (dod > (uint64_t{1} << (size - 1))) dod -= uint64_t{1} << size;
     }
-    delta_ += dod;
+    c.delta += dod;
+    if (c.avail < 13) Refill(c);
   }
-  t_ = static_cast<int64_t>(static_cast<uint64_t>(t_) + delta_);
-  // Value.
-  if (avail_ < 13) Refill();
-  if ((word_ >> 63) == 0) {
-    word_ <<= 1;
-    avail_ -= 1;
+  c.t = static_cast<int64_t>(static_cast<uint64_t>(c.t) + c.delta);
+  // Value: 0 same | 10 reuse the window | 11 new window.
+  if ((c.word >> 63) == 0) {
+    c.word <<= 1;
+    c.avail -= 1;
   } else {
-    unsigned control = static_cast<unsigned>(word_ >> 62);
-    if (control == 0b11) {
-      unsigned header = static_cast<unsigned>(word_ >> 51) & 0x7ff;
-      word_ <<= 13;
-      avail_ -= 13;
-      leading_ = static_cast<uint8_t>(header >> 6);
+    if ((c.word >> 62) == 0b11) {
+      unsigned header = static_cast<unsigned>(c.word >> 51) & 0x7ff;
+      c.word <<= 13;
+      c.avail -= 13;
+      unsigned lead = header >> 6;
       unsigned sig = header & 63;
       if (sig == 0) sig = 64;
-      if (leading_ + sig > 64) {
-        corrupt_ = true;
+      if (lead + sig > 64) [[unlikely]] {
         return false;
       }
-      trailing_ = static_cast<uint8_t>(64 - leading_ - sig);
+      c.leading = static_cast<uint8_t>(lead);
+      c.trailing = static_cast<uint8_t>(64 - lead - sig);
     } else {
-      if (leading_ == 0xff) {  // no window to reuse: never written so
-        corrupt_ = true;
+      if (c.leading == 0xff) [[unlikely]] {  // no window to reuse
         return false;
       }
-      word_ <<= 2;
-      avail_ -= 2;
+      c.word <<= 2;
+      c.avail -= 2;
     }
-    unsigned sig = 64 - leading_ - trailing_;
-    uint64_t x = sig > 56 ? (Read(sig - 32) << 32) | Read(32) : Read(sig);
-    bits_ ^= x << trailing_;
+    unsigned sig = 64 - c.leading - c.trailing;
+    uint64_t x = sig > 56 ? (ReadBits(c, sig - 32) << 32) | ReadBits(c, 32)
+                          : ReadBits(c, sig);
+    c.bits ^= x << c.trailing;
   }
-  ++read_;
-  if (overrun_ > avail_) {
+  return c.overrun <= c.avail;
+}
+
+}  // namespace core_internal
+
+inline bool XorIterator::Next() {
+  if (read_ >= count_ || corrupt_) return false;
+  if (read_ < 2) return NextSlow();
+  if (!core_internal::XorDecodeNext(c_)) [[unlikely]] {
     corrupt_ = true;
     return false;
   }
+  ++read_;
   return true;
 }
 
-inline double XorIterator::v() const { return std::bit_cast<double>(bits_); }
+inline std::size_t XorIterator::Decode(int64_t* t, uint64_t* value_bits,
+                                       std::size_t max) {
+  std::size_t n = 0;
+  while (n < max && read_ < 2) {
+    if (!Next()) return n;
+    t[n] = c_.t;
+    value_bits[n] = c_.bits;
+    ++n;
+  }
+  if (corrupt_) return n;
+  std::size_t todo = std::min<std::size_t>(max - n, count_ - read_);
+  core_internal::XorCursor c = c_;
+  std::size_t i = 0;
+  for (; i < todo; ++i) {
+    if (!core_internal::XorDecodeNext(c)) [[unlikely]] {
+      corrupt_ = true;
+      break;
+    }
+    t[n + i] = c.t;
+    value_bits[n + i] = c.bits;
+  }
+  c_ = c;
+  read_ = static_cast<uint16_t>(read_ + i);
+  return n + i;
+}
+
+inline double XorIterator::v() const { return std::bit_cast<double>(c_.bits); }
 
 }  // namespace keel::core
 
