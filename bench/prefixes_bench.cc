@@ -39,7 +39,7 @@ namespace keel::tools {
 namespace {
 
 constexpr char kName[] = "bench prefixes";
-constexpr size_t kWriteBatch = 256;
+constexpr size_t kWriteBatch = 1024;
 
 // Where the lookups' results go, so that they are not optimized away.
 volatile uint64_t sink;

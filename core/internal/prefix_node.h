@@ -36,7 +36,7 @@ namespace keel::core::core_internal {
 inline constexpr int kStride = 8;
 
 // The largest node: 256 children and 511 values of 8 bytes.
-inline constexpr size_t kMaxNodeBytes = 104 + 256 * 8 + 511 * 8;
+inline constexpr size_t kMaxNodeBytes = 128 + 256 * 8 + 511 * 8;
 
 // The bytes a node of `bytes` bytes is allocated with: the GrowthPolicy
 // capacity (a jemalloc size class), looked up in a table built once, since
@@ -57,23 +57,6 @@ inline constexpr std::array<uint64_t, 32> kShallowAncestors = [] {
 
 inline bool TestBit(const uint64_t* words, unsigned i) {
   return (words[i >> 6] >> (i & 63)) & 1;
-}
-
-// The number of set bits in words[0..kWords) before bit i. Branch-free:
-// a loop over i >> 6 words mispredicts on random keys, and mispredictions,
-// not the popcounts, were the cost.
-template <int kWords>
-inline unsigned RankOf(const uint64_t (&words)[kWords], unsigned i) {
-  const unsigned word = i >> 6;
-  const uint64_t below = (uint64_t{1} << (i & 63)) - 1;
-  unsigned rank = 0;
-#pragma GCC unroll 8
-  for (unsigned w = 0; w < kWords; ++w) {
-    uint64_t full = uint64_t{0} - static_cast<uint64_t>(w < word);
-    uint64_t part = (uint64_t{0} - static_cast<uint64_t>(w == word)) & below;
-    rank += std::popcount(words[w] & (full | part));
-  }
-  return rank;
 }
 
 // cond ? a : b by masks: the compiler turns a plain ?: on random data into
@@ -102,11 +85,41 @@ inline int SlotBits(unsigned slot) { return std::bit_width(slot) - 1; }
 struct NodeHeader {
   uint64_t child_bits[4];   // bit b: a child for byte b
   uint64_t prefix_bits[8];  // bit i: slot i holds a prefix
-  uint64_t child_count : 9;
-  uint64_t prefix_count : 10;
-  uint64_t generation : 45;  // the writer's batch that made the node
+  // Set bits in the words before each word, so that a rank is one popcount:
+  // a loop over the words costs more, and mispredicts on random keys.
+  uint16_t prefixes_before[8];
+  uint8_t children_before[4];
+  uint16_t child_count;
+  uint16_t prefix_count;
+  uint64_t generation;  // the writer's batch that made the node
+
+  unsigned ChildRank(unsigned byte) const {
+    return children_before[byte >> 6] +
+           std::popcount(child_bits[byte >> 6] &
+                         ((uint64_t{1} << (byte & 63)) - 1));
+  }
+  unsigned PrefixRank(unsigned slot) const {
+    return prefixes_before[slot >> 6] +
+           std::popcount(prefix_bits[slot >> 6] &
+                         ((uint64_t{1} << (slot & 63)) - 1));
+  }
+  // Brings the counts up to date with the bitmaps.
+  void Recount() {
+    unsigned total = 0;
+    for (int w = 0; w < 4; ++w) {
+      children_before[w] = static_cast<uint8_t>(total);
+      total += std::popcount(child_bits[w]);
+    }
+    child_count = static_cast<uint16_t>(total);
+    total = 0;
+    for (int w = 0; w < 8; ++w) {
+      prefixes_before[w] = static_cast<uint16_t>(total);
+      total += std::popcount(prefix_bits[w]);
+    }
+    prefix_count = static_cast<uint16_t>(total);
+  }
 };
-static_assert(sizeof(NodeHeader) == 104);
+static_assert(sizeof(NodeHeader) == 128);
 
 template <class V>
 struct Node : NodeHeader {
@@ -130,12 +143,8 @@ struct Node : NodeHeader {
 
   bool has_child(unsigned byte) const { return TestBit(child_bits, byte); }
   bool has_prefix(unsigned slot) const { return TestBit(prefix_bits, slot); }
-  Node* child(unsigned byte) const {
-    return children()[RankOf(child_bits, byte)];
-  }
-  const V& value(unsigned slot) const {
-    return values()[RankOf(prefix_bits, slot)];
-  }
+  Node* child(unsigned byte) const { return children()[ChildRank(byte)]; }
+  const V& value(unsigned slot) const { return values()[PrefixRank(slot)]; }
   bool empty() const { return child_count == 0 && prefix_count == 0; }
 
   // The deepest slot holding a prefix on `byte`'s path, or 0. Deeper slots

@@ -90,7 +90,7 @@ class PrefixTrie {
         node = WithChild(node, byte, NewNode());
       }
       *link = node;
-      link = &node->children()[RankOf(node->child_bits, byte)];
+      link = &node->children()[node->ChildRank(byte)];
     }
     unsigned slot = SlotOf(ByteAt(key, target), length - target * kStride);
     NodeT* node = *link;
@@ -100,7 +100,7 @@ class PrefixTrie {
       ++working_size_;
     } else {
       node = MakePrivate(node);
-      node->values()[RankOf(node->prefix_bits, slot)] = value;
+      node->values()[node->PrefixRank(slot)] = value;
     }
     *link = node;
     Changed();
@@ -126,7 +126,7 @@ class PrefixTrie {
       NodeT* node = MakePrivate(*links[depth]);
       *links[depth] = node;
       unsigned byte = ByteAt(key, depth);
-      links[depth + 1] = &node->children()[RankOf(node->child_bits, byte)];
+      links[depth + 1] = &node->children()[node->ChildRank(byte)];
     }
     *links[target] = WithoutPrefix(*links[target], slot);
     --working_size_;
@@ -191,42 +191,29 @@ class PrefixTrie {
     return node->value(slot);
   }
 
-  // The longest prefix holding the address `key`: down while there is a
-  // child, then back up to the first node with a prefix on the path.
+  // The longest prefix holding the address `key`.
   std::optional<Hit> Longest(Key key) const {
     const NodeT* node = root();
     if (node == nullptr) return std::nullopt;
-    const NodeT* path[kLevels];
-    int depth = 0;
-    for (;;) {
-      path[depth] = node;
-      if (depth == kLevels - 1) break;
-      unsigned byte = ByteAt(key, depth);
-      if (!node->has_child(byte)) break;
-      node = node->child(byte);
-      ++depth;
-    }
-    for (;; --depth) {
-      unsigned slot = path[depth]->BestSlot(ByteAt(key, depth));
-      if (slot != 0) {
-        return Hit{depth * kStride + SlotBits(slot), path[depth]->value(slot)};
-      }
-      if (depth == 0) return std::nullopt;
-    }
+    return LongestFrom(node, key);
   }
 
-  // Longest for keys[0..n), into out[0..n): walks kLanes lookups side by
-  // side, a level at a time, prefetching the nodes the next step reads so
-  // that their cache misses overlap.
+  // Longest for keys[0..n), into out[0..n). While it answers key i it
+  // walks key i + kAhead down to its deepest node and prefetches that node,
+  // so that many lookups' cache misses are in flight at once: the upper
+  // levels are few and stay cached; the deepest node is the miss.
   void LongestBatch(const Key* keys, size_t n, std::optional<V>* out) const {
     const NodeT* root_node = root();
-    for (size_t base = 0; base < n; base += kLanes) {
-      size_t lanes = std::min(n - base, kLanes);
-      if (root_node == nullptr) {
-        std::fill(out + base, out + base + lanes, std::nullopt);
-        continue;
-      }
-      LongestLanes(root_node, keys + base, lanes, out + base);
+    if (root_node == nullptr) {
+      std::fill(out, out + n, std::nullopt);
+      return;
+    }
+    for (size_t i = 0; i < std::min(n, kAhead); ++i)
+      Prefetch(root_node, keys[i]);
+    for (size_t i = 0; i < n; ++i) {
+      if (i + kAhead < n) Prefetch(root_node, keys[i + kAhead]);
+      auto hit = LongestFrom(root_node, keys[i]);
+      out[i] = hit ? std::optional<V>(hit->value) : std::nullopt;
     }
   }
 
@@ -273,9 +260,7 @@ class PrefixTrie {
   }
 
  private:
-  static constexpr size_t kLanes = 32;
-  static constexpr NodeHeader kSentinel{};
-  static inline const void* const kSentinelChildren = &kSentinel;
+  static constexpr size_t kAhead = 12;
 
   struct Retired {
     NodeT* node;
@@ -293,67 +278,39 @@ class PrefixTrie {
 
   const NodeT* root() const { return root_.load(std::memory_order_seq_cst); }
 
-  // An empty node that missing children lead to, so that a walk steps on
-  // without testing for the end.
-  static const NodeT* Sentinel() {
-    return reinterpret_cast<const NodeT*>(&kSentinel);
-  }
-  static const NodeT* const* SentinelChildren() {
-    return reinterpret_cast<const NodeT* const*>(&kSentinelChildren);
-  }
-
-  // A batched longest-match walk: where it is and the deepest prefix seen so
-  // far. Branch-free steps let the lanes' cache misses overlap.
-  struct Cursor {
-    const NodeT* node;
-    const NodeT* best;
-    unsigned best_slot;  // 0: none yet
-    int best_depth;
-  };
-  static Cursor Start(const NodeT* root_node) {
-    return {root_node == nullptr ? Sentinel() : root_node, nullptr, 0, 0};
-  }
-  // One level of the walk, free of data-dependent branches.
-  static void Step(Cursor& c, Key key, int depth) {
-    const NodeT* node = c.node;
-    const unsigned byte = ByteAt(key, depth);
-    const unsigned slot = node->BestSlot(byte);
-    const bool hit = slot != 0;
-    c.best = Select(hit, node, c.best);
-    c.best_slot = Select<unsigned>(hit, slot, c.best_slot);
-    c.best_depth = Select<int>(hit, depth, c.best_depth);
-    const bool has = node->has_child(byte);
-    const NodeT* const* children =
-        Select<const NodeT* const*>(has, node->children(), SentinelChildren());
-    c.node = children[Select<unsigned>(has, RankOf(node->child_bits, byte), 0)];
-  }
-
-  void LongestLanes(const NodeT* root_node, const Key* keys, size_t lanes,
-                    std::optional<V>* out) const {
-    Cursor c[kLanes];
-    for (size_t i = 0; i < lanes; ++i) c[i] = Start(root_node);
-    for (int depth = 0; depth < kLevels; ++depth) {
-      bool any = false;
-      for (size_t i = 0; i < lanes; ++i) {
-        Step(c[i], keys[i], depth);
-        __builtin_prefetch(c[i].node);
-        __builtin_prefetch(reinterpret_cast<const char*>(c[i].node) + 64);
-        any |= c[i].node != Sentinel();
+  // Down while there is a child, then back up to the first node with a
+  // prefix on the path.
+  static std::optional<Hit> LongestFrom(const NodeT* node, Key key) {
+    const NodeT* path[kLevels];
+    int depth = 0;
+    for (;;) {
+      path[depth] = node;
+      if (depth == kLevels - 1) break;
+      unsigned byte = ByteAt(key, depth);
+      if (!node->has_child(byte)) break;
+      node = node->child(byte);
+      ++depth;
+    }
+    for (;; --depth) {
+      unsigned slot = path[depth]->BestSlot(ByteAt(key, depth));
+      if (slot != 0) {
+        return Hit{depth * kStride + SlotBits(slot), path[depth]->value(slot)};
       }
-      if (!any) break;
+      if (depth == 0) return std::nullopt;
     }
-    const V* found[kLanes];
-    for (size_t i = 0; i < lanes; ++i) {
-      found[i] =
-          c[i].best_slot == 0
-              ? nullptr
-              : &c[i].best
-                     ->values()[RankOf(c[i].best->prefix_bits, c[i].best_slot)];
-      __builtin_prefetch(found[i]);
+  }
+
+  // Fetches the header and first values of the deepest node on key's path.
+  static void Prefetch(const NodeT* node, Key key) {
+    for (int depth = 0; depth < kLevels - 1; ++depth) {
+      unsigned byte = ByteAt(key, depth);
+      if (!node->has_child(byte)) break;
+      node = node->child(byte);
     }
-    for (size_t i = 0; i < lanes; ++i) {
-      out[i] = found[i] == nullptr ? std::nullopt : std::optional<V>(*found[i]);
-    }
+    const char* p = reinterpret_cast<const char*>(node);
+    __builtin_prefetch(p);
+    __builtin_prefetch(p + 64);
+    __builtin_prefetch(p + 128);
   }
 
   // Visits, in address order, the prefixes in `node`'s subtree under `slot`
@@ -403,11 +360,8 @@ class PrefixTrie {
 
   // ---- Writer internals ----------------------------------------------------
 
-  uint64_t generation_bits() const {
-    return generation_ & ((uint64_t{1} << 45) - 1);
-  }
   bool IsPrivate(const NodeT* node) const {
-    return node->generation == generation_bits();
+    return node->generation == generation_;
   }
 
   NodeT* Allocate(size_t bytes) {
@@ -434,7 +388,7 @@ class PrefixTrie {
   NodeT* NewNode() {
     NodeT* node = Allocate(sizeof(NodeHeader));
     std::memset(static_cast<void*>(node), 0, sizeof(NodeHeader));
-    node->generation = generation_bits();
+    node->generation = generation_;
     return node;
   }
 
@@ -447,7 +401,7 @@ class PrefixTrie {
     }
     NodeT* fresh = Allocate(bytes);
     std::memcpy(static_cast<void*>(fresh), node, sizeof(NodeHeader));
-    fresh->generation = generation_bits();
+    fresh->generation = generation_;
     return fresh;
   }
 
@@ -455,7 +409,7 @@ class PrefixTrie {
     if (IsPrivate(node)) return node;
     NodeT* copy = Allocate(node->bytes());
     std::memcpy(static_cast<void*>(copy), node, node->bytes());
-    copy->generation = generation_bits();
+    copy->generation = generation_;
     Free(node);
     return copy;
   }
@@ -478,11 +432,11 @@ class PrefixTrie {
   NodeT* WithChild(NodeT* node, unsigned byte, NodeT* child) {
     size_t old_bytes = node->bytes();
     NodeT* out = Reserve(node, old_bytes + sizeof(NodeT*));
-    unsigned rank = RankOf(node->child_bits, byte);
+    unsigned rank = node->ChildRank(byte);
     Splice(node, out, rank * sizeof(NodeT*), old_bytes - sizeof(NodeHeader),
            sizeof(NodeT*));
     out->child_bits[byte >> 6] |= uint64_t{1} << (byte & 63);
-    out->child_count = out->child_count + 1;
+    out->Recount();
     out->children()[rank] = child;
     if (out != node) Free(node);
     return out;
@@ -491,11 +445,11 @@ class PrefixTrie {
   NodeT* WithoutChild(NodeT* node, unsigned byte) {
     size_t old_bytes = node->bytes();
     NodeT* out = Reserve(node, old_bytes - sizeof(NodeT*));
-    unsigned rank = RankOf(node->child_bits, byte);
+    unsigned rank = node->ChildRank(byte);
     Splice(node, out, rank * sizeof(NodeT*), old_bytes - sizeof(NodeHeader),
            -static_cast<ptrdiff_t>(sizeof(NodeT*)));
     out->child_bits[byte >> 6] &= ~(uint64_t{1} << (byte & 63));
-    out->child_count = out->child_count - 1;
+    out->Recount();
     if (out != node) Free(node);
     return out;
   }
@@ -503,11 +457,11 @@ class PrefixTrie {
   NodeT* WithPrefix(NodeT* node, unsigned slot, const V& value) {
     size_t old_bytes = node->bytes();
     NodeT* out = Reserve(node, old_bytes + sizeof(V));
-    unsigned rank = RankOf(node->prefix_bits, slot);
+    unsigned rank = node->PrefixRank(slot);
     size_t at = node->child_count * sizeof(NodeT*) + rank * sizeof(V);
     Splice(node, out, at, old_bytes - sizeof(NodeHeader), sizeof(V));
     out->prefix_bits[slot >> 6] |= uint64_t{1} << (slot & 63);
-    out->prefix_count = out->prefix_count + 1;
+    out->Recount();
     out->values()[rank] = value;
     if (out != node) Free(node);
     return out;
@@ -516,12 +470,12 @@ class PrefixTrie {
   NodeT* WithoutPrefix(NodeT* node, unsigned slot) {
     size_t old_bytes = node->bytes();
     NodeT* out = Reserve(node, old_bytes - sizeof(V));
-    unsigned rank = RankOf(node->prefix_bits, slot);
+    unsigned rank = node->PrefixRank(slot);
     size_t at = node->child_count * sizeof(NodeT*) + rank * sizeof(V);
     Splice(node, out, at, old_bytes - sizeof(NodeHeader),
            -static_cast<ptrdiff_t>(sizeof(V)));
     out->prefix_bits[slot >> 6] &= ~(uint64_t{1} << (slot & 63));
-    out->prefix_count = out->prefix_count - 1;
+    out->Recount();
     if (out != node) Free(node);
     return out;
   }
