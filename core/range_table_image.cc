@@ -189,10 +189,7 @@ absl::StatusOr<RangeTable> RangeTable::open_mapped(std::string_view path) {
     return Refuse(path, absl::StrCat("file has ", file_bytes,
                                      " bytes, less than a header"));
   }
-  // Populated up front: the checksums read every page anyway, and one call
-  // maps them faster than a fault per page.
-  void* address =
-      mmap(nullptr, file_bytes, PROT_READ, MAP_SHARED | MAP_POPULATE, fd, 0);
+  void* address = mmap(nullptr, file_bytes, PROT_READ, MAP_SHARED, fd, 0);
   int error = errno;
   close(fd);
   if (address == MAP_FAILED) return SystemError(path, "mmap", error);
@@ -202,12 +199,23 @@ absl::StatusOr<RangeTable> RangeTable::open_mapped(std::string_view path) {
   ImageHeader h;
   std::memcpy(&h, base, sizeof(h));
   const uint8_t* block = base + kDataOffset;
+  // Each section's pages are dropped from the process once checked (they
+  // stay in the page cache), so that opening never holds the whole file: a
+  // command answering a few addresses stays small, and lookups map back in
+  // only what they touch.
+  auto drop_pages = [](const uint8_t* p, size_t bytes) {
+    auto begin = reinterpret_cast<uintptr_t>(p) & ~uintptr_t{4095};
+    madvise(reinterpret_cast<void*>(begin),
+            reinterpret_cast<uintptr_t>(p) + bytes - begin, MADV_DONTNEED);
+  };
   for (int s = 0; s < ci::kRangeSectionCount; ++s) {
-    if (ci::Checksum64(block + h.sections[s].offset, h.sections[s].bytes) !=
+    const uint8_t* section = block + h.sections[s].offset;
+    if (ci::Checksum64(section, h.sections[s].bytes) !=
         h.section_checksums[s]) {
       return Refuse(path, absl::StrCat("checksum mismatch in section ",
                                        kSectionNames[s]));
     }
+    drop_pages(section, h.sections[s].bytes);
   }
   ci::RangeView view;
   if (auto s =
@@ -215,6 +223,7 @@ absl::StatusOr<RangeTable> RangeTable::open_mapped(std::string_view path) {
       !s.ok()) {
     return s;
   }
+  drop_pages(block, file_bytes - kDataOffset);
   return RangeTable(std::move(storage), view, file_bytes);
 }
 
