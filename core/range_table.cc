@@ -13,7 +13,6 @@ using core_internal::kV6MidStride;
 using core_internal::kV6TopStride;
 using core_internal::PackedRecord;
 using core_internal::RangeView;
-using core_internal::V4Bucket;
 
 // "AAABAC...ZZ": country code c is the two letters at 2c.
 struct CountryLetters {
@@ -128,19 +127,19 @@ inline uint64_t RangeTable::V6Entry(uint64_t row) const {
 std::optional<RangeMatch> RangeTable::lookup(Ipv4 address) const {
   uint32_t a = address.bits();
   uint32_t b = a >> 16;
-  const V4Bucket* bucket = view_.v4_buckets + b;
-  uint32_t begin = bucket[0].first_row;
-  uint32_t end = bucket[1].first_row;
+  uint32_t begin = view_.v4_buckets[b];
+  uint32_t end = view_.v4_buckets[b + 1];
   // With no start in its bucket at or below the address, the row is the
   // last one before the bucket.
   uint64_t row = CountV4(view_.v4_rows, begin, end, a << 16 | 0xffff) - 1;
   uint32_t record = V4Record(row);
   if (record == 0) return std::nullopt;
   bool before_bucket = row < begin;
-  uint32_t top = before_bucket ? bucket[0].prev_top : b;
+  const core_internal::V4Tops* tops = view_.v4_tops + b;
+  uint32_t top = before_bucket ? tops[0].prev_top : b;
   uint32_t next_top = row + 1 < end   ? b
-                      : before_bucket ? bucket[0].first_top
-                                      : bucket[1].first_top;
+                      : before_bucket ? tops[0].first_top
+                                      : tops[1].first_top;
   RangeMatch match;
   match.record = Record(record);
   match.first = Ipv4(top << 16 | view_.v4_rows[row] >> 16);
@@ -209,9 +208,9 @@ void RangeTable::lookup_batch(std::span<const Ipv4> addresses,
       __builtin_prefetch(v.v4_buckets + (in[i].bits() >> 16));
     }
     for (size_t i = 0; i < n; ++i) {
-      const V4Bucket* bucket = v.v4_buckets + (in[i].bits() >> 16);
-      begin[i] = bucket[0].first_row;
-      size[i] = bucket[1].first_row - begin[i];
+      const uint32_t* bucket = v.v4_buckets + (in[i].bits() >> 16);
+      begin[i] = bucket[0];
+      size[i] = bucket[1] - begin[i];
       __builtin_prefetch(v.v4_rows + begin[i]);
       __builtin_prefetch(v.v4_rows + begin[i] + size[i] / 2);
     }
@@ -297,13 +296,13 @@ void RangeTable::for_each_range(
   };
   uint32_t top = 0;
   for (uint64_t row = 0; row < v.counts.v4_rows; ++row) {
-    while (v.v4_buckets[top + 1].first_row <= row) ++top;
+    while (v.v4_buckets[top + 1] <= row) ++top;
     uint32_t record = V4Record(row);
     if (record == 0) continue;
     uint32_t last = 0xffffffffu;
     if (row + 1 < v.counts.v4_rows) {
       uint32_t next_top = top;
-      while (v.v4_buckets[next_top + 1].first_row <= row + 1) ++next_top;
+      while (v.v4_buckets[next_top + 1] <= row + 1) ++next_top;
       last = v4_start(row + 1, next_top) - 1;
     }
     fn(Ipv4(v4_start(row, top)), Ipv4(last), Record(record));

@@ -266,7 +266,8 @@ absl::StatusOr<RangeTable> RangeTableBuilder::Build() && {
   auto storage = ci::AllocateRangeBlock(block_bytes, &block);
   auto at = [&](ci::RangeSection s) { return block + places[s].offset; };
 
-  auto* buckets = reinterpret_cast<ci::V4Bucket*>(at(ci::kV4Buckets));
+  auto* buckets = reinterpret_cast<uint32_t*>(at(ci::kV4Buckets));
+  auto* tops = reinterpret_cast<ci::V4Tops*>(at(ci::kV4Tops));
   auto* v4_rows = reinterpret_cast<uint32_t*>(at(ci::kV4Rows));
   auto top16 = [&](size_t row) {
     return static_cast<uint16_t>(rows4[row].start >> 16);
@@ -274,9 +275,9 @@ absl::StatusOr<RangeTable> RangeTableBuilder::Build() && {
   size_t row = 0;
   for (uint32_t b = 0; b <= ci::kV4BucketCount; ++b) {
     while (row < rows4.size() && (rows4[row].start >> 16) < b) ++row;
-    buckets[b].first_row = static_cast<uint32_t>(row);
-    buckets[b].prev_top = row > 0 ? top16(row - 1) : 0;
-    buckets[b].first_top = row < rows4.size() ? top16(row) : 0;
+    buckets[b] = static_cast<uint32_t>(row);
+    tops[b].prev_top = row > 0 ? top16(row - 1) : 0;
+    tops[b].first_top = row < rows4.size() ? top16(row) : 0;
   }
   for (size_t i = 0; i < rows4.size(); ++i) {
     v4_rows[i] = static_cast<uint32_t>(rows4[i].start) << 16 |

@@ -43,8 +43,9 @@ struct ImageHeader {
 static_assert(sizeof(ImageHeader) < kDataOffset);
 
 constexpr const char* kSectionNames[ci::kRangeSectionCount] = {
-    "v4_buckets", "v4_rows",    "v4_record_high", "v6_top",  "v6_mid",
-    "v6_keys",    "v6_records", "v6_exceptions",  "records", "names"};
+    "v4_buckets",    "v4_tops", "v4_rows", "v4_record_high",
+    "v6_top",        "v6_mid",  "v6_keys", "v6_records",
+    "v6_exceptions", "records", "names"};
 
 [[gnu::cold, gnu::noinline]] absl::Status Refuse(std::string_view path,
                                                  std::string_view why) {

@@ -48,7 +48,8 @@ uint64_t Merge(uint64_t acc, uint64_t lane) {
 size_t PlaceSections(const RangeCounts& c,
                      SectionPlace places[kRangeSectionCount]) {
   uint64_t bytes[kRangeSectionCount];
-  bytes[kV4Buckets] = (kV4BucketCount + 1) * sizeof(V4Bucket);
+  bytes[kV4Buckets] = (kV4BucketCount + 1) * sizeof(uint32_t);
+  bytes[kV4Tops] = (kV4BucketCount + 1) * sizeof(V4Tops);
   bytes[kV4Rows] = (c.v4_rows + kV4RowPadding) * sizeof(uint32_t);
   bytes[kV4RecordHigh] =
       c.record_bits > 16 ? PackedBytes(c.v4_rows, c.record_bits - 16) : 0;
@@ -97,7 +98,8 @@ absl::Status ViewBlock(const uint8_t* block, size_t block_bytes,
   auto at = [&](RangeSection s) { return block + places[s].offset; };
   RangeView v;
   v.counts = c;
-  v.v4_buckets = reinterpret_cast<const V4Bucket*>(at(kV4Buckets));
+  v.v4_buckets = reinterpret_cast<const uint32_t*>(at(kV4Buckets));
+  v.v4_tops = reinterpret_cast<const V4Tops*>(at(kV4Tops));
   v.v4_rows = reinterpret_cast<const uint32_t*>(at(kV4Rows));
   v.v4_record_high = at(kV4RecordHigh);
   v.v4_high_bits = c.record_bits > 16 ? c.record_bits - 16 : 0;
@@ -112,13 +114,12 @@ absl::Status ViewBlock(const uint8_t* block, size_t block_bytes,
   v.names = reinterpret_cast<const char*>(at(kNames));
 
   // IPv4: a lookup's row is in [first_row[b] - 1, first_row[b + 1]).
-  if (v.v4_buckets[0].first_row != 0 ||
-      v.v4_buckets[kV4BucketCount].first_row != c.v4_rows ||
-      v.v4_buckets[1].first_row == 0 || (v.v4_rows[0] >> 16) != 0) {
+  if (v.v4_buckets[0] != 0 || v.v4_buckets[kV4BucketCount] != c.v4_rows ||
+      v.v4_buckets[1] == 0 || (v.v4_rows[0] >> 16) != 0) {
     return Corrupt(what, "IPv4 index does not start at row 0");
   }
   for (uint32_t b = 0; b < kV4BucketCount; ++b) {
-    if (v.v4_buckets[b].first_row > v.v4_buckets[b + 1].first_row) {
+    if (v.v4_buckets[b] > v.v4_buckets[b + 1]) {
       return Corrupt(what, absl::StrCat("IPv4 bucket ", b, " out of order"));
     }
   }

@@ -5,10 +5,11 @@
 // Sections (n4 / n6 = IPv4 / IPv6 rows; every address of a family lies in
 // exactly one row; row 0 starts at the family's zero address; gaps are rows
 // with record 0):
-//   kV4Buckets    65,537 V4Bucket: per top-16-bit value b, the first row
-//                 starting at or after b<<16, and the top 16 bits of that row
-//                 and of the row before it (for first/last without the
-//                 full starts)
+//   kV4Buckets    65,537 uint32: per top-16-bit value b, the first row
+//                 starting at or after b<<16 (256 KiB: stays in L2)
+//   kV4Tops       65,537 V4Tops: the top 16 bits of that row and of the row
+//                 before it, for first/last without the full starts; read
+//                 beside the search, never in its chain
 //   kV4Rows       n4 + kV4RowPadding uint32: low 16 bits of the row's start
 //                 << 16 | low 16 bits of its record index, so the search and
 //                 the record share a cache line; padding rows are ~0
@@ -35,6 +36,7 @@ namespace keel::core::core_internal {
 
 enum RangeSection : int {
   kV4Buckets,
+  kV4Tops,
   kV4Rows,
   kV4RecordHigh,
   kV6Top,
@@ -70,12 +72,11 @@ struct PackedRecord {
 };
 static_assert(sizeof(PackedRecord) == 12);
 
-struct V4Bucket {
-  uint32_t first_row;
-  uint16_t prev_top;   // top 16 bits of row first_row - 1
-  uint16_t first_top;  // top 16 bits of row first_row
+struct V4Tops {
+  uint16_t prev_top;   // top 16 bits of the bucket's first row - 1
+  uint16_t first_top;  // top 16 bits of the bucket's first row
 };
-static_assert(sizeof(V4Bucket) == 8);
+static_assert(sizeof(V4Tops) == 4);
 
 struct V6Exception {
   uint32_t row;
@@ -112,7 +113,8 @@ absl::Status CheckCounts(const RangeCounts& counts, const std::string& what);
 // Pointers into a block, checked so that lookups need no bounds checks.
 struct RangeView {
   RangeCounts counts;
-  const V4Bucket* v4_buckets = nullptr;
+  const uint32_t* v4_buckets = nullptr;
+  const V4Tops* v4_tops = nullptr;
   const uint32_t* v4_rows = nullptr;
   const uint8_t* v4_record_high = nullptr;
   uint32_t v4_high_bits = 0;
