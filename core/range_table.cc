@@ -195,37 +195,40 @@ std::optional<RangeMatch> RangeTable::lookup(Ipv6 address) const {
 
 void RangeTable::lookup_batch(std::span<const Ipv4> addresses,
                               std::span<std::optional<RangeRecord>> out) const {
-  // Groups of kGroup searches advance level by level; each level prefetches
-  // what the next one reads, so the group's cache misses overlap.
-  constexpr size_t kGroup = 16;
+  // A software pipeline: address i has its bucket prefetched at step i, its
+  // rows prefetched at step i + kLag, its record prefetched at i + 2 kLag
+  // and is answered at i + 3 kLag, so each miss has kLag lookups of other
+  // work to hide behind.
+  constexpr size_t kLag = 16;
+  constexpr size_t kSlots = 64;  // > 3 kLag, a power of two
   const RangeView& v = view_;
-  for (size_t base = 0; base < addresses.size(); base += kGroup) {
-    size_t n = std::min(kGroup, addresses.size() - base);
-    const Ipv4* in = addresses.data() + base;
-    uint32_t begin[kGroup], size[kGroup];
-    uint32_t record[kGroup];
-    for (size_t i = 0; i < n; ++i) {
-      __builtin_prefetch(v.v4_buckets + (in[i].bits() >> 16));
-    }
-    for (size_t i = 0; i < n; ++i) {
+  const Ipv4* in = addresses.data();
+  const size_t n = addresses.size();
+  uint32_t begin[kSlots], end[kSlots], record[kSlots];
+  for (size_t step = 0; step < n + 3 * kLag; ++step) {
+    if (step < n) __builtin_prefetch(v.v4_buckets + (in[step].bits() >> 16));
+    if (size_t i = step - kLag; step >= kLag && i < n) {
       const uint32_t* bucket = v.v4_buckets + (in[i].bits() >> 16);
-      begin[i] = bucket[0];
-      size[i] = bucket[1] - begin[i];
-      __builtin_prefetch(v.v4_rows + begin[i]);
-      __builtin_prefetch(v.v4_rows + begin[i] + size[i] / 2);
+      size_t slot = i % kSlots;
+      begin[slot] = bucket[0];
+      end[slot] = bucket[1];
+      __builtin_prefetch(v.v4_rows + begin[slot]);
+      __builtin_prefetch(v.v4_rows + (begin[slot] + end[slot]) / 2);
     }
-    for (size_t i = 0; i < n; ++i) {
-      uint64_t row = CountV4(v.v4_rows, begin[i], begin[i] + size[i],
+    if (size_t i = step - 2 * kLag; step >= 2 * kLag && i < n) {
+      size_t slot = i % kSlots;
+      uint64_t row = CountV4(v.v4_rows, begin[slot], end[slot],
                              in[i].bits() << 16 | 0xffff) -
                      1;
-      record[i] = V4Record(row);
-      __builtin_prefetch(v.records + record[i]);
+      record[slot] = V4Record(row);
+      __builtin_prefetch(v.records + record[slot]);
     }
-    for (size_t i = 0; i < n; ++i) {
-      if (record[i] == 0) {
-        out[base + i].reset();
+    if (size_t i = step - 3 * kLag; step >= 3 * kLag && i < n) {
+      uint32_t r = record[i % kSlots];
+      if (r == 0) {
+        out[i].reset();
       } else {
-        out[base + i] = Record(record[i]);
+        out[i] = Record(r);
       }
     }
   }
