@@ -10,13 +10,15 @@ src=$1 keel=$3
 
 work=$(mktemp -d)
 keel_pid="" prom_pid=""
-stop() {  # stop PID: SIGTERM, then wait at most 30 s, then SIGKILL
+stopped_rc=0
+stop() {  # stop PID: SIGTERM, then wait at most 30 s, then SIGKILL; exit code in stopped_rc
   local pid=$1
+  stopped_rc=0
   [[ -n $pid ]] || return 0
   kill -TERM "$pid" 2>/dev/null || return 0
   for _ in $(seq 300); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
   kill -KILL "$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || stopped_rc=$?
 }
 cleanup() {
   stop "$prom_pid"
@@ -136,8 +138,8 @@ points=$(sed -n 3p "$work/before.json" | python3 -c 'import json,sys; print(sum(
 echo "ok: before the restart: $series series, $points points of up"
 
 stop "$keel_pid"
-rc=0; wait "$keel_pid" 2>/dev/null || rc=$?
 keel_pid=""
+[[ $stopped_rc == 0 ]] || fail "keel serve exited with $stopped_rc after SIGTERM"
 grep -q "snapshot (shutdown) written" "$work/keel.log" || fail "no shutdown snapshot logged"
 echo "ok: SIGTERM took a snapshot: $(grep 'snapshot (shutdown)' "$work/keel.log" | tail -1)"
 
