@@ -1,0 +1,126 @@
+#include <atomic>
+#include <bit>
+#include <catch2/catch.hpp>
+#include <thread>
+#include <vector>
+
+#include "keel/core/selector.h"
+#include "keel/core/series_store.h"
+
+namespace keel::core {
+namespace {
+
+constexpr int kSeries = 64;
+constexpr int kSteps = 6000;
+constexpr int64_t kStep = 1000;
+
+double ValueAt(int series, int64_t t) {
+  return static_cast<double>(series) * 1e6 + static_cast<double>(t) * 0.5;
+}
+
+// Labels sort by name: __name__, half, i.
+int SeriesIndexOf(const Labels& labels) { return std::stoi(labels[2].value); }
+
+TEST_CASE("appenders, readers, cuts and truncation run together") {
+  SeriesStoreOptions options;
+  options.chunk_window_ms = 100 * kStep;
+  options.retention_windows = 4;
+  options.max_chunk_samples = 40;
+  SeriesStore store(options);
+  std::vector<SeriesRef> refs(kSeries);
+  for (int i = 0; i < kSeries; ++i) {
+    refs[i] = *store.GetOrCreate({{"__name__", "m"},
+                                  {"i", std::to_string(i)},
+                                  {"half", i % 2 ? "odd" : "even"}});
+  }
+  std::atomic<bool> done{false};
+  // Catch's REQUIRE is not thread-safe: threads count failures instead.
+  std::atomic<int64_t> inconsistencies{0};
+  std::atomic<int64_t> failed_appends{0};
+
+  // Two appenders on disjoint series: one by ref, one in batches.
+  auto appender = [&](int parity) {
+    std::vector<RefSample> batch;
+    for (int step = 0; step < kSteps; ++step) {
+      int64_t t = step * kStep;
+      batch.clear();
+      for (int i = parity; i < kSeries; i += 2) {
+        if (parity == 0) {
+          failed_appends += store.Append(refs[i], t, ValueAt(i, t)) !=
+                            AppendResult::kAppended;
+        } else {
+          batch.push_back({refs[i], t, ValueAt(i, t)});
+        }
+      }
+      if (!batch.empty()) {
+        failed_appends += batch.size() - store.AppendBatch(batch);
+      }
+    }
+  };
+  // A third appender creates and fills new series by labels.
+  auto creator = [&] {
+    for (int step = 0; step < kSteps; step += 10) {
+      int64_t t = step * kStep;
+      auto r = store.Append(
+          {{"__name__", "made"}, {"n", std::to_string(step % 30)}}, t, 1.0);
+      failed_appends += !r.ok() || *r != AppendResult::kAppended;
+    }
+  };
+  // Readers check every sample they see against the formula.
+  auto reader = [&] {
+    auto matchers = *ParseSelector(R"(m{half=~"odd|even"})");
+    while (!done.load()) {
+      SeriesSet set = store.Select(matchers, 0, kSteps * kStep);
+      for (const auto& e : set.series()) {
+        int i = SeriesIndexOf(e.labels);
+        int64_t last = -1;
+        for (auto it = set.Samples(e); it.Next();) {
+          if (it.t() <= last || it.v() != ValueAt(i, it.t())) ++inconsistencies;
+          last = it.t();
+        }
+      }
+      SeriesSet cut = store.Cut();
+      (void)cut.sample_count();
+      store.Stats();
+    }
+  };
+  auto truncator = [&] {
+    while (!done.load()) {
+      store.ApplyRetention();
+      std::this_thread::yield();
+    }
+  };
+
+  std::vector<std::thread> threads;
+  threads.emplace_back(appender, 0);
+  threads.emplace_back(appender, 1);
+  threads.emplace_back(creator);
+  std::thread read1(reader), read2(reader), trunc(truncator);
+  for (auto& t : threads) t.join();
+  done = true;
+  read1.join();
+  read2.join();
+  trunc.join();
+  REQUIRE(inconsistencies.load() == 0);
+  REQUIRE(failed_appends.load() == 0);
+
+  // What is left is exactly the retained windows of every series.
+  store.ApplyRetention();
+  int64_t first_kept =
+      (store.WindowOf((kSteps - 1) * kStep) - 3) * options.chunk_window_ms;
+  SeriesSet set = store.Select(*ParseSelector("m"), INT64_MIN, INT64_MAX);
+  REQUIRE(set.series().size() == kSeries);
+  for (const auto& e : set.series()) {
+    int i = SeriesIndexOf(e.labels);
+    int64_t want = first_kept;
+    for (auto it = set.Samples(e); it.Next(); want += kStep) {
+      REQUIRE(it.t() == want);
+      REQUIRE(std::bit_cast<uint64_t>(it.v()) ==
+              std::bit_cast<uint64_t>(ValueAt(i, want)));
+    }
+    REQUIRE(want == kSteps * kStep);
+  }
+}
+
+}  // namespace
+}  // namespace keel::core
