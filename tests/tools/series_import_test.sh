@@ -1,0 +1,26 @@
+#!/bin/bash
+# keel series import: prints what it stored as JSON; a bad line fails with
+# its file and line number; usage errors exit 2.
+set -u
+src=$1
+keel=$3
+fail() { echo "FAIL: $*"; exit 1; }
+
+out=$("$keel" series import "$src/tests/data/series_sample.txt") || fail "import exited $?"
+for want in '"appended":8' '"duplicates":1' '"conflicts":1' '"out_of_order":1' \
+            '"series":4' '"samples":8' '"min_time":1700000000000' '"max_time":1700000030000'; do
+  [[ $out == *"$want"* ]] || fail "missing $want in $out"
+done
+
+err=$("$keel" series import "$src/tests/data/series_bad_line.txt" 2>&1 >/dev/null)
+rc=$?
+[[ $rc == 1 ]] || fail "bad line: exit $rc, want 1"
+[[ $err == *"series_bad_line.txt:4: at byte 14"* ]] || fail "bad line: $err"
+
+"$keel" series import >/dev/null 2>&1
+rc=$?
+[[ $rc == 2 ]] || fail "no file: exit $rc, want 2"
+"$keel" series import /nonexistent/file.txt >/dev/null 2>&1
+rc=$?
+[[ $rc == 1 ]] || fail "missing file: exit $rc, want 1"
+echo PASS
