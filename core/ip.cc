@@ -124,13 +124,14 @@ Reason ParseV6(std::string_view text, unsigned __int128* out) {
   }
   if (gap < 0 && count != 8) return "fewer than eight groups and no \"::\"";
   if (gap >= 0 && count == 8) return "\"::\" with eight groups besides";
+  // Groups after "::" belong at the end: the zeros fill between.
   unsigned __int128 bits = 0;
-  int zeros = 8 - count;
-  for (int g = 0; g < count; ++g) {
-    if (g == gap) bits <<= 16 * zeros;
-    bits = bits << 16 | groups[g];
+  int tail = gap < 0 ? 0 : count - gap;
+  for (int g = 0; g < 8; ++g) {
+    int from = g < 8 - tail ? g : g - (8 - count);
+    bool zero = gap >= 0 && g >= gap && g < 8 - tail;
+    bits = bits << 16 | (zero ? 0 : groups[from]);
   }
-  if (gap == count) bits <<= 16 * zeros;
   *out = bits;
   return nullptr;
 }
