@@ -21,11 +21,14 @@
 //
 // Append rules: a sample older than its series' last one is rejected
 // (counted); the same timestamp with the same value bits is ignored; the
-// same timestamp with another value is rejected (counted).
+// same timestamp with another value is rejected (counted); a sample in a
+// window Truncate already dropped is rejected (counted). Refs are never
+// reused: once Truncate drops a series its ref answers kUnknownSeries, and
+// the same labels get a new ref.
 //
 // Thread safety: every method may be called from any number of threads at
-// once. Series are striped over locks by ref, so appenders on different
-// series rarely meet; Select and Cut take each stripe's lock briefly, copy
+// once. Series are striped over 64 locks by runs of 64 refs, so appenders
+// on different series rarely meet; Select and Cut take each stripe's lock briefly, copy
 // the open chunks' bytes, and keep the windows holding the sealed chunks
 // alive, so a SeriesSet stays valid and unchanged while appends, Truncate
 // and retention go on. A SeriesSet must not outlive its store.
