@@ -18,8 +18,9 @@
 // 511-slot complete binary tree of the prefixes 1-8 bits below it and up to
 // 256 children, both compressed by popcount (core/internal/prefix_node.h).
 // An IPv4 lookup reads at most 4 nodes; a full IPv4 table of 512k prefixes
-// takes about 10 bytes a prefix. All nodes come from the table's own
-// alloc::Arena ("prefix_table"), sized by alloc::GrowthPolicy classes.
+// takes about 11 bytes a prefix (value included). All nodes come from the
+// table's own alloc::Arena ("prefix_table"), sized by alloc::GrowthPolicy
+// classes.
 //
 // Thread safety: one writer thread (insert, remove, Batch, reclaim) and any
 // number of reader threads (every const method) at once. Readers never

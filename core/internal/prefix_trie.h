@@ -260,7 +260,7 @@ class PrefixTrie {
   }
 
  private:
-  static constexpr size_t kAhead = 12;
+  static constexpr size_t kAhead = 16;
 
   struct Retired {
     NodeT* node;
