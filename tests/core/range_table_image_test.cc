@@ -89,23 +89,32 @@ TEST_CASE("an image answers as the table it was saved from") {
   std::remove(again.c_str());
 }
 
+// Flips byte `at` of the file in place (flipping twice restores it).
+void FlipByte(const std::string& path, size_t at, uint8_t mask) {
+  std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
+  f.seekg(static_cast<std::streamoff>(at));
+  char c = 0;
+  f.read(&c, 1);
+  c = static_cast<char>(c ^ mask);
+  f.seekp(static_cast<std::streamoff>(at));
+  f.write(&c, 1);
+}
+
 TEST_CASE("every flipped header byte is refused") {
   std::string path = TempPath("flip.keel");
   REQUIRE(Fixture().save(path).ok());
-  const std::string good = ReadFile(path);
-  std::string bad_path = TempPath("flipped.keel");
   for (size_t i = 0; i < 4096; ++i) {
-    std::string bytes = good;
-    bytes[i] = static_cast<char>(bytes[i] ^ (1 << (i % 8)));
-    WriteFile(bad_path, bytes);
-    auto opened = RangeTable::open_mapped(bad_path);
+    uint8_t mask = static_cast<uint8_t>(1 << (i % 8));
+    FlipByte(path, i, mask);
+    auto opened = RangeTable::open_mapped(path);
+    FlipByte(path, i, mask);
     INFO("byte " << i);
     REQUIRE_FALSE(opened.ok());
-    CHECK(std::string(opened.status().message()).find(bad_path) !=
+    CHECK(std::string(opened.status().message()).find(path) !=
           std::string::npos);
   }
+  CHECK(RangeTable::open_mapped(path).ok());
   std::remove(path.c_str());
-  std::remove(bad_path.c_str());
 }
 
 TEST_CASE("flipped data bytes fail their section's checksum") {
