@@ -106,6 +106,7 @@ class PrefixTable {
   // Maps `prefix` to `value`, replacing any value it had; true when the
   // prefix is new.
   bool insert(const Prefix& prefix, const V& value) {
+    arena_used_ = true;
     return prefix.is_v4() ? v4_.Insert(V4Key(prefix), prefix.length(), value)
                           : v6_.Insert(V6Key(prefix), prefix.length(), value);
   }
@@ -122,8 +123,9 @@ class PrefixTable {
   void reclaim() {
     v4_.Reclaim();
     v6_.Reclaim();
-    if (v4_.node_bytes() == 0 && v6_.node_bytes() == 0) {
+    if (arena_used_ && v4_.node_bytes() == 0 && v6_.node_bytes() == 0) {
       arena_ = alloc::Arena(kArenaName);
+      arena_used_ = false;
     }
   }
 
@@ -260,6 +262,7 @@ class PrefixTable {
   alloc::Arena arena_;  // first: the tries free into it when destroyed
   V4Trie v4_;
   V6Trie v6_;
+  bool arena_used_ = false;  // allocated from since the arena was made
 };
 
 }  // namespace keel::core
