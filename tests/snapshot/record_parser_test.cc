@@ -145,7 +145,10 @@ std::string Slurp(const std::string& path) {
   return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
+// Unlinks first: ext4 flushes a file truncated and rewritten in place
+// (auto_da_alloc), which would make thousands of rewrites slow.
 void Spit(const std::string& path, const std::string& bytes) {
+  ::unlink(path.c_str());
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
 }
