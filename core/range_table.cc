@@ -3,6 +3,10 @@
 #include <algorithm>
 #include <cstring>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include "keel/core/internal/range_storage.h"
 
 namespace keel::core {
@@ -40,23 +44,46 @@ inline uint64_t CountAtMost(const T* a, uint64_t n, T x) {
   return static_cast<uint64_t>(base - a) + (*base <= x);
 }
 
-// The number of IPv4 rows up to and including the one holding the address
-// whose `probe` (low 16 bits << 16 | 0xffff) is given, searching the rows
-// [begin, end) of its bucket. Halves big buckets down to 16 rows, then
-// counts a fixed window of 16 with a mask: no data-dependent branch for the
-// common bucket, and the compiler vectorises the count.
+// The low 16 bits of a row's start, from its kV4Rows entry.
+inline uint32_t V4Key(uint32_t entry) {
+  return (entry ^ core_internal::kV4RowFlip) >> 16;
+}
+
+// The number of IPv4 rows up to and including the one holding an address,
+// searching the rows [begin, end) of its bucket; `address` is the address's
+// low 16 bits << 16 | 0xffff. Halves big buckets down to 16 rows, then finds
+// the first of a fixed window of 16 entries above the address: no
+// data-dependent branch for the common bucket.
 inline uint64_t CountV4(const uint32_t* rows, uint32_t begin, uint32_t end,
-                        uint32_t probe) {
+                        uint32_t address) {
+  const auto probe = static_cast<int32_t>(address ^ core_internal::kV4RowFlip);
   const uint32_t* base = rows + begin;
   uint32_t n = end - begin;
   while (n > 16) {
     uint32_t half = n / 2;
-    base = base[half] <= probe ? base + half : base;
+    base = static_cast<int32_t>(base[half]) <= probe ? base + half : base;
     n -= half;
   }
-  uint32_t count = 0;
-  for (uint32_t i = 0; i < 16; ++i) count += (i < n) & (base[i] <= probe);
-  return static_cast<uint64_t>(base - rows) + count;
+  // Entries in the window are sorted up to n; those past it belong to other
+  // buckets, so the first entry above the address, capped at n, is the count.
+#if defined(__SSE2__)
+  const __m128i p = _mm_set1_epi32(probe);
+  auto above = [&](int i) {
+    return _mm_cmpgt_epi32(
+        _mm_loadu_si128(reinterpret_cast<const __m128i*>(base + i)), p);
+  };
+  __m128i low = _mm_packs_epi32(above(0), above(4));
+  __m128i high = _mm_packs_epi32(above(8), above(12));
+  auto mask =
+      static_cast<uint32_t>(_mm_movemask_epi8(_mm_packs_epi16(low, high)));
+  uint32_t first_above = static_cast<uint32_t>(__builtin_ctz(mask | 0x10000));
+#else
+  uint32_t first_above = 16;
+  for (uint32_t i = 16; i-- > 0;) {
+    if (static_cast<int32_t>(base[i]) > probe) first_above = i;
+  }
+#endif
+  return static_cast<uint64_t>(base - rows) + std::min(first_above, n);
 }
 
 inline uint64_t ReadPacked(const uint8_t* packed, uint64_t index,
@@ -142,10 +169,10 @@ std::optional<RangeMatch> RangeTable::lookup(Ipv4 address) const {
                                       : tops[1].first_top;
   RangeMatch match;
   match.record = Record(record);
-  match.first = Ipv4(top << 16 | view_.v4_rows[row] >> 16);
+  match.first = Ipv4(top << 16 | V4Key(view_.v4_rows[row]));
   match.last = row + 1 == view_.counts.v4_rows
                    ? Ipv4(0xffffffffu)
-                   : Ipv4((next_top << 16 | view_.v4_rows[row + 1] >> 16) - 1);
+                   : Ipv4((next_top << 16 | V4Key(view_.v4_rows[row + 1])) - 1);
   return match;
 }
 
@@ -295,7 +322,7 @@ void RangeTable::for_each_range(
                              const RangeRecord&)>& fn) const {
   const RangeView& v = view_;
   auto v4_start = [&](uint64_t row, uint32_t top) {
-    return top << 16 | v.v4_rows[row] >> 16;
+    return top << 16 | V4Key(v.v4_rows[row]);
   };
   uint32_t top = 0;
   for (uint64_t row = 0; row < v.counts.v4_rows; ++row) {

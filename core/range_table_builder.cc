@@ -309,15 +309,15 @@ absl::StatusOr<RangeTable> RangeTableBuilder::Build() && {
     tops[b].first_top = row < rows4.size() ? top16(row) : 0;
   }
   for (size_t i = 0; i < rows4.size(); ++i) {
-    v4_rows[i] = static_cast<uint32_t>(rows4[i].start) << 16 |
-                 (rows4[i].record & 0xffff);
+    v4_rows[i] = ci::kV4RowFlip ^ (static_cast<uint32_t>(rows4[i].start) << 16 |
+                                   (rows4[i].record & 0xffff));
     if (counts.record_bits > 16) {
       WritePacked(at(ci::kV4RecordHigh), i, counts.record_bits - 16,
                   rows4[i].record >> 16);
     }
   }
   for (size_t i = 0; i < ci::kV4RowPadding; ++i) {
-    v4_rows[rows4.size() + i] = ~uint32_t{0};
+    v4_rows[rows4.size() + i] = ~uint32_t{0} ^ ci::kV4RowFlip;
   }
 
   auto* v6_keys = reinterpret_cast<uint64_t*>(at(ci::kV6Keys));

@@ -115,7 +115,7 @@ absl::Status ViewBlock(const uint8_t* block, size_t block_bytes,
 
   // IPv4: a lookup's row is in [first_row[b] - 1, first_row[b + 1]).
   if (v.v4_buckets[0] != 0 || v.v4_buckets[kV4BucketCount] != c.v4_rows ||
-      v.v4_buckets[1] == 0 || (v.v4_rows[0] >> 16) != 0) {
+      v.v4_buckets[1] == 0 || ((v.v4_rows[0] ^ kV4RowFlip) >> 16) != 0) {
     return Corrupt(what, "IPv4 index does not start at row 0");
   }
   for (uint32_t b = 0; b < kV4BucketCount; ++b) {

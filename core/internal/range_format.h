@@ -10,9 +10,11 @@
 //   kV4Tops       65,537 V4Tops: the top 16 bits of that row and of the row
 //                 before it, for first/last without the full starts; read
 //                 beside the search, never in its chain
-//   kV4Rows       n4 + kV4RowPadding uint32: low 16 bits of the row's start
-//                 << 16 | low 16 bits of its record index, so the search and
-//                 the record share a cache line; padding rows are ~0
+//   kV4Rows       n4 + kV4RowPadding uint32: (low 16 bits of the row's start
+//                 << 16 | low 16 bits of its record index) ^ kV4RowFlip, so
+//                 the search and the record share a cache line and entries
+//                 order as signed numbers (SSE2 compares only those);
+//                 padding rows are ~0 ^ kV4RowFlip
 //   kV4RecordHigh the record indices' bits above 16, record_bits - 16 bits
 //                 a row (none when records fit 16 bits), + 8 slack bytes
 //   kV6Top        ceil(n6/256) uint64: kV6Keys[256 i]
@@ -59,6 +61,7 @@ inline constexpr int kV6TopStride = 256;
 inline constexpr size_t kSectionAlignment = 64;
 inline constexpr size_t kPackedSlackBytes = 8;
 inline constexpr size_t kV4RowPadding = 16;  // a window scan may overrun
+inline constexpr uint32_t kV4RowFlip = 0x80000000u;
 
 inline constexpr uint16_t kCountryNone = 0xffff;  // codes 0..675: AA..ZZ
 inline constexpr uint32_t kCountryCodes = 26 * 26;
