@@ -12,16 +12,21 @@
 //   if (match) printf("AS%u %.*s\n", match->record.asn, ...);
 //
 // Layout (see core/internal/range_format.h): gaps are rows too, so a row's
-// end is the next row's start and only starts are stored. IPv4 starts keep
-// their low 16 bits, found through a 65,536-bucket index on the top 16 bits;
-// IPv6 starts keep their top 64 bits behind a two-level sample index, with
-// an exception list for starts inside a /64. Rows point to deduplicated
-// records in bit-packed indices; records point to deduplicated names.
+// end is the next row's start and only starts are stored. IPv4 rows are one
+// uint32 each, the start's low 16 bits beside the record index's low 16,
+// found through a 65,536-bucket index on the top 16 bits (256 KiB) and one
+// SSE2 window compare: a lookup reads the bucket, one line of rows and the
+// record. IPv6 starts keep their top 64 bits behind a two-level sample
+// index, with an exception list for the few starts inside a /64. Records
+// (AS number, country, name slice; 12 bytes) are deduplicated and numbered
+// by the IPv4 space they cover, so the ones lookups hit most share lines;
+// names are deduplicated into one pool. A table built from feeds lives in
+// one anonymous block, 2 MiB aligned and advised onto huge pages.
 //
 // Thread safety: immutable; any number of threads may look up at once.
-// Ownership: a table owns its memory (an allocation in the "ranges" arena or
-// a read-only file mapping); RecordViews and matches point into it and live
-// as long as the table.
+// Ownership: a table owns its memory (its block, or a read-only file
+// mapping); records and matches point into it and live as long as the
+// table.
 #ifndef KEEL_CORE_RANGE_TABLE_H_
 #define KEEL_CORE_RANGE_TABLE_H_
 
