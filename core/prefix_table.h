@@ -115,14 +115,18 @@ class PrefixTable {
     return prefix.is_v4() ? v4_.Remove(V4Key(prefix), prefix.length())
                           : v6_.Remove(V6Key(prefix), prefix.length());
   }
-  // Frees the replaced nodes that no reader still holds. Writes do this as
-  // they go; call it once readers have finished to free the rest. When the
+  // Frees the replaced nodes that no reader still holds, and the freed nodes
+  // the writer keeps for reuse (a few percent of the table at most). Writes
+  // free as they go; call it once readers have finished to free the rest,
+  // or after a burst of writes. When the
   // table then holds no node at all, it also swaps in a fresh arena, so
   // that the old one's allocator metadata (which jemalloc keeps for an
   // arena's lifetime) goes back too.
   void reclaim() {
     v4_.Reclaim();
     v6_.Reclaim();
+    v4_.FlushPool();
+    v6_.FlushPool();
     if (arena_used_ && v4_.node_bytes() == 0 && v6_.node_bytes() == 0) {
       arena_ = alloc::Arena(kArenaName);
       arena_used_ = false;
@@ -133,10 +137,12 @@ class PrefixTable {
 
   // Published prefixes, both families.
   size_t size() const { return v4_.size() + v6_.size(); }
-  // Bytes the table holds: its arena's live allocations (nodes, at their
-  // size class, replaced ones not yet freed included) plus the object.
+  // Bytes the table holds: its arena's live allocations (nodes at their
+  // size class, replaced ones not yet freed and freed ones kept for reuse
+  // included) plus the object.
   size_t memory_bytes() const {
-    return v4_.node_bytes() + v6_.node_bytes() + sizeof(*this);
+    return v4_.node_bytes() + v6_.node_bytes() + v4_.pooled_bytes() +
+           v6_.pooled_bytes() + sizeof(*this);
   }
   // The arena the nodes live in, for its statistics and purging.
   alloc::Arena& arena() { return arena_; }

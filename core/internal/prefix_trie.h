@@ -36,6 +36,7 @@
 #include "keel/alloc/arena.h"
 #include "keel/core/internal/epoch_domain.h"
 #include "keel/core/internal/prefix_node.h"
+#include "keel/core/internal/prefix_node_pool.h"
 
 #if defined(__x86_64__)
 #pragma GCC push_options
@@ -59,12 +60,13 @@ class PrefixTrie {
   };
 
   // REQUIRES: `arena` outlives the trie.
-  explicit PrefixTrie(alloc::Arena& arena) : arena_(arena) {}
+  explicit PrefixTrie(alloc::Arena& arena) : pool_(arena) {}
   // REQUIRES: no reader is inside the trie.
   ~PrefixTrie() {
     FreeTree(working_);
     for (const Retired& r : pending_) Deallocate(r.node);
     for (const Retired& r : retired_) Deallocate(r.node);
+    pool_.Flush();
   }
   PrefixTrie(const PrefixTrie&) = delete;
   PrefixTrie& operator=(const PrefixTrie&) = delete;
@@ -164,6 +166,10 @@ class PrefixTrie {
     retired_.erase(retired_.begin(), retired_.begin() + freed);
   }
 
+  // Returns the freed nodes the writer keeps for reuse to the arena.
+  void FlushPool() { pool_.Flush(); }
+  size_t pooled_bytes() const { return pool_.cached_bytes(); }
+
   // Prefixes in the working version (what the writer has written so far).
   size_t working_size() const { return working_size_; }
   // Bytes the nodes hold in the arena, retired ones included.
@@ -261,6 +267,8 @@ class PrefixTrie {
 
  private:
   static constexpr size_t kAhead = 16;
+  // The node cache may hold this much, or a 16th of the nodes' bytes.
+  static constexpr size_t kMinPoolBytes = 64 << 10;
 
   struct Retired {
     NodeT* node;
@@ -366,14 +374,14 @@ class PrefixTrie {
 
   NodeT* Allocate(size_t bytes) {
     uint32_t capacity = NodeCapacity(bytes);
-    node_bytes_.fetch_add(capacity, std::memory_order_relaxed);
-    auto* node = static_cast<NodeT*>(arena_.allocate(capacity));
-    return node;
+    node_bytes_.store(node_bytes() + capacity, std::memory_order_relaxed);
+    return static_cast<NodeT*>(pool_.Allocate(capacity));
   }
   void Deallocate(NodeT* node) {
     uint32_t capacity = NodeCapacity(node->bytes());
-    node_bytes_.fetch_sub(capacity, std::memory_order_relaxed);
-    arena_.deallocate(node, capacity);
+    size_t live = node_bytes() - capacity;
+    node_bytes_.store(live, std::memory_order_relaxed);
+    pool_.Deallocate(node, capacity, std::max(kMinPoolBytes, live / 16));
   }
   // Drops a node from the working version: private ones go now, published
   // ones when the readers that may see them are gone.
@@ -504,7 +512,7 @@ class PrefixTrie {
     Deallocate(node);
   }
 
-  alloc::Arena& arena_;
+  PrefixNodePool pool_;
   std::atomic<const NodeT*> root_{nullptr};  // the published version
   std::atomic<size_t> published_size_{0};
   std::atomic<size_t> node_bytes_{0};
