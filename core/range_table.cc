@@ -122,20 +122,18 @@ RangeTable::~RangeTable() = default;
 
 bool RangeTable::is_mapped() const { return storage_->mapped(); }
 
-inline RangeRecord RangeTable::Record(uint32_t index) const {
+inline void RangeTable::FillRecord(uint32_t index, RangeRecord* r) const {
   // Indices are not checked at open (that would read every row); clamping
   // keeps a forged one inside the table at the cost of a conditional move.
   index = std::min<uint64_t>(index, view_.counts.records - 1);
   const PackedRecord& packed = view_.records[index];
-  RangeRecord r;
-  r.asn = packed.asn;
+  r->asn = packed.asn;
   if (packed.country < kCountryCodes) {
-    r.country =
+    r->country =
         std::string_view(kCountryLetters.letters + 2 * packed.country, 2);
   }
-  r.name =
+  r->name =
       std::string_view(view_.names + packed.name_offset, packed.name_length);
-  return r;
 }
 
 inline uint32_t RangeTable::V4Record(uint64_t row) const {
@@ -161,14 +159,14 @@ std::optional<RangeMatch> RangeTable::lookup(Ipv4 address) const {
   uint64_t row = CountV4(view_.v4_rows, begin, end, a << 16 | 0xffff) - 1;
   uint32_t record = V4Record(row);
   if (record == 0) return std::nullopt;
+  RangeMatch match;
   bool before_bucket = row < begin;
   const core_internal::V4Tops* tops = view_.v4_tops + b;
   uint32_t top = before_bucket ? tops[0].prev_top : b;
   uint32_t next_top = row + 1 < end   ? b
                       : before_bucket ? tops[0].first_top
                                       : tops[1].first_top;
-  RangeMatch match;
-  match.record = Record(record);
+  FillRecord(record, &match.record);
   match.first = Ipv4(top << 16 | V4Key(view_.v4_rows[row]));
   match.last = row + 1 == view_.counts.v4_rows
                    ? Ipv4(0xffffffffu)
@@ -212,7 +210,7 @@ std::optional<RangeMatch> RangeTable::lookup(Ipv6 address) const {
   auto record = static_cast<uint32_t>(V6Entry(row) >> 1);
   if (record == 0) return std::nullopt;
   RangeMatch match;
-  match.record = Record(record);
+  FillRecord(record, &match.record);
   match.first = V6Start(row);
   match.last = row + 1 == view_.counts.v6_rows
                    ? Ipv6(~static_cast<unsigned __int128>(0))
@@ -255,7 +253,7 @@ void RangeTable::lookup_batch(std::span<const Ipv4> addresses,
       if (r == 0) {
         out[i].reset();
       } else {
-        out[i] = Record(r);
+        FillRecord(r, &out[i].emplace());
       }
     }
   }
@@ -263,6 +261,9 @@ void RangeTable::lookup_batch(std::span<const Ipv4> addresses,
 
 void RangeTable::lookup_batch(std::span<const Ipv6> addresses,
                               std::span<std::optional<RangeRecord>> out) const {
+  // Groups of kGroup searches advance level by level (top samples, mid
+  // samples, keys, record index, record); each level prefetches what the
+  // next reads, so a group's misses overlap.
   constexpr size_t kGroup = 8;
   const RangeView& v = view_;
   const uint32_t bits = v.counts.record_bits;
@@ -311,7 +312,7 @@ void RangeTable::lookup_batch(std::span<const Ipv6> addresses,
       if (record[i] == 0) {
         out[base + i].reset();
       } else {
-        out[base + i] = Record(record[i]);
+        FillRecord(record[i], &out[base + i].emplace());
       }
     }
   }
@@ -335,7 +336,9 @@ void RangeTable::for_each_range(
       while (v.v4_buckets[next_top + 1] <= row + 1) ++next_top;
       last = v4_start(row + 1, next_top) - 1;
     }
-    fn(Ipv4(v4_start(row, top)), Ipv4(last), Record(record));
+    RangeRecord r;
+    FillRecord(record, &r);
+    fn(Ipv4(v4_start(row, top)), Ipv4(last), r);
   }
   for (uint64_t row = 0; row < v.counts.v6_rows; ++row) {
     auto record = static_cast<uint32_t>(V6Entry(row) >> 1);
@@ -343,7 +346,9 @@ void RangeTable::for_each_range(
     Ipv6 last = row + 1 == v.counts.v6_rows
                     ? Ipv6(~static_cast<unsigned __int128>(0))
                     : Ipv6(V6Start(row + 1).bits() - 1);
-    fn(V6Start(row), last, Record(record));
+    RangeRecord r;
+    FillRecord(record, &r);
+    fn(V6Start(row), last, r);
   }
 }
 

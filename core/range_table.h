@@ -118,7 +118,7 @@ class RangeTable {
   RangeTable(std::unique_ptr<core_internal::RangeStorage> storage,
              const core_internal::RangeView& view, size_t table_bytes);
 
-  RangeRecord Record(uint32_t index) const;
+  void FillRecord(uint32_t index, RangeRecord* record) const;
   uint32_t V4Record(uint64_t row) const;
   // IPv6 row `row`'s record index << 1 | 1 if its start is not /64-aligned.
   uint64_t V6Entry(uint64_t row) const;
