@@ -9,6 +9,9 @@
 // window, restored in chronological order into the same blocks ingestion
 // uses. --restore exact runs the naive baseline: every chunk its own buffer
 // grown by doubling (std::vector::push_back), restored at exactly its size.
+// --layout own-buffer with --restore sizeclass keeps every chunk in its own
+// buffer grown through GrowthPolicy and restored at the capacity
+// GrowthPolicy gives its size (the Go TSDB's fix, without packing).
 // --order random writes the snapshot series by series in random order (as
 // Prometheus does); --allocator malloc puts chunk bytes in glibc's malloc.
 #include <malloc.h>
@@ -42,6 +45,7 @@ struct ChurnConfig {
   int64_t hours_before = 32;
   int64_t hours_after = 36;
   bool exact = false;
+  bool own_buffer = false;  // exact implies it
   bool random_order = false;
   bool libc_malloc = false;
   std::string plot;
@@ -199,8 +203,10 @@ class Churn {
     options_.chunk_window_ms = kWindowMs;
     options_.retention_windows = 8;
     options_.arena_name = "churn";
-    if (config.exact) {
+    if (config.own_buffer) {
       options_.sealed_layout = core::SealedChunkLayout::kOwnBuffer;
+    }
+    if (config.exact) {
       options_.restore_capacity = core::RestoreCapacity::kExact;
       options_.head_min_growth = 1.0;
     }
@@ -335,12 +341,13 @@ class Churn {
         gp,
         "set terminal pngcairo size 900,500\nset output '%s'\n"
         "set xlabel 'simulated hours'\nset ylabel 'MiB'\nset key top left\n"
-        "set title 'keel churn: %u series, restore %s, order %s, %s'\n"
+        "set title 'keel churn: %u series, restore %s, %s, order %s, %s'\n"
         "set arrow from %lld, graph 0 to %lld, graph 1 nohead dt 2\n"
         "plot '%s' using 1:2 with linespoints title 'RSS', "
         "'' using 1:3 with linespoints title 'live chunk bytes'\n",
         config_.plot.c_str(), config_.series,
         config_.exact ? "exact" : "sizeclass",
+        config_.own_buffer ? "own buffers" : "packed",
         config_.random_order ? "random" : "chronological",
         config_.libc_malloc ? "glibc malloc" : "arena",
         static_cast<long long>(config_.hours_before),
@@ -365,7 +372,7 @@ class Churn {
 
 absl::StatusOr<ChurnConfig> ParseConfig(Args& args) {
   if (auto s = args.Check({"series", "hours-before-restart",
-                           "hours-after-restart", "restore", "order",
+                           "hours-after-restart", "restore", "layout", "order",
                            "allocator", "plot", "snapshot", "seed"});
       !s.ok()) {
     return s;
@@ -393,9 +400,19 @@ absl::StatusOr<ChurnConfig> ParseConfig(Args& args) {
   c.seed = *seed;
   std::string restore = args.Get("restore", "sizeclass");
   std::string order = args.Get("order", "chronological");
+  std::string layout =
+      args.Get("layout", restore == "exact" ? "own-buffer" : "packed");
   std::string allocator = args.Get("allocator", "arena");
   if (restore != "sizeclass" && restore != "exact") {
     return absl::InvalidArgumentError("--restore must be sizeclass or exact");
+  }
+  if (layout != "packed" && layout != "own-buffer") {
+    return absl::InvalidArgumentError("--layout must be packed or own-buffer");
+  }
+  if (restore == "exact" && layout == "packed") {
+    return absl::InvalidArgumentError(
+        "--restore exact needs --layout own-buffer: packed chunks have no "
+        "capacity of their own");
   }
   if (order != "chronological" && order != "random") {
     return absl::InvalidArgumentError(
@@ -405,6 +422,7 @@ absl::StatusOr<ChurnConfig> ParseConfig(Args& args) {
     return absl::InvalidArgumentError("--allocator must be arena or malloc");
   }
   c.exact = restore == "exact";
+  c.own_buffer = layout == "own-buffer";
   c.random_order = order == "random";
   c.libc_malloc = allocator == "malloc";
   c.plot = args.Get("plot");
