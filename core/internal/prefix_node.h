@@ -11,8 +11,13 @@
 // after the header, in slot and byte order, found by popcount rank.
 //
 // One allocation per node: header, then the child pointers, then the values.
-// Nodes are written only while private to the writer (see PrefixTrie) and
-// are immutable once published.
+//
+//   unsigned slot = node->BestSlot(byte);   // longest prefix on byte's path
+//   if (slot != 0) value = node->value(slot);
+//   if (node->has_child(byte)) node = node->child(byte);
+//
+// Thread safety: nodes are written only while private to the writer (see
+// PrefixTrie) and are immutable once published; read them from any thread.
 #ifndef KEEL_CORE_INTERNAL_PREFIX_NODE_H_
 #define KEEL_CORE_INTERNAL_PREFIX_NODE_H_
 

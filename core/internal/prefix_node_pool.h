@@ -8,6 +8,9 @@
 // Cached nodes remain allocations of the arena and count in the table's
 // memory; Flush returns them.
 //
+//   void* p = pool.Allocate(NodeCapacity(bytes));
+//   pool.Deallocate(p, NodeCapacity(bytes), /*budget=*/64 << 10);
+//
 // Thread safety: none; the trie's writer owns it.
 #ifndef KEEL_CORE_INTERNAL_PREFIX_NODE_POOL_H_
 #define KEEL_CORE_INTERNAL_PREFIX_NODE_POOL_H_
