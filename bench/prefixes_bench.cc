@@ -40,7 +40,7 @@ namespace keel::tools {
 namespace {
 
 constexpr char kName[] = "bench prefixes";
-constexpr size_t kWriteBatch = 1024;
+constexpr size_t kWriteBatch = 64;
 
 // Where the lookups' results go, so that they are not optimized away.
 volatile uint64_t sink;
