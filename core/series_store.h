@@ -28,10 +28,10 @@
 //
 // Thread safety: every method may be called from any number of threads at
 // once. Series are striped over 64 locks by runs of 64 refs, so appenders
-// on different series rarely meet; Select and Cut take each stripe's lock briefly, copy
-// the open chunks' bytes, and keep the windows holding the sealed chunks
-// alive, so a SeriesSet stays valid and unchanged while appends, Truncate
-// and retention go on. A SeriesSet must not outlive its store.
+// on different series rarely meet; Select and Cut take each stripe's lock
+// briefly, copy the open chunks' bytes, and keep the windows holding the sealed
+// chunks alive, so a SeriesSet stays valid and unchanged while appends,
+// Truncate and retention go on. A SeriesSet must not outlive its store.
 #ifndef KEEL_CORE_SERIES_STORE_H_
 #define KEEL_CORE_SERIES_STORE_H_
 
@@ -189,8 +189,9 @@ class SeriesStore {
   absl::Status RestoreChunk(SeriesRef ref, const ChunkData& chunk);
 
   // Drops every window ending at or before `before` (so every chunk, head
-  // chunks included, whose window lies wholly before it), then series left
-  // without chunks and their postings, and feeds the freed bytes to the
+  // chunks included, whose window lies wholly before it), then series this
+  // left without chunks and their postings (a series not yet appended to
+  // stays), and feeds the freed bytes to the
   // arena's PurgePolicy. Returns the number of series dropped. Chunks still
   // referenced by a live SeriesSet are freed when the set goes.
   std::size_t Truncate(int64_t before);

@@ -17,7 +17,7 @@ ChunkWindow::~ChunkWindow() {
 }
 
 const uint8_t* ChunkWindow::Pack(std::span<const uint8_t> bytes) {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard lock(mu_);
   if (bytes.size() > kMaxBlock / 8) {
     // Too big to pack without wasting a block's tail: its own allocation.
     uint8_t* p = memory_.Allocate(bytes.size());
@@ -39,7 +39,7 @@ const uint8_t* ChunkWindow::Pack(std::span<const uint8_t> bytes) {
 }
 
 void ChunkWindow::Adopt(uint8_t* buffer, std::size_t capacity) {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard lock(mu_);
   own_.push_back({buffer, capacity});
 }
 

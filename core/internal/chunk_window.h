@@ -12,10 +12,11 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <mutex>
 #include <span>
 #include <vector>
 
-#include "absl/synchronization/mutex.h"
+#include "absl/base/thread_annotations.h"
 #include "keel/alloc/arena_allocator.h"
 #include "keel/core/internal/chunk_allocator.h"
 
@@ -49,7 +50,7 @@ class ChunkWindow {
 
   const int64_t index_;
   ChunkAllocator& memory_;
-  absl::Mutex mu_;
+  std::mutex mu_;
   Buffers blocks_ ABSL_GUARDED_BY(mu_);
   std::size_t block_used_ ABSL_GUARDED_BY(mu_) = 0;
   Buffers own_ ABSL_GUARDED_BY(mu_);

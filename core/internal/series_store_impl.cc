@@ -61,7 +61,7 @@ SeriesStoreImpl::~SeriesStoreImpl() {
     if (s.sealed != nullptr)
       arena_.deallocate(s.sealed, SealedBytes(s.sealed_count));
   }
-  absl::MutexLock lock(&windows_mu_);
+  std::lock_guard lock(windows_mu_);
   windows_.clear();
 }
 
@@ -85,12 +85,12 @@ absl::StatusOr<SeriesRef> SeriesStoreImpl::GetOrCreate(Labels labels,
   std::vector<uint32_t> pairs;
   pairs.reserve(labels.size());
   if (!must_be_new) {
-    absl::ReaderMutexLock lock(&index_mu_);
+    std::shared_lock lock(index_mu_);
     if (index_.FindPairs(labels, pairs)) {
       if (auto ref = index_.FindSeries(pairs)) return *ref;
     }
   }
-  absl::MutexLock lock(&index_mu_);
+  std::lock_guard lock(index_mu_);
   index_.InternPairs(labels, pairs);
   if (auto ref = index_.FindSeries(pairs)) {
     if (!must_be_new) return *ref;
@@ -305,11 +305,11 @@ void SeriesStoreImpl::FreeHead(Series& s, Stripe& stripe) {
 
 ChunkWindow* SeriesStoreImpl::GetWindow(int64_t index) {
   {
-    absl::ReaderMutexLock lock(&windows_mu_);
+    std::shared_lock lock(windows_mu_);
     auto it = windows_.find(index);
     if (it != windows_.end()) return it->second.get();
   }
-  absl::MutexLock lock(&windows_mu_);
+  std::lock_guard lock(windows_mu_);
   auto& window = windows_[index];
   if (window == nullptr) window = std::make_shared<ChunkWindow>(index, memory_);
   return window.get();
@@ -317,7 +317,7 @@ ChunkWindow* SeriesStoreImpl::GetWindow(int64_t index) {
 
 std::shared_ptr<const ChunkWindow> SeriesStoreImpl::FindWindow(
     int64_t index) const {
-  absl::ReaderMutexLock lock(&windows_mu_);
+  std::shared_lock lock(windows_mu_);
   auto it = windows_.find(index);
   return it == windows_.end() ? nullptr : it->second;
 }
@@ -330,7 +330,7 @@ SeriesSet SeriesStoreImpl::Select(std::span<const Matcher> matchers,
   std::vector<uint32_t> refs;
   std::vector<Labels> labels;
   {
-    absl::ReaderMutexLock lock(&index_mu_);
+    std::shared_lock lock(index_mu_);
     refs = index_.Select(matchers);
     labels.resize(refs.size());
     for (std::size_t i = 0; i < refs.size(); ++i) {
@@ -466,13 +466,13 @@ absl::Status SeriesStoreImpl::RestoreChunk(SeriesRef ref,
 }
 
 std::size_t SeriesStoreImpl::Truncate(int64_t before) {
-  absl::MutexLock truncating(&truncate_mu_);
+  std::lock_guard truncating(truncate_mu_);
   int64_t cut = WindowOf(before);
   if (cut <= min_window_.load(std::memory_order_relaxed)) return 0;
   min_window_.store(cut, std::memory_order_release);
   uint64_t held_before = alloc::CaptureArenaStats(arena_).memory.allocated;
   std::vector<SeriesRef> dead;
-  absl::MutexLock index_lock(&index_mu_);
+  std::lock_guard index_lock(index_mu_);
   uint32_t size = table_.size();
   for (unsigned i = 0; i < kStripes; ++i) {
     Stripe& stripe = stripes_[i];
@@ -483,8 +483,11 @@ std::size_t SeriesStoreImpl::Truncate(int64_t before) {
       uint32_t n = 0;
       while (n < s.sealed_count && WindowOf(s.sealed[n].min_time()) < cut) ++n;
       if (n > 0) DropSealed(s, stripe, n);
-      if (s.head != nullptr && WindowOf(s.head_last) < cut) FreeHead(s, stripe);
-      if (s.head == nullptr && s.sealed_count == 0) {
+      bool head_dropped = s.head != nullptr && WindowOf(s.head_last) < cut;
+      if (head_dropped) FreeHead(s, stripe);
+      // Only series this truncation emptied: one created but not yet
+      // appended to (or restored into) has no chunks to lose.
+      if ((n > 0 || head_dropped) && s.head == nullptr && s.sealed_count == 0) {
         s.dead = true;
         dead.push_back(ref);
       }
@@ -494,7 +497,7 @@ std::size_t SeriesStoreImpl::Truncate(int64_t before) {
   index_.RemoveSeries(dead);
   std::vector<std::shared_ptr<ChunkWindow>> dropped;
   {
-    absl::MutexLock lock(&windows_mu_);
+    std::lock_guard lock(windows_mu_);
     while (!windows_.empty() && windows_.begin()->first < cut) {
       dropped.push_back(std::move(windows_.begin()->second));
       windows_.erase(windows_.begin());
@@ -550,7 +553,7 @@ SeriesStoreStats SeriesStoreImpl::Stats() const {
     });
   }
   {
-    absl::ReaderMutexLock lock(&windows_mu_);
+    std::shared_lock lock(windows_mu_);
     out.windows = windows_.size();
   }
   out.chunk_bytes = memory_.held();

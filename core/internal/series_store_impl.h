@@ -1,7 +1,9 @@
 // SeriesStoreImpl: the state behind SeriesStore and the locking that keeps it
 // consistent. See series_store.h for the contract.
 //
-// Locks, always taken in this order: truncate_mu_ (one Truncate at a time)
+// Locks (std ones: Debian's absl is not built with TSan, so TSan cannot see
+// absl::Mutex), always taken in this order: truncate_mu_ (one Truncate at a
+// time)
 // -> index_mu_ (labels, postings; writers create and drop series) -> one
 // stripe's mu (the records of refs in its runs of kRun, their chunks
 // and counters) -> windows_mu_ (the window map). Append takes only its
@@ -21,10 +23,11 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <mutex>
+#include <shared_mutex>
 #include <span>
 #include <vector>
 
-#include "absl/synchronization/mutex.h"
 #include "keel/alloc/arena.h"
 #include "keel/alloc/growth_policy.h"
 #include "keel/alloc/purge.h"
@@ -124,11 +127,11 @@ class SeriesStoreImpl {
   SeriesTable table_;
   std::atomic<int64_t> min_window_{INT64_MIN};
 
-  absl::Mutex truncate_mu_;
-  mutable absl::Mutex index_mu_ ABSL_ACQUIRED_AFTER(truncate_mu_);
+  std::mutex truncate_mu_;
+  mutable std::shared_mutex index_mu_;
   SeriesIndex index_ ABSL_GUARDED_BY(index_mu_);
   std::array<Stripe, kStripes> stripes_;
-  mutable absl::Mutex windows_mu_;
+  mutable std::shared_mutex windows_mu_;
   std::map<int64_t, std::shared_ptr<ChunkWindow>> windows_
       ABSL_GUARDED_BY(windows_mu_);
 };

@@ -169,9 +169,8 @@ TEST_CASE("select applies matchers with Prometheus semantics") {
   for (SeriesRef r : {a, b, c}) store.Append(r, 1000, 1);
   auto refs = [&](const char* selector) {
     std::vector<SeriesRef> out;
-    for (const auto& e : store.Select(Sel(selector), kNone, kAll).series()) {
-      out.push_back(e.ref);
-    }
+    SeriesSet set = store.Select(Sel(selector), kNone, kAll);
+    for (const auto& e : set.series()) out.push_back(e.ref);
     return out;
   };
   using V = std::vector<SeriesRef>;
@@ -252,6 +251,10 @@ TEST_CASE("truncate drops whole windows, empty series and their postings") {
   REQUIRE(before.series().size() == 2);
   REQUIRE(Read(before, before.series()[0]).size() == 240);
   REQUIRE(Read(before, before.series()[1]).size() == 720);
+  // A series with no samples yet has nothing to lose and stays.
+  SeriesRef empty = Ref(store, {{"__name__", "m"}, {"i", "empty"}});
+  store.Truncate(2 * kHour);
+  REQUIRE(store.Append(empty, 4 * kHour + 1, 1) == AppendResult::kAppended);
   // Same labels again: a new series with a new ref.
   SeriesRef again = Ref(store, {{"__name__", "m"}, {"i", "old"}});
   REQUIRE(again != old_only);
