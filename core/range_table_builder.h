@@ -83,8 +83,8 @@ class RangeTableBuilder {
   size_t rows() const;
 
   // Resolves overlaps, deduplicates records and names, and freezes. The
-  // only errors are overlaps under OverlapPolicy::kError and limits (more
-  // than 4,194,304 distinct names).
+  // only errors are overlaps under OverlapPolicy::kError and limits (a name
+  // longer than 65,535 bytes, names totalling more than 4 GiB).
   absl::StatusOr<RangeTable> Build() &&;
 
  private:
