@@ -234,7 +234,6 @@ TEST_CASE("truncate drops whole windows, empty series and their postings") {
   for (int64_t t = 0; t < kHour; t += 15000) store.Append(old_only, t, 1);
   for (int64_t t = 0; t < 3 * kHour; t += 15000) store.Append(both, t, 2);
   SeriesSet before = store.Cut();
-  uint64_t held = store.Stats().chunk_bytes;
 
   REQUIRE(store.Truncate(kHour + 10) == 1);  // drops window 0 only
   SeriesStoreStats s = store.Stats();
@@ -259,7 +258,6 @@ TEST_CASE("truncate drops whole windows, empty series and their postings") {
   SeriesRef again = Ref(store, {{"__name__", "m"}, {"i", "old"}});
   REQUIRE(again != old_only);
   REQUIRE(store.Append(again, 5 * kHour, 3) == AppendResult::kAppended);
-  (void)held;
 }
 
 TEST_CASE("truncate frees chunk memory once no set holds it") {
