@@ -28,12 +28,13 @@
 // (path copying up to the root, once per batch) and publishes a new root
 // with one atomic store, so
 //  - every query sees the table either before or after each write, and a
-//    query with many results (more_specifics, less_specifics, for_each)
-//    sees one consistent version throughout;
+//    query with many results (more_specifics, less_specifics) sees one
+//    consistent version throughout (for_each: one per family);
 //  - writes inside one Batch are published together: a query sees all of a
 //    family's writes in the batch or none of them. Outside a Batch each write
-//    is published on its own, which costs a copy of its whole path; feed
-//    writers should batch (say every few hundred updates or milliseconds).
+//    is published on its own, which costs a copy of its whole path (on a
+//    full IPv4 table about 1.4x the time of a write in a batch of 64); feed
+//    writers should batch (every few dozen updates or a millisecond).
 //  - the writer's own queries also read the published version: inside an
 //    open Batch they do not see its writes yet.
 // Replaced nodes are freed by epoch-based reclamation: each query pins the
