@@ -221,3 +221,34 @@ TEST_CASE("removing every prefix returns the arena to empty",
 
 }  // namespace
 }  // namespace keel::core
+
+namespace keel::core {
+namespace {
+
+struct Route {
+  uint16_t origin_index;
+  uint8_t flags;
+};
+
+TEST_CASE("values of other small trivially copyable types", "[prefix_table]") {
+  PrefixTable<Route> routes;
+  PrefixTable<double> weights;
+  Prefix p = *Prefix::Parse("2001:db8::/32");
+  Prefix q = *Prefix::Parse("2001:db8:1::/48");
+  REQUIRE(routes.insert(p, Route{7, 1}));
+  REQUIRE(routes.insert(q, Route{9, 2}));
+  REQUIRE(weights.insert(p, 0.5));
+  auto m = routes.longest(*IpAddress::Parse("2001:db8:1::1"));
+  REQUIRE(m.has_value());
+  CHECK(m->prefix == q);
+  CHECK(m->value.origin_index == 9);
+  CHECK(m->value.flags == 2);
+  CHECK(weights.exact(p) == 0.5);
+  REQUIRE(routes.remove(q));
+  CHECK(
+      routes.longest(*IpAddress::Parse("2001:db8:1::1"))->value.origin_index ==
+      7);
+}
+
+}  // namespace
+}  // namespace keel::core
