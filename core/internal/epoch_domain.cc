@@ -9,12 +9,6 @@ namespace keel::core::core_internal {
 
 namespace {
 
-struct ReaderState {
-  int slot = -1;  // index into the slot array, claimed on first pin
-  int depth = 0;  // nesting of EpochGuards on this thread
-};
-thread_local constinit ReaderState tls_reader;
-
 struct alignas(64) ReaderSlot {
   std::atomic<uint64_t> epoch{EpochDomain::kIdle};
   std::atomic<bool> claimed{false};
@@ -36,11 +30,11 @@ std::atomic<int> slots_in_use{0};
 // Gives the thread's slot back when the thread exits.
 struct SlotReleaser {
   ~SlotReleaser() {
-    int slot = tls_reader.slot;
+    int slot = tls_epoch_reader.slot;
     if (slot < 0) return;
     slots[slot].epoch.store(EpochDomain::kIdle, std::memory_order_release);
     slots[slot].claimed.store(false, std::memory_order_release);
-    tls_reader.slot = -1;
+    tls_epoch_reader.slot = -1;
   }
 };
 
@@ -78,18 +72,14 @@ uint64_t EpochDomain::OldestPinned() {
   return oldest;
 }
 
-void EpochDomain::Enter() {
-  ReaderState& state = tls_reader;
-  if (state.depth++ != 0) return;
+void EpochDomain::Pin(EpochReaderState& state) {
   if (state.slot < 0) state.slot = ClaimSlot();
   // The exchange is the full barrier the protocol in the header relies on.
   slots[state.slot].epoch.exchange(global_epoch.load(std::memory_order_seq_cst),
                                    std::memory_order_seq_cst);
 }
 
-void EpochDomain::Exit() {
-  ReaderState& state = tls_reader;
-  if (--state.depth != 0) return;
+void EpochDomain::Unpin(const EpochReaderState& state) {
   slots[state.slot].epoch.store(kIdle, std::memory_order_release);
 }
 

@@ -33,6 +33,14 @@
 
 namespace keel::core::core_internal {
 
+// A thread's reader state: its slot, claimed on first pin, and how many
+// EpochGuards it holds.
+struct EpochReaderState {
+  int slot = -1;
+  int depth = 0;
+};
+inline thread_local constinit EpochReaderState tls_epoch_reader;
+
 class EpochDomain {
  public:
   static constexpr int kMaxReaders = 4096;
@@ -44,17 +52,22 @@ class EpochDomain {
   // The oldest epoch some reader is pinned at, or UINT64_MAX when none is.
   static uint64_t OldestPinned();
 
-  // Reader side; use EpochGuard. Enter pins on the thread's outermost
-  // call, Exit unpins on its last.
-  static void Enter();
-  static void Exit();
+  // Reader side; use EpochGuard.
+  static void Pin(EpochReaderState& state);
+  static void Unpin(const EpochReaderState& state);
 };
 
 // Pins the epoch for its scope; nested guards on one thread cost a counter.
 class EpochGuard {
  public:
-  EpochGuard() { EpochDomain::Enter(); }
-  ~EpochGuard() { EpochDomain::Exit(); }
+  EpochGuard() {
+    EpochReaderState& state = tls_epoch_reader;
+    if (state.depth++ == 0) EpochDomain::Pin(state);
+  }
+  ~EpochGuard() {
+    EpochReaderState& state = tls_epoch_reader;
+    if (--state.depth == 0) EpochDomain::Unpin(state);
+  }
   EpochGuard(const EpochGuard&) = delete;
   EpochGuard& operator=(const EpochGuard&) = delete;
 };
