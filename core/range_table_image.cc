@@ -24,6 +24,14 @@ namespace {
 
 namespace ci = core_internal;
 
+// Unmaps the pages of [data, data + bytes) from the process; they stay in
+// the page cache and map back in when a lookup touches them.
+void DropPages(const void* data, size_t bytes) {
+  auto p = reinterpret_cast<uintptr_t>(data);
+  uintptr_t begin = p & ~uintptr_t{4095};
+  madvise(reinterpret_cast<void*>(begin), p + bytes - begin, MADV_DONTNEED);
+}
+
 constexpr uint32_t kVersion = 1;
 constexpr uint32_t kByteOrderMark = 0x01020304;
 constexpr uint64_t kDataOffset = 4096;
@@ -204,11 +212,6 @@ absl::StatusOr<RangeTable> RangeTable::open_mapped(std::string_view path) {
   // stay in the page cache), so that opening never holds the whole file: a
   // command answering a few addresses stays small, and lookups map back in
   // only what they touch.
-  auto drop_pages = [](const uint8_t* p, size_t bytes) {
-    auto begin = reinterpret_cast<uintptr_t>(p) & ~uintptr_t{4095};
-    madvise(reinterpret_cast<void*>(begin),
-            reinterpret_cast<uintptr_t>(p) + bytes - begin, MADV_DONTNEED);
-  };
   for (int s = 0; s < ci::kRangeSectionCount; ++s) {
     const uint8_t* section = block + h.sections[s].offset;
     if (ci::Checksum64(section, h.sections[s].bytes) !=
@@ -216,15 +219,15 @@ absl::StatusOr<RangeTable> RangeTable::open_mapped(std::string_view path) {
       return Refuse(path, absl::StrCat("checksum mismatch in section ",
                                        kSectionNames[s]));
     }
-    drop_pages(section, h.sections[s].bytes);
+    DropPages(section, h.sections[s].bytes);
   }
   ci::RangeView view;
-  if (auto s =
-          ci::ViewBlock(block, file_bytes - kDataOffset, h.counts, name, &view);
+  if (auto s = ci::ViewBlock(block, file_bytes - kDataOffset, h.counts, name,
+                             &view, DropPages);
       !s.ok()) {
     return s;
   }
-  drop_pages(block, file_bytes - kDataOffset);
+  DropPages(block, file_bytes - kDataOffset);
   return RangeTable(std::move(storage), view, file_bytes);
 }
 

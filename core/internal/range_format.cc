@@ -87,7 +87,8 @@ absl::Status CheckCounts(const RangeCounts& c, const std::string& what) {
 
 absl::Status ViewBlock(const uint8_t* block, size_t block_bytes,
                        const RangeCounts& c, const std::string& what,
-                       RangeView* view) {
+                       RangeView* view,
+                       void (*checked)(const void* data, size_t bytes)) {
   if (auto s = CheckCounts(c, what); !s.ok()) return s;
   SectionPlace places[kRangeSectionCount];
   size_t needed = PlaceSections(c, places);
@@ -96,6 +97,9 @@ absl::Status ViewBlock(const uint8_t* block, size_t block_bytes,
                                       " bytes, the block holds ", block_bytes));
   }
   auto at = [&](RangeSection s) { return block + places[s].offset; };
+  auto done = [&](RangeSection s) {
+    if (checked != nullptr) checked(at(s), places[s].bytes);
+  };
   RangeView v;
   v.counts = c;
   v.v4_buckets = reinterpret_cast<const uint32_t*>(at(kV4Buckets));
@@ -123,6 +127,8 @@ absl::Status ViewBlock(const uint8_t* block, size_t block_bytes,
       return Corrupt(what, absl::StrCat("IPv4 bucket ", b, " out of order"));
     }
   }
+  done(kV4Buckets);
+  done(kV4Rows);
   // IPv6: each sample equals the key it samples, so every search level
   // lands on a key no greater than the one sought.
   if (v.v6_keys[0] != 0) return Corrupt(what, "IPv6 rows do not start at ::");
@@ -136,6 +142,9 @@ absl::Status ViewBlock(const uint8_t* block, size_t block_bytes,
       return Corrupt(what, "IPv6 index disagrees with its keys");
     }
   }
+  done(kV6Keys);
+  done(kV6Mid);
+  done(kV6Top);
   uint64_t previous_row = 0;
   for (uint64_t i = 0; i < c.v6_exceptions; ++i) {
     const V6Exception& e = v.v6_exceptions[i];
@@ -155,6 +164,8 @@ absl::Status ViewBlock(const uint8_t* block, size_t block_bytes,
       return Corrupt(what, absl::StrCat("record ", r, " out of range"));
     }
   }
+  done(kV6Exceptions);
+  done(kRecords);
   *view = v;
   return absl::OkStatus();
 }

@@ -134,10 +134,14 @@ struct RangeView {
 
 // Points a view into `block` (laid out by PlaceSections for `counts`) and
 // checks every index a lookup follows: bucket bounds, sample keys, exception
-// rows, record fields, name offsets. `what` names the source in errors.
+// rows, record fields and names. `what` names the source in errors. When
+// `checked` is given, it is called with each array once the checks are done
+// reading it (a mapped image drops those pages from the process).
 absl::Status ViewBlock(const uint8_t* block, size_t block_bytes,
                        const RangeCounts& counts, const std::string& what,
-                       RangeView* view);
+                       RangeView* view,
+                       void (*checked)(const void* data,
+                                       size_t bytes) = nullptr);
 
 // A 64-bit checksum of `bytes` (a four-lane multiply-rotate hash in the
 // manner of XXH64, ~10 GB/s; not compatible with any published hash).
