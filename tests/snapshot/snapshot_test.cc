@@ -263,7 +263,7 @@ TEST_CASE("a writer killed at any point leaves the previous snapshot",
         if (!WriteSnapshot(k % 2 ? *a : *b, path).ok()) ::_exit(3);
       }
     }
-    std::this_thread::sleep_for(std::chrono::microseconds(rng() % 30000));
+    std::this_thread::sleep_for(std::chrono::microseconds(rng() % 60000));
     REQUIRE(::kill(child, SIGKILL) == 0);
     int status = 0;
     REQUIRE(::waitpid(child, &status, 0) == child);
