@@ -2,10 +2,8 @@
 
 #include <civetweb.h>
 
-#include <cstdio>
 #include <mutex>
 
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "keel/tools/json.h"
 
@@ -24,12 +22,8 @@ const char* StatusText(int status) {
       return "Not Found";
     case 405:
       return "Method Not Allowed";
-    case 422:
-      return "Unprocessable Entity";
     case 500:
       return "Internal Server Error";
-    case 503:
-      return "Service Unavailable";
     default:
       return "Unknown";
   }
