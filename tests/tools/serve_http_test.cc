@@ -13,9 +13,9 @@
 #include <memory>
 #include <string>
 
+#include "keel/core/range_table_builder.h"
 #include "keel/tools/server/remote_write.h"
 #include "keel/tools/server/serve_app.h"
-#include "keel/tools/server/table_files.h"
 
 namespace keel::tools {
 namespace {
@@ -386,7 +386,7 @@ TEST_CASE("metrics, snapshots, restart, and a bad newest snapshot") {
       "/api/v1/"
       "query_range?query=requests&start=1700000000&end=1700001650&step=15";
   // From here on the ip2asn table comes from one image file, mapped.
-  auto table = LoadRangeTable(config.ip2asn);
+  auto table = core::LoadRangeTable(config.ip2asn, core::OverlapPolicy::kError);
   REQUIRE(table.ok());
   config.ip2asn = {dir.path() + "/ip2asn.image"};
   REQUIRE(table->save(config.ip2asn[0]).ok());

@@ -7,10 +7,10 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "keel/core/prefix_loader.h"
+#include "keel/core/range_table_builder.h"
 #include "keel/tools/json.h"
 #include "keel/tools/server/event_log.h"
 #include "keel/tools/server/json_string_array.h"
-#include "keel/tools/server/table_files.h"
 
 namespace keel::tools {
 namespace {
@@ -184,7 +184,7 @@ absl::StatusOr<std::unique_ptr<LookupApi>> LookupApi::Load(
   std::optional<core::RangeTable> ranges;
   if (!ip2asn.empty()) {
     auto start = std::chrono::steady_clock::now();
-    auto table = LoadRangeTable(ip2asn);
+    auto table = core::LoadRangeTable(ip2asn, core::OverlapPolicy::kError);
     if (!table.ok()) return table.status();
     ranges.emplace(*std::move(table));
     LogEvent(absl::StrFormat(
