@@ -3,38 +3,19 @@
 #include <catch2/catch.hpp>
 #include <string>
 
+#include "metric_samples.h"
 #include "prometheus/text_serializer.h"
 
 namespace keel::diagnostics {
 namespace {
 
-double Value(const std::vector<prometheus::MetricFamily>& families,
-             const std::string& name) {
-  for (const auto& f : families) {
-    if (f.name != name) continue;
-    REQUIRE(f.metric.size() == 1);
-    return f.type == prometheus::MetricType::Counter ? f.metric[0].counter.value
-                                                     : f.metric[0].gauge.value;
-  }
-  FAIL("no metric " << name);
-  return 0;
-}
-
-bool Has(const std::vector<prometheus::MetricFamily>& families,
-         const std::string& name) {
-  for (const auto& f : families) {
-    if (f.name == name) return true;
-  }
-  return false;
-}
-
 TEST_CASE("series store collector follows the store at each scrape") {
   core::SeriesStore store;
   SeriesStoreCollector collector(&store);
   auto empty = collector.Collect();
-  CHECK(Value(empty, "keel_series") == 0);
-  CHECK(Value(empty, "keel_bytes_per_sample") == 0);
-  CHECK_FALSE(Has(empty, "keel_series_oldest_sample_seconds"));
+  CHECK(SampleValue(empty, "keel_series") == 0);
+  CHECK(SampleValue(empty, "keel_bytes_per_sample") == 0);
+  CHECK(FindFamily(empty, "keel_series_oldest_sample_seconds") == nullptr);
 
   for (int s = 0; s < 10; ++s) {
     core::Labels labels = {{"__name__", "m"}, {"i", std::to_string(s)}};
@@ -46,22 +27,24 @@ TEST_CASE("series store collector follows the store at each scrape") {
           core::AppendResult::kOutOfOrder);
   auto families = collector.Collect();
   core::SeriesStoreStats stats = store.Stats();
-  CHECK(Value(families, "keel_series") == 10);
-  CHECK(Value(families, "keel_samples") == 3000);
-  CHECK(Value(families, "keel_chunks") == static_cast<double>(stats.chunks));
-  CHECK(Value(families, "keel_chunks") >= 30);  // 120-sample chunks
-  CHECK(Value(families, "keel_chunk_bytes") ==
+  CHECK(SampleValue(families, "keel_series") == 10);
+  CHECK(SampleValue(families, "keel_samples") == 3000);
+  CHECK(SampleValue(families, "keel_chunks") ==
+        static_cast<double>(stats.chunks));
+  CHECK(SampleValue(families, "keel_chunks") >= 30);  // 120-sample chunks
+  CHECK(SampleValue(families, "keel_chunk_bytes") ==
         static_cast<double>(stats.chunk_bytes));
-  CHECK(Value(families, "keel_chunk_live_bytes") ==
+  CHECK(SampleValue(families, "keel_chunk_live_bytes") ==
         static_cast<double>(stats.live_bytes));
-  CHECK(Value(families, "keel_bytes_per_sample") ==
+  CHECK(SampleValue(families, "keel_bytes_per_sample") ==
         Approx(static_cast<double>(stats.chunk_bytes) / 3000));
-  CHECK(Value(families, "keel_samples_appended_total") == 3000);
-  CHECK(Value(families, "keel_samples_out_of_order_total") == 1);
-  CHECK(Value(families, "keel_series_oldest_sample_seconds") == 1700000000);
-  CHECK(Value(families, "keel_series_newest_sample_seconds") ==
+  CHECK(SampleValue(families, "keel_samples_appended_total") == 3000);
+  CHECK(SampleValue(families, "keel_samples_out_of_order_total") == 1);
+  CHECK(SampleValue(families, "keel_series_oldest_sample_seconds") ==
+        1700000000);
+  CHECK(SampleValue(families, "keel_series_newest_sample_seconds") ==
         1700000000 + 299 * 15);
-  CHECK(Value(families, "keel_series_store_bytes") > 0);
+  CHECK(SampleValue(families, "keel_series_store_bytes") > 0);
 
   std::string text = prometheus::TextSerializer().Serialize(families);
   CHECK_THAT(text, Catch::Contains("\nkeel_samples_out_of_order_total 1\n"));
