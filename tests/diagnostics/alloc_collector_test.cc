@@ -4,9 +4,9 @@
 #include <string>
 #include <vector>
 
+#include "diagnostics/metric_samples.h"
 #include "keel/alloc/arena.h"
 #include "keel/alloc/purge.h"
-#include "metric_samples.h"
 #include "prometheus/text_serializer.h"
 
 namespace keel::diagnostics {

@@ -3,7 +3,7 @@
 #include <catch2/catch.hpp>
 #include <string>
 
-#include "metric_samples.h"
+#include "diagnostics/metric_samples.h"
 #include "prometheus/text_serializer.h"
 
 namespace keel::diagnostics {

@@ -3,8 +3,8 @@
 #include <catch2/catch.hpp>
 #include <string>
 
+#include "diagnostics/metric_samples.h"
 #include "keel/core/range_table_builder.h"
-#include "metric_samples.h"
 #include "prometheus/text_serializer.h"
 
 namespace keel::diagnostics {

@@ -16,9 +16,12 @@
 #include "keel/core/range_table_builder.h"
 #include "keel/tools/server/remote_write.h"
 #include "keel/tools/server/serve_app.h"
+#include "testing/temp_dir.h"
 
 namespace keel::tools {
 namespace {
+
+using testing::TempDir;
 
 struct Reply {
   int status = 0;
@@ -63,24 +66,6 @@ Reply Http(int port, const std::string& method, const std::string& target,
   reply.body = response.substr(end + 4);
   return reply;
 }
-
-class TempDir {
- public:
-  TempDir() {
-    char name[] = "/tmp/keel_serve_http_XXXXXX";
-    path_ = mkdtemp(name);
-  }
-  ~TempDir() { std::filesystem::remove_all(path_); }
-  std::string Write(const std::string& name, const std::string& text) const {
-    std::string path = path_ + "/" + name;
-    std::ofstream(path) << text;
-    return path;
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
 
 ServeConfig TestConfig(const TempDir& dir) {
   ServeConfig config;
@@ -128,7 +113,7 @@ std::string RemoteWriteBody(const std::string& name, int64_t t0, int count,
 // One server for the cases that need no restart: stopping civetweb takes
 // about a second. Destroyed at exit, before its directory.
 int SharedPort() {
-  static TempDir dir;
+  static TempDir dir("serve_http");
   static std::unique_ptr<ServeApp> app = [] {
     auto started = ServeApp::Start(TestConfig(dir));
     REQUIRE(started.ok());
@@ -347,7 +332,7 @@ TEST_CASE("remote write in, Prometheus API out; bad bodies get 400") {
 }
 
 TEST_CASE("metrics, snapshots, restart, and a bad newest snapshot") {
-  TempDir dir;
+  TempDir dir("serve_http");
   ServeConfig config = TestConfig(dir);
   {
     auto app = ServeApp::Start(config);
@@ -429,7 +414,7 @@ TEST_CASE("metrics, snapshots, restart, and a bad newest snapshot") {
 }
 
 TEST_CASE("start-up errors are reported, not crashes") {
-  TempDir dir;
+  TempDir dir("serve_http");
   ServeConfig config = TestConfig(dir);
   config.ip2asn = {dir.Write("bad.tsv", "1.0.0.0\tnot-an-ip\t1\tAU\tx\n")};
   auto app = ServeApp::Start(config);

@@ -12,9 +12,12 @@
 #include "keel/tools/server/prom_time.h"
 #include "keel/tools/server/remote_write.h"
 #include "keel/tools/server/serve_config.h"
+#include "testing/temp_dir.h"
 
 namespace keel::tools {
 namespace {
+
+using testing::TempDir;
 
 std::string Message(const absl::Status& s) { return std::string(s.message()); }
 
@@ -103,26 +106,8 @@ TEST_CASE("durations: Prometheus units and float seconds") {
   CHECK_FALSE(ParsePromDuration("0").ok());
 }
 
-class TempDir {
- public:
-  TempDir() {
-    char name[] = "/tmp/keel_serve_test_XXXXXX";
-    path_ = mkdtemp(name);
-  }
-  ~TempDir() { std::filesystem::remove_all(path_); }
-  std::string Write(const std::string& name, const std::string& text) {
-    std::string path = path_ + "/" + name;
-    std::ofstream(path) << text;
-    return path;
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
-
 TEST_CASE("config file: keys, comments, relative paths, flags override") {
-  TempDir dir;
+  TempDir dir("serve_test");
   std::string path = dir.Write("keel.conf",
                                "# comment\n"
                                "listen = 127.0.0.1:1234\n"
@@ -153,7 +138,7 @@ TEST_CASE("config file: keys, comments, relative paths, flags override") {
 }
 
 TEST_CASE("config errors name the file and line or the key") {
-  TempDir dir;
+  TempDir dir("serve_test");
   auto no_eq = ReadConfigFile(dir.Write("a.conf", "listen = x\nbogus\n"));
   REQUIRE_FALSE(no_eq.ok());
   CHECK_THAT(Message(no_eq.status()), Catch::Contains("a.conf:2: expected"));
