@@ -8,20 +8,13 @@
 #include <string>
 #include <vector>
 
+#include "testing/temp_dir.h"
+
 namespace keel::core {
 namespace {
 
-std::string TempPath(const char* name) {
-  return std::string("/tmp/keel_line_reader_test_") + std::to_string(getpid()) +
-         "_" + name;
-}
-
-void WriteFile(const std::string& path, const std::string& bytes) {
-  FILE* f = std::fopen(path.c_str(), "wb");
-  REQUIRE(f != nullptr);
-  REQUIRE(std::fwrite(bytes.data(), 1, bytes.size(), f) == bytes.size());
-  std::fclose(f);
-}
+using testing::TempDir;
+using testing::WriteFile;
 
 std::string Gzip(const std::string& text) {
   std::string out(compressBound(text.size()) + 64, '\0');
@@ -57,7 +50,8 @@ std::vector<std::string> ReadAll(const std::string& path,
 
 TEST_CASE(
     "LineReader reads plain lines, CRLF and a last line without newline") {
-  std::string path = TempPath("plain.txt");
+  TempDir dir("line_reader_test");
+  std::string path = dir.File("plain.txt");
   WriteFile(path, "a\tb\r\n\nthird\nlast");
   bool gzip = true;
   auto lines = ReadAll(path, nullptr, &gzip);
@@ -65,17 +59,17 @@ TEST_CASE(
   CHECK(lines == std::vector<std::string>{"a\tb", "", "third", "last"});
   WriteFile(path, "");
   CHECK(ReadAll(path).empty());
-  std::remove(path.c_str());
 }
 
 TEST_CASE("LineReader recognises gzip by content, whatever the name") {
+  TempDir dir("line_reader_test");
   std::string text;
   std::vector<std::string> expected;
   for (int i = 0; i < 200000; ++i) {  // several buffer fills
     expected.push_back("line " + std::to_string(i));
     text += expected.back() + "\n";
   }
-  std::string path = TempPath("looks_plain.txt");
+  std::string path = dir.File("looks_plain.txt");
   WriteFile(path, Gzip(text));
   bool gzip = false;
   CHECK(ReadAll(path, nullptr, &gzip) == expected);
@@ -83,29 +77,29 @@ TEST_CASE("LineReader recognises gzip by content, whatever the name") {
   // Two members read as one stream.
   WriteFile(path, Gzip("a\nb\n") + Gzip("c\n"));
   CHECK(ReadAll(path) == std::vector<std::string>{"a", "b", "c"});
-  std::remove(path.c_str());
 }
 
 TEST_CASE("LineReader reports truncated gzip data naming the file") {
+  TempDir dir("line_reader_test");
   std::string text;
   for (int i = 0; i < 50000; ++i) text += "row " + std::to_string(i) + "\n";
   std::string gz = Gzip(text);
-  std::string path = TempPath("truncated.gz");
+  std::string path = dir.File("truncated.gz");
   WriteFile(path, gz.substr(0, gz.size() / 2));
   absl::Status status;
   ReadAll(path, &status);
   CHECK_FALSE(status.ok());
   CHECK(std::string(status.message()).find(path) != std::string::npos);
-  std::remove(path.c_str());
 }
 
 TEST_CASE("LineReader refuses a missing file and an endless line") {
-  auto missing = LineReader::Open(TempPath("does_not_exist"));
+  TempDir dir("line_reader_test");
+  auto missing = LineReader::Open(dir.File("does_not_exist"));
   REQUIRE_FALSE(missing.ok());
   CHECK(std::string(missing.status().message()).find("does_not_exist") !=
         std::string::npos);
 
-  std::string path = TempPath("long.txt");
+  std::string path = dir.File("long.txt");
   WriteFile(path, "short\n" + std::string(LineReader::kMaxLineBytes + 10, 'x'));
   absl::Status status;
   auto lines = ReadAll(path, &status);
@@ -113,7 +107,6 @@ TEST_CASE("LineReader refuses a missing file and an endless line") {
   CHECK_FALSE(status.ok());
   CHECK(std::string(status.message()).find(":2: line longer") !=
         std::string::npos);
-  std::remove(path.c_str());
 }
 
 }  // namespace
