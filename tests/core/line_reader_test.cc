@@ -1,10 +1,8 @@
 #include "keel/core/line_reader.h"
 
-#include <unistd.h>
 #include <zlib.h>
 
 #include <catch2/catch.hpp>
-#include <cstdio>
 #include <string>
 #include <vector>
 
