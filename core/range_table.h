@@ -30,6 +30,7 @@
 #ifndef KEEL_CORE_RANGE_TABLE_H_
 #define KEEL_CORE_RANGE_TABLE_H_
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -41,6 +42,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "keel/core/internal/range_format.h"
+#include "keel/core/internal/range_lookup.h"
 #include "keel/core/ip.h"
 
 namespace keel::core {
@@ -79,6 +81,8 @@ class RangeTable {
   ~RangeTable();
 
   // The range holding `address`, or nullopt when no range does (a gap).
+  // The IPv4 lookup is inline and branch-free past the bucket search, so a
+  // loop of lookups overlaps their cache misses.
   std::optional<RangeMatch> lookup(Ipv4 address) const;
   std::optional<RangeMatch> lookup(Ipv6 address) const;
   std::optional<RangeMatch> lookup(const IpAddress& address) const {
@@ -119,7 +123,6 @@ class RangeTable {
              const core_internal::RangeView& view, size_t table_bytes);
 
   void FillRecord(uint32_t index, RangeRecord* record) const;
-  uint32_t V4Record(uint64_t row) const;
   // IPv6 row `row`'s record index << 1 | 1 if its start is not /64-aligned.
   uint64_t V6Entry(uint64_t row) const;
   uint64_t V6Row(Ipv6 address) const;
@@ -129,6 +132,54 @@ class RangeTable {
   core_internal::RangeView view_;
   size_t table_bytes_ = 0;
 };
+
+// Implementation details follow.
+
+inline void RangeTable::FillRecord(uint32_t index, RangeRecord* r) const {
+  // Indices are not checked at open (that would read every row); clamping
+  // keeps a forged one inside the table at the cost of a conditional move.
+  index = std::min<uint64_t>(index, view_.counts.records - 1);
+  const core_internal::PackedRecord& packed = view_.records[index];
+  r->asn = packed.asn;
+  const bool has_country = packed.country < core_internal::kCountryCodes;
+  r->country = std::string_view(
+      core_internal::kCountryLetters.letters +
+          2 * core_internal::Select(has_country, packed.country, 0),
+      core_internal::Select(has_country, 2, 0));
+  r->name =
+      std::string_view(view_.names + packed.name_offset, packed.name_length);
+}
+
+inline std::optional<RangeMatch> RangeTable::lookup(Ipv4 address) const {
+  using core_internal::Select;
+  using core_internal::V4Key;
+  const core_internal::RangeView& v = view_;
+  const uint32_t a = address.bits();
+  const uint32_t b = a >> 16;
+  const uint32_t begin = v.v4_buckets[b];
+  const uint32_t end = v.v4_buckets[b + 1];
+  // With no start in its bucket at or below the address, the row is the
+  // last one before the bucket.
+  const uint64_t row =
+      core_internal::CountV4(v.v4_rows, begin, end, a << 16 | 0xffff) - 1;
+  const uint32_t record = core_internal::V4Record(v, row);
+  // Every field is read, gap or not (record 0 and the padding row after the
+  // last are valid), and chosen by Select; only the return tests the gap.
+  const core_internal::V4Tops* tops = v.v4_tops + b;
+  const bool before_bucket = row < begin;
+  const uint32_t top = Select(before_bucket, tops[0].prev_top, b);
+  const uint32_t next_top =
+      Select(row + 1 < end, b,
+             Select(before_bucket, tops[0].first_top, tops[1].first_top));
+  const uint32_t next_start = next_top << 16 | V4Key(v.v4_rows[row + 1]);
+  RangeMatch match;
+  FillRecord(record, &match.record);
+  match.first = Ipv4(top << 16 | V4Key(v.v4_rows[row]));
+  match.last =
+      Ipv4(Select(row + 1 == v.counts.v4_rows, 0xffffffffu, next_start - 1));
+  if (record == 0) return std::nullopt;
+  return match;
+}
 
 }  // namespace keel::core
 
