@@ -1,6 +1,7 @@
 #include "keel/core/range_table.h"
 
 #include <algorithm>
+#include <cstring>
 
 #include "keel/core/internal/range_storage.h"
 
@@ -11,7 +12,6 @@ using core_internal::CountV4;
 using core_internal::kV6MidStride;
 using core_internal::kV6TopStride;
 using core_internal::RangeView;
-using core_internal::ReadPacked;
 using core_internal::V4Key;
 using core_internal::V4Record;
 
@@ -27,6 +27,14 @@ inline uint64_t CountAtMost(const T* a, uint64_t n, T x) {
     n -= half;
   }
   return static_cast<uint64_t>(base - a) + (*base <= x);
+}
+
+inline uint64_t ReadPacked(const uint8_t* packed, uint64_t index,
+                           uint32_t bits) {
+  uint64_t bit = index * bits;
+  uint64_t word;
+  std::memcpy(&word, packed + (bit >> 3), sizeof(word));
+  return (word >> (bit & 7)) & ((uint64_t{1} << bits) - 1);
 }
 
 inline const uint8_t* PackedByte(const uint8_t* packed, uint64_t index,

@@ -13,14 +13,15 @@
 //
 // Layout (see core/internal/range_format.h): gaps are rows too, so a row's
 // end is the next row's start and only starts are stored. IPv4 rows are one
-// uint32 each, the start's low 16 bits beside the record index's low 16,
-// found through a 65,536-bucket index on the top 16 bits (256 KiB) and one
-// SSE2 window compare: a lookup reads the bucket, one line of rows and the
-// record. IPv6 starts keep their top 64 bits behind a two-level sample
-// index, with an exception list for the few starts inside a /64. Records
-// (AS number, country, name slice; 12 bytes) are deduplicated and numbered
-// by the IPv4 space they cover, so the ones lookups hit most share lines;
-// names are deduplicated into one pool. A table built from feeds lives in
+// uint32 each, the start's low 16 bits beside a 16-bit record index (the
+// rare larger index escapes to an overflow list), found through a
+// 65,536-bucket index on the top 16 bits (256 KiB) and one SSE2 window
+// compare: a lookup reads the bucket, one line of rows and the record. IPv6
+// starts keep their top 64 bits behind a two-level sample index, with an
+// exception list for the few starts inside a /64. Records (AS number,
+// country, name slice; 12 bytes) are deduplicated and numbered by the IPv4
+// space they cover, so the ones lookups hit most share lines; names are
+// deduplicated into one pool. A table built from feeds lives in
 // one anonymous block, 2 MiB aligned and advised onto huge pages.
 //
 // Thread safety: immutable; any number of threads may look up at once.

@@ -277,6 +277,9 @@ absl::StatusOr<RangeTable> RangeTableBuilder::Build() && {
 
   ci::RangeCounts counts;
   counts.v4_rows = rows4.size();
+  for (const FrozenRow& r : rows4) {
+    counts.v4_overflow += r.record >= ci::kV4RecordEscape;
+  }
   counts.v6_rows = rows6.size();
   for (const FrozenRow& r : rows6) {
     counts.v6_exceptions += static_cast<uint64_t>(r.start) != 0;
@@ -308,13 +311,15 @@ absl::StatusOr<RangeTable> RangeTableBuilder::Build() && {
     tops[b].prev_top = row > 0 ? top16(row - 1) : 0;
     tops[b].first_top = row < rows4.size() ? top16(row) : 0;
   }
+  auto* overflow = reinterpret_cast<ci::V4Overflow*>(at(ci::kV4Overflow));
   for (size_t i = 0; i < rows4.size(); ++i) {
-    v4_rows[i] = ci::kV4RowFlip ^ (static_cast<uint32_t>(rows4[i].start) << 16 |
-                                   (rows4[i].record & 0xffff));
-    if (counts.record_bits > 16) {
-      WritePacked(at(ci::kV4RecordHigh), i, counts.record_bits - 16,
-                  rows4[i].record >> 16);
+    uint32_t record = rows4[i].record;
+    if (record >= ci::kV4RecordEscape) {
+      *overflow++ = {static_cast<uint32_t>(i), record};
+      record = ci::kV4RecordEscape;
     }
+    v4_rows[i] =
+        ci::kV4RowFlip ^ (static_cast<uint32_t>(rows4[i].start) << 16 | record);
   }
   for (size_t i = 0; i < ci::kV4RowPadding; ++i) {
     v4_rows[rows4.size() + i] = ~uint32_t{0} ^ ci::kV4RowFlip;

@@ -1,5 +1,6 @@
 #include "keel/core/internal/range_format.h"
 
+#include <algorithm>
 #include <bit>
 #include <cstring>
 
@@ -51,8 +52,7 @@ size_t PlaceSections(const RangeCounts& c,
   bytes[kV4Buckets] = (kV4BucketCount + 1) * sizeof(uint32_t);
   bytes[kV4Tops] = (kV4BucketCount + 1) * sizeof(V4Tops);
   bytes[kV4Rows] = (c.v4_rows + kV4RowPadding) * sizeof(uint32_t);
-  bytes[kV4RecordHigh] =
-      c.record_bits > 16 ? PackedBytes(c.v4_rows, c.record_bits - 16) : 0;
+  bytes[kV4Overflow] = c.v4_overflow * sizeof(V4Overflow);
   bytes[kV6Top] = CeilDiv(c.v6_rows, kV6TopStride) * sizeof(uint64_t);
   bytes[kV6Mid] = CeilDiv(c.v6_rows, kV6MidStride) * sizeof(uint64_t);
   bytes[kV6Keys] = c.v6_rows * sizeof(uint64_t);
@@ -72,7 +72,8 @@ size_t PlaceSections(const RangeCounts& c,
 absl::Status CheckCounts(const RangeCounts& c, const std::string& what) {
   constexpr uint64_t kMaxRows = uint64_t{1} << 32;
   if (c.v4_rows == 0 || c.v4_rows > kMaxRows || c.v6_rows == 0 ||
-      c.v6_rows > kMaxRows || c.v6_exceptions >= c.v6_rows) {
+      c.v6_rows > kMaxRows || c.v6_exceptions >= c.v6_rows ||
+      c.v4_overflow > c.v4_rows) {
     return Corrupt(what, "row counts out of range");
   }
   if (c.record_bits == 0 || c.record_bits > 32 || c.records == 0 ||
@@ -105,8 +106,7 @@ absl::Status ViewBlock(const uint8_t* block, size_t block_bytes,
   v.v4_buckets = reinterpret_cast<const uint32_t*>(at(kV4Buckets));
   v.v4_tops = reinterpret_cast<const V4Tops*>(at(kV4Tops));
   v.v4_rows = reinterpret_cast<const uint32_t*>(at(kV4Rows));
-  v.v4_record_high = at(kV4RecordHigh);
-  v.v4_high_bits = c.record_bits > 16 ? c.record_bits - 16 : 0;
+  v.v4_overflow = reinterpret_cast<const V4Overflow*>(at(kV4Overflow));
   v.v6_top = reinterpret_cast<const uint64_t*>(at(kV6Top));
   v.v6_top_count = CeilDiv(c.v6_rows, kV6TopStride);
   v.v6_mid = reinterpret_cast<const uint64_t*>(at(kV6Mid));
@@ -127,8 +127,16 @@ absl::Status ViewBlock(const uint8_t* block, size_t block_bytes,
       return Corrupt(what, absl::StrCat("IPv4 bucket ", b, " out of order"));
     }
   }
+  for (uint64_t i = 0; i < c.v4_overflow; ++i) {
+    const V4Overflow& o = v.v4_overflow[i];
+    if ((i > 0 && o.row <= v.v4_overflow[i - 1].row) || o.row >= c.v4_rows ||
+        o.record < kV4RecordEscape || o.record >= c.records) {
+      return Corrupt(what, "IPv4 overflow list out of order or range");
+    }
+  }
   done(kV4Buckets);
   done(kV4Rows);
+  done(kV4Overflow);
   // IPv6: each sample equals the key it samples, so every search level
   // lands on a key no greater than the one sought.
   if (v.v6_keys[0] != 0) return Corrupt(what, "IPv6 rows do not start at ::");
@@ -168,6 +176,15 @@ absl::Status ViewBlock(const uint8_t* block, size_t block_bytes,
   done(kRecords);
   *view = v;
   return absl::OkStatus();
+}
+
+uint32_t V4OverflowRecord(const RangeView& view, uint64_t row) {
+  const V4Overflow* begin = view.v4_overflow;
+  const V4Overflow* end = begin + view.counts.v4_overflow;
+  const V4Overflow* it = std::lower_bound(
+      begin, end, row,
+      [](const V4Overflow& o, uint64_t r) { return o.row < r; });
+  return it != end && it->row == row ? it->record : 0;
 }
 
 uint64_t Checksum64(const void* data, size_t bytes) {

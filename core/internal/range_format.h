@@ -11,12 +11,13 @@
 //                 before it, for first/last without the full starts; read
 //                 beside the search, never in its chain
 //   kV4Rows       n4 + kV4RowPadding uint32: (low 16 bits of the row's start
-//                 << 16 | low 16 bits of its record index) ^ kV4RowFlip, so
-//                 the search and the record share a cache line and entries
-//                 order as signed numbers (SSE2 compares only those);
-//                 padding rows are ~0 ^ kV4RowFlip
-//   kV4RecordHigh the record indices' bits above 16, record_bits - 16 bits
-//                 a row (none when records fit 16 bits), + 8 slack bytes
+//                 << 16 | record index, or kV4RecordEscape when it is that
+//                 or more) ^ kV4RowFlip, so the search and the record share
+//                 a cache line and entries order as signed numbers (SSE2
+//                 compares only those); padding rows are ~0 ^ kV4RowFlip
+//   kV4Overflow   V4Overflow per row holding kV4RecordEscape, by row: its
+//                 record index. Records are numbered by the IPv4 space they
+//                 cover, so these rows are few and rarely hit
 //   kV6Top        ceil(n6/256) uint64: kV6Keys[256 i]
 //   kV6Mid        ceil(n6/16) uint64: kV6Keys[16 i]
 //   kV6Keys       n6 uint64: the top 64 bits of each row's start
@@ -40,7 +41,7 @@ enum RangeSection : int {
   kV4Buckets,
   kV4Tops,
   kV4Rows,
-  kV4RecordHigh,
+  kV4Overflow,
   kV6Top,
   kV6Mid,
   kV6Keys,
@@ -62,6 +63,7 @@ inline constexpr size_t kSectionAlignment = 64;
 inline constexpr size_t kPackedSlackBytes = 8;
 inline constexpr size_t kV4RowPadding = 16;  // a window scan may overrun
 inline constexpr uint32_t kV4RowFlip = 0x80000000u;
+inline constexpr uint32_t kV4RecordEscape = 0xffff;
 
 inline constexpr uint16_t kCountryNone = 0xffff;  // codes 0..675: AA..ZZ
 inline constexpr uint32_t kCountryCodes = 26 * 26;
@@ -81,6 +83,12 @@ struct V4Tops {
 };
 static_assert(sizeof(V4Tops) == 4);
 
+struct V4Overflow {
+  uint32_t row;
+  uint32_t record;  // kV4RecordEscape or more
+};
+static_assert(sizeof(V4Overflow) == 8);
+
 struct V6Exception {
   uint32_t row;
   uint32_t unused;
@@ -93,6 +101,7 @@ struct RangeCounts {
   uint64_t v4_rows = 0;
   uint64_t v6_rows = 0;
   uint64_t v6_exceptions = 0;
+  uint64_t v4_overflow = 0;
   uint64_t records = 0;  // including record 0, the gap
   uint64_t names = 0;    // distinct names, for reports
   uint64_t name_bytes = 0;
@@ -119,8 +128,7 @@ struct RangeView {
   const uint32_t* v4_buckets = nullptr;
   const V4Tops* v4_tops = nullptr;
   const uint32_t* v4_rows = nullptr;
-  const uint8_t* v4_record_high = nullptr;
-  uint32_t v4_high_bits = 0;
+  const V4Overflow* v4_overflow = nullptr;
   const uint64_t* v6_top = nullptr;
   uint64_t v6_top_count = 0;
   const uint64_t* v6_mid = nullptr;
@@ -134,14 +142,18 @@ struct RangeView {
 
 // Points a view into `block` (laid out by PlaceSections for `counts`) and
 // checks every index a lookup follows: bucket bounds, sample keys, exception
-// rows, record fields and names. `what` names the source in errors. When
-// `checked` is given, it is called with each array once the checks are done
-// reading it (a mapped image drops those pages from the process).
+// and overflow rows, record fields and names. `what` names the source in
+// errors. When `checked` is given, it is called with each array once the checks
+// are done reading it (a mapped image drops those pages from the process).
 absl::Status ViewBlock(const uint8_t* block, size_t block_bytes,
                        const RangeCounts& counts, const std::string& what,
                        RangeView* view,
                        void (*checked)(const void* data,
                                        size_t bytes) = nullptr);
+
+// The record index of IPv4 row `row`, whose entry holds kV4RecordEscape:
+// found in the overflow list (the gap, 0, if a forged image left it out).
+uint32_t V4OverflowRecord(const RangeView& view, uint64_t row);
 
 // A 64-bit checksum of `bytes` (a four-lane multiply-rotate hash in the
 // manner of XXH64, ~10 GB/s; not compatible with any published hash).

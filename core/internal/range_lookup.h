@@ -7,7 +7,6 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <cstring>
 
 #if defined(__SSE2__)
 #include <emmintrin.h>
@@ -77,20 +76,12 @@ inline uint64_t CountV4(const uint32_t* rows, uint32_t begin, uint32_t end,
   return static_cast<uint64_t>(base - rows) + std::min(first_above, n);
 }
 
-inline uint64_t ReadPacked(const uint8_t* packed, uint64_t index,
-                           uint32_t bits) {
-  uint64_t bit = index * bits;
-  uint64_t word;
-  std::memcpy(&word, packed + (bit >> 3), sizeof(word));
-  return (word >> (bit & 7)) & ((uint64_t{1} << bits) - 1);
-}
-
-// IPv4 row `row`'s record index.
+// IPv4 row `row`'s record index: from the row's own entry, read with the
+// search's cache line, but for the few rows that escape to the overflow list.
 inline uint32_t V4Record(const RangeView& v, uint64_t row) {
   uint32_t record = v.v4_rows[row] & 0xffff;
-  if (v.v4_high_bits != 0) {
-    record |= static_cast<uint32_t>(
-        ReadPacked(v.v4_record_high, row, v.v4_high_bits) << 16);
+  if (record == kV4RecordEscape) [[unlikely]] {
+    record = V4OverflowRecord(v, row);
   }
   return record;
 }
