@@ -148,7 +148,7 @@ void RangeTable::lookup_batch(std::span<const Ipv4> addresses,
       if (r == 0) {
         out[i].reset();
       } else {
-        FillRecord(r, &out[i].emplace());
+        FillV4Record(r, &out[i].emplace());
       }
     }
   }
@@ -232,7 +232,7 @@ void RangeTable::for_each_range(
       last = v4_start(row + 1, next_top) - 1;
     }
     RangeRecord r;
-    FillRecord(record, &r);
+    FillV4Record(record, &r);
     fn(Ipv4(v4_start(row, top)), Ipv4(last), r);
   }
   for (uint64_t row = 0; row < v.counts.v6_rows; ++row) {

@@ -311,6 +311,12 @@ absl::StatusOr<RangeTable> RangeTableBuilder::Build() && {
     tops[b].prev_top = row > 0 ? top16(row - 1) : 0;
     tops[b].first_top = row < rows4.size() ? top16(row) : 0;
   }
+  auto* gap_buckets = reinterpret_cast<uint64_t*>(at(ci::kV4GapBuckets));
+  for (uint32_t b = 1; b < ci::kV4BucketCount; ++b) {
+    if (buckets[b] == buckets[b + 1] && rows4[buckets[b] - 1].record == 0) {
+      gap_buckets[b >> 6] |= uint64_t{1} << (b & 63);
+    }
+  }
   auto* overflow = reinterpret_cast<ci::V4Overflow*>(at(ci::kV4Overflow));
   for (size_t i = 0; i < rows4.size(); ++i) {
     uint32_t record = rows4[i].record;

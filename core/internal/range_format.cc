@@ -50,6 +50,7 @@ size_t PlaceSections(const RangeCounts& c,
                      SectionPlace places[kRangeSectionCount]) {
   uint64_t bytes[kRangeSectionCount];
   bytes[kV4Buckets] = (kV4BucketCount + 1) * sizeof(uint32_t);
+  bytes[kV4GapBuckets] = kV4BucketCount / 8;
   bytes[kV4Tops] = (kV4BucketCount + 1) * sizeof(V4Tops);
   bytes[kV4Rows] = (c.v4_rows + kV4RowPadding) * sizeof(uint32_t);
   bytes[kV4Overflow] = c.v4_overflow * sizeof(V4Overflow);
@@ -104,6 +105,7 @@ absl::Status ViewBlock(const uint8_t* block, size_t block_bytes,
   RangeView v;
   v.counts = c;
   v.v4_buckets = reinterpret_cast<const uint32_t*>(at(kV4Buckets));
+  v.v4_gap_buckets = reinterpret_cast<const uint64_t*>(at(kV4GapBuckets));
   v.v4_tops = reinterpret_cast<const V4Tops*>(at(kV4Tops));
   v.v4_rows = reinterpret_cast<const uint32_t*>(at(kV4Rows));
   v.v4_overflow = reinterpret_cast<const V4Overflow*>(at(kV4Overflow));
@@ -125,6 +127,16 @@ absl::Status ViewBlock(const uint8_t* block, size_t block_bytes,
   for (uint32_t b = 0; b < kV4BucketCount; ++b) {
     if (v.v4_buckets[b] > v.v4_buckets[b + 1]) {
       return Corrupt(what, absl::StrCat("IPv4 bucket ", b, " out of order"));
+    }
+  }
+  // Record indices held in the rows: all valid once the records fill 16
+  // bits, else each checked, so that lookups need not clamp them.
+  if (c.records < kV4RecordEscape) {
+    for (uint64_t row = 0; row < c.v4_rows; ++row) {
+      if ((v.v4_rows[row] & 0xffff) >= c.records) {
+        return Corrupt(what,
+                       absl::StrCat("IPv4 row ", row, " names no record"));
+      }
     }
   }
   for (uint64_t i = 0; i < c.v4_overflow; ++i) {

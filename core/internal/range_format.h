@@ -7,6 +7,9 @@
 // with record 0):
 //   kV4Buckets    65,537 uint32: per top-16-bit value b, the first row
 //                 starting at or after b<<16 (256 KiB: stays in L2)
+//   kV4GapBuckets 65,536 bits (8 KiB, stays in L1), in uint64 words: bit b
+//                 set when bucket b holds no row start and lies in a gap, so
+//                 most gap lookups end before the row search
 //   kV4Tops       65,537 V4Tops: the top 16 bits of that row and of the row
 //                 before it, for first/last without the full starts; read
 //                 beside the search, never in its chain
@@ -39,6 +42,7 @@ namespace keel::core::core_internal {
 
 enum RangeSection : int {
   kV4Buckets,
+  kV4GapBuckets,
   kV4Tops,
   kV4Rows,
   kV4Overflow,
@@ -126,6 +130,7 @@ absl::Status CheckCounts(const RangeCounts& counts, const std::string& what);
 struct RangeView {
   RangeCounts counts;
   const uint32_t* v4_buckets = nullptr;
+  const uint64_t* v4_gap_buckets = nullptr;
   const V4Tops* v4_tops = nullptr;
   const uint32_t* v4_rows = nullptr;
   const V4Overflow* v4_overflow = nullptr;

@@ -36,6 +36,11 @@ inline uint32_t Select(bool when, uint32_t x, uint32_t y) {
   return y ^ ((x ^ y) & mask);
 }
 
+// Whether IPv4 bucket `bucket` lies wholly in a gap.
+inline bool V4GapBucket(const RangeView& v, uint32_t bucket) {
+  return (v.v4_gap_buckets[bucket >> 6] >> (bucket & 63)) & 1;
+}
+
 // The low 16 bits of a row's start, from its kV4Rows entry.
 inline uint32_t V4Key(uint32_t entry) { return (entry ^ kV4RowFlip) >> 16; }
 
