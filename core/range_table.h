@@ -165,9 +165,9 @@ inline std::optional<RangeMatch> RangeTable::lookup(Ipv4 address) const {
   const core_internal::RangeView& v = view_;
   const uint32_t a = address.bits();
   const uint32_t b = a >> 16;
-  // Three in four gap addresses lie in a /16 that is all gap: the bitmap
-  // settles those before the row search, so a mispredicted test of the
-  // answer costs a few cycles rather than the search's cache misses.
+  // Most gap addresses lie in a /16 that is all gap: the bitmap settles
+  // those before the row search, so a mispredicted test of the answer costs
+  // a few cycles rather than the search's cache misses.
   if (core_internal::V4GapBucket(v, b)) return std::nullopt;
   const uint32_t begin = v.v4_buckets[b];
   const uint32_t end = v.v4_buckets[b + 1];

@@ -312,8 +312,13 @@ absl::StatusOr<RangeTable> RangeTableBuilder::Build() && {
     tops[b].first_top = row < rows4.size() ? top16(row) : 0;
   }
   auto* gap_buckets = reinterpret_cast<uint64_t*>(at(ci::kV4GapBuckets));
-  for (uint32_t b = 1; b < ci::kV4BucketCount; ++b) {
-    if (buckets[b] == buckets[b + 1] && rows4[buckets[b] - 1].record == 0) {
+  for (uint32_t b = 0; b < ci::kV4BucketCount; ++b) {
+    // The row holding the bucket's first address, and then no other.
+    size_t first = buckets[b];
+    if (first == buckets[b + 1] || rows4[first].start != u128{b} << 16) {
+      --first;  // row 0 starts at 0, so bucket 0 does not get here
+    }
+    if (rows4[first].record == 0 && first + 1 >= buckets[b + 1]) {
       gap_buckets[b >> 6] |= uint64_t{1} << (b & 63);
     }
   }

@@ -8,8 +8,8 @@
 //   kV4Buckets    65,537 uint32: per top-16-bit value b, the first row
 //                 starting at or after b<<16 (256 KiB: stays in L2)
 //   kV4GapBuckets 65,536 bits (8 KiB, stays in L1), in uint64 words: bit b
-//                 set when bucket b holds no row start and lies in a gap, so
-//                 most gap lookups end before the row search
+//                 set when all of bucket b lies in one gap row, so most gap
+//                 lookups end before the row search
 //   kV4Tops       65,537 V4Tops: the top 16 bits of that row and of the row
 //                 before it, for first/last without the full starts; read
 //                 beside the search, never in its chain
