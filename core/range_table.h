@@ -83,8 +83,8 @@ class RangeTable {
   ~RangeTable();
 
   // The range holding `address`, or nullopt when no range does (a gap).
-  // The IPv4 lookup is inline and branch-free past the bucket search, so a
-  // loop of lookups overlaps their cache misses.
+  // The IPv4 lookup is inline and all but branch-free, so a loop of lookups
+  // overlaps their cache misses and skips the fields it does not read.
   std::optional<RangeMatch> lookup(Ipv4 address) const;
   std::optional<RangeMatch> lookup(Ipv6 address) const;
   std::optional<RangeMatch> lookup(const IpAddress& address) const {
