@@ -141,6 +141,7 @@ void RangeTable::lookup_batch(std::span<const Ipv4> addresses,
                              in[i].bits() << 16 | 0xffff) -
                      1;
       record[slot] = V4Record(v, row);
+      __builtin_prefetch(v.record_asns + record[slot]);
       __builtin_prefetch(v.records + record[slot]);
     }
     if (size_t i = step - 3 * kLag; step >= 3 * kLag && i < n) {
@@ -201,6 +202,7 @@ void RangeTable::lookup_batch(std::span<const Ipv6> addresses,
     }
     for (size_t i = 0; i < n; ++i) {
       record[i] = static_cast<uint32_t>(V6Entry(row[i]) >> 1);
+      __builtin_prefetch(v.record_asns + record[i]);
       __builtin_prefetch(v.records + record[i]);
     }
     for (size_t i = 0; i < n; ++i) {

@@ -19,11 +19,11 @@
 // compare: a lookup reads the bucket, one line of rows and the record (or
 // only a bit, for the wholly unrouted /16s, from an 8 KiB bitmap). IPv6
 // starts keep their top 64 bits behind a two-level sample index, with an
-// exception list for the few starts inside a /64. Records (AS number,
-// country, name slice; 12 bytes) are deduplicated and numbered by the IPv4
-// space they cover, so the ones lookups hit most share lines; names are
-// deduplicated into one pool. A table built from feeds lives in
-// one anonymous block, 2 MiB aligned and advised onto huge pages.
+// exception list for the few starts inside a /64. Records (AS number;
+// country and name slice; 4 + 8 bytes in two arrays) are deduplicated and
+// numbered by the IPv4 space they cover, so the ones lookups hit most share
+// lines; names are deduplicated into one pool. A table built from feeds lives
+// in one anonymous block, 2 MiB aligned and advised onto huge pages.
 //
 // Thread safety: immutable; any number of threads may look up at once.
 // Ownership: a table owns its memory (its block, or a read-only file
@@ -142,7 +142,7 @@ class RangeTable {
 
 inline void RangeTable::FillV4Record(uint32_t index, RangeRecord* r) const {
   const core_internal::PackedRecord& packed = view_.records[index];
-  r->asn = packed.asn;
+  r->asn = view_.record_asns[index];
   const bool has_country = packed.country < core_internal::kCountryCodes;
   r->country = std::string_view(
       core_internal::kCountryLetters.letters +

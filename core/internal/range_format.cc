@@ -59,6 +59,7 @@ size_t PlaceSections(const RangeCounts& c,
   bytes[kV6Keys] = c.v6_rows * sizeof(uint64_t);
   bytes[kV6Records] = PackedBytes(c.v6_rows, c.record_bits + 1);
   bytes[kV6Exceptions] = c.v6_exceptions * sizeof(V6Exception);
+  bytes[kRecordAsns] = c.records * sizeof(uint32_t);
   bytes[kRecords] = c.records * sizeof(PackedRecord);
   bytes[kNames] = c.name_bytes;
   uint64_t offset = 0;
@@ -116,6 +117,7 @@ absl::Status ViewBlock(const uint8_t* block, size_t block_bytes,
   v.v6_keys = reinterpret_cast<const uint64_t*>(at(kV6Keys));
   v.v6_records = at(kV6Records);
   v.v6_exceptions = reinterpret_cast<const V6Exception*>(at(kV6Exceptions));
+  v.record_asns = reinterpret_cast<const uint32_t*>(at(kRecordAsns));
   v.records = reinterpret_cast<const PackedRecord*>(at(kRecords));
   v.names = reinterpret_cast<const char*>(at(kNames));
 
@@ -174,7 +176,8 @@ absl::Status ViewBlock(const uint8_t* block, size_t block_bytes,
     previous_row = e.row;
   }
   const PackedRecord& gap = v.records[0];
-  if (gap.asn != 0 || gap.name_length != 0 || gap.country != kCountryNone) {
+  if (v.record_asns[0] != 0 || gap.name_length != 0 ||
+      gap.country != kCountryNone) {
     return Corrupt(what, "record 0 is not the gap");
   }
   for (uint64_t r = 0; r < c.records; ++r) {
@@ -185,6 +188,7 @@ absl::Status ViewBlock(const uint8_t* block, size_t block_bytes,
     }
   }
   done(kV6Exceptions);
+  done(kRecordAsns);
   done(kRecords);
   *view = v;
   return absl::OkStatus();

@@ -27,6 +27,8 @@
 //   kV6Records    n6 entries of record_bits + 1 bits, + 8 slack bytes: the
 //                 record index << 1 | 1 when the row is in kV6Exceptions
 //   kV6Exceptions V6Exception per row whose start is not /64-aligned, by row
+//   kRecordAsns   uint32 per record: its AS number, apart from the rest so
+//                 that a lookup wanting only that reads 4 bytes a record
 //   kRecords      PackedRecord per record; record 0 is the gap
 //   kNames        the name bytes, each record naming its slice
 #ifndef KEEL_CORE_INTERNAL_RANGE_FORMAT_H_
@@ -51,6 +53,7 @@ enum RangeSection : int {
   kV6Keys,
   kV6Records,
   kV6Exceptions,
+  kRecordAsns,
   kRecords,
   kNames,
   kRangeSectionCount
@@ -74,12 +77,11 @@ inline constexpr uint32_t kCountryCodes = 26 * 26;
 inline constexpr uint32_t kMaxNameBytes = 0xffff;
 
 struct PackedRecord {
-  uint32_t asn;
   uint32_t name_offset;
   uint16_t name_length;
   uint16_t country;
 };
-static_assert(sizeof(PackedRecord) == 12);
+static_assert(sizeof(PackedRecord) == 8);
 
 struct V4Tops {
   uint16_t prev_top;   // top 16 bits of the bucket's first row - 1
@@ -141,6 +143,7 @@ struct RangeView {
   const uint64_t* v6_keys = nullptr;
   const uint8_t* v6_records = nullptr;
   const V6Exception* v6_exceptions = nullptr;
+  const uint32_t* record_asns = nullptr;
   const PackedRecord* records = nullptr;
   const char* names = nullptr;
 };
