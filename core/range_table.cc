@@ -3,32 +3,17 @@
 #include <algorithm>
 #include <cstring>
 
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
-
 #include "keel/core/internal/range_storage.h"
 
 namespace keel::core {
 namespace {
 
-using core_internal::kCountryCodes;
+using core_internal::CountV4;
 using core_internal::kV6MidStride;
 using core_internal::kV6TopStride;
-using core_internal::PackedRecord;
 using core_internal::RangeView;
-
-// "AAABAC...ZZ": country code c is the two letters at 2c.
-struct CountryLetters {
-  char letters[2 * kCountryCodes];
-  constexpr CountryLetters() : letters() {
-    for (uint32_t c = 0; c < kCountryCodes; ++c) {
-      letters[2 * c] = static_cast<char>('A' + c / 26);
-      letters[2 * c + 1] = static_cast<char>('A' + c % 26);
-    }
-  }
-};
-constexpr CountryLetters kCountryLetters;
+using core_internal::V4Key;
+using core_internal::V4Record;
 
 // How many of a[0..n) are <= x, for sorted a. Branch-free: the loop runs
 // log2(n) times whatever the data, and each step is a conditional move.
@@ -42,48 +27,6 @@ inline uint64_t CountAtMost(const T* a, uint64_t n, T x) {
     n -= half;
   }
   return static_cast<uint64_t>(base - a) + (*base <= x);
-}
-
-// The low 16 bits of a row's start, from its kV4Rows entry.
-inline uint32_t V4Key(uint32_t entry) {
-  return (entry ^ core_internal::kV4RowFlip) >> 16;
-}
-
-// The number of IPv4 rows up to and including the one holding an address,
-// searching the rows [begin, end) of its bucket; `address` is the address's
-// low 16 bits << 16 | 0xffff. Halves big buckets down to 16 rows, then finds
-// the first of a fixed window of 16 entries above the address: no
-// data-dependent branch for the common bucket.
-inline uint64_t CountV4(const uint32_t* rows, uint32_t begin, uint32_t end,
-                        uint32_t address) {
-  const auto probe = static_cast<int32_t>(address ^ core_internal::kV4RowFlip);
-  const uint32_t* base = rows + begin;
-  uint32_t n = end - begin;
-  while (n > 16) {
-    uint32_t half = n / 2;
-    base = static_cast<int32_t>(base[half]) <= probe ? base + half : base;
-    n -= half;
-  }
-  // Entries in the window are sorted up to n; those past it belong to other
-  // buckets, so the first entry above the address, capped at n, is the count.
-#if defined(__SSE2__)
-  const __m128i p = _mm_set1_epi32(probe);
-  auto above = [&](int i) {
-    return _mm_cmpgt_epi32(
-        _mm_loadu_si128(reinterpret_cast<const __m128i*>(base + i)), p);
-  };
-  __m128i low = _mm_packs_epi32(above(0), above(4));
-  __m128i high = _mm_packs_epi32(above(8), above(12));
-  auto mask =
-      static_cast<uint32_t>(_mm_movemask_epi8(_mm_packs_epi16(low, high)));
-  uint32_t first_above = static_cast<uint32_t>(__builtin_ctz(mask | 0x10000));
-#else
-  uint32_t first_above = 16;
-  for (uint32_t i = 16; i-- > 0;) {
-    if (static_cast<int32_t>(base[i]) > probe) first_above = i;
-  }
-#endif
-  return static_cast<uint64_t>(base - rows) + std::min(first_above, n);
 }
 
 inline uint64_t ReadPacked(const uint8_t* packed, uint64_t index,
@@ -122,56 +65,8 @@ RangeTable::~RangeTable() = default;
 
 bool RangeTable::is_mapped() const { return storage_->mapped(); }
 
-inline void RangeTable::FillRecord(uint32_t index, RangeRecord* r) const {
-  // Indices are not checked at open (that would read every row); clamping
-  // keeps a forged one inside the table at the cost of a conditional move.
-  index = std::min<uint64_t>(index, view_.counts.records - 1);
-  const PackedRecord& packed = view_.records[index];
-  r->asn = packed.asn;
-  if (packed.country < kCountryCodes) {
-    r->country =
-        std::string_view(kCountryLetters.letters + 2 * packed.country, 2);
-  }
-  r->name =
-      std::string_view(view_.names + packed.name_offset, packed.name_length);
-}
-
-inline uint32_t RangeTable::V4Record(uint64_t row) const {
-  uint32_t record = view_.v4_rows[row] & 0xffff;
-  if (view_.v4_high_bits != 0) {
-    record |= static_cast<uint32_t>(
-        ReadPacked(view_.v4_record_high, row, view_.v4_high_bits) << 16);
-  }
-  return record;
-}
-
 inline uint64_t RangeTable::V6Entry(uint64_t row) const {
   return ReadPacked(view_.v6_records, row, view_.counts.record_bits + 1);
-}
-
-std::optional<RangeMatch> RangeTable::lookup(Ipv4 address) const {
-  uint32_t a = address.bits();
-  uint32_t b = a >> 16;
-  uint32_t begin = view_.v4_buckets[b];
-  uint32_t end = view_.v4_buckets[b + 1];
-  // With no start in its bucket at or below the address, the row is the
-  // last one before the bucket.
-  uint64_t row = CountV4(view_.v4_rows, begin, end, a << 16 | 0xffff) - 1;
-  uint32_t record = V4Record(row);
-  if (record == 0) return std::nullopt;
-  RangeMatch match;
-  bool before_bucket = row < begin;
-  const core_internal::V4Tops* tops = view_.v4_tops + b;
-  uint32_t top = before_bucket ? tops[0].prev_top : b;
-  uint32_t next_top = row + 1 < end   ? b
-                      : before_bucket ? tops[0].first_top
-                                      : tops[1].first_top;
-  FillRecord(record, &match.record);
-  match.first = Ipv4(top << 16 | V4Key(view_.v4_rows[row]));
-  match.last = row + 1 == view_.counts.v4_rows
-                   ? Ipv4(0xffffffffu)
-                   : Ipv4((next_top << 16 | V4Key(view_.v4_rows[row + 1])) - 1);
-  return match;
 }
 
 uint64_t RangeTable::V6Row(Ipv6 address) const {
@@ -245,7 +140,8 @@ void RangeTable::lookup_batch(std::span<const Ipv4> addresses,
       uint64_t row = CountV4(v.v4_rows, begin[slot], end[slot],
                              in[i].bits() << 16 | 0xffff) -
                      1;
-      record[slot] = V4Record(row);
+      record[slot] = V4Record(v, row);
+      __builtin_prefetch(v.record_asns + record[slot]);
       __builtin_prefetch(v.records + record[slot]);
     }
     if (size_t i = step - 3 * kLag; step >= 3 * kLag && i < n) {
@@ -253,7 +149,7 @@ void RangeTable::lookup_batch(std::span<const Ipv4> addresses,
       if (r == 0) {
         out[i].reset();
       } else {
-        FillRecord(r, &out[i].emplace());
+        FillV4Record(r, &out[i].emplace());
       }
     }
   }
@@ -306,6 +202,7 @@ void RangeTable::lookup_batch(std::span<const Ipv6> addresses,
     }
     for (size_t i = 0; i < n; ++i) {
       record[i] = static_cast<uint32_t>(V6Entry(row[i]) >> 1);
+      __builtin_prefetch(v.record_asns + record[i]);
       __builtin_prefetch(v.records + record[i]);
     }
     for (size_t i = 0; i < n; ++i) {
@@ -328,7 +225,7 @@ void RangeTable::for_each_range(
   uint32_t top = 0;
   for (uint64_t row = 0; row < v.counts.v4_rows; ++row) {
     while (v.v4_buckets[top + 1] <= row) ++top;
-    uint32_t record = V4Record(row);
+    uint32_t record = V4Record(v, row);
     if (record == 0) continue;
     uint32_t last = 0xffffffffu;
     if (row + 1 < v.counts.v4_rows) {
@@ -337,7 +234,7 @@ void RangeTable::for_each_range(
       last = v4_start(row + 1, next_top) - 1;
     }
     RangeRecord r;
-    FillRecord(record, &r);
+    FillV4Record(record, &r);
     fn(Ipv4(v4_start(row, top)), Ipv4(last), r);
   }
   for (uint64_t row = 0; row < v.counts.v6_rows; ++row) {

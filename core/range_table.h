@@ -13,15 +13,17 @@
 //
 // Layout (see core/internal/range_format.h): gaps are rows too, so a row's
 // end is the next row's start and only starts are stored. IPv4 rows are one
-// uint32 each, the start's low 16 bits beside the record index's low 16,
-// found through a 65,536-bucket index on the top 16 bits (256 KiB) and one
-// SSE2 window compare: a lookup reads the bucket, one line of rows and the
-// record. IPv6 starts keep their top 64 bits behind a two-level sample
-// index, with an exception list for the few starts inside a /64. Records
-// (AS number, country, name slice; 12 bytes) are deduplicated and numbered
-// by the IPv4 space they cover, so the ones lookups hit most share lines;
-// names are deduplicated into one pool. A table built from feeds lives in
-// one anonymous block, 2 MiB aligned and advised onto huge pages.
+// uint32 each, the start's low 16 bits beside a 16-bit record index (the
+// rare larger index escapes to an overflow list), found through a
+// 65,536-bucket index on the top 16 bits (256 KiB) and one SSE2 window
+// compare: a lookup reads the bucket, one line of rows and the record (or
+// only a bit, for the wholly unrouted /16s, from an 8 KiB bitmap). IPv6
+// starts keep their top 64 bits behind a two-level sample index, with an
+// exception list for the few starts inside a /64. Records (AS number;
+// country and name slice; 4 + 8 bytes in two arrays) are deduplicated and
+// numbered by the IPv4 space they cover, so the ones lookups hit most share
+// lines; names are deduplicated into one pool. A table built from feeds lives
+// in one anonymous block, 2 MiB aligned and advised onto huge pages.
 //
 // Thread safety: immutable; any number of threads may look up at once.
 // Ownership: a table owns its memory (its block, or a read-only file
@@ -30,6 +32,7 @@
 #ifndef KEEL_CORE_RANGE_TABLE_H_
 #define KEEL_CORE_RANGE_TABLE_H_
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -41,6 +44,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "keel/core/internal/range_format.h"
+#include "keel/core/internal/range_lookup.h"
 #include "keel/core/ip.h"
 
 namespace keel::core {
@@ -79,6 +83,8 @@ class RangeTable {
   ~RangeTable();
 
   // The range holding `address`, or nullopt when no range does (a gap).
+  // The IPv4 lookup is inline and all but branch-free, so a loop of lookups
+  // overlaps their cache misses and skips the fields it does not read.
   std::optional<RangeMatch> lookup(Ipv4 address) const;
   std::optional<RangeMatch> lookup(Ipv6 address) const;
   std::optional<RangeMatch> lookup(const IpAddress& address) const {
@@ -118,8 +124,10 @@ class RangeTable {
   RangeTable(std::unique_ptr<core_internal::RangeStorage> storage,
              const core_internal::RangeView& view, size_t table_bytes);
 
+  // Record `index`, which must be a record: IPv4 rows' indices are checked
+  // at open. FillRecord clamps an unchecked (IPv6) index into the table.
+  void FillV4Record(uint32_t index, RangeRecord* record) const;
   void FillRecord(uint32_t index, RangeRecord* record) const;
-  uint32_t V4Record(uint64_t row) const;
   // IPv6 row `row`'s record index << 1 | 1 if its start is not /64-aligned.
   uint64_t V6Entry(uint64_t row) const;
   uint64_t V6Row(Ipv6 address) const;
@@ -129,6 +137,62 @@ class RangeTable {
   core_internal::RangeView view_;
   size_t table_bytes_ = 0;
 };
+
+// Implementation details follow.
+
+inline void RangeTable::FillV4Record(uint32_t index, RangeRecord* r) const {
+  const core_internal::PackedRecord& packed = view_.records[index];
+  r->asn = view_.record_asns[index];
+  const bool has_country = packed.country < core_internal::kCountryCodes;
+  r->country = std::string_view(
+      core_internal::kCountryLetters.letters +
+          2 * core_internal::Select(has_country, packed.country, 0),
+      core_internal::Select(has_country, 2, 0));
+  r->name =
+      std::string_view(view_.names + packed.name_offset, packed.name_length);
+}
+
+inline void RangeTable::FillRecord(uint32_t index, RangeRecord* r) const {
+  // IPv6 indices are not checked at open (that would read every row);
+  // clamping keeps a forged one inside the table at the cost of a
+  // conditional move.
+  FillV4Record(std::min<uint64_t>(index, view_.counts.records - 1), r);
+}
+
+inline std::optional<RangeMatch> RangeTable::lookup(Ipv4 address) const {
+  using core_internal::Select;
+  using core_internal::V4Key;
+  const core_internal::RangeView& v = view_;
+  const uint32_t a = address.bits();
+  const uint32_t b = a >> 16;
+  // Most gap addresses lie in a /16 that is all gap: the bitmap settles
+  // those before the row search, so a mispredicted test of the answer costs
+  // a few cycles rather than the search's cache misses.
+  if (core_internal::V4GapBucket(v, b)) return std::nullopt;
+  const uint32_t begin = v.v4_buckets[b];
+  const uint32_t end = v.v4_buckets[b + 1];
+  // With no start in its bucket at or below the address, the row is the
+  // last one before the bucket.
+  const uint64_t row =
+      core_internal::CountV4(v.v4_rows, begin, end, a << 16 | 0xffff) - 1;
+  const uint32_t record = core_internal::V4Record(v, row);
+  // Every field is read, gap or not (record 0 and the padding row after the
+  // last are valid), and chosen by Select; only the return tests the gap.
+  const core_internal::V4Tops* tops = v.v4_tops + b;
+  const bool before_bucket = row < begin;
+  const uint32_t top = Select(before_bucket, tops[0].prev_top, b);
+  const uint32_t next_top =
+      Select(row + 1 < end, b,
+             Select(before_bucket, tops[0].first_top, tops[1].first_top));
+  const uint32_t next_start = next_top << 16 | V4Key(v.v4_rows[row + 1]);
+  RangeMatch match;
+  FillV4Record(record, &match.record);
+  match.first = Ipv4(top << 16 | V4Key(v.v4_rows[row]));
+  match.last =
+      Ipv4(Select(row + 1 == v.counts.v4_rows, 0xffffffffu, next_start - 1));
+  if (record == 0) return std::nullopt;
+  return match;
+}
 
 }  // namespace keel::core
 

@@ -71,12 +71,18 @@ std::vector<FrozenRow> FillGaps(const std::vector<PaintedRange>& ranges,
   return rows;
 }
 
+// A record as built: its AS number and the rest, stored apart.
+struct BuiltRecord {
+  uint32_t asn;
+  core_internal::PackedRecord packed;
+};
+
 // Renumbers records by the IPv4 addresses they cover, most first (then by
 // IPv6 ranges), so that the records random lookups land on most sit
 // together in a few hot cache lines. Record 0, the gap, stays first.
 void OrderByCoverage(const std::vector<PaintedRange> (&painted)[2],
                      std::vector<uint32_t> (&range_records)[2],
-                     std::vector<core_internal::PackedRecord>* records) {
+                     std::vector<BuiltRecord>* records) {
   std::vector<std::pair<u128, uint32_t>> weight(records->size());
   for (uint32_t r = 0; r < weight.size(); ++r) weight[r] = {0, r};
   for (size_t i = 0; i < painted[0].size(); ++i) {
@@ -88,7 +94,7 @@ void OrderByCoverage(const std::vector<PaintedRange> (&painted)[2],
     return a.first > b.first || (a.first == b.first && a.second < b.second);
   });
   std::vector<uint32_t> renumber(records->size());
-  std::vector<core_internal::PackedRecord> ordered(records->size());
+  std::vector<BuiltRecord> ordered(records->size());
   for (uint32_t r = 0; r < weight.size(); ++r) {
     renumber[weight[r].second] = r;
     ordered[r] = (*records)[weight[r].second];
@@ -237,7 +243,7 @@ absl::StatusOr<RangeTable> RangeTableBuilder::Build() && {
   std::vector<PendingRow>().swap(rows_);
 
   // Records and the names they use, deduplicated; record 0 is the gap.
-  std::vector<ci::PackedRecord> records = {{0, 0, 0, ci::kCountryNone}};
+  std::vector<BuiltRecord> records = {{0, {0, 0, ci::kCountryNone}}};
   absl::flat_hash_map<uint64_t, uint32_t> record_ids;  // (asn, name, country)
   constexpr uint32_t kUnplaced = ~uint32_t{0};
   std::vector<uint32_t> name_offsets(names_.size(), kUnplaced);
@@ -263,8 +269,9 @@ absl::StatusOr<RangeTable> RangeTableBuilder::Build() && {
           record_ids.try_emplace(key, static_cast<uint32_t>(records.size()));
       if (inserted) {
         records.push_back(
-            {r.asn, name_offsets[r.name], static_cast<uint16_t>(name.size()),
-             r.country == ci::kNoCountry ? ci::kCountryNone : r.country});
+            {r.asn,
+             {name_offsets[r.name], static_cast<uint16_t>(name.size()),
+              r.country == ci::kNoCountry ? ci::kCountryNone : r.country}});
       }
       range_records[v6].push_back(it->second);
     }
@@ -277,6 +284,9 @@ absl::StatusOr<RangeTable> RangeTableBuilder::Build() && {
 
   ci::RangeCounts counts;
   counts.v4_rows = rows4.size();
+  for (const FrozenRow& r : rows4) {
+    counts.v4_overflow += r.record >= ci::kV4RecordEscape;
+  }
   counts.v6_rows = rows6.size();
   for (const FrozenRow& r : rows6) {
     counts.v6_exceptions += static_cast<uint64_t>(r.start) != 0;
@@ -308,13 +318,26 @@ absl::StatusOr<RangeTable> RangeTableBuilder::Build() && {
     tops[b].prev_top = row > 0 ? top16(row - 1) : 0;
     tops[b].first_top = row < rows4.size() ? top16(row) : 0;
   }
-  for (size_t i = 0; i < rows4.size(); ++i) {
-    v4_rows[i] = ci::kV4RowFlip ^ (static_cast<uint32_t>(rows4[i].start) << 16 |
-                                   (rows4[i].record & 0xffff));
-    if (counts.record_bits > 16) {
-      WritePacked(at(ci::kV4RecordHigh), i, counts.record_bits - 16,
-                  rows4[i].record >> 16);
+  auto* gap_buckets = reinterpret_cast<uint64_t*>(at(ci::kV4GapBuckets));
+  for (uint32_t b = 0; b < ci::kV4BucketCount; ++b) {
+    // The row holding the bucket's first address, and then no other.
+    size_t first = buckets[b];
+    if (first == buckets[b + 1] || rows4[first].start != u128{b} << 16) {
+      --first;  // row 0 starts at 0, so bucket 0 does not get here
     }
+    if (rows4[first].record == 0 && first + 1 >= buckets[b + 1]) {
+      gap_buckets[b >> 6] |= uint64_t{1} << (b & 63);
+    }
+  }
+  auto* overflow = reinterpret_cast<ci::V4Overflow*>(at(ci::kV4Overflow));
+  for (size_t i = 0; i < rows4.size(); ++i) {
+    uint32_t record = rows4[i].record;
+    if (record >= ci::kV4RecordEscape) {
+      *overflow++ = {static_cast<uint32_t>(i), record};
+      record = ci::kV4RecordEscape;
+    }
+    v4_rows[i] =
+        ci::kV4RowFlip ^ (static_cast<uint32_t>(rows4[i].start) << 16 | record);
   }
   for (size_t i = 0; i < ci::kV4RowPadding; ++i) {
     v4_rows[rows4.size() + i] = ~uint32_t{0} ^ ci::kV4RowFlip;
@@ -336,8 +359,12 @@ absl::StatusOr<RangeTable> RangeTableBuilder::Build() && {
                     (static_cast<uint64_t>(rows6[i].start) != 0));
   }
 
-  std::memcpy(at(ci::kRecords), records.data(),
-              records.size() * sizeof(ci::PackedRecord));
+  auto* asns = reinterpret_cast<uint32_t*>(at(ci::kRecordAsns));
+  auto* packed = reinterpret_cast<ci::PackedRecord*>(at(ci::kRecords));
+  for (size_t i = 0; i < records.size(); ++i) {
+    asns[i] = records[i].asn;
+    packed[i] = records[i].packed;
+  }
   std::memcpy(at(ci::kNames), pool.data(), pool.size());
 
   ci::RangeView view;

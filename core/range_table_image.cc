@@ -32,7 +32,9 @@ void DropPages(const void* data, size_t bytes) {
   madvise(reinterpret_cast<void*>(begin), p + bytes - begin, MADV_DONTNEED);
 }
 
-constexpr uint32_t kVersion = 1;
+// 2: IPv4 record indices past 16 bits in an overflow list (was a high-bits
+// array), a bitmap of all-gap buckets, AS numbers in their own array.
+constexpr uint32_t kVersion = 2;
 constexpr uint32_t kByteOrderMark = 0x01020304;
 constexpr uint64_t kDataOffset = 4096;
 
@@ -51,9 +53,9 @@ struct ImageHeader {
 static_assert(sizeof(ImageHeader) < kDataOffset);
 
 constexpr const char* kSectionNames[ci::kRangeSectionCount] = {
-    "v4_buckets",    "v4_tops", "v4_rows", "v4_record_high",
-    "v6_top",        "v6_mid",  "v6_keys", "v6_records",
-    "v6_exceptions", "records", "names"};
+    "v4_buckets",  "v4_gap_buckets", "v4_tops", "v4_rows",    "v4_overflow",
+    "v6_top",      "v6_mid",         "v6_keys", "v6_records", "v6_exceptions",
+    "record_asns", "records",        "names"};
 
 [[gnu::cold, gnu::noinline]] absl::Status Refuse(std::string_view path,
                                                  std::string_view why) {

@@ -1,5 +1,6 @@
 #include "keel/core/internal/range_format.h"
 
+#include <algorithm>
 #include <bit>
 #include <cstring>
 
@@ -49,15 +50,16 @@ size_t PlaceSections(const RangeCounts& c,
                      SectionPlace places[kRangeSectionCount]) {
   uint64_t bytes[kRangeSectionCount];
   bytes[kV4Buckets] = (kV4BucketCount + 1) * sizeof(uint32_t);
+  bytes[kV4GapBuckets] = kV4BucketCount / 8;
   bytes[kV4Tops] = (kV4BucketCount + 1) * sizeof(V4Tops);
   bytes[kV4Rows] = (c.v4_rows + kV4RowPadding) * sizeof(uint32_t);
-  bytes[kV4RecordHigh] =
-      c.record_bits > 16 ? PackedBytes(c.v4_rows, c.record_bits - 16) : 0;
+  bytes[kV4Overflow] = c.v4_overflow * sizeof(V4Overflow);
   bytes[kV6Top] = CeilDiv(c.v6_rows, kV6TopStride) * sizeof(uint64_t);
   bytes[kV6Mid] = CeilDiv(c.v6_rows, kV6MidStride) * sizeof(uint64_t);
   bytes[kV6Keys] = c.v6_rows * sizeof(uint64_t);
   bytes[kV6Records] = PackedBytes(c.v6_rows, c.record_bits + 1);
   bytes[kV6Exceptions] = c.v6_exceptions * sizeof(V6Exception);
+  bytes[kRecordAsns] = c.records * sizeof(uint32_t);
   bytes[kRecords] = c.records * sizeof(PackedRecord);
   bytes[kNames] = c.name_bytes;
   uint64_t offset = 0;
@@ -72,7 +74,8 @@ size_t PlaceSections(const RangeCounts& c,
 absl::Status CheckCounts(const RangeCounts& c, const std::string& what) {
   constexpr uint64_t kMaxRows = uint64_t{1} << 32;
   if (c.v4_rows == 0 || c.v4_rows > kMaxRows || c.v6_rows == 0 ||
-      c.v6_rows > kMaxRows || c.v6_exceptions >= c.v6_rows) {
+      c.v6_rows > kMaxRows || c.v6_exceptions >= c.v6_rows ||
+      c.v4_overflow > c.v4_rows) {
     return Corrupt(what, "row counts out of range");
   }
   if (c.record_bits == 0 || c.record_bits > 32 || c.records == 0 ||
@@ -103,10 +106,10 @@ absl::Status ViewBlock(const uint8_t* block, size_t block_bytes,
   RangeView v;
   v.counts = c;
   v.v4_buckets = reinterpret_cast<const uint32_t*>(at(kV4Buckets));
+  v.v4_gap_buckets = reinterpret_cast<const uint64_t*>(at(kV4GapBuckets));
   v.v4_tops = reinterpret_cast<const V4Tops*>(at(kV4Tops));
   v.v4_rows = reinterpret_cast<const uint32_t*>(at(kV4Rows));
-  v.v4_record_high = at(kV4RecordHigh);
-  v.v4_high_bits = c.record_bits > 16 ? c.record_bits - 16 : 0;
+  v.v4_overflow = reinterpret_cast<const V4Overflow*>(at(kV4Overflow));
   v.v6_top = reinterpret_cast<const uint64_t*>(at(kV6Top));
   v.v6_top_count = CeilDiv(c.v6_rows, kV6TopStride);
   v.v6_mid = reinterpret_cast<const uint64_t*>(at(kV6Mid));
@@ -114,6 +117,7 @@ absl::Status ViewBlock(const uint8_t* block, size_t block_bytes,
   v.v6_keys = reinterpret_cast<const uint64_t*>(at(kV6Keys));
   v.v6_records = at(kV6Records);
   v.v6_exceptions = reinterpret_cast<const V6Exception*>(at(kV6Exceptions));
+  v.record_asns = reinterpret_cast<const uint32_t*>(at(kRecordAsns));
   v.records = reinterpret_cast<const PackedRecord*>(at(kRecords));
   v.names = reinterpret_cast<const char*>(at(kNames));
 
@@ -127,8 +131,26 @@ absl::Status ViewBlock(const uint8_t* block, size_t block_bytes,
       return Corrupt(what, absl::StrCat("IPv4 bucket ", b, " out of order"));
     }
   }
+  // Record indices held in the rows: all valid once the records fill 16
+  // bits, else each checked, so that lookups need not clamp them.
+  if (c.records < kV4RecordEscape) {
+    for (uint64_t row = 0; row < c.v4_rows; ++row) {
+      if ((v.v4_rows[row] & 0xffff) >= c.records) {
+        return Corrupt(what,
+                       absl::StrCat("IPv4 row ", row, " names no record"));
+      }
+    }
+  }
+  for (uint64_t i = 0; i < c.v4_overflow; ++i) {
+    const V4Overflow& o = v.v4_overflow[i];
+    if ((i > 0 && o.row <= v.v4_overflow[i - 1].row) || o.row >= c.v4_rows ||
+        o.record < kV4RecordEscape || o.record >= c.records) {
+      return Corrupt(what, "IPv4 overflow list out of order or range");
+    }
+  }
   done(kV4Buckets);
   done(kV4Rows);
+  done(kV4Overflow);
   // IPv6: each sample equals the key it samples, so every search level
   // lands on a key no greater than the one sought.
   if (v.v6_keys[0] != 0) return Corrupt(what, "IPv6 rows do not start at ::");
@@ -154,7 +176,8 @@ absl::Status ViewBlock(const uint8_t* block, size_t block_bytes,
     previous_row = e.row;
   }
   const PackedRecord& gap = v.records[0];
-  if (gap.asn != 0 || gap.name_length != 0 || gap.country != kCountryNone) {
+  if (v.record_asns[0] != 0 || gap.name_length != 0 ||
+      gap.country != kCountryNone) {
     return Corrupt(what, "record 0 is not the gap");
   }
   for (uint64_t r = 0; r < c.records; ++r) {
@@ -165,9 +188,19 @@ absl::Status ViewBlock(const uint8_t* block, size_t block_bytes,
     }
   }
   done(kV6Exceptions);
+  done(kRecordAsns);
   done(kRecords);
   *view = v;
   return absl::OkStatus();
+}
+
+uint32_t V4OverflowRecord(const RangeView& view, uint64_t row) {
+  const V4Overflow* begin = view.v4_overflow;
+  const V4Overflow* end = begin + view.counts.v4_overflow;
+  const V4Overflow* it = std::lower_bound(
+      begin, end, row,
+      [](const V4Overflow& o, uint64_t r) { return o.row < r; });
+  return it != end && it->row == row ? it->record : 0;
 }
 
 uint64_t Checksum64(const void* data, size_t bytes) {

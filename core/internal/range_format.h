@@ -7,22 +7,28 @@
 // with record 0):
 //   kV4Buckets    65,537 uint32: per top-16-bit value b, the first row
 //                 starting at or after b<<16 (256 KiB: stays in L2)
+//   kV4GapBuckets 65,536 bits (8 KiB, stays in L1), in uint64 words: bit b
+//                 set when all of bucket b lies in one gap row, so most gap
+//                 lookups end before the row search
 //   kV4Tops       65,537 V4Tops: the top 16 bits of that row and of the row
 //                 before it, for first/last without the full starts; read
 //                 beside the search, never in its chain
 //   kV4Rows       n4 + kV4RowPadding uint32: (low 16 bits of the row's start
-//                 << 16 | low 16 bits of its record index) ^ kV4RowFlip, so
-//                 the search and the record share a cache line and entries
-//                 order as signed numbers (SSE2 compares only those);
-//                 padding rows are ~0 ^ kV4RowFlip
-//   kV4RecordHigh the record indices' bits above 16, record_bits - 16 bits
-//                 a row (none when records fit 16 bits), + 8 slack bytes
+//                 << 16 | record index, or kV4RecordEscape when it is that
+//                 or more) ^ kV4RowFlip, so the search and the record share
+//                 a cache line and entries order as signed numbers (SSE2
+//                 compares only those); padding rows are ~0 ^ kV4RowFlip
+//   kV4Overflow   V4Overflow per row holding kV4RecordEscape, by row: its
+//                 record index. Records are numbered by the IPv4 space they
+//                 cover, so these rows are few and rarely hit
 //   kV6Top        ceil(n6/256) uint64: kV6Keys[256 i]
 //   kV6Mid        ceil(n6/16) uint64: kV6Keys[16 i]
 //   kV6Keys       n6 uint64: the top 64 bits of each row's start
 //   kV6Records    n6 entries of record_bits + 1 bits, + 8 slack bytes: the
 //                 record index << 1 | 1 when the row is in kV6Exceptions
 //   kV6Exceptions V6Exception per row whose start is not /64-aligned, by row
+//   kRecordAsns   uint32 per record: its AS number, apart from the rest so
+//                 that a lookup wanting only that reads 4 bytes a record
 //   kRecords      PackedRecord per record; record 0 is the gap
 //   kNames        the name bytes, each record naming its slice
 #ifndef KEEL_CORE_INTERNAL_RANGE_FORMAT_H_
@@ -38,14 +44,16 @@ namespace keel::core::core_internal {
 
 enum RangeSection : int {
   kV4Buckets,
+  kV4GapBuckets,
   kV4Tops,
   kV4Rows,
-  kV4RecordHigh,
+  kV4Overflow,
   kV6Top,
   kV6Mid,
   kV6Keys,
   kV6Records,
   kV6Exceptions,
+  kRecordAsns,
   kRecords,
   kNames,
   kRangeSectionCount
@@ -62,24 +70,30 @@ inline constexpr size_t kSectionAlignment = 64;
 inline constexpr size_t kPackedSlackBytes = 8;
 inline constexpr size_t kV4RowPadding = 16;  // a window scan may overrun
 inline constexpr uint32_t kV4RowFlip = 0x80000000u;
+inline constexpr uint32_t kV4RecordEscape = 0xffff;
 
 inline constexpr uint16_t kCountryNone = 0xffff;  // codes 0..675: AA..ZZ
 inline constexpr uint32_t kCountryCodes = 26 * 26;
 inline constexpr uint32_t kMaxNameBytes = 0xffff;
 
 struct PackedRecord {
-  uint32_t asn;
   uint32_t name_offset;
   uint16_t name_length;
   uint16_t country;
 };
-static_assert(sizeof(PackedRecord) == 12);
+static_assert(sizeof(PackedRecord) == 8);
 
 struct V4Tops {
   uint16_t prev_top;   // top 16 bits of the bucket's first row - 1
   uint16_t first_top;  // top 16 bits of the bucket's first row
 };
 static_assert(sizeof(V4Tops) == 4);
+
+struct V4Overflow {
+  uint32_t row;
+  uint32_t record;  // kV4RecordEscape or more
+};
+static_assert(sizeof(V4Overflow) == 8);
 
 struct V6Exception {
   uint32_t row;
@@ -93,6 +107,7 @@ struct RangeCounts {
   uint64_t v4_rows = 0;
   uint64_t v6_rows = 0;
   uint64_t v6_exceptions = 0;
+  uint64_t v4_overflow = 0;
   uint64_t records = 0;  // including record 0, the gap
   uint64_t names = 0;    // distinct names, for reports
   uint64_t name_bytes = 0;
@@ -117,10 +132,10 @@ absl::Status CheckCounts(const RangeCounts& counts, const std::string& what);
 struct RangeView {
   RangeCounts counts;
   const uint32_t* v4_buckets = nullptr;
+  const uint64_t* v4_gap_buckets = nullptr;
   const V4Tops* v4_tops = nullptr;
   const uint32_t* v4_rows = nullptr;
-  const uint8_t* v4_record_high = nullptr;
-  uint32_t v4_high_bits = 0;
+  const V4Overflow* v4_overflow = nullptr;
   const uint64_t* v6_top = nullptr;
   uint64_t v6_top_count = 0;
   const uint64_t* v6_mid = nullptr;
@@ -128,20 +143,25 @@ struct RangeView {
   const uint64_t* v6_keys = nullptr;
   const uint8_t* v6_records = nullptr;
   const V6Exception* v6_exceptions = nullptr;
+  const uint32_t* record_asns = nullptr;
   const PackedRecord* records = nullptr;
   const char* names = nullptr;
 };
 
 // Points a view into `block` (laid out by PlaceSections for `counts`) and
 // checks every index a lookup follows: bucket bounds, sample keys, exception
-// rows, record fields and names. `what` names the source in errors. When
-// `checked` is given, it is called with each array once the checks are done
-// reading it (a mapped image drops those pages from the process).
+// and overflow rows, record fields and names. `what` names the source in
+// errors. When `checked` is given, it is called with each array once the checks
+// are done reading it (a mapped image drops those pages from the process).
 absl::Status ViewBlock(const uint8_t* block, size_t block_bytes,
                        const RangeCounts& counts, const std::string& what,
                        RangeView* view,
                        void (*checked)(const void* data,
                                        size_t bytes) = nullptr);
+
+// The record index of IPv4 row `row`, whose entry holds kV4RecordEscape:
+// found in the overflow list (the gap, 0, if a forged image left it out).
+uint32_t V4OverflowRecord(const RangeView& view, uint64_t row);
 
 // A 64-bit checksum of `bytes` (a four-lane multiply-rotate hash in the
 // manner of XXH64, ~10 GB/s; not compatible with any published hash).

@@ -338,5 +338,43 @@ TEST_CASE("overlap first and last paint as a per-address reference does") {
   }
 }
 
+// Past 65,534 records, IPv4 rows escape to the overflow list; every
+// answer, built or from an image, is still the row's own.
+TEST_CASE("record indices past 16 bits answer through the overflow list") {
+  constexpr uint32_t kRanges = 70000;
+  constexpr uint32_t kBase = 0x01000000;
+  auto first_of = [](uint32_t i) { return kBase + i * 256; };
+  // Sizes differ so that coverage orders the records, and leave gaps.
+  auto last_of = [&](uint32_t i) { return first_of(i) + (i % 5 + 1) * 32 - 1; };
+  RangeTableBuilder builder;
+  for (uint32_t i = 0; i < kRanges; ++i) {
+    RangeFields f;
+    f.sets_as = true;
+    f.asn = i + 1;
+    REQUIRE(builder.AddRange(Ipv4(first_of(i)), Ipv4(last_of(i)), f).ok());
+  }
+  auto built = std::move(builder).Build();
+  REQUIRE(built.ok());
+  REQUIRE(built->records() == kRanges);
+  std::string path = TempPath("overflow.keel");
+  REQUIRE(built->save(path).ok());
+  auto mapped = RangeTable::open_mapped(path);
+  REQUIRE(mapped.ok());
+  for (const RangeTable* table : {&*built, &*mapped}) {
+    for (uint32_t i = 0; i < kRanges; ++i) {
+      INFO("range " << i);
+      for (uint32_t a : {first_of(i), last_of(i)}) {
+        auto got = table->lookup(Ipv4(a));
+        REQUIRE(got.has_value());
+        CHECK(got->record.asn == i + 1);
+        CHECK(got->first == Ipv4(first_of(i)));
+        CHECK(got->last == Ipv4(last_of(i)));
+      }
+      CHECK_FALSE(table->lookup(Ipv4(last_of(i) + 1)).has_value());
+    }
+  }
+  std::remove(path.c_str());
+}
+
 }  // namespace
 }  // namespace keel::core
