@@ -1,24 +1,22 @@
 #include "keel/core/range_table_builder.h"
 
-#include <unistd.h>
-
 #include <catch2/catch.hpp>
 #include <fstream>
 #include <string>
 
+#include "testing/temp_dir.h"
+
 namespace keel::core {
 namespace {
 
-std::string TempPath(const std::string& name) {
-  return "/tmp/keel_range_builder_test_" + std::to_string(getpid()) + "_" +
-         name;
-}
+using testing::TempDir;
 
 // Writes `text` to a file, adds it to a fresh builder, returns the status.
 absl::Status AddText(const std::string& text,
                      OverlapPolicy overlap = OverlapPolicy::kError,
                      bool build = false) {
-  std::string path = TempPath("feed.txt");
+  TempDir dir("range_builder_test");
+  std::string path = dir.File("feed.txt");
   {
     std::ofstream out(path, std::ios::binary);
     out << text;
@@ -26,7 +24,6 @@ absl::Status AddText(const std::string& text,
   RangeTableBuilder builder(overlap);
   absl::Status status = builder.AddFile(path);
   if (status.ok() && build) status = std::move(builder).Build().status();
-  std::remove(path.c_str());
   return status;
 }
 
@@ -96,13 +93,15 @@ TEST_CASE("a file of no known layout is refused at its first line") {
 }
 
 TEST_CASE("a missing file is an error naming it") {
+  TempDir dir("range_builder_test");
   RangeTableBuilder builder;
-  CheckError(builder.AddFile(TempPath("missing.tsv")), "missing.tsv",
+  CheckError(builder.AddFile(dir.File("missing.tsv")), "missing.tsv",
              "No such file");
 }
 
 TEST_CASE("quoted CSV fields unquote") {
-  std::string path = TempPath("quoted.csv");
+  TempDir dir("range_builder_test");
+  std::string path = dir.File("quoted.csv");
   {
     std::ofstream out(path);
     out << "1.0.0.0,1.0.0.255,13335,\"Cloudflare, \"\"Inc.\"\"\"\n";
@@ -115,7 +114,6 @@ TEST_CASE("quoted CSV fields unquote") {
   REQUIRE(match.has_value());
   CHECK(match->record.name == "Cloudflare, \"Inc.\"");
   CHECK(match->record.asn == 13335);
-  std::remove(path.c_str());
 }
 
 TEST_CASE("overlaps are refused by default, naming both lines") {
@@ -132,7 +130,8 @@ TEST_CASE("overlaps are refused by default, naming both lines") {
 }
 
 TEST_CASE("last paints later rows over earlier ones; first keeps earlier") {
-  std::string path = TempPath("nested.tsv");
+  TempDir dir("range_builder_test");
+  std::string path = dir.File("nested.tsv");
   {
     std::ofstream out(path);
     out << "10.0.0.0\t10.0.255.255\t1\tAU\twide\n"
@@ -168,11 +167,11 @@ TEST_CASE("last paints later rows over earlier ones; first keeps earlier") {
   CHECK(wide->record.name == "wide");
   CHECK(wide->first.ToString() == "10.0.0.0");
   CHECK(wide->last.ToString() == "10.0.255.255");
-  std::remove(path.c_str());
 }
 
 TEST_CASE("a failed file adds nothing") {
-  std::string path = TempPath("half.tsv");
+  TempDir dir("range_builder_test");
+  std::string path = dir.File("half.tsv");
   {
     std::ofstream out(path);
     out << kGood << "bad\n";
@@ -180,7 +179,6 @@ TEST_CASE("a failed file adds nothing") {
   RangeTableBuilder builder;
   CHECK_FALSE(builder.AddFile(path).ok());
   CHECK(builder.rows() == 0);
-  std::remove(path.c_str());
 }
 
 TEST_CASE("AddRange checks its arguments") {

@@ -1,34 +1,21 @@
-#include <unistd.h>
 
 #include <catch2/catch.hpp>
 #include <fstream>
 #include <random>
-#include <sstream>
 #include <string>
 
 #include "keel/core/range_table.h"
 #include "keel/core/range_table_builder.h"
+#include "testing/temp_dir.h"
 
 namespace keel::core {
 namespace {
 
+using testing::ReadFile;
+using testing::TempDir;
+using testing::WriteFile;
+
 const std::string kData = KEEL_TEST_DATA_DIR;
-
-std::string TempPath(const std::string& name) {
-  return "/tmp/keel_range_image_test_" + std::to_string(getpid()) + "_" + name;
-}
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-void WriteFile(const std::string& path, const std::string& bytes) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << bytes;
-}
 
 RangeTable Fixture() {
   RangeTableBuilder builder;
@@ -54,8 +41,9 @@ std::vector<IpAddress> Queries() {
 }
 
 TEST_CASE("an image answers as the table it was saved from") {
+  TempDir dir("range_image_test");
   RangeTable table = Fixture();
-  std::string path = TempPath("round.keel");
+  std::string path = dir.File("round.keel");
   REQUIRE(table.save(path).ok());
   auto mapped = RangeTable::open_mapped(path);
   REQUIRE(mapped.ok());
@@ -75,7 +63,7 @@ TEST_CASE("an image answers as the table it was saved from") {
     CHECK(got->last == want->last);
   }
   // A mapped table saves the same bytes again.
-  std::string again = TempPath("again.keel");
+  std::string again = dir.File("again.keel");
   REQUIRE(mapped->save(again).ok());
   CHECK(ReadFile(again) == ReadFile(path));
   // LoadRangeTable recognises an image by content.
@@ -85,8 +73,6 @@ TEST_CASE("an image answers as the table it was saved from") {
   CHECK_FALSE(LoadRangeTable({path, kData + "/ip2asn-v4-sample.tsv"},
                              OverlapPolicy::kError)
                   .ok());
-  std::remove(path.c_str());
-  std::remove(again.c_str());
 }
 
 // Flips byte `at` of the file in place (flipping twice restores it).
@@ -101,7 +87,8 @@ void FlipByte(const std::string& path, size_t at, uint8_t mask) {
 }
 
 TEST_CASE("every flipped header byte is refused") {
-  std::string path = TempPath("flip.keel");
+  TempDir dir("range_image_test");
+  std::string path = dir.File("flip.keel");
   REQUIRE(Fixture().save(path).ok());
   for (size_t i = 0; i < 4096; ++i) {
     uint8_t mask = static_cast<uint8_t>(1 << (i % 8));
@@ -114,14 +101,14 @@ TEST_CASE("every flipped header byte is refused") {
           std::string::npos);
   }
   CHECK(RangeTable::open_mapped(path).ok());
-  std::remove(path.c_str());
 }
 
 TEST_CASE("flipped data bytes fail their section's checksum") {
-  std::string path = TempPath("data.keel");
+  TempDir dir("range_image_test");
+  std::string path = dir.File("data.keel");
   REQUIRE(Fixture().save(path).ok());
   const std::string good = ReadFile(path);
-  std::string bad_path = TempPath("data_flipped.keel");
+  std::string bad_path = dir.File("data_flipped.keel");
   std::mt19937_64 random(9);
   for (int i = 0; i < 200; ++i) {
     std::string bytes = good;
@@ -135,15 +122,14 @@ TEST_CASE("flipped data bytes fail their section's checksum") {
     CHECK(std::string(opened.status().message()).find("checksum") !=
           std::string::npos);
   }
-  std::remove(path.c_str());
-  std::remove(bad_path.c_str());
 }
 
 TEST_CASE("truncated, extended and foreign files are refused") {
-  std::string path = TempPath("cut.keel");
+  TempDir dir("range_image_test");
+  std::string path = dir.File("cut.keel");
   REQUIRE(Fixture().save(path).ok());
   const std::string good = ReadFile(path);
-  std::string bad_path = TempPath("cut_short.keel");
+  std::string bad_path = dir.File("cut_short.keel");
   std::mt19937_64 random(4);
   std::vector<size_t> lengths = {0,    1,    8,    100,
                                  4095, 4096, 4097, good.size() - 1};
@@ -165,12 +151,10 @@ TEST_CASE("truncated, extended and foreign files are refused") {
   REQUIRE_FALSE(foreign.ok());
   CHECK(std::string(foreign.status().message()).find("magic") !=
         std::string::npos);
-  auto missing = RangeTable::open_mapped(TempPath("missing.keel"));
+  auto missing = RangeTable::open_mapped(dir.File("missing.keel"));
   REQUIRE_FALSE(missing.ok());
   CHECK(std::string(missing.status().message()).find("missing.keel") !=
         std::string::npos);
-  std::remove(path.c_str());
-  std::remove(bad_path.c_str());
 }
 
 }  // namespace

@@ -1,6 +1,5 @@
 #include "keel/core/range_table.h"
 
-#include <unistd.h>
 #include <zlib.h>
 
 #include <algorithm>
@@ -12,31 +11,20 @@
 #include <vector>
 
 #include "keel/core/range_table_builder.h"
+#include "testing/temp_dir.h"
 
 namespace keel::core {
 namespace {
+
+using testing::ReadFile;
+using testing::TempDir;
+using testing::WriteFile;
 
 using u128 = unsigned __int128;
 
 const std::string kData = KEEL_TEST_DATA_DIR;
 const std::string kV4 = kData + "/ip2asn-v4-sample.tsv";
 const std::string kV6 = kData + "/ip2asn-v6-sample.tsv";
-
-std::string TempPath(const std::string& name) {
-  return "/tmp/keel_range_table_test_" + std::to_string(getpid()) + "_" + name;
-}
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-void WriteFile(const std::string& path, const std::string& bytes) {
-  std::ofstream out(path, std::ios::binary);
-  out << bytes;
-}
 
 // The plain reference: the fixture's rows, parsed here on their own.
 struct Row {
@@ -194,6 +182,7 @@ TEST_CASE("for_each_range lists every range in address order") {
 }
 
 TEST_CASE("unsorted and gzip input give the same table") {
+  TempDir dir("range_table_test");
   std::string text = ReadFile(kV4) + ReadFile(kV6);
   std::vector<std::string> lines;
   std::istringstream in(text);
@@ -201,18 +190,16 @@ TEST_CASE("unsorted and gzip input give the same table") {
   std::shuffle(lines.begin(), lines.end(), std::mt19937_64(3));
   std::string shuffled;
   for (const std::string& l : lines) shuffled += l + "\n";
-  std::string plain = TempPath("shuffled.tsv");
+  std::string plain = dir.File("shuffled.tsv");
   WriteFile(plain, shuffled);
   CheckAgainst(Load({plain}), Both());
 
-  std::string gz = TempPath("shuffled.data");  // no .gz: found by content
+  std::string gz = dir.File("shuffled.data");  // no .gz: found by content
   gzFile f = gzopen(gz.c_str(), "wb");
   REQUIRE(f != nullptr);
   gzwrite(f, shuffled.data(), static_cast<unsigned>(shuffled.size()));
   gzclose(f);
   CheckAgainst(Load({gz}), Both());
-  std::remove(plain.c_str());
-  std::remove(gz.c_str());
 }
 
 TEST_CASE("an asn CSV and a country CSV combine field by field") {
@@ -341,6 +328,7 @@ TEST_CASE("overlap first and last paint as a per-address reference does") {
 // Past 65,534 records, IPv4 rows escape to the overflow list; every
 // answer, built or from an image, is still the row's own.
 TEST_CASE("record indices past 16 bits answer through the overflow list") {
+  TempDir dir("range_table_test");
   constexpr uint32_t kRanges = 70000;
   constexpr uint32_t kBase = 0x01000000;
   auto first_of = [](uint32_t i) { return kBase + i * 256; };
@@ -356,7 +344,7 @@ TEST_CASE("record indices past 16 bits answer through the overflow list") {
   auto built = std::move(builder).Build();
   REQUIRE(built.ok());
   REQUIRE(built->records() == kRanges);
-  std::string path = TempPath("overflow.keel");
+  std::string path = dir.File("overflow.keel");
   REQUIRE(built->save(path).ok());
   auto mapped = RangeTable::open_mapped(path);
   REQUIRE(mapped.ok());
@@ -373,7 +361,6 @@ TEST_CASE("record indices past 16 bits answer through the overflow list") {
       CHECK_FALSE(table->lookup(Ipv4(last_of(i) + 1)).has_value());
     }
   }
-  std::remove(path.c_str());
 }
 
 }  // namespace
