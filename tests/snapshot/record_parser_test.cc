@@ -115,11 +115,20 @@ void WriteSynthetic(const Synthetic& s, const std::string& path,
 
 class Collector : public RecordVisitor {
  public:
+  absl::Status OnHeader(const Header& header) override {
+    strings_.reserve(header.string_count);
+    return absl::OkStatus();
+  }
+  absl::Status OnString(uint32_t index, std::string_view s) override {
+    REQUIRE(index == strings_.size());
+    strings_.emplace_back(s);
+    return absl::OkStatus();
+  }
   absl::Status OnSeries(uint32_t series,
-                        std::span<const LabelView> labels) override {
+                        std::span<const LabelRef> labels) override {
     std::string text = std::to_string(series) + ":";
-    for (const auto& [name, value] : labels) {
-      text += std::string(name) + "=" + std::string(value) + ",";
+    for (const LabelRef& l : labels) {
+      text += strings_.at(l.name) + "=" + strings_.at(l.value) + ",";
     }
     series_.push_back(text);
     return absl::OkStatus();
@@ -131,7 +140,7 @@ class Collector : public RecordVisitor {
                       std::string(c.bytes.begin(), c.bytes.end()));
     return absl::OkStatus();
   }
-  std::vector<std::string> series_, chunks_;
+  std::vector<std::string> strings_, series_, chunks_;
 };
 
 std::string TempDir() {
