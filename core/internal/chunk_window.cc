@@ -20,7 +20,7 @@ const uint8_t* ChunkWindow::Pack(std::span<const uint8_t> bytes) {
   std::lock_guard lock(mu_);
   if (bytes.size() > kMaxBlock / 8) {
     // Too big to pack without wasting a block's tail: its own allocation.
-    uint8_t* p = memory_.Allocate(bytes.size());
+    uint8_t* p = memory_.AllocateUninitialized(bytes.size());
     own_.push_back({p, bytes.size()});
     std::memcpy(p, bytes.data(), bytes.size());
     return p;
@@ -29,7 +29,8 @@ const uint8_t* ChunkWindow::Pack(std::span<const uint8_t> bytes) {
     std::size_t size = blocks_.empty()
                            ? kFirstBlock
                            : std::min(kMaxBlock, blocks_.back().bytes * 2);
-    blocks_.push_back({memory_.Allocate(size), size});
+    // Only the bytes handed out are ever read, each after its copy.
+    blocks_.push_back({memory_.AllocateUninitialized(size), size});
     block_used_ = 0;
   }
   uint8_t* p = blocks_.back().data + block_used_;

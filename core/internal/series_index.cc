@@ -14,8 +14,6 @@ namespace {
 
 constexpr std::size_t kPageBytes = 16u << 10;
 
-absl::string_view View(std::string_view s) { return {s.data(), s.size()}; }
-
 std::size_t HashIds(std::span<const uint32_t> ids) {
   return absl::Hash<absl::Span<const uint32_t>>{}(
       absl::MakeConstSpan(ids.data(), ids.size()));
@@ -76,26 +74,39 @@ std::optional<uint32_t> SeriesIndex::FindSymbol(std::string_view s) const {
   return it->second;
 }
 
+std::string_view SeriesIndex::CopyString(std::string_view s) {
+  char* p;
+  if (s.size() > kPageBytes / 4) {
+    p = static_cast<char*>(arena_.allocate(s.size()));
+    pages_.push_back({p, s.size()});
+  } else {
+    if (pages_.empty() || pages_.back().second != kPageBytes ||
+        kPageBytes - page_used_ < s.size()) {
+      pages_.push_back(
+          {static_cast<char*>(arena_.allocate(kPageBytes)), kPageBytes});
+      page_used_ = 0;
+    }
+    p = pages_.back().first + page_used_;
+    page_used_ += s.size();
+  }
+  if (!s.empty()) std::memcpy(p, s.data(), s.size());
+  return {p, s.size()};
+}
+
 uint32_t SeriesIndex::InternSymbol(std::string_view s) {
   auto id = static_cast<uint32_t>(symbols_.size());
   // One probe: the string is copied into the pages only when it is new.
   auto it = symbol_ids_.lazy_emplace(View(s), [&](const auto& construct) {
-    char* p;
-    if (s.size() > kPageBytes / 4) {
-      p = static_cast<char*>(arena_.allocate(s.size()));
-      pages_.push_back({p, s.size()});
-    } else {
-      if (pages_.empty() || pages_.back().second != kPageBytes ||
-          kPageBytes - page_used_ < s.size()) {
-        pages_.push_back(
-            {static_cast<char*>(arena_.allocate(kPageBytes)), kPageBytes});
-        page_used_ = 0;
-      }
-      p = pages_.back().first + page_used_;
-      page_used_ += s.size();
-    }
-    if (!s.empty()) std::memcpy(p, s.data(), s.size());
-    symbols_.emplace_back(p, s.size());
+    symbols_.push_back(View(CopyString(s)));
+    construct(symbols_.back(), id);
+  });
+  return it->second;
+}
+
+uint32_t SeriesIndex::InternCopied(std::string_view copied) {
+  auto id = static_cast<uint32_t>(symbols_.size());
+  auto it = symbol_ids_.lazy_emplace(View(copied), [&](const auto& construct) {
+    symbols_.push_back(View(copied));
     construct(symbols_.back(), id);
   });
   return it->second;

@@ -48,6 +48,15 @@ class SeriesIndex {
   void Reserve(std::size_t symbols, std::size_t series);
   // The id of string `s`, interned if new.
   uint32_t InternSymbol(std::string_view s);
+  // InternSymbol in two steps, so that a bulk restore can prefetch the
+  // table slot between them: the string copied into the index's pages (a
+  // copy that goes unused if the string turns out to be known), then
+  // interned from there.
+  std::string_view CopyString(std::string_view s);
+  void PrefetchSymbol(std::string_view s) const {
+    symbol_ids_.prefetch(View(s));
+  }
+  uint32_t InternCopied(std::string_view copied);
   std::string_view Symbol(uint32_t id) const {
     return {symbols_[id].data(), symbols_[id].size()};
   }
@@ -122,6 +131,9 @@ class SeriesIndex {
   // Refs matching one matcher (among series holding its label), or, for a
   // matcher that matches the empty value, refs it excludes.
   std::vector<uint32_t> MatchOne(const Matcher& m) const;
+  static absl::string_view View(std::string_view s) {
+    return {s.data(), s.size()};
+  }
   // Stores the pair ids of the next ref.
   void StoreLabels(SeriesRef ref, std::span<const uint32_t> pairs);
 

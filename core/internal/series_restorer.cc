@@ -52,7 +52,17 @@ void SeriesBulkRestore::Release() {
 
 void SeriesBulkRestore::AddString(std::string_view s) {
   if (finished_) return;
-  uint32_t symbol = store_.index_.InternSymbol(s);
+  std::string_view copy = store_.index_.CopyString(s);
+  store_.index_.PrefetchSymbol(copy);
+  if (pending_count_ == kAhead) InternPending();
+  pending_[(pending_first_ + pending_count_) % kAhead] = copy;
+  ++pending_count_;
+}
+
+void SeriesBulkRestore::InternPending() {
+  uint32_t symbol = store_.index_.InternCopied(pending_[pending_first_]);
+  pending_first_ = (pending_first_ + 1) % kAhead;
+  --pending_count_;
   symbols_.push_back(symbol);
   if (symbol >= checks_.size()) {
     checks_.resize(symbol + 1);
@@ -97,6 +107,9 @@ bool SeriesBulkRestore::ValueOk(uint32_t symbol, bool metric) {
 absl::StatusOr<SeriesRef> SeriesBulkRestore::AddSeries(
     std::span<const RestoreLabel> labels) {
   if (finished_) return absl::FailedPreconditionError("restore finished");
+  if (pending_count_ > 0) [[unlikely]] {
+    InternAllPending();
+  }
   if (labels.empty() ||
       labels.size() > store_.options_.label_limits.max_labels) {
     return AddSeriesSlow(labels);
@@ -233,6 +246,7 @@ void SeriesBulkRestore::PushSealed(Series& s, SealedChunk chunk) {
 void SeriesBulkRestore::Finish() {
   if (finished_) return;
   finished_ = true;
+  InternAllPending();
   store_.index_.IndexPairs(0);
   store_.index_.AddPostings(0);
   const std::size_t full = SealedBytes(expected_chunks_);

@@ -2,9 +2,10 @@
 //
 // Why it is fast where RestoreSeries and RestoreChunk are not, per series
 // and per chunk:
-// - strings are interned once, as they arrive, and series name them by
-//   number, so no label string is hashed or compared per series; each
-//   string is checked once per role (name, value, metric name);
+// - strings are interned once, as they arrive (a few behind, so that the
+//   table slots of the next ones are prefetched meanwhile), and series name
+//   them by number, so no label string is hashed or compared per series;
+//   each string is checked once per role (name, value, metric name);
 // - a label's pair is remembered per value string (values rarely go with
 //   more than one name; those that do keep their pairs in a side map), so
 //   the store's pair map is not probed per label; new pairs enter it at
@@ -22,6 +23,8 @@
 #ifndef KEEL_CORE_INTERNAL_SERIES_RESTORER_H_
 #define KEEL_CORE_INTERNAL_SERIES_RESTORER_H_
 
+#include <array>
+#include <cstddef>
 #include <cstdint>
 #include <span>
 #include <string_view>
@@ -75,6 +78,11 @@ class SeriesBulkRestore {
     return last.name == name ? last.pair : OtherPair(name, value);
   }
   [[gnu::noinline]] uint32_t OtherPair(uint32_t name, uint32_t value);
+  // Interns the oldest pending string, or all of them.
+  void InternPending();
+  void InternAllPending() {
+    while (pending_count_ > 0) InternPending();
+  }
   bool NameOk(uint32_t symbol);
   bool ValueOk(uint32_t symbol, bool metric);
   // Labels that need NormalizeLabels' full treatment: unsorted, empty
@@ -89,7 +97,13 @@ class SeriesBulkRestore {
   SeriesStoreImpl& store_;
   bool store_was_new_ = true;
   bool finished_ = false;
-  uint32_t expected_chunks_ = 1;     // per series, for its first allocation
+  uint32_t expected_chunks_ = 1;  // per series, for its first allocation
+  // Strings copied into the index and prefetched, not interned yet: the
+  // numbers from symbols_.size() on.
+  static constexpr std::size_t kAhead = 16;
+  std::array<std::string_view, kAhead> pending_;
+  std::size_t pending_first_ = 0;
+  std::size_t pending_count_ = 0;
   std::vector<uint32_t> symbols_;    // string number -> symbol id
   std::vector<uint8_t> checks_;      // per symbol id: Check bits
   std::vector<LastPair> last_pair_;  // per value symbol id

@@ -450,7 +450,8 @@ const uint8_t* SeriesStoreImpl::StoreRestoredBytes(
   std::size_t capacity = options_.restore_capacity == RestoreCapacity::kExact
                              ? bytes.size()
                              : growth_.capacity_for(bytes.size());
-  uint8_t* p = memory_.Allocate(capacity);
+  // A sealed chunk never grows: its slack is never written or read.
+  uint8_t* p = memory_.AllocateUninitialized(capacity);
   std::memcpy(p, bytes.data(), bytes.size());
   window.Adopt(p, capacity);
   return p;
