@@ -16,8 +16,7 @@ ChunkWindow::~ChunkWindow() {
   for (const Buffer& b : own_) memory_.Free(b.data, b.bytes);
 }
 
-const uint8_t* ChunkWindow::Pack(std::span<const uint8_t> bytes) {
-  std::lock_guard lock(mu_);
+const uint8_t* ChunkWindow::PackLocked(std::span<const uint8_t> bytes) {
   if (bytes.size() > kMaxBlock / 8) {
     // Too big to pack without wasting a block's tail: its own allocation.
     uint8_t* p = memory_.AllocateUninitialized(bytes.size());
@@ -37,11 +36,6 @@ const uint8_t* ChunkWindow::Pack(std::span<const uint8_t> bytes) {
   std::memcpy(p, bytes.data(), bytes.size());
   block_used_ += bytes.size();
   return p;
-}
-
-void ChunkWindow::Adopt(uint8_t* buffer, std::size_t capacity) {
-  std::lock_guard lock(mu_);
-  own_.push_back({buffer, capacity});
 }
 
 }  // namespace keel::core::core_internal

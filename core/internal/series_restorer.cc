@@ -202,19 +202,30 @@ absl::Status SeriesBulkRestore::Exists() const {
 absl::Status SeriesBulkRestore::AddChunk(SeriesRef ref,
                                          const ChunkData& chunk) {
   if (finished_) return absl::FailedPreconditionError("restore finished");
-  if (absl::Status status = store_.CheckRestoredChunk(ref, chunk);
-      !status.ok()) {
-    return status;
+  // Chunks come window by window: inside the current window's bounds the
+  // chunk is in one window, not truncated, and needs no division to place.
+  bool checked =
+      chunk.encoding == kXorEncoding && chunk.bytes.size() > kXorHeaderBytes &&
+      chunk.bytes.size() <= 65535 && chunk.samples != 0 &&
+      XorSampleCount(chunk.bytes) == chunk.samples &&
+      chunk.min_time >= window_start_ && chunk.max_time <= window_last_ &&
+      chunk.min_time <= chunk.max_time &&
+      XorFirstTimestamp(chunk.bytes) == chunk.min_time;
+  if (!checked) [[unlikely]] {
+    if (absl::Status status = store_.CheckRestoredChunk(ref, chunk);
+        !status.ok()) {
+      return status;
+    }
+    int64_t w = store_.WindowOf(chunk.min_time);
+    window_.reset();  // no window lock held while the window map's is taken
+    window_.emplace(*store_.GetWindow(w));
+    window_start_ = store_.WindowStart(w);
+    window_last_ = store_.WindowLast(w);
   }
   Series* s = store_.table_.Find(ref);
   if (s == nullptr) return absl::NotFoundError(absl::StrCat("no series ", ref));
   if (chunk.min_time <= last_time_[ref]) {
     return store_.BadRestoredChunk(ref, chunk, /*overlaps=*/true);
-  }
-  int64_t w = store_.WindowOf(chunk.min_time);
-  if (window_ == nullptr || w != window_index_) {
-    window_ = store_.GetWindow(w);
-    window_index_ = w;
   }
   const uint8_t* data = store_.StoreRestoredBytes(*window_, chunk.bytes);
   PushSealed(*s, SealedChunk::Make(data, chunk.bytes.size(),
@@ -265,6 +276,7 @@ void SeriesBulkRestore::Finish() {
   std::vector<LastPair>().swap(last_pair_);
   absl::flat_hash_map<uint64_t, uint32_t>().swap(shared_values_);
   std::vector<int64_t>().swap(last_time_);
+  window_.reset();
   Release();
 }
 

@@ -13,7 +13,8 @@
 // - the hash tables are sized from the counts up front, and postings are
 //   built at Finish in one pass (refs come in order, so lists stay sorted)
 //   instead of growing one push at a time;
-// - the store's locks are taken once for the whole restore;
+// - the store's locks are taken once for the whole restore, and each
+//   window's lock once for its run of chunks;
 // - a series' sealed-chunk array is allocated once for the average chunk
 //   count, and trimmed to its count's size class at Finish, instead of
 //   moving through every size class as it fills.
@@ -26,6 +27,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string_view>
 #include <vector>
@@ -111,8 +113,11 @@ class SeriesBulkRestore {
   absl::flat_hash_map<uint64_t, uint32_t> shared_values_;
   std::vector<int64_t> last_time_;  // per ref: max time of its last chunk
   std::vector<uint32_t> pairs_;     // the series being added
-  int64_t window_index_ = 0;
-  ChunkWindow* window_ = nullptr;  // of window_index_; null before a chunk
+  // The window of the last chunk, held locked (none before the first
+  // chunk: an empty range).
+  std::optional<ChunkWindow::Writer> window_;
+  int64_t window_start_ = INT64_MAX;
+  int64_t window_last_ = INT64_MIN;
 };
 
 }  // namespace keel::core::core_internal

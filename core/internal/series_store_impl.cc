@@ -443,7 +443,7 @@ absl::Status SeriesStoreImpl::BadRestoredChunk(SeriesRef ref,
 }
 
 const uint8_t* SeriesStoreImpl::StoreRestoredBytes(
-    ChunkWindow& window, std::span<const uint8_t> bytes) {
+    ChunkWindow::Writer& window, std::span<const uint8_t> bytes) {
   if (options_.sealed_layout == SealedChunkLayout::kPackedPerWindow) {
     return window.Pack(bytes);
   }
@@ -475,8 +475,8 @@ absl::Status SeriesStoreImpl::RestoreChunk(SeriesRef ref,
       chunk.min_time <= s->sealed[s->sealed_count - 1].max_time()) {
     return BadRestoredChunk(ref, chunk, /*overlaps=*/true);
   }
-  ChunkWindow* window = GetWindow(WindowOf(chunk.min_time));
-  const uint8_t* data = StoreRestoredBytes(*window, chunk.bytes);
+  ChunkWindow::Writer window(*GetWindow(WindowOf(chunk.min_time)));
+  const uint8_t* data = StoreRestoredBytes(window, chunk.bytes);
   PushSealed(*s, SealedChunk::Make(data, chunk.bytes.size(),
                                    static_cast<uint64_t>(chunk.max_time) -
                                        static_cast<uint64_t>(chunk.min_time)));

@@ -125,8 +125,8 @@ class SeriesStoreImpl {
   [[gnu::cold]] absl::Status BadRestoredChunk(SeriesRef ref,
                                               const ChunkData& chunk,
                                               bool overlaps = false) const;
-  // A restored chunk's bytes in `window`, as the layout keeps them.
-  const uint8_t* StoreRestoredBytes(ChunkWindow& window,
+  // A restored chunk's bytes in its window, as the layout keeps them.
+  const uint8_t* StoreRestoredBytes(ChunkWindow::Writer& window,
                                     std::span<const uint8_t> bytes);
   void CountRestored(Stripe& stripe, const ChunkData& chunk)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(stripe.mu) {
