@@ -148,8 +148,9 @@ struct RestoreLabel {
   uint32_t value;
 };
 
-// What a bulk restore will add, so the store sizes its tables once. Hints:
-// more or fewer is correct, only slower or briefly larger.
+// What a bulk restore will add, so the store sizes its tables once: give
+// the real counts (a snapshot header's). Other counts are still correct,
+// only slower (fewer) or larger while restoring (more).
 struct RestoreSizes {
   uint64_t strings = 0;
   uint64_t series = 0;
