@@ -241,17 +241,18 @@ class SeriesStore {
 // builds the postings and hands the store back to other threads.
 //
 //   auto restorer = store.BeginRestore({strings, series, chunks});
-//   restorer->AddString("__name__");                 // string 0
-//   restorer->AddString("up");                       // string 1
-//   auto ref = restorer->AddSeries({{0, 1}});        // up{}
+//   restorer->AddString("__name__");                     // string 0
+//   restorer->AddString("up");                           // string 1
+//   std::vector<keel::core::RestoreLabel> up = {{0, 1}};  // up{}
+//   auto ref = restorer->AddSeries(up);
 //   restorer->AddChunk(*ref, chunk);
 //   restorer->Finish();
 //
 // Each label set is checked as NormalizeLabels would (a string once per
 // role, not once per series). A series already in the store fails with
-// AlreadyExists; AddChunk fails as RestoreChunk does. After a failure the
-// caller may go on or stop; the store stays consistent either way, and is
-// meant to be dropped.
+// AlreadyExists; AddChunk fails as RestoreChunk does. A failed call adds
+// no series or chunk; the caller may go on or give up (RestoreSnapshot
+// gives up and drops the store).
 //
 // Thread safety: one thread drives a restorer. From BeginRestore until
 // Finish (or the restorer's destruction) the restorer holds every lock of
