@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "keel/core/internal/series_restorer.h"
 #include "keel/core/internal/series_store_impl.h"
 
 namespace keel::core {
@@ -83,6 +84,36 @@ absl::StatusOr<SeriesRef> SeriesStore::RestoreSeries(Labels labels) {
 absl::Status SeriesStore::RestoreChunk(SeriesRef ref, const ChunkData& chunk) {
   return impl_->RestoreChunk(ref, chunk);
 }
+
+absl::StatusOr<SeriesRestorer> SeriesStore::BeginRestore(
+    const RestoreSizes& sizes) {
+  auto bulk = std::make_unique<core_internal::SeriesBulkRestore>(*impl_, sizes);
+  if (!bulk->store_was_new()) {
+    return absl::FailedPreconditionError(
+        "a bulk restore needs a new store, without series");
+  }
+  return SeriesRestorer(std::move(bulk));
+}
+
+SeriesRestorer::SeriesRestorer(
+    std::unique_ptr<core_internal::SeriesBulkRestore> impl)
+    : impl_(std::move(impl)) {}
+SeriesRestorer::SeriesRestorer(SeriesRestorer&&) noexcept = default;
+SeriesRestorer& SeriesRestorer::operator=(SeriesRestorer&&) noexcept = default;
+SeriesRestorer::~SeriesRestorer() = default;
+
+void SeriesRestorer::AddString(std::string_view s) { impl_->AddString(s); }
+
+absl::StatusOr<SeriesRef> SeriesRestorer::AddSeries(
+    std::span<const RestoreLabel> labels) {
+  return impl_->AddSeries(labels);
+}
+
+absl::Status SeriesRestorer::AddChunk(SeriesRef ref, const ChunkData& chunk) {
+  return impl_->AddChunk(ref, chunk);
+}
+
+void SeriesRestorer::Finish() { impl_->Finish(); }
 
 std::size_t SeriesStore::Truncate(int64_t before) {
   return impl_->Truncate(before);

@@ -1,7 +1,11 @@
 #include "keel/snapshot/reader.h"
 
+#include <algorithm>
 #include <chrono>
 #include <limits>
+#include <optional>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -12,7 +16,7 @@ namespace keel::snapshot {
 namespace {
 
 using snapshot_internal::ChunkRecord;
-using snapshot_internal::LabelView;
+using snapshot_internal::LabelRef;
 
 SnapshotInfo InfoOf(const snapshot_internal::ParseSummary& s) {
   SnapshotInfo info;
@@ -38,20 +42,35 @@ SnapshotInfo InfoOf(const snapshot_internal::ParseSummary& s) {
   return info;
 }
 
-// Feeds the records into a fresh store.
+// Feeds the records into a fresh store through its bulk restore.
 class Restorer : public snapshot_internal::RecordVisitor {
  public:
   explicit Restorer(core::SeriesStore& store) : store_(store) {}
 
+  absl::Status OnHeader(const snapshot_internal::Header& h) override {
+    // The header's counts are checked against the records only at the end:
+    // bound the sizes they reserve by what a file this long can hold.
+    uint64_t bytes = h.file_bytes;
+    core::RestoreSizes sizes;
+    sizes.strings = std::min<uint64_t>(h.string_count, bytes / 4);
+    sizes.series = std::min<uint64_t>(h.series_count, bytes / 12);
+    sizes.chunks = std::min<uint64_t>(
+        h.chunk_count, bytes / (snapshot_internal::kChunkRecordFixedBytes + 3));
+    absl::StatusOr<core::SeriesRestorer> restorer = store_.BeginRestore(sizes);
+    if (!restorer.ok()) return restorer.status();
+    restorer_.emplace(std::move(*restorer));
+    refs_.reserve(sizes.series);
+    return absl::OkStatus();
+  }
+
+  absl::Status OnString(uint32_t, std::string_view s) override {
+    restorer_->AddString(s);
+    return absl::OkStatus();
+  }
+
   absl::Status OnSeries(uint32_t series,
-                        std::span<const LabelView> labels) override {
-    core::Labels owned;
-    owned.reserve(labels.size());
-    for (const LabelView& l : labels) {
-      owned.push_back({std::string(l.first), std::string(l.second)});
-    }
-    absl::StatusOr<core::SeriesRef> ref =
-        store_.RestoreSeries(std::move(owned));
+                        std::span<const LabelRef> labels) override {
+    absl::StatusOr<core::SeriesRef> ref = restorer_->AddSeries(labels);
     if (!ref.ok()) return ref.status();
     if (series != refs_.size()) {
       return absl::InternalError("series numbers out of sequence");
@@ -71,11 +90,17 @@ class Restorer : public snapshot_internal::RecordVisitor {
     data.samples = static_cast<uint16_t>(c.sample_count);
     data.encoding = c.encoding;
     data.bytes = c.bytes;
-    return store_.RestoreChunk(refs_[c.series], data);
+    return restorer_->AddChunk(refs_[c.series], data);
+  }
+
+  // Builds what the restore defers and hands the store back.
+  void Finish() {
+    if (restorer_.has_value()) restorer_->Finish();
   }
 
  private:
   core::SeriesStore& store_;
+  std::optional<core::SeriesRestorer> restorer_;
   std::vector<core::SeriesRef> refs_;
 };
 
@@ -97,6 +122,7 @@ absl::StatusOr<std::unique_ptr<core::SeriesStore>> RestoreSnapshot(
   absl::StatusOr<snapshot_internal::ParseSummary> summary =
       snapshot_internal::ParseSnapshot(path, &restorer);
   if (!summary.ok()) return summary.status();
+  restorer.Finish();
   if (stats != nullptr) {
     stats->info = InfoOf(*summary);
     stats->seconds =

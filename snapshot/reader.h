@@ -2,11 +2,13 @@
 //
 // RestoreSnapshot streams the file through one bounded buffer (the largest
 // block, at most 4 MiB of records plus one chunk), checks every block's
-// CRC32C before using a byte of it, and rebuilds the series in a NEW store,
-// allocating chunks in file order, which is chronological, so restored and
-// later ingested chunks share size classes and blocks. The store is handed
-// back only when the whole file checked out; on any error the caller's live
-// store is untouched and the error names the file offset and what failed.
+// CRC32C before using a byte of it, and rebuilds the series in a NEW store
+// through its bulk restore (core::SeriesRestorer, sized from the header's
+// counts), allocating chunks in file order, which is chronological, so
+// restored and later ingested chunks share size classes and blocks. The
+// store is handed back only when the whole file checked out; on any error
+// the caller's live store is untouched and the error names the file offset
+// and what failed.
 //
 //   auto restored = keel::snapshot::RestoreSnapshot(path, options);
 //   if (!restored.ok()) return restored.status();  // live store kept

@@ -24,10 +24,15 @@ std::size_t ChunkAllocator::Held(std::size_t bytes) const {
 }
 
 uint8_t* ChunkAllocator::Allocate(std::size_t bytes) {
+  uint8_t* p = AllocateUninitialized(bytes);
+  std::memset(p, 0, bytes);
+  return p;
+}
+
+uint8_t* ChunkAllocator::AllocateUninitialized(std::size_t bytes) {
   void* p = kind_ == ChunkMemory::kArena ? arena_.allocate(bytes)
                                          : __libc_malloc(bytes);
   if (p == nullptr) OutOfMemory();
-  std::memset(p, 0, bytes);
   held_.fetch_add(Held(bytes), std::memory_order_relaxed);
   return static_cast<uint8_t*>(p);
 }

@@ -25,6 +25,9 @@ class ChunkAllocator {
 
   // Zeroed memory. REQUIRES: bytes > 0.
   uint8_t* Allocate(std::size_t bytes);
+  // Memory as the allocator hands it out, for buffers written before they
+  // are read (sealed chunk copies). REQUIRES: bytes > 0.
+  uint8_t* AllocateUninitialized(std::size_t bytes);
   void Free(uint8_t* p, std::size_t bytes);
   // Grows `p` from `old_bytes` to `new_bytes`, zeroing the new tail.
   uint8_t* Grow(uint8_t* p, std::size_t old_bytes, std::size_t new_bytes);

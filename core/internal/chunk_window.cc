@@ -16,11 +16,10 @@ ChunkWindow::~ChunkWindow() {
   for (const Buffer& b : own_) memory_.Free(b.data, b.bytes);
 }
 
-const uint8_t* ChunkWindow::Pack(std::span<const uint8_t> bytes) {
-  std::lock_guard lock(mu_);
+const uint8_t* ChunkWindow::PackLocked(std::span<const uint8_t> bytes) {
   if (bytes.size() > kMaxBlock / 8) {
     // Too big to pack without wasting a block's tail: its own allocation.
-    uint8_t* p = memory_.Allocate(bytes.size());
+    uint8_t* p = memory_.AllocateUninitialized(bytes.size());
     own_.push_back({p, bytes.size()});
     std::memcpy(p, bytes.data(), bytes.size());
     return p;
@@ -29,18 +28,14 @@ const uint8_t* ChunkWindow::Pack(std::span<const uint8_t> bytes) {
     std::size_t size = blocks_.empty()
                            ? kFirstBlock
                            : std::min(kMaxBlock, blocks_.back().bytes * 2);
-    blocks_.push_back({memory_.Allocate(size), size});
+    // Only the bytes handed out are ever read, each after its copy.
+    blocks_.push_back({memory_.AllocateUninitialized(size), size});
     block_used_ = 0;
   }
   uint8_t* p = blocks_.back().data + block_used_;
   std::memcpy(p, bytes.data(), bytes.size());
   block_used_ += bytes.size();
   return p;
-}
-
-void ChunkWindow::Adopt(uint8_t* buffer, std::size_t capacity) {
-  std::lock_guard lock(mu_);
-  own_.push_back({buffer, capacity});
 }
 
 }  // namespace keel::core::core_internal

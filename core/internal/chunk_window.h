@@ -37,9 +37,32 @@ class ChunkWindow {
 
   // Copies `bytes` into the window's blocks; the copy lives as long as the
   // window. REQUIRES: bytes non-empty.
-  const uint8_t* Pack(std::span<const uint8_t> bytes);
+  const uint8_t* Pack(std::span<const uint8_t> bytes) {
+    std::lock_guard lock(mu_);
+    return PackLocked(bytes);
+  }
   // Takes ownership of a buffer from `memory` of `capacity` bytes.
-  void Adopt(uint8_t* buffer, std::size_t capacity);
+  void Adopt(uint8_t* buffer, std::size_t capacity) {
+    std::lock_guard lock(mu_);
+    AdoptLocked(buffer, capacity);
+  }
+
+  // Holds the window's lock across many Pack and Adopt calls (a bulk
+  // restore's), which then do not take it one by one.
+  class Writer {
+   public:
+    explicit Writer(ChunkWindow& window) : window_(window), lock_(window.mu_) {}
+    const uint8_t* Pack(std::span<const uint8_t> bytes) {
+      return window_.PackLocked(bytes);
+    }
+    void Adopt(uint8_t* buffer, std::size_t capacity) {
+      window_.AdoptLocked(buffer, capacity);
+    }
+
+   private:
+    ChunkWindow& window_;
+    std::lock_guard<std::mutex> lock_;
+  };
 
  private:
   struct Buffer {
@@ -47,6 +70,13 @@ class ChunkWindow {
     std::size_t bytes;
   };
   using Buffers = std::vector<Buffer, alloc::ArenaAllocator<Buffer>>;
+
+  const uint8_t* PackLocked(std::span<const uint8_t> bytes)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void AdoptLocked(uint8_t* buffer, std::size_t capacity)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    own_.push_back({buffer, capacity});
+  }
 
   const int64_t index_;
   ChunkAllocator& memory_;

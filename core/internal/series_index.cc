@@ -14,8 +14,6 @@ namespace {
 
 constexpr std::size_t kPageBytes = 16u << 10;
 
-absl::string_view View(std::string_view s) { return {s.data(), s.size()}; }
-
 std::size_t HashIds(std::span<const uint32_t> ids) {
   return absl::Hash<absl::Span<const uint32_t>>{}(
       absl::MakeConstSpan(ids.data(), ids.size()));
@@ -76,8 +74,7 @@ std::optional<uint32_t> SeriesIndex::FindSymbol(std::string_view s) const {
   return it->second;
 }
 
-uint32_t SeriesIndex::InternSymbol(std::string_view s) {
-  if (auto id = FindSymbol(s)) return *id;
+std::string_view SeriesIndex::CopyString(std::string_view s) {
   char* p;
   if (s.size() > kPageBytes / 4) {
     p = static_cast<char*>(arena_.allocate(s.size()));
@@ -93,10 +90,26 @@ uint32_t SeriesIndex::InternSymbol(std::string_view s) {
     page_used_ += s.size();
   }
   if (!s.empty()) std::memcpy(p, s.data(), s.size());
+  return {p, s.size()};
+}
+
+uint32_t SeriesIndex::InternSymbol(std::string_view s) {
   auto id = static_cast<uint32_t>(symbols_.size());
-  symbols_.emplace_back(p, s.size());
-  symbol_ids_.emplace(symbols_.back(), id);
-  return id;
+  // One probe: the string is copied into the pages only when it is new.
+  auto it = symbol_ids_.lazy_emplace(View(s), [&](const auto& construct) {
+    symbols_.push_back(View(CopyString(s)));
+    construct(symbols_.back(), id);
+  });
+  return it->second;
+}
+
+uint32_t SeriesIndex::InternCopied(std::string_view copied) {
+  auto id = static_cast<uint32_t>(symbols_.size());
+  auto it = symbol_ids_.lazy_emplace(View(copied), [&](const auto& construct) {
+    symbols_.push_back(View(copied));
+    construct(symbols_.back(), id);
+  });
+  return it->second;
 }
 
 std::optional<uint32_t> SeriesIndex::FindPair(uint32_t name,
@@ -119,21 +132,55 @@ bool SeriesIndex::FindPairs(const Labels& labels,
   return true;
 }
 
+uint32_t SeriesIndex::InternPair(uint32_t name, uint32_t value) {
+  auto [it, added] = pair_ids_.emplace(PairKey(name, value),
+                                       static_cast<uint32_t>(pairs_.size()));
+  if (added) AddPairUnindexed(name, value);
+  return it->second;
+}
+
+uint32_t SeriesIndex::AddPairUnindexed(uint32_t name, uint32_t value) {
+  auto id = static_cast<uint32_t>(pairs_.size());
+  pairs_.push_back(Pair{name, value, Postings(Alloc<uint32_t>(arena_))});
+  name_pairs_.try_emplace(name, Alloc<uint32_t>(arena_))
+      .first->second.push_back(id);
+  return id;
+}
+
+void SeriesIndex::IndexPairs(uint32_t first) {
+  // Prefetching a few pairs ahead overlaps the table's cache misses, which
+  // one insert after another would wait out in turn.
+  constexpr std::size_t kAhead = 16;
+  pair_ids_.reserve(pairs_.size());
+  for (std::size_t i = first; i < pairs_.size(); ++i) {
+    if (i + kAhead < pairs_.size()) {
+      const Pair& ahead = pairs_[i + kAhead];
+      pair_ids_.prefetch(PairKey(ahead.name, ahead.value));
+    }
+    pair_ids_.emplace(PairKey(pairs_[i].name, pairs_[i].value),
+                      static_cast<uint32_t>(i));
+  }
+}
+
 void SeriesIndex::InternPairs(const Labels& labels,
                               std::vector<uint32_t>& pairs) {
   pairs.clear();
   for (const Label& l : labels) {
-    uint32_t name = InternSymbol(l.name);
-    uint32_t value = InternSymbol(l.value);
-    auto [it, added] = pair_ids_.emplace(PairKey(name, value),
-                                         static_cast<uint32_t>(pairs_.size()));
-    if (added) {
-      pairs_.push_back(Pair{name, value, Postings(Alloc<uint32_t>(arena_))});
-      name_pairs_.try_emplace(name, Alloc<uint32_t>(arena_))
-          .first->second.push_back(it->second);
-    }
-    pairs.push_back(it->second);
+    pairs.push_back(InternPair(InternSymbol(l.name), InternSymbol(l.value)));
   }
+}
+
+void SeriesIndex::Reserve(std::size_t symbols, std::size_t series) {
+  symbols_.reserve(symbols_.size() + symbols);
+  symbol_ids_.reserve(symbol_ids_.size() + symbols);
+  // Every value string is in at least one pair, so pairs are at least the
+  // strings less the (few) names: reserving one per string is about right.
+  pairs_.reserve(pairs_.size() + symbols);
+  std::size_t refs = labels_.size() + series;
+  labels_.reserve(alloc::SizeClasses::Get().round_up(
+                      std::max<std::size_t>(16, refs * sizeof(uint32_t*))) /
+                  sizeof(uint32_t*));
+  series_.reserve(series_.size() + series);
 }
 
 std::optional<SeriesRef> SeriesIndex::FindSeries(
@@ -143,15 +190,52 @@ std::optional<SeriesRef> SeriesIndex::FindSeries(
   return *it;
 }
 
-void SeriesIndex::AddSeries(SeriesRef ref, std::span<const uint32_t> pairs) {
+void SeriesIndex::StoreLabels([[maybe_unused]] SeriesRef ref,
+                              std::span<const uint32_t> pairs) {
   assert(ref == labels_.size());
   auto* p = static_cast<uint32_t*>(
       arena_.allocate((pairs.size() + 1) * sizeof(uint32_t)));
   p[0] = static_cast<uint32_t>(pairs.size());
   std::copy(pairs.begin(), pairs.end(), p + 1);
   GrowthPush(labels_, p);
+}
+
+void SeriesIndex::AddSeries(SeriesRef ref, std::span<const uint32_t> pairs) {
+  StoreLabels(ref, pairs);
   for (uint32_t pair : pairs) GrowthPush(pairs_[pair].postings, ref);
   series_.insert(ref);
+}
+
+bool SeriesIndex::AddSeriesWithoutPostings(SeriesRef ref,
+                                           std::span<const uint32_t> pairs) {
+  // One probe finds a series with these pairs or the slot for this one.
+  bool added = false;
+  series_.lazy_emplace(PairIds{pairs}, [&](const auto& construct) {
+    StoreLabels(ref, pairs);
+    construct(ref);
+    added = true;
+  });
+  return added;
+}
+
+void SeriesIndex::AddPostings(SeriesRef first) {
+  // Count, grow each list once, then append: refs come in order, so every
+  // list stays sorted.
+  std::vector<uint32_t> count(pairs_.size(), 0);
+  for (SeriesRef ref = first; ref < labels_.size(); ++ref) {
+    for (uint32_t pair : LabelsOf(ref)) ++count[pair];
+  }
+  const alloc::SizeClasses& classes = alloc::SizeClasses::Get();
+  for (std::size_t pair = 0; pair < pairs_.size(); ++pair) {
+    if (count[pair] == 0) continue;
+    Postings& postings = pairs_[pair].postings;
+    std::size_t bytes = std::max<std::size_t>(
+        16, (postings.size() + count[pair]) * sizeof(uint32_t));
+    postings.reserve(classes.round_up(bytes) / sizeof(uint32_t));
+  }
+  for (SeriesRef ref = first; ref < labels_.size(); ++ref) {
+    for (uint32_t pair : LabelsOf(ref)) pairs_[pair].postings.push_back(ref);
+  }
 }
 
 void SeriesIndex::RemoveSeries(std::span<const SeriesRef> refs) {

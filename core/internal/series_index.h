@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <optional>
 #include <span>
+#include <string_view>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
@@ -42,9 +43,47 @@ class SeriesIndex {
   // The pair ids of normalized `labels`, interning what is new.
   void InternPairs(const Labels& labels, std::vector<uint32_t>& pairs);
 
+  // Sizes the tables for `symbols` more strings and `series` more series,
+  // so a bulk restore does not rehash or move them as it goes.
+  void Reserve(std::size_t symbols, std::size_t series);
+  // The id of string `s`, interned if new.
+  uint32_t InternSymbol(std::string_view s);
+  // InternSymbol in two steps, so that a bulk restore can prefetch the
+  // table slot between them: the string copied into the index's pages (a
+  // copy that goes unused if the string turns out to be known), then
+  // interned from there.
+  std::string_view CopyString(std::string_view s);
+  void PrefetchSymbol(std::string_view s) const {
+    symbol_ids_.prefetch(View(s));
+  }
+  uint32_t InternCopied(std::string_view copied);
+  std::string_view Symbol(uint32_t id) const {
+    return {symbols_[id].data(), symbols_[id].size()};
+  }
+  std::size_t symbol_count() const { return symbols_.size(); }
+  std::optional<uint32_t> FindSymbol(std::string_view s) const;
+  // The id of the pair (name id, value id), interned if new.
+  uint32_t InternPair(uint32_t name, uint32_t value);
+  // A new pair that lookups do not find until IndexPairs; for a bulk
+  // restore, which knows which pairs are new, and indexes them all at once.
+  // REQUIRES: no pair (name, value) yet.
+  uint32_t AddPairUnindexed(uint32_t name, uint32_t value);
+  // Makes the pairs from `first` on found by lookups.
+  void IndexPairs(uint32_t first);
+  std::size_t pair_count() const { return pairs_.size(); }
+
   std::optional<SeriesRef> FindSeries(std::span<const uint32_t> pairs) const;
-  // REQUIRES: ref is the next ref: one above the last one added.
+  // REQUIRES: ref is the next ref: one above the last one added; no series
+  // has these pairs.
   void AddSeries(SeriesRef ref, std::span<const uint32_t> pairs);
+  // AddSeries without the postings, for a bulk restore, which adds them for
+  // all its series at once (AddPostings). Returns false, adding nothing, if
+  // a series has these pairs already. REQUIRES: ref is the next ref.
+  bool AddSeriesWithoutPostings(SeriesRef ref, std::span<const uint32_t> pairs);
+  // Appends every series from `first` on to its pairs' postings, each list
+  // grown once to the size class that holds it. REQUIRES: those series were
+  // added without postings.
+  void AddPostings(SeriesRef first);
   // Unindexes series and frees their labels. REQUIRES: refs sorted, indexed.
   void RemoveSeries(std::span<const SeriesRef> refs);
   // The pair ids of an indexed series; empty once removed.
@@ -88,12 +127,15 @@ class SeriesIndex {
     bool operator()(PairIds a, SeriesRef b) const { return (*this)(b, a); }
   };
 
-  std::optional<uint32_t> FindSymbol(std::string_view s) const;
-  uint32_t InternSymbol(std::string_view s);
   std::optional<uint32_t> FindPair(uint32_t name, uint32_t value) const;
   // Refs matching one matcher (among series holding its label), or, for a
   // matcher that matches the empty value, refs it excludes.
   std::vector<uint32_t> MatchOne(const Matcher& m) const;
+  static absl::string_view View(std::string_view s) {
+    return {s.data(), s.size()};
+  }
+  // Stores the pair ids of the next ref.
+  void StoreLabels(SeriesRef ref, std::span<const uint32_t> pairs);
 
   alloc::Arena& arena_;
   // String bytes, bump-allocated in pages.

@@ -28,13 +28,6 @@ SeriesStoreOptions Clamped(SeriesStoreOptions o) {
   return o;
 }
 
-// A sealed-chunk array holds exactly its size class: capacity follows count.
-std::size_t SealedBytes(uint32_t count) {
-  return count == 0
-             ? 0
-             : alloc::SizeClasses::Get().round_up(count * sizeof(SealedChunk));
-}
-
 uint64_t LastValueBits(std::span<const uint8_t> chunk) {
   XorIterator it(chunk);
   uint64_t bits = 0;
@@ -402,13 +395,30 @@ SeriesSet SeriesStoreImpl::Select(std::span<const Matcher> matchers,
   return set;
 }
 
-absl::Status SeriesStoreImpl::RestoreChunk(SeriesRef ref,
-                                           const ChunkData& chunk) {
+absl::Status SeriesStoreImpl::CheckRestoredChunk(SeriesRef ref,
+                                                 const ChunkData& chunk) const {
+  if (chunk.encoding == kXorEncoding && chunk.bytes.size() > kXorHeaderBytes &&
+      chunk.bytes.size() <= 65535 && chunk.samples != 0 &&
+      XorSampleCount(chunk.bytes) == chunk.samples &&
+      XorFirstTimestamp(chunk.bytes) == chunk.min_time &&
+      chunk.max_time >= chunk.min_time &&
+      WindowOf(chunk.min_time) == WindowOf(chunk.max_time) &&
+      WindowOf(chunk.min_time) >= min_window_.load(std::memory_order_acquire))
+      [[likely]] {
+    return absl::OkStatus();
+  }
+  return BadRestoredChunk(ref, chunk);
+}
+
+absl::Status SeriesStoreImpl::BadRestoredChunk(SeriesRef ref,
+                                               const ChunkData& chunk,
+                                               bool overlaps) const {
   auto bad = [&](std::string_view what) {
     return absl::InvalidArgumentError(absl::StrCat(
         "restore chunk of series ", ref, " [", chunk.min_time, ", ",
         chunk.max_time, "]: ", absl::string_view(what.data(), what.size())));
   };
+  if (overlaps) return bad("does not start after the series' previous chunk");
   if (chunk.encoding != kXorEncoding) {
     return bad(absl::StrCat("encoding ", chunk.encoding, " is not XOR (1)"));
   }
@@ -429,6 +439,29 @@ absl::Status SeriesStoreImpl::RestoreChunk(SeriesRef ref,
   if (WindowOf(chunk.min_time) < min_window_.load(std::memory_order_acquire)) {
     return bad("lies in a window already truncated");
   }
+  return absl::InternalError("restore chunk: no check failed");
+}
+
+const uint8_t* SeriesStoreImpl::StoreRestoredBytes(
+    ChunkWindow::Writer& window, std::span<const uint8_t> bytes) {
+  if (options_.sealed_layout == SealedChunkLayout::kPackedPerWindow) {
+    return window.Pack(bytes);
+  }
+  std::size_t capacity = options_.restore_capacity == RestoreCapacity::kExact
+                             ? bytes.size()
+                             : growth_.capacity_for(bytes.size());
+  // A sealed chunk never grows: its slack is never written or read.
+  uint8_t* p = memory_.AllocateUninitialized(capacity);
+  std::memcpy(p, bytes.data(), bytes.size());
+  window.Adopt(p, capacity);
+  return p;
+}
+
+absl::Status SeriesStoreImpl::RestoreChunk(SeriesRef ref,
+                                           const ChunkData& chunk) {
+  if (absl::Status status = CheckRestoredChunk(ref, chunk); !status.ok()) {
+    return status;
+  }
   Series* s = table_.Find(ref);
   if (s == nullptr) return absl::NotFoundError(absl::StrCat("no series ", ref));
   Stripe& stripe = StripeOf(ref);
@@ -440,28 +473,14 @@ absl::Status SeriesStoreImpl::RestoreChunk(SeriesRef ref,
   }
   if (s->sealed_count > 0 &&
       chunk.min_time <= s->sealed[s->sealed_count - 1].max_time()) {
-    return bad("does not start after the series' previous chunk");
+    return BadRestoredChunk(ref, chunk, /*overlaps=*/true);
   }
-  ChunkWindow* window = GetWindow(WindowOf(chunk.min_time));
-  const uint8_t* data;
-  if (options_.sealed_layout == SealedChunkLayout::kPackedPerWindow) {
-    data = window->Pack(chunk.bytes);
-  } else {
-    std::size_t capacity = options_.restore_capacity == RestoreCapacity::kExact
-                               ? chunk.bytes.size()
-                               : growth_.capacity_for(chunk.bytes.size());
-    uint8_t* p = memory_.Allocate(capacity);
-    std::memcpy(p, chunk.bytes.data(), chunk.bytes.size());
-    window->Adopt(p, capacity);
-    data = p;
-  }
+  ChunkWindow::Writer window(*GetWindow(WindowOf(chunk.min_time)));
+  const uint8_t* data = StoreRestoredBytes(window, chunk.bytes);
   PushSealed(*s, SealedChunk::Make(data, chunk.bytes.size(),
                                    static_cast<uint64_t>(chunk.max_time) -
                                        static_cast<uint64_t>(chunk.min_time)));
-  stripe.samples += chunk.samples;
-  stripe.live_bytes += chunk.bytes.size();
-  ++stripe.chunks;
-  stripe.max_time = std::max(stripe.max_time, chunk.max_time);
+  CountRestored(stripe, chunk);
   return absl::OkStatus();
 }
 

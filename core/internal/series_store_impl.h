@@ -18,6 +18,7 @@
 #ifndef KEEL_CORE_INTERNAL_SERIES_STORE_IMPL_H_
 #define KEEL_CORE_INTERNAL_SERIES_STORE_IMPL_H_
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <cstdint>
@@ -39,6 +40,8 @@
 #include "keel/core/series_store.h"
 
 namespace keel::core::core_internal {
+
+class SeriesBulkRestore;
 
 class SeriesStoreImpl {
  public:
@@ -85,6 +88,8 @@ class SeriesStoreImpl {
   alloc::Arena& arena() { return arena_; }
 
  private:
+  friend class SeriesBulkRestore;
+
   struct alignas(64) Stripe {
     mutable StripeLock mu;
     uint64_t samples ABSL_GUARDED_BY(mu) = 0;
@@ -115,6 +120,21 @@ class SeriesStoreImpl {
   // windows). Returns their sample count and bytes through the stripe.
   void DropSealed(Series& s, Stripe& stripe, uint32_t n);
   void FreeHead(Series& s, Stripe& stripe);
+  // RestoreChunk's checks of the chunk itself, the series aside.
+  absl::Status CheckRestoredChunk(SeriesRef ref, const ChunkData& chunk) const;
+  [[gnu::cold]] absl::Status BadRestoredChunk(SeriesRef ref,
+                                              const ChunkData& chunk,
+                                              bool overlaps = false) const;
+  // A restored chunk's bytes in its window, as the layout keeps them.
+  const uint8_t* StoreRestoredBytes(ChunkWindow::Writer& window,
+                                    std::span<const uint8_t> bytes);
+  void CountRestored(Stripe& stripe, const ChunkData& chunk)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(stripe.mu) {
+    stripe.samples += chunk.samples;
+    stripe.live_bytes += chunk.bytes.size();
+    ++stripe.chunks;
+    stripe.max_time = std::max(stripe.max_time, chunk.max_time);
+  }
   ChunkWindow* GetWindow(int64_t index);
   std::shared_ptr<const ChunkWindow> FindWindow(int64_t index) const;
 

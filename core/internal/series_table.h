@@ -20,6 +20,7 @@
 #include <span>
 
 #include "keel/alloc/arena.h"
+#include "keel/alloc/size_classes.h"
 #include "keel/core/series_store.h"
 #include "keel/core/xor_chunk.h"
 
@@ -50,6 +51,14 @@ struct SealedChunk {
   uint16_t samples() const { return XorSampleCount(view()); }
 };
 static_assert(sizeof(SealedChunk) == 12);
+
+// The bytes of a series' sealed-chunk array: exactly its size class, so
+// capacity follows count and is never stored.
+inline std::size_t SealedBytes(uint32_t count) {
+  return count == 0
+             ? 0
+             : alloc::SizeClasses::Get().round_up(count * sizeof(SealedChunk));
+}
 
 struct alignas(64) Series {
   XorAppendState head_state;

@@ -52,9 +52,8 @@ class Parser {
           absl::StrCat(reader_.path(), ": offset ", footer_offset, ": ", what,
                        ": ", want, " recorded, ", got, " read"));
     };
-    if (strings_.size() != header_.string_count) {
-      return mismatch("header string count", header_.string_count,
-                      strings_.size());
+    if (strings_ != header_.string_count) {
+      return mismatch("header string count", header_.string_count, strings_);
     }
     if (series_ != header_.series_count) {
       return mismatch("header series count", header_.series_count, series_);
@@ -95,22 +94,25 @@ class Parser {
   }
 
   absl::Status ParseString() {
-    if (strings_.size() >= header_.string_count) {
-      return Fail(pos_, absl::StrCat("more strings than the header's ",
-                                     header_.string_count));
+    const uint8_t* at = pos_;
+    if (strings_ >= header_.string_count) {
+      return Fail(at, absl::StrCat("more strings than the header's ",
+                                   header_.string_count));
     }
     if (!Need(4)) return Truncated("string");
     uint32_t len = GetU32(pos_);
     if (!Need(4 + size_t{len})) return Truncated("string");
-    blob_.append(reinterpret_cast<const char*>(pos_ + 4), len);
-    strings_.push_back(blob_.size());
     pos_ += 4 + size_t{len};
+    if (visitor_ != nullptr) {
+      absl::Status s = visitor_->OnString(
+          static_cast<uint32_t>(strings_),
+          std::string_view(reinterpret_cast<const char*>(at + 4), len));
+      if (!s.ok()) {
+        return Fail(at, absl::StrCat("string ", strings_, ": ", s.message()));
+      }
+    }
+    ++strings_;
     return absl::OkStatus();
-  }
-
-  std::string_view String(uint32_t i) const {
-    size_t begin = i == 0 ? 0 : strings_[i - 1];
-    return std::string_view(blob_).substr(begin, strings_[i] - begin);
   }
 
   absl::Status ParseSeries() {
@@ -126,13 +128,13 @@ class Parser {
     for (uint32_t i = 0; i < count; ++i) {
       uint32_t name = GetU32(pos_ + 4 + i * 8);
       uint32_t value = GetU32(pos_ + 8 + i * 8);
-      if (name >= strings_.size() || value >= strings_.size()) {
+      if (name >= strings_ || value >= strings_) {
         return Fail(pos_ + 4 + i * 8,
                     absl::StrCat("series ", series_, " label ", i,
-                                 ": string number out of range (",
-                                 strings_.size(), " strings)"));
+                                 ": string number out of range (", strings_,
+                                 " strings)"));
       }
-      labels_.emplace_back(String(name), String(value));
+      labels_.push_back({name, value});
     }
     pos_ += 4 + size_t{count} * 8;
     if (visitor_ != nullptr) {
@@ -209,9 +211,8 @@ class Parser {
   const uint8_t* pos_ = nullptr;
   const uint8_t* end_ = nullptr;
   uint64_t base_ = 0;
-  std::string blob_;             // every string, back to back
-  std::vector<size_t> strings_;  // end of string i in blob_
-  std::vector<LabelView> labels_;
+  uint64_t strings_ = 0;
+  std::vector<LabelRef> labels_;
   std::vector<int64_t> last_time_;  // per series: max time of its last chunk
   uint64_t series_ = 0;
   uint64_t chunks_ = 0;
@@ -230,6 +231,9 @@ absl::StatusOr<ParseSummary> ParseSnapshot(const std::string& path,
   absl::StatusOr<std::unique_ptr<BlockReader>> reader = BlockReader::Open(path);
   if (!reader.ok()) return reader.status();
   BlockReader& r = **reader;
+  if (visitor != nullptr) {
+    if (absl::Status s = visitor->OnHeader(r.header()); !s.ok()) return s;
+  }
   Parser parser(r, visitor);
   for (;;) {
     absl::StatusOr<Block> block = r.Next();

@@ -7,8 +7,8 @@
 //   Counter counter;
 //   absl::StatusOr<ParseSummary> s = ParseSnapshot(path, &counter);
 //
-// Memory: one block buffer (BlockReader) plus the string table and one
-// timestamp per series for the order checks.
+// Memory: one block buffer (BlockReader) plus one timestamp per series for
+// the order checks; strings go to the visitor, which keeps what it needs.
 // Thread safety: none; one thread per parse.
 #ifndef KEEL_SNAPSHOT_INTERNAL_RECORD_PARSER_H_
 #define KEEL_SNAPSHOT_INTERNAL_RECORD_PARSER_H_
@@ -17,15 +17,18 @@
 #include <span>
 #include <string>
 #include <string_view>
-#include <utility>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "keel/core/series_store.h"
 #include "keel/snapshot/internal/format.h"
 
 namespace keel::snapshot::snapshot_internal {
 
-using LabelView = std::pair<std::string_view, std::string_view>;
+// A label as a series record holds it: the numbers of its name and value
+// strings (checked to be below the strings read). The store's restore type,
+// so a restore hands the labels on as they are.
+using LabelRef = core::RestoreLabel;
 
 struct ChunkRecord {
   uint32_t series;  // file-local series number
@@ -41,8 +44,12 @@ struct ChunkRecord {
 class RecordVisitor {
  public:
   virtual ~RecordVisitor() = default;
+  // The checked header, before any record.
+  virtual absl::Status OnHeader(const Header& header) = 0;
+  // String `index`: 0, 1, ... in file order.
+  virtual absl::Status OnString(uint32_t index, std::string_view s) = 0;
   virtual absl::Status OnSeries(uint32_t series,
-                                std::span<const LabelView> labels) = 0;
+                                std::span<const LabelRef> labels) = 0;
   virtual absl::Status OnChunk(const ChunkRecord& chunk) = 0;
 };
 

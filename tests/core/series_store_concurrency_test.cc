@@ -2,6 +2,8 @@
 #include <atomic>
 #include <bit>
 #include <catch2/catch.hpp>
+#include <limits>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -127,6 +129,67 @@ TEST_CASE("appenders, readers, cuts and truncation run together") {
     }
     REQUIRE(want == kSteps * kStep);
   }
+}
+
+// Other threads see a store under a bulk restore only whole: before
+// BeginRestore, or after Finish.
+TEST_CASE("a bulk restore is seen whole or not at all") {
+  SeriesStore source;
+  constexpr int kRestored = 300;
+  for (int i = 0; i < kRestored; ++i) {
+    SeriesRef r =
+        *source.GetOrCreate({{"__name__", "m"}, {"i", std::to_string(i)}});
+    for (int64_t t = 0; t < 200; ++t)
+      source.Append(r, t * kStep, ValueAt(i, t));
+  }
+  SeriesSet cut = source.Cut();
+  SeriesStore store;
+  std::atomic<bool> done{false};
+  std::atomic<int64_t> partial{0};
+  std::atomic<int64_t> whole{0};
+  // Each look must find nothing or everything (two looks in a row may
+  // straddle Finish).
+  auto look = [&](uint64_t found, uint64_t all) {
+    if (found == all) {
+      whole.fetch_add(1);
+    } else if (found != 0) {
+      partial.fetch_add(1);
+    }
+  };
+  std::thread reader([&] {
+    while (!done.load()) {
+      look(store.Stats().chunks, cut.chunk_count());
+      look(store
+               .Select(*ParseSelector("{__name__=\"m\"}"), 0,
+                       std::numeric_limits<int64_t>::max())
+               .series()
+               .size(),
+           kRestored);
+    }
+  });
+  std::vector<std::string> strings = {"__name__", "m", "i"};
+  for (int i = 0; i < kRestored; ++i) strings.push_back(std::to_string(i));
+  auto restorer =
+      store.BeginRestore({strings.size(), kRestored, cut.chunk_count()});
+  REQUIRE(restorer.ok());
+  for (const std::string& s : strings) restorer->AddString(s);
+  // Labels sort by name: __name__, i; series i becomes ref i.
+  for (const auto& e : cut.series()) {
+    auto i = static_cast<uint32_t>(std::stoi(e.labels[1].value));
+    std::vector<RestoreLabel> labels = {{0, 1}, {2, 3 + i}};
+    REQUIRE(restorer->AddSeries(labels).value_or(~i) == i);
+  }
+  for (const auto& e : cut.series()) {
+    for (const ChunkData& c : e.chunks) {
+      auto i = static_cast<SeriesRef>(std::stoi(e.labels[1].value));
+      REQUIRE(restorer->AddChunk(i, c).ok());
+    }
+  }
+  restorer->Finish();
+  while (whole.load() == 0) std::this_thread::yield();
+  done.store(true);
+  reader.join();
+  CHECK(partial.load() == 0);
 }
 
 }  // namespace

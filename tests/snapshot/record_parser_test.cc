@@ -16,6 +16,7 @@
 #include "keel/snapshot/internal/block_writer.h"
 #include "keel/snapshot/internal/format.h"
 #include "keel/snapshot/internal/little_endian.h"
+#include "keel/snapshot/reader.h"
 
 namespace keel::snapshot::snapshot_internal {
 namespace {
@@ -115,11 +116,20 @@ void WriteSynthetic(const Synthetic& s, const std::string& path,
 
 class Collector : public RecordVisitor {
  public:
+  absl::Status OnHeader(const Header& header) override {
+    strings_.reserve(header.string_count);
+    return absl::OkStatus();
+  }
+  absl::Status OnString(uint32_t index, std::string_view s) override {
+    REQUIRE(index == strings_.size());
+    strings_.emplace_back(s);
+    return absl::OkStatus();
+  }
   absl::Status OnSeries(uint32_t series,
-                        std::span<const LabelView> labels) override {
+                        std::span<const LabelRef> labels) override {
     std::string text = std::to_string(series) + ":";
-    for (const auto& [name, value] : labels) {
-      text += std::string(name) + "=" + std::string(value) + ",";
+    for (const LabelRef& l : labels) {
+      text += strings_.at(l.name) + "=" + strings_.at(l.value) + ",";
     }
     series_.push_back(text);
     return absl::OkStatus();
@@ -131,7 +141,7 @@ class Collector : public RecordVisitor {
                       std::string(c.bytes.begin(), c.bytes.end()));
     return absl::OkStatus();
   }
-  std::vector<std::string> series_, chunks_;
+  std::vector<std::string> strings_, series_, chunks_;
 };
 
 std::string TempDir() {
@@ -202,6 +212,41 @@ TEST_CASE("every flipped byte and every truncation is caught", "[format]") {
   }
   Spit(bad_path, good + "x");
   CHECK_FALSE(ParseSnapshot(bad_path, nullptr).ok());
+  std::system(("rm -rf " + dir).c_str());
+}
+
+// What only a faulty writer would produce, with valid checksums: restore
+// takes labels as RestoreSeries did, by their text.
+TEST_CASE("restore reads labels by text, refusing a repeated series",
+          "[format]") {
+  std::string dir = TempDir();
+  std::string path = dir + "/snap";
+  Synthetic s;
+  s.strings = {"__name__", "job", "metric_a", "node", "node", "api", ""};
+  s.series = {{{0, 2}, {1, 3}},           // metric_a{job="node"}
+              {{1, 5}, {0, 2}},           // unsorted: metric_a{job="api"}
+              {{0, 2}, {1, 5}, {5, 6}}};  // an empty value: the same again
+  WriteSynthetic(s, path, 1 << 20);
+  auto restored = RestoreSnapshot(path);
+  REQUIRE_FALSE(restored.ok());
+  CHECK(std::string(restored.status().message())
+            .find("series 2: series "
+                  "metric_a{job=\"api\"} "
+                  "exists already") != std::string::npos);
+  s.series.pop_back();
+  s.series.push_back({{0, 2}, {1, 4}});  // "node" again, another string
+  WriteSynthetic(s, path, 1 << 20);
+  restored = RestoreSnapshot(path);
+  REQUIRE_FALSE(restored.ok());
+  CHECK(std::string(restored.status().message()).find("exists already") !=
+        std::string::npos);
+  s.series.pop_back();
+  WriteSynthetic(s, path, 1 << 20);
+  restored = RestoreSnapshot(path);
+  REQUIRE(restored.ok());
+  CHECK((*restored)->Stats().series == 2);
+  CHECK(*(*restored)->GetOrCreate({{"job", "api"}, {"__name__", "metric_a"}}) ==
+        1);
   std::system(("rm -rf " + dir).c_str());
 }
 
