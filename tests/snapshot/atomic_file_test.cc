@@ -1,27 +1,17 @@
 #include "keel/snapshot/internal/atomic_file.h"
 
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include <catch2/catch.hpp>
-#include <cstdlib>
-#include <fstream>
-#include <iterator>
 #include <string>
+
+#include "testing/temp_dir.h"
 
 namespace keel::snapshot::snapshot_internal {
 namespace {
 
-std::string MakeTempDir() {
-  std::string pattern = "/tmp/keel_atomic_file_XXXXXX";
-  REQUIRE(::mkdtemp(pattern.data()) != nullptr);
-  return pattern;
-}
-
-std::string Slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
+using testing::ReadFile;
+using testing::TempDir;
 
 bool Exists(const std::string& path) {
   struct stat st;
@@ -39,27 +29,28 @@ void WriteVersion(const std::string& path, const std::string& text, int keep) {
 
 TEST_CASE("atomic file replaces the file and keeps the previous ones",
           "[atomic_file]") {
-  std::string dir = MakeTempDir();
+  TempDir temp("atomic_file_test");
+  const std::string& dir = temp.path();
   std::string path = dir + "/snap";
   WriteVersion(path, "one", 3);
-  CHECK(Slurp(path) == "one");
+  CHECK(ReadFile(path) == "one");
   CHECK_FALSE(Exists(path + ".1"));
   WriteVersion(path, "two", 3);
   WriteVersion(path, "three", 3);
   WriteVersion(path, "four", 3);
-  CHECK(Slurp(path) == "four");
-  CHECK(Slurp(path + ".1") == "three");
-  CHECK(Slurp(path + ".2") == "two");
+  CHECK(ReadFile(path) == "four");
+  CHECK(ReadFile(path + ".1") == "three");
+  CHECK(ReadFile(path + ".2") == "two");
   CHECK_FALSE(Exists(path + ".3"));
   CHECK_FALSE(Exists(path + ".tmp"));
   WriteVersion(path, "five", 1);
-  CHECK(Slurp(path) == "five");
-  std::system(("rm -rf " + dir).c_str());
+  CHECK(ReadFile(path) == "five");
 }
 
 TEST_CASE("atomic file refuses a wrong size and leaves the old file",
           "[atomic_file]") {
-  std::string dir = MakeTempDir();
+  TempDir temp("atomic_file_test");
+  const std::string& dir = temp.path();
   std::string path = dir + "/snap";
   WriteVersion(path, "old", 2);
   {
@@ -75,10 +66,9 @@ TEST_CASE("atomic file refuses a wrong size and leaves the old file",
     const uint8_t bytes[4] = {1, 2, 3, 4};
     CHECK_FALSE(file->Append(bytes, 4).ok());  // beyond the plan
   }  // dropped uncommitted: the temporary file goes
-  CHECK(Slurp(path) == "old");
+  CHECK(ReadFile(path) == "old");
   CHECK_FALSE(Exists(path + ".tmp"));
   CHECK_FALSE(AtomicFile::Create(dir + "/no/such/dir/snap", 4).ok());
-  std::system(("rm -rf " + dir).c_str());
 }
 
 }  // namespace

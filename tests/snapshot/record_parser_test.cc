@@ -2,13 +2,8 @@
 // back with the parser, then damaged byte by byte.
 #include "keel/snapshot/internal/record_parser.h"
 
-#include <unistd.h>
-
 #include <catch2/catch.hpp>
-#include <cstdlib>
 #include <cstring>
-#include <fstream>
-#include <iterator>
 #include <string>
 #include <vector>
 
@@ -17,9 +12,14 @@
 #include "keel/snapshot/internal/format.h"
 #include "keel/snapshot/internal/little_endian.h"
 #include "keel/snapshot/reader.h"
+#include "testing/temp_dir.h"
 
 namespace keel::snapshot::snapshot_internal {
 namespace {
+
+using testing::ReadFile;
+using testing::TempDir;
+using testing::WriteFile;
 
 struct Synthetic {
   std::vector<std::string> strings;
@@ -144,27 +144,9 @@ class Collector : public RecordVisitor {
   std::vector<std::string> strings_, series_, chunks_;
 };
 
-std::string TempDir() {
-  std::string pattern = "/tmp/keel_record_parser_XXXXXX";
-  REQUIRE(::mkdtemp(pattern.data()) != nullptr);
-  return pattern;
-}
-
-std::string Slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
-// Unlinks first: ext4 flushes a file truncated and rewritten in place
-// (auto_da_alloc), which would make thousands of rewrites slow.
-void Spit(const std::string& path, const std::string& bytes) {
-  ::unlink(path.c_str());
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-}
-
 TEST_CASE("records written in blocks read back in order", "[format]") {
-  std::string dir = TempDir();
+  TempDir temp("record_parser_test");
+  const std::string& dir = temp.path();
   Synthetic s = MakeSynthetic(40, 5);
   for (size_t block : {64, 512, 1 << 20}) {
     std::string path = dir + "/snap";
@@ -176,7 +158,7 @@ TEST_CASE("records written in blocks read back in order", "[format]") {
     CHECK(summary->header.chunk_count == 200);
     CHECK(summary->footer.min_time == 0);
     CHECK(summary->footer.max_time == 4900);
-    CHECK(summary->header.file_bytes == Slurp(path).size());
+    CHECK(summary->header.file_bytes == ReadFile(path).size());
     if (block == 64) CHECK(summary->data_blocks > 100);
     if (block == 1 << 20) CHECK(summary->data_blocks == 3);
     REQUIRE(c.series_.size() == 40);
@@ -184,20 +166,20 @@ TEST_CASE("records written in blocks read back in order", "[format]") {
     REQUIRE(c.chunks_.size() == 200);
     CHECK(c.chunks_[41] == "1@1000/11:" + s.chunks[41].bytes);
   }
-  std::system(("rm -rf " + dir).c_str());
 }
 
 TEST_CASE("every flipped byte and every truncation is caught", "[format]") {
-  std::string dir = TempDir();
+  TempDir temp("record_parser_test");
+  const std::string& dir = temp.path();
   std::string path = dir + "/snap";
   WriteSynthetic(MakeSynthetic(6, 3), path, 256);
-  const std::string good = Slurp(path);
+  const std::string good = ReadFile(path);
   REQUIRE(ParseSnapshot(path, nullptr).ok());
   std::string bad_path = dir + "/bad";
   for (size_t i = 0; i < good.size(); ++i) {
     std::string bad = good;
     bad[i] = static_cast<char>(bad[i] ^ (1 << (i % 8)));
-    Spit(bad_path, bad);
+    WriteFile(bad_path, bad);
     Collector c;
     auto summary = ParseSnapshot(bad_path, &c);
     INFO("flipped byte " << i);
@@ -205,21 +187,21 @@ TEST_CASE("every flipped byte and every truncation is caught", "[format]") {
     CHECK(summary.status().message().find("offset") != std::string::npos);
   }
   for (size_t n = 0; n < good.size(); ++n) {
-    Spit(bad_path, good.substr(0, n));
+    WriteFile(bad_path, good.substr(0, n));
     INFO("truncated to " << n);
     auto summary = ParseSnapshot(bad_path, nullptr);
     REQUIRE_FALSE(summary.ok());
   }
-  Spit(bad_path, good + "x");
+  WriteFile(bad_path, good + "x");
   CHECK_FALSE(ParseSnapshot(bad_path, nullptr).ok());
-  std::system(("rm -rf " + dir).c_str());
 }
 
 // What only a faulty writer would produce, with valid checksums: restore
 // takes labels as RestoreSeries did, by their text.
 TEST_CASE("restore reads labels by text, refusing a repeated series",
           "[format]") {
-  std::string dir = TempDir();
+  TempDir temp("record_parser_test");
+  const std::string& dir = temp.path();
   std::string path = dir + "/snap";
   Synthetic s;
   s.strings = {"__name__", "job", "metric_a", "node", "node", "api", ""};
@@ -247,22 +229,21 @@ TEST_CASE("restore reads labels by text, refusing a repeated series",
   CHECK((*restored)->Stats().series == 2);
   CHECK(*(*restored)->GetOrCreate({{"job", "api"}, {"__name__", "metric_a"}}) ==
         1);
-  std::system(("rm -rf " + dir).c_str());
 }
 
 TEST_CASE("a newer version is refused by name", "[format]") {
-  std::string dir = TempDir();
+  TempDir temp("record_parser_test");
+  const std::string& dir = temp.path();
   std::string path = dir + "/snap";
   WriteSynthetic(MakeSynthetic(2, 1), path, 1 << 20);
-  std::string bytes = Slurp(path);
+  std::string bytes = ReadFile(path);
   bytes[8] = 2;  // version 2; a v2 writer would also fix the CRC
-  Spit(path, bytes);
+  WriteFile(path, bytes);
   auto summary = ParseSnapshot(path, nullptr);
   REQUIRE_FALSE(summary.ok());
   CHECK(summary.status().code() == absl::StatusCode::kFailedPrecondition);
   CHECK(std::string(summary.status().message()).find("version 2 is newer") !=
         std::string::npos);
-  std::system(("rm -rf " + dir).c_str());
 }
 
 }  // namespace

@@ -1,12 +1,10 @@
 // Snapshots taken while appenders run: each series in a snapshot holds a
 // gap-free prefix of what was appended to it (a consistent cut per series),
 // and the snapshot restores.
-#include <unistd.h>
 
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <chrono>
-#include <cstdlib>
 #include <string>
 #include <thread>
 #include <vector>
@@ -14,6 +12,7 @@
 #include "keel/core/series_store.h"
 #include "keel/snapshot/reader.h"
 #include "keel/snapshot/writer.h"
+#include "testing/temp_dir.h"
 
 namespace keel::snapshot {
 namespace {
@@ -28,8 +27,8 @@ double ValueAt(int series, int64_t k) {
 
 TEST_CASE("snapshots taken during appends hold a prefix of every series",
           "[snapshot][concurrency]") {
-  std::string dir = "/tmp/keel_snapshot_concurrency_XXXXXX";
-  REQUIRE(::mkdtemp(dir.data()) != nullptr);
+  testing::TempDir temp("snapshot_concurrency");
+  const std::string& dir = temp.path();
   core::SeriesStoreOptions options;
   options.chunk_window_ms = 3600 * 1000;
   core::SeriesStore store(options);
@@ -84,7 +83,6 @@ TEST_CASE("snapshots taken during appends hold a prefix of every series",
       CHECK(k > 0);
     }
   }
-  REQUIRE(std::system(("rm -rf " + dir).c_str()) == 0);
 }
 
 }  // namespace

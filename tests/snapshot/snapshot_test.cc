@@ -8,10 +8,7 @@
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <cmath>
-#include <cstdlib>
 #include <cstring>
-#include <fstream>
-#include <iterator>
 #include <limits>
 #include <map>
 #include <random>
@@ -23,33 +20,16 @@
 #include "keel/core/series_store.h"
 #include "keel/snapshot/reader.h"
 #include "keel/snapshot/writer.h"
+#include "testing/temp_dir.h"
 
 namespace keel::snapshot {
 namespace {
 
+using testing::ReadFile;
+using testing::TempDir;
+using testing::WriteFile;
+
 constexpr int64_t kStart = 1'700'006'400'000;
-
-std::string TempDir() {
-  std::string pattern = "/tmp/keel_snapshot_test_XXXXXX";
-  REQUIRE(::mkdtemp(pattern.data()) != nullptr);
-  return pattern;
-}
-
-void RemoveTree(const std::string& dir) {
-  REQUIRE(std::system(("rm -rf " + dir).c_str()) == 0);
-}
-
-std::string Slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
-// Unlinks first: ext4 flushes files truncated and rewritten in place.
-void Spit(const std::string& path, const std::string& bytes) {
-  ::unlink(path.c_str());
-  std::ofstream out(path, std::ios::binary);
-  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-}
 
 double Awkward(std::mt19937_64& rng) {
   switch (rng() % 8) {
@@ -127,7 +107,8 @@ SampleMap Samples(const core::SeriesStore& store) {
 }
 
 TEST_CASE("a snapshot restores every sample bit for bit", "[snapshot]") {
-  std::string dir = TempDir();
+  TempDir temp("snapshot_test");
+  const std::string& dir = temp.path();
   auto store = MakeStore(60, 7, 1);
   for (ChunkOrder order :
        {ChunkOrder::kChronological, ChunkOrder::kSeriesRandom}) {
@@ -136,7 +117,7 @@ TEST_CASE("a snapshot restores every sample bit for bit", "[snapshot]") {
     options.block_payload = 4096;  // many blocks
     auto written = WriteSnapshot(*store, dir + "/snap", options);
     REQUIRE(written.ok());
-    CHECK(written->bytes == Slurp(dir + "/snap").size());
+    CHECK(written->bytes == ReadFile(dir + "/snap").size());
     CHECK(written->series == 60);
     CHECK(written->buffer_bytes <= 4096 + 16 + 65535 + 29);
 
@@ -162,11 +143,11 @@ TEST_CASE("a snapshot restores every sample bit for bit", "[snapshot]") {
   auto restored = RestoreSnapshot(dir + "/empty");
   REQUIRE(restored.ok());
   CHECK((*restored)->Stats().series == 0);
-  RemoveTree(dir);
 }
 
 TEST_CASE("writes keep the previous snapshots", "[snapshot]") {
-  std::string dir = TempDir();
+  TempDir temp("snapshot_test");
+  const std::string& dir = temp.path();
   auto a = MakeStore(3, 1, 1);
   auto b = MakeStore(5, 1, 2);
   WriteOptions keep3;
@@ -182,16 +163,16 @@ TEST_CASE("writes keep the previous snapshots", "[snapshot]") {
   REQUIRE_FALSE(bad.ok());
   CHECK(std::string(bad.status().message()).find("missing/dir") !=
         std::string::npos);
-  RemoveTree(dir);
 }
 
 TEST_CASE("flipped bytes and truncations anywhere are caught", "[snapshot]") {
-  std::string dir = TempDir();
+  TempDir temp("snapshot_test");
+  const std::string& dir = temp.path();
   auto store = MakeStore(4, 3, 3);
   WriteOptions options;
   options.block_payload = 4096;
   REQUIRE(WriteSnapshot(*store, dir + "/good", options).ok());
-  const std::string good = Slurp(dir + "/good");
+  const std::string good = ReadFile(dir + "/good");
   REQUIRE(good.size() > 1000);
   const std::string bad = dir + "/bad";
   std::mt19937_64 rng(5);
@@ -205,7 +186,7 @@ TEST_CASE("flipped bytes and truncations anywhere are caught", "[snapshot]") {
   for (size_t i : positions) {
     std::string damaged = good;
     damaged[i] = static_cast<char>(damaged[i] ^ (1 + rng() % 255));
-    Spit(bad, damaged);
+    WriteFile(bad, damaged);
     INFO("byte " << i << " of " << good.size());
     auto verified = VerifySnapshot(bad);
     REQUIRE_FALSE(verified.ok());
@@ -215,30 +196,29 @@ TEST_CASE("flipped bytes and truncations anywhere are caught", "[snapshot]") {
   }
   for (int k = 0; k < 200; ++k) {
     size_t n = k < 100 ? static_cast<size_t>(k) : rng() % good.size();
-    Spit(bad, good.substr(0, n));
+    WriteFile(bad, good.substr(0, n));
     INFO("truncated to " << n);
     auto verified = VerifySnapshot(bad);
     REQUIRE_FALSE(verified.ok());
     CHECK_FALSE(RestoreSnapshot(bad).ok());
   }
   CHECK(RestoreSnapshot(dir + "/good").ok());
-  RemoveTree(dir);
 }
 
 TEST_CASE("a newer format version is refused with a clear error",
           "[snapshot]") {
-  std::string dir = TempDir();
+  TempDir temp("snapshot_test");
+  const std::string& dir = temp.path();
   auto store = MakeStore(2, 1, 4);
   REQUIRE(WriteSnapshot(*store, dir + "/s").ok());
-  std::string bytes = Slurp(dir + "/s");
+  std::string bytes = ReadFile(dir + "/s");
   bytes[8] = 7;
-  Spit(dir + "/s", bytes);
+  WriteFile(dir + "/s", bytes);
   auto restored = RestoreSnapshot(dir + "/s");
   REQUIRE_FALSE(restored.ok());
   CHECK(restored.status().code() == absl::StatusCode::kFailedPrecondition);
   CHECK(std::string(restored.status().message()).find("version 7 is newer") !=
         std::string::npos);
-  RemoveTree(dir);
 }
 
 // A child process writes snapshots of two stores in turn, forever; the
@@ -246,7 +226,8 @@ TEST_CASE("a newer format version is refused with a clear error",
 // one of the two snapshots, whole.
 TEST_CASE("a writer killed at any point leaves the previous snapshot",
           "[snapshot]") {
-  std::string dir = TempDir();
+  TempDir temp("snapshot_test");
+  const std::string& dir = temp.path();
   const std::string path = dir + "/s";
   auto a = MakeStore(300, 2, 6);
   auto b = MakeStore(200, 2, 7);
@@ -278,7 +259,6 @@ TEST_CASE("a writer killed at any point leaves the previous snapshot",
     saw_b += info->samples == samples_b;
   }
   CHECK(saw_b > 0);  // the kills did not all land before the first rename
-  RemoveTree(dir);
 }
 
 }  // namespace
