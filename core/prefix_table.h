@@ -20,7 +20,8 @@
 // Each node also holds the longest prefix above it that covers it, so an
 // IPv4 lookup walks down at most 4 nodes and searches only the last; a
 // full IPv4 table of 512k prefixes takes about 12 bytes a prefix (value
-// included). All nodes come from the
+// included). Writing a short prefix (/8 or shorter, the default route
+// aside) copies the nodes under it that it covers. All nodes come from the
 // table's own alloc::Arena ("prefix_table"), sized by alloc::GrowthPolicy
 // classes.
 //

@@ -5,11 +5,13 @@
 //
 // Structure: stride-8 popcount-compressed nodes (prefix_node.h); IPv4 takes
 // at most 4 levels, IPv6 16. Each node carries its cover, the longest
-// prefix above it holding all of it, so that a longest match reads the
-// nodes on its path down but looks for prefixes only in the deepest one.
-// Writes keep the covers up to date: a prefix that changes a node's
-// children's covers copies them (and their children, where they inherit
-// it), which for short prefixes means many nodes; they are few.
+// prefix between it and the root holding all of it, so that a longest
+// match walks down the nodes on its path but looks for prefixes only in the
+// deepest one. Writes keep the covers up to date: a prefix that changes a
+// node's children's covers copies them (and their children, where they
+// inherit it): one or none for most prefixes, up to the few hundred nodes
+// under it for an IPv4 /8, more for the (rare) shorter ones. The default
+// route is left out: it would be every node's cover.
 //
 // Concurrency: one writer, any number of readers, readers never block.
 // Published nodes are immutable. The writer edits a working version: a node
@@ -356,10 +358,12 @@ class PrefixTrie {
 
   const NodeT* root() const { return root_.load(std::memory_order_seq_cst); }
 
-  // A longest-match walk in progress: the node to read next (kEmpty past
-  // the key's path) and the deepest node of the path so far. Only that one
-  // matters: its cover stands for every node above.
+  // A longest-match walk in progress: the root, the node to read next
+  // (kEmpty past the key's path) and the deepest node of the path so far.
+  // Only those two matter: the deepest node's cover stands for every node
+  // between them.
   struct Walk {
+    const NodeT* root;
     const NodeT* node;
     const NodeT* deepest;
     int depth;  // deepest's
@@ -367,7 +371,7 @@ class PrefixTrie {
 
   static Walk Start(const NodeT* root_node) {
     const NodeT* node = root_node == nullptr ? &kEmpty : root_node;
-    return {node, node, 0};
+    return {node, node, node, 0};
   }
 
   // Where the child of walk.node on key's path sits: a link to kEmpty when
@@ -383,16 +387,26 @@ class PrefixTrie {
   }
   // Where the answer's value sits (kEmpty's cover for none), and its
   // length in *length (-1 for none): the deepest node's longest prefix on
-  // key's path, else its cover.
+  // key's path, else its cover, else the default route.
   static const unsigned char* Answer(const Walk& walk, Key key, int* length) {
+    // The default route is slot 1 of the root, so the root's first value.
+    const uint64_t has_default = walk.root->prefix_bits[0] & 2;
+    const unsigned char* at =
+        Select(has_default,
+               reinterpret_cast<const unsigned char*>(walk.root->values()),
+               kEmpty.cover_value);
+    int bits = Select(has_default, 0, -1);
+
     const NodeT* node = walk.deepest;
+    const int has_cover = node->cover_length + 1;  // 0 for none
+    at = Select(has_cover, node->cover_value, at);
+    bits = Select(has_cover, node->cover_length, bits);
     const unsigned slot = node->BestSlot(ByteAt(key, walk.depth));
-    *length = Select(slot, walk.depth * kStride + SlotBits(slot | 1),
-                     node->cover_length);
+    *length = Select(slot, walk.depth * kStride + SlotBits(slot | 1), bits);
     return Select(slot,
                   reinterpret_cast<const unsigned char*>(
                       node->values() + node->PrefixRank(slot)),
-                  node->cover_value);
+                  at);
   }
 
   // Visits, in address order, the prefixes in `node`'s subtree under `slot`
@@ -477,10 +491,13 @@ class PrefixTrie {
 
   // Sets the cover of `node`'s child at `byte` (`node` at `depth`) in
   // `child`: node's longest prefix holding all of the child, else node's
-  // own cover.
+  // own cover. The default route is no node's cover (lookups fall back to
+  // it): it would otherwise be every node's, and each change to it would
+  // copy the whole trie.
   static void SetCover(const NodeT* node, int depth, unsigned byte,
                        NodeHeader& child) {
-    const unsigned slot = node->BestSlot(byte);
+    unsigned slot = node->BestSlot(byte);
+    if (depth == 0 && slot == 1) slot = 0;
     if (slot != 0) {
       child.cover_length = depth * kStride + SlotBits(slot);
       std::memcpy(child.cover_value, &node->values()[node->PrefixRank(slot)],
@@ -496,6 +513,7 @@ class PrefixTrie {
   // the nodes whose cover changes, and stops below them where a prefix of
   // their own shadows it.
   void RefreshCovers(NodeT* node, int depth, unsigned slot) {
+    if (depth == 0 && slot == 1) return;  // the default route
     const int bits = SlotBits(slot);
     const unsigned lo = (slot - (1u << bits)) << (kStride - bits);
     RefreshChildren(node, depth, lo, lo + (1u << (kStride - bits)));

@@ -273,5 +273,26 @@ TEST_CASE("prefixes written above a node reach lookups that end in it",
   REQUIRE(longest(inside) == std::pair(25, 1u));
 }
 
+TEST_CASE("writing the default route copies only the root", "[prefix_trie]") {
+  alloc::Arena arena("prefix_trie_test");
+  PrefixTrie<uint32_t, uint32_t> trie(arena);
+  // A /24 in each of 64 /8s: a root with 64 children, each with a child.
+  for (uint32_t i = 0; i < 64; ++i) {
+    REQUIRE(trie.Insert(i << 24 | 0x010100, 24, i));
+  }
+  const size_t before = trie.node_bytes();
+  {
+    // A pinned reader keeps every replaced node counted.
+    EpochGuard guard;
+    REQUIRE(trie.Insert(0, 0, 7));
+    REQUIRE(trie.Longest(0x05010203)->length == 0);
+    REQUIRE(trie.Longest(0x05010103)->length == 24);
+    REQUIRE(trie.Remove(0, 0));
+    // Two copies of the root (about 700 bytes each), not of the 128 nodes
+    // below it.
+    REQUIRE(trie.node_bytes() - before < before / 8);
+  }
+}
+
 }  // namespace
 }  // namespace keel::core::core_internal
