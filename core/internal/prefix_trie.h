@@ -226,8 +226,9 @@ class PrefixTrie {
 
   // Longest for keys[0..n), into out[0..n). Takes the keys kGroup at a
   // time a level at a time, so that the group's cache misses at each level
-  // are in flight together, and without a branch on the keys (a walk past
-  // its key's path goes through kEmpty): random keys would mispredict it.
+  // are in flight together, and walks the top levels without a branch on
+  // the keys (a walk past its key's path goes through kEmpty): random keys
+  // would mispredict it.
   void LongestBatch(const Key* keys, size_t n, std::optional<V>* out) const {
     const NodeT* root_node = root();
     Walk walks[kGroup];
@@ -360,8 +361,8 @@ class PrefixTrie {
 
   // A longest-match walk in progress: the root, the node to read next
   // (kEmpty past the key's path) and the deepest node of the path so far.
-  // Only those two matter: the deepest node's cover stands for every node
-  // between them.
+  // The deepest node's cover stands for every node above it; the root adds
+  // only the default route.
   struct Walk {
     const NodeT* root;
     const NodeT* node;
