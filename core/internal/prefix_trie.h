@@ -211,7 +211,8 @@ class PrefixTrie {
   // The longest prefix holding the address `key`: down to the deepest node
   // on its path, whose own prefixes and cover hold the answer.
   std::optional<Hit> Longest(Key key) const {
-    Walk walk = Start(root());
+    const NodeT* root_node = OrEmpty(root());
+    Walk walk = Start(root_node);
     for (int depth = 0; depth + 1 < kLevels; ++depth) {
       const unsigned byte = ByteAt(key, depth);
       if (!walk.node->has_child(byte)) break;
@@ -219,7 +220,9 @@ class PrefixTrie {
       walk.depth = depth + 1;
     }
     Hit hit;
-    std::memcpy(&hit.value, Answer(walk, key, &hit.length), sizeof(V));
+    std::memcpy(&hit.value,
+                Answer(walk, key, DefaultRoute(root_node), &hit.length),
+                sizeof(V));
     if (hit.length < 0) return std::nullopt;
     return hit;
   }
@@ -230,7 +233,8 @@ class PrefixTrie {
   // the keys (a walk past its key's path goes through kEmpty): random keys
   // would mispredict it.
   void LongestBatch(const Key* keys, size_t n, std::optional<V>* out) const {
-    const NodeT* root_node = root();
+    const NodeT* root_node = OrEmpty(root());
+    const Fallback fallback = DefaultRoute(root_node);
     Walk walks[kGroup];
     NodeT* const* links[kGroup];
     const unsigned char* values[kGroup];
@@ -271,7 +275,7 @@ class PrefixTrie {
         }
       }
       for (size_t i = 0; i < count; ++i) {
-        values[i] = Answer(walks[i], group[i], &lengths[i]);
+        values[i] = Answer(walks[i], group[i], fallback, &lengths[i]);
         __builtin_prefetch(values[i]);
       }
       for (size_t i = 0; i < count; ++i) {
@@ -359,20 +363,34 @@ class PrefixTrie {
 
   const NodeT* root() const { return root_.load(std::memory_order_seq_cst); }
 
-  // A longest-match walk in progress: the root, the node to read next
-  // (kEmpty past the key's path) and the deepest node of the path so far.
-  // The deepest node's cover stands for every node above it; the root adds
-  // only the default route.
+  // A longest-match walk in progress: the node to read next (kEmpty past
+  // the key's path) and the deepest node of the path so far, whose cover
+  // stands for every node above it (the default route aside).
   struct Walk {
-    const NodeT* root;
     const NodeT* node;
     const NodeT* deepest;
     int depth;  // deepest's
   };
+  // The answer when nothing else matches: the default route, or none.
+  struct Fallback {
+    const unsigned char* value;  // kEmpty's cover for none
+    int length;                  // -1 for none
+  };
 
+  static const NodeT* OrEmpty(const NodeT* root_node) {
+    return root_node == nullptr ? &kEmpty : root_node;
+  }
+  // REQUIRES: root_node is not null (OrEmpty).
   static Walk Start(const NodeT* root_node) {
-    const NodeT* node = root_node == nullptr ? &kEmpty : root_node;
-    return {node, node, node, 0};
+    return {root_node, root_node, 0};
+  }
+  // The default route is slot 1 of the root, so the root's first value.
+  static Fallback DefaultRoute(const NodeT* root_node) {
+    const uint64_t has_default = root_node->prefix_bits[0] & 2;
+    return {Select(has_default,
+                   reinterpret_cast<const unsigned char*>(root_node->values()),
+                   kEmpty.cover_value),
+            Select(has_default, 0, -1)};
   }
 
   // Where the child of walk.node on key's path sits: a link to kEmpty when
@@ -389,19 +407,13 @@ class PrefixTrie {
   // Where the answer's value sits (kEmpty's cover for none), and its
   // length in *length (-1 for none): the deepest node's longest prefix on
   // key's path, else its cover, else the default route.
-  static const unsigned char* Answer(const Walk& walk, Key key, int* length) {
-    // The default route is slot 1 of the root, so the root's first value.
-    const uint64_t has_default = walk.root->prefix_bits[0] & 2;
-    const unsigned char* at =
-        Select(has_default,
-               reinterpret_cast<const unsigned char*>(walk.root->values()),
-               kEmpty.cover_value);
-    int bits = Select(has_default, 0, -1);
-
+  static const unsigned char* Answer(const Walk& walk, Key key,
+                                     const Fallback& fallback, int* length) {
     const NodeT* node = walk.deepest;
     const int has_cover = node->cover_length + 1;  // 0 for none
-    at = Select(has_cover, node->cover_value, at);
-    bits = Select(has_cover, node->cover_length, bits);
+    const unsigned char* at =
+        Select(has_cover, node->cover_value, fallback.value);
+    const int bits = Select(has_cover, node->cover_length, fallback.length);
     const unsigned slot = node->BestSlot(ByteAt(key, walk.depth));
     *length = Select(slot, walk.depth * kStride + SlotBits(slot | 1), bits);
     return Select(slot,
