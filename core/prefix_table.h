@@ -17,8 +17,11 @@
 // Structure: a multibit trie per family with stride 8, each node holding a
 // 511-slot complete binary tree of the prefixes 1-8 bits below it and up to
 // 256 children, both compressed by popcount (core/internal/prefix_node.h).
-// An IPv4 lookup reads at most 4 nodes; a full IPv4 table of 512k prefixes
-// takes about 11 bytes a prefix (value included). All nodes come from the
+// Each node also holds the longest prefix above it that covers it, so an
+// IPv4 lookup walks down at most 4 nodes and searches only the last; a
+// full IPv4 table of 512k prefixes takes about 12 bytes a prefix (value
+// included). Writing a short prefix (/8 or shorter, the default route
+// aside) copies the nodes under it that it covers. All nodes come from the
 // table's own alloc::Arena ("prefix_table"), sized by alloc::GrowthPolicy
 // classes.
 //

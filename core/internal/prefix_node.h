@@ -12,6 +12,10 @@
 //
 // One allocation per node: header, then the child pointers, then the values.
 //
+// Each node also carries its cover: the longest prefix above it that holds
+// all of it (length and value), so that a lookup need only search the
+// deepest node on its key's path.
+//
 //   unsigned slot = node->BestSlot(byte);   // longest prefix on byte's path
 //   if (slot != 0) value = node->value(slot);
 //   if (node->has_child(byte)) node = node->child(byte);
@@ -40,9 +44,6 @@ namespace keel::core::core_internal {
 
 inline constexpr int kStride = 8;
 
-// The largest node: 256 children and 511 values of 8 bytes.
-inline constexpr size_t kMaxNodeBytes = 128 + 256 * 8 + 511 * 8;
-
 // The bytes a node of `bytes` bytes is allocated with: the GrowthPolicy
 // capacity (a jemalloc size class), looked up in a table built once, since
 // every edit of a node asks. REQUIRES: 0 < bytes <= kMaxNodeBytes.
@@ -64,10 +65,17 @@ inline bool TestBit(const uint64_t* words, unsigned i) {
   return (words[i >> 6] >> (i & 63)) & 1;
 }
 
-// cond ? a : b by masks: the compiler turns a plain ?: on random data into
-// a branch that mispredicts half the time.
-template <class T>
-inline T Select(bool cond, T a, T b) {
+// cond != 0 ? a : b without a branch: the compiler turns a plain ?: on
+// random data into a branch that mispredicts half the time. T is at least
+// 16 bits wide; C is any integer type or bool.
+template <class T, class C>
+inline T Select(C cond, T a, T b) {
+#if defined(__x86_64__) && defined(__GNUC__)
+  // One cmov (two instructions with the test): masks would cost five, and
+  // lookups are bound by instructions as much as by memory.
+  asm("test %2, %2\n\tcmovnz %1, %0" : "+r"(b) : "r"(a), "r"(cond) : "cc");
+  return b;
+#else
   if constexpr (std::is_pointer_v<T>) {
     auto ia = reinterpret_cast<uintptr_t>(a),
          ib = reinterpret_cast<uintptr_t>(b);
@@ -77,6 +85,7 @@ inline T Select(bool cond, T a, T b) {
     T mask = T{0} - static_cast<T>(cond);
     return (a & mask) | (b & ~mask);
   }
+#endif
 }
 
 // The slot of `extra_bits` bits of `byte`.
@@ -97,6 +106,10 @@ struct NodeHeader {
   uint16_t child_count;
   uint16_t prefix_count;
   uint64_t generation;  // the writer's batch that made the node
+  // The cover: its value's bytes, and its length (-1 for none). The writer
+  // keeps it up to date as prefixes above come and go.
+  alignas(8) unsigned char cover_value[8];
+  int32_t cover_length;
 
   unsigned ChildRank(unsigned byte) const {
     return children_before[byte >> 6] +
@@ -124,7 +137,10 @@ struct NodeHeader {
     prefix_count = static_cast<uint16_t>(total);
   }
 };
-static_assert(sizeof(NodeHeader) == 128);
+static_assert(sizeof(NodeHeader) == 144);
+
+// The largest node: 256 children and 511 values of 8 bytes.
+inline constexpr size_t kMaxNodeBytes = sizeof(NodeHeader) + 256 * 8 + 511 * 8;
 
 template <class V>
 struct Node : NodeHeader {
@@ -152,6 +168,17 @@ struct Node : NodeHeader {
   const V& value(unsigned slot) const { return values()[PrefixRank(slot)]; }
   bool empty() const { return child_count == 0 && prefix_count == 0; }
 
+  // Where byte's child pointer sits, or `none` when byte has no child;
+  // chosen without a branch.
+  Node* const* ChildLink(unsigned byte, Node* const* none) const {
+    const uint64_t bits = child_bits[byte >> 6];
+    const unsigned bit = byte & 63;
+    // The children up to byte in its word: its rank + 1 when it has one.
+    const unsigned upto = std::popcount(bits << (63 - bit));
+    return Select((bits >> bit) & 1,
+                  children() + children_before[byte >> 6] + upto - 1, none);
+  }
+
   // The deepest slot holding a prefix on `byte`'s path, or 0. Deeper slots
   // have larger numbers, so the answer is the highest hit: the three leaf
   // levels are tested one bit each, the six above with one mask. Written to
@@ -166,10 +193,11 @@ struct Node : NodeHeader {
             << 7 |
         static_cast<uint32_t>((prefix_bits[1] >> (byte >> 2)) & 1) << 6;
     uint64_t shallow = prefix_bits[0] & kShallowAncestors[byte >> 3];
+    // Bit 0 (slot 0) is never set: "| 1" keeps bit_width off its zero
+    // case, which compiles to a branch, and makes an empty set slot 0.
     unsigned deep_slot = SlotOf(byte, std::bit_width(deep | 1) - 1);
-    unsigned shallow_slot =
-        Select<unsigned>(shallow != 0, std::bit_width(shallow) - 1, 0);
-    return Select<unsigned>(deep != 0, deep_slot, shallow_slot);
+    unsigned shallow_slot = std::bit_width(shallow | 1) - 1;
+    return Select(deep, deep_slot, shallow_slot);
   }
 };
 

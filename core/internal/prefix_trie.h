@@ -4,7 +4,14 @@
 // bit past the length zero.
 //
 // Structure: stride-8 popcount-compressed nodes (prefix_node.h); IPv4 takes
-// at most 4 levels, IPv6 16.
+// at most 4 levels, IPv6 16. Each node carries its cover, the longest
+// prefix between it and the root holding all of it, so that a longest
+// match walks down the nodes on its path but looks for prefixes only in the
+// deepest one. Writes keep the covers up to date: a prefix that changes a
+// node's children's covers copies them (and their children, where they
+// inherit it): one or none for most prefixes, up to the few hundred nodes
+// under it for an IPv4 /8, more for the (rare) shorter ones. The default
+// route is left out: it would be every node's cover.
 //
 // Concurrency: one writer, any number of readers, readers never block.
 // Published nodes are immutable. The writer edits a working version: a node
@@ -89,7 +96,9 @@ class PrefixTrie {
       if (node->has_child(byte)) {
         node = MakePrivate(node);
       } else {
-        node = WithChild(node, byte, NewNode());
+        NodeT* child = NewNode();
+        node = WithChild(node, byte, child);
+        SetCover(node, depth, byte, *child);
       }
       *link = node;
       link = &node->children()[node->ChildRank(byte)];
@@ -105,6 +114,7 @@ class PrefixTrie {
       node->values()[node->PrefixRank(slot)] = value;
     }
     *link = node;
+    RefreshCovers(node, target, slot);
     Changed();
     return added;
   }
@@ -131,6 +141,7 @@ class PrefixTrie {
       links[depth + 1] = &node->children()[node->ChildRank(byte)];
     }
     *links[target] = WithoutPrefix(*links[target], slot);
+    RefreshCovers(*links[target], target, slot);
     --working_size_;
     for (int depth = target; depth >= 0; --depth) {
       NodeT* node = *links[depth];
@@ -197,29 +208,82 @@ class PrefixTrie {
     return node->value(slot);
   }
 
-  // The longest prefix holding the address `key`.
+  // The longest prefix holding the address `key`: down to the deepest node
+  // on its path, whose own prefixes and cover hold the answer.
   std::optional<Hit> Longest(Key key) const {
-    const NodeT* node = root();
-    if (node == nullptr) return std::nullopt;
-    return LongestFrom(node, key);
+    const NodeT* root_node = OrEmpty(root());
+    Walk walk = Start(root_node);
+    for (int depth = 0; depth + 1 < kLevels; ++depth) {
+      const unsigned byte = ByteAt(key, depth);
+      if (!walk.node->has_child(byte)) break;
+      walk.node = walk.deepest = walk.node->child(byte);
+      walk.depth = depth + 1;
+    }
+    Hit hit;
+    std::memcpy(&hit.value,
+                Answer(walk, key, DefaultRoute(root_node), &hit.length),
+                sizeof(V));
+    if (hit.length < 0) return std::nullopt;
+    return hit;
   }
 
-  // Longest for keys[0..n), into out[0..n). While it answers key i it
-  // walks key i + kAhead down to its deepest node and prefetches that node,
-  // so that many lookups' cache misses are in flight at once: the upper
-  // levels are few and stay cached; the deepest node is the miss.
+  // Longest for keys[0..n), into out[0..n). Takes the keys kGroup at a
+  // time a level at a time, so that the group's cache misses at each level
+  // are in flight together, and walks the top levels without a branch on
+  // the keys (a walk past its key's path goes through kEmpty): random keys
+  // would mispredict it.
   void LongestBatch(const Key* keys, size_t n, std::optional<V>* out) const {
-    const NodeT* root_node = root();
-    if (root_node == nullptr) {
-      std::fill(out, out + n, std::nullopt);
-      return;
-    }
-    for (size_t i = 0; i < std::min(n, kAhead); ++i)
-      Prefetch(root_node, keys[i]);
-    for (size_t i = 0; i < n; ++i) {
-      if (i + kAhead < n) Prefetch(root_node, keys[i + kAhead]);
-      auto hit = LongestFrom(root_node, keys[i]);
-      out[i] = hit ? std::optional<V>(hit->value) : std::nullopt;
+    const NodeT* root_node = OrEmpty(root());
+    const Fallback fallback = DefaultRoute(root_node);
+    Walk walks[kGroup];
+    NodeT* const* links[kGroup];
+    const unsigned char* values[kGroup];
+    int lengths[kGroup];
+    for (size_t begin = 0; begin < n; begin += kGroup) {
+      const size_t count = std::min(kGroup, n - begin);
+      const Key* group = keys + begin;
+      for (size_t i = 0; i < count; ++i) walks[i] = Start(root_node);
+      // Each pass over the group issues its loads back to back: first the
+      // child pointers, then the children, then the values.
+      int depth = 0;
+      for (; depth < kFixedSteps; ++depth) {
+        for (size_t i = 0; i < count; ++i) {
+          links[i] = Link(walks[i], group[i], depth);
+          __builtin_prefetch(links[i]);
+        }
+        for (size_t i = 0; i < count; ++i) {
+          const NodeT* child = *links[i];
+          Descend(walks[i], child, depth);
+          const char* header = reinterpret_cast<const char*>(child);
+          __builtin_prefetch(header);
+          __builtin_prefetch(header + 64);
+          __builtin_prefetch(header + 128);
+        }
+      }
+      for (bool any = true; any && depth + 1 < kLevels; ++depth) {
+        any = false;
+        for (size_t i = 0; i < count; ++i) {
+          const NodeT* node = walks[i].node;
+          const unsigned byte = ByteAt(group[i], depth);
+          if (node->has_child(byte)) {
+            walks[i].node = walks[i].deepest = node->child(byte);
+            walks[i].depth = depth + 1;
+            any = true;
+          } else {
+            walks[i].node = &kEmpty;
+          }
+        }
+      }
+      for (size_t i = 0; i < count; ++i) {
+        values[i] = Answer(walks[i], group[i], fallback, &lengths[i]);
+        __builtin_prefetch(values[i]);
+      }
+      for (size_t i = 0; i < count; ++i) {
+        V value;
+        std::memcpy(&value, values[i], sizeof(V));
+        out[begin + i] =
+            lengths[i] < 0 ? std::nullopt : std::optional<V>(value);
+      }
     }
   }
 
@@ -266,7 +330,20 @@ class PrefixTrie {
   }
 
  private:
-  static constexpr size_t kAhead = 16;
+  // Lookups a batch walks side by side.
+  static constexpr size_t kGroup = 16;
+  // Levels a batch walks without a branch. Below them random keys on a
+  // full IPv4 table all but never find a node, so a branch there is
+  // predicted right and skips the work for the rest of the group.
+  static constexpr int kFixedSteps = std::min(kLevels - 1, 2);
+  // Where walks go past the last node on a key's path: no prefixes, no
+  // children, no cover. Never written.
+  static constexpr NodeT kEmpty = [] {
+    NodeT node{};
+    node.cover_length = -1;
+    return node;
+  }();
+  static inline NodeT* const kEmptyLink = const_cast<NodeT*>(&kEmpty);
   // The node cache may hold this much, or a 16th of the nodes' bytes.
   static constexpr size_t kMinPoolBytes = 64 << 10;
 
@@ -286,39 +363,63 @@ class PrefixTrie {
 
   const NodeT* root() const { return root_.load(std::memory_order_seq_cst); }
 
-  // Down while there is a child, then back up to the first node with a
-  // prefix on the path.
-  static std::optional<Hit> LongestFrom(const NodeT* node, Key key) {
-    const NodeT* path[kLevels];
-    int depth = 0;
-    for (;;) {
-      path[depth] = node;
-      if (depth == kLevels - 1) break;
-      unsigned byte = ByteAt(key, depth);
-      if (!node->has_child(byte)) break;
-      node = node->child(byte);
-      ++depth;
-    }
-    for (;; --depth) {
-      unsigned slot = path[depth]->BestSlot(ByteAt(key, depth));
-      if (slot != 0) {
-        return Hit{depth * kStride + SlotBits(slot), path[depth]->value(slot)};
-      }
-      if (depth == 0) return std::nullopt;
-    }
+  // A longest-match walk in progress: the node to read next (kEmpty past
+  // the key's path) and the deepest node of the path so far, whose cover
+  // stands for every node above it (the default route aside).
+  struct Walk {
+    const NodeT* node;
+    const NodeT* deepest;
+    int depth;  // deepest's
+  };
+  // The answer when nothing else matches: the default route, or none.
+  struct Fallback {
+    const unsigned char* value;  // kEmpty's cover for none
+    int length;                  // -1 for none
+  };
+
+  static const NodeT* OrEmpty(const NodeT* root_node) {
+    return root_node == nullptr ? &kEmpty : root_node;
+  }
+  // REQUIRES: root_node is not null (OrEmpty).
+  static Walk Start(const NodeT* root_node) {
+    return {root_node, root_node, 0};
+  }
+  // The default route is slot 1 of the root, so the root's first value.
+  static Fallback DefaultRoute(const NodeT* root_node) {
+    const uint64_t has_default = root_node->prefix_bits[0] & 2;
+    return {Select(has_default,
+                   reinterpret_cast<const unsigned char*>(root_node->values()),
+                   kEmpty.cover_value),
+            Select(has_default, 0, -1)};
   }
 
-  // Fetches the header and first values of the deepest node on key's path.
-  static void Prefetch(const NodeT* node, Key key) {
-    for (int depth = 0; depth < kLevels - 1; ++depth) {
-      unsigned byte = ByteAt(key, depth);
-      if (!node->has_child(byte)) break;
-      node = node->child(byte);
-    }
-    const char* p = reinterpret_cast<const char*>(node);
-    __builtin_prefetch(p);
-    __builtin_prefetch(p + 64);
-    __builtin_prefetch(p + 128);
+  // Where the child of walk.node on key's path sits: a link to kEmpty when
+  // there is none.
+  static NodeT* const* Link(const Walk& walk, Key key, int depth) {
+    return walk.node->ChildLink(ByteAt(key, depth), &kEmptyLink);
+  }
+  static void Descend(Walk& walk, const NodeT* child, int depth) {
+    const bool real = child != &kEmpty;
+    walk.deepest = Select(real, child, walk.deepest);
+    walk.depth = Select(real, depth + 1, walk.depth);
+    walk.node = child;
+  }
+  // Where the answer's value sits (kEmpty's cover for none), and its
+  // length in *length (-1 for none): the deepest node's longest prefix on
+  // key's path, else its cover, else the default route.
+  static const unsigned char* Answer(const Walk& walk, Key key,
+                                     const Fallback& fallback, int* length) {
+    const NodeT* node = walk.deepest;
+    const int has_cover = node->cover_length + 1;  // 0 for none
+    const unsigned char* at =
+        Select(has_cover, node->cover_value, fallback.value);
+    const int bits = Select(has_cover, node->cover_length, fallback.length);
+    const unsigned slot = node->BestSlot(ByteAt(key, walk.depth));
+    *length = Select(slot, walk.depth * kStride + SlotBits(slot | 1), bits);
+    return Select(slot,
+                  reinterpret_cast<const unsigned char*>(
+                      node->values() + node->PrefixRank(slot)),
+                  at);
   }
 
   // Visits, in address order, the prefixes in `node`'s subtree under `slot`
@@ -397,7 +498,59 @@ class PrefixTrie {
     NodeT* node = Allocate(sizeof(NodeHeader));
     std::memset(static_cast<void*>(node), 0, sizeof(NodeHeader));
     node->generation = generation_;
+    node->cover_length = -1;
     return node;
+  }
+
+  // Sets the cover of `node`'s child at `byte` (`node` at `depth`) in
+  // `child`: node's longest prefix holding all of the child, else node's
+  // own cover. The default route is no node's cover (lookups fall back to
+  // it): it would otherwise be every node's, and each change to it would
+  // copy the whole trie.
+  static void SetCover(const NodeT* node, int depth, unsigned byte,
+                       NodeHeader& child) {
+    unsigned slot = node->BestSlot(byte);
+    if (depth == 0 && slot == 1) slot = 0;
+    if (slot != 0) {
+      child.cover_length = depth * kStride + SlotBits(slot);
+      std::memcpy(child.cover_value, &node->values()[node->PrefixRank(slot)],
+                  sizeof(V));
+    } else {
+      child.cover_length = node->cover_length;
+      std::memcpy(child.cover_value, node->cover_value, sizeof(V));
+    }
+  }
+
+  // After `slot` of `node` (private, at `depth`) changed: brings the covers
+  // of the children under the slot, and of theirs, up to date. Copies only
+  // the nodes whose cover changes, and stops below them where a prefix of
+  // their own shadows it.
+  void RefreshCovers(NodeT* node, int depth, unsigned slot) {
+    if (depth == 0 && slot == 1) return;  // the default route
+    const int bits = SlotBits(slot);
+    const unsigned lo = (slot - (1u << bits)) << (kStride - bits);
+    RefreshChildren(node, depth, lo, lo + (1u << (kStride - bits)));
+  }
+  void RefreshChildren(NodeT* node, int depth, unsigned lo, unsigned hi) {
+    for (unsigned w = lo >> 6; w <= (hi - 1) >> 6; ++w) {
+      for (uint64_t bits = node->child_bits[w]; bits != 0; bits &= bits - 1) {
+        const unsigned byte = w * 64 + std::countr_zero(bits);
+        if (byte < lo) continue;
+        if (byte >= hi) break;
+        NodeT*& link = node->children()[node->ChildRank(byte)];
+        NodeHeader want{};
+        SetCover(node, depth, byte, want);
+        if (want.cover_length == link->cover_length &&
+            std::memcmp(want.cover_value, link->cover_value, sizeof(V)) == 0) {
+          continue;
+        }
+        NodeT* child = MakePrivate(link);
+        link = child;
+        child->cover_length = want.cover_length;
+        std::memcpy(child->cover_value, want.cover_value, sizeof(V));
+        RefreshChildren(child, depth + 1, 0, 1u << kStride);
+      }
+    }
   }
 
   // `node` itself when it is private and its capacity holds `bytes`;

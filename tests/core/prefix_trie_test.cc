@@ -234,5 +234,65 @@ TEST_CASE("the default route and host routes sit at the trie's ends",
   REQUIRE(trie.node_bytes() == 0);
 }
 
+TEST_CASE("prefixes written above a node reach lookups that end in it",
+          "[prefix_trie]") {
+  alloc::Arena arena("prefix_trie_test");
+  PrefixTrie<uint32_t, uint32_t> trie(arena);
+  // 10.1.2.128/25 makes nodes for 10/8, 10.1/16 and 10.1.2/24; lookups
+  // beside it end in those nodes and must see what is written above.
+  REQUIRE(trie.Insert(0x0a010280, 25, 1));
+  auto longest = [&](uint32_t address) {
+    EpochGuard guard;
+    auto hit = trie.Longest(address);
+    std::optional<uint32_t> batch[1];
+    trie.LongestBatch(&address, 1, batch);
+    REQUIRE(batch[0] == (hit ? std::optional(hit->value) : std::nullopt));
+    return hit ? std::pair(hit->length, hit->value) : std::pair(-1, 0u);
+  };
+  const uint32_t beside = 0x0a010205, inside = 0x0a0102f0;
+  REQUIRE(longest(beside) == std::pair(-1, 0u));
+  REQUIRE(trie.Insert(0x0a000000, 8, 2));
+  REQUIRE(longest(beside) == std::pair(8, 2u));
+  REQUIRE(trie.Insert(0x0a000000, 12, 3));
+  REQUIRE(longest(beside) == std::pair(12, 3u));
+  REQUIRE_FALSE(trie.Insert(0x0a000000, 12, 4));
+  REQUIRE(longest(beside) == std::pair(12, 4u));
+  trie.BeginBatch();
+  REQUIRE(trie.Insert(0x0a010200, 24, 5));
+  REQUIRE(trie.Insert(0x0a010000, 16, 6));
+  trie.EndBatch();
+  REQUIRE(longest(beside) == std::pair(24, 5u));
+  REQUIRE(longest(0x0a010305) == std::pair(16, 6u));
+  REQUIRE(trie.Remove(0x0a010200, 24));
+  REQUIRE(longest(beside) == std::pair(16, 6u));
+  REQUIRE(trie.Remove(0x0a000000, 12));
+  REQUIRE(trie.Remove(0x0a010000, 16));
+  REQUIRE(longest(beside) == std::pair(8, 2u));
+  REQUIRE(trie.Remove(0x0a000000, 8));
+  REQUIRE(longest(beside) == std::pair(-1, 0u));
+  REQUIRE(longest(inside) == std::pair(25, 1u));
+}
+
+TEST_CASE("writing the default route copies only the root", "[prefix_trie]") {
+  alloc::Arena arena("prefix_trie_test");
+  PrefixTrie<uint32_t, uint32_t> trie(arena);
+  // A /24 in each of 64 /8s: a root with 64 children, each with a child.
+  for (uint32_t i = 0; i < 64; ++i) {
+    REQUIRE(trie.Insert(i << 24 | 0x010100, 24, i));
+  }
+  const size_t before = trie.node_bytes();
+  {
+    // A pinned reader keeps every replaced node counted.
+    EpochGuard guard;
+    REQUIRE(trie.Insert(0, 0, 7));
+    REQUIRE(trie.Longest(0x05010203)->length == 0);
+    REQUIRE(trie.Longest(0x05010103)->length == 24);
+    REQUIRE(trie.Remove(0, 0));
+    // Two copies of the root (about 700 bytes each), not of the 128 nodes
+    // below it.
+    REQUIRE(trie.node_bytes() - before < before / 8);
+  }
+}
+
 }  // namespace
 }  // namespace keel::core::core_internal
