@@ -136,6 +136,17 @@ class Prefix {
                                       bool mask_host_bits = false);
   static absl::StatusOr<Prefix> Make(IpAddress address, int length,
                                      bool mask_host_bits = false);
+  // The prefix of `length` bits that holds `address` (its host bits
+  // cleared), without a Status: for lengths the caller already knows are
+  // valid, on hot paths. REQUIRES: 0 <= length <= address.bit_width().
+  static constexpr Prefix Covering(IpAddress address, int length) {
+    int host_bits = address.bit_width() - length;
+    unsigned __int128 network =
+        host_bits >= 128 ? 0 : address.bits() >> host_bits << host_bits;
+    return address.is_v4()
+               ? Prefix(Ipv4(static_cast<uint32_t>(network)), length)
+               : Prefix(Ipv6(network), length);
+  }
 
   constexpr const IpAddress& address() const { return address_; }
   constexpr int length() const { return length_; }

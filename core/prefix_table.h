@@ -163,17 +163,13 @@ class PrefixTable {
     core_internal::EpochGuard guard;
     auto hit = v4_.Longest(address.bits());
     if (!hit) return std::nullopt;
-    return Match{MakePrefix(Ipv4(address.bits() & V4Trie::Mask(hit->length)),
-                            hit->length),
-                 hit->value};
+    return Match{Prefix::Covering(address, hit->length), hit->value};
   }
   std::optional<Match> longest(Ipv6 address) const {
     core_internal::EpochGuard guard;
     auto hit = v6_.Longest(address.bits());
     if (!hit) return std::nullopt;
-    return Match{MakePrefix(Ipv6(address.bits() & V6Trie::Mask(hit->length)),
-                            hit->length),
-                 hit->value};
+    return Match{Prefix::Covering(address, hit->length), hit->value};
   }
   std::optional<Match> longest(const IpAddress& address) const {
     return address.is_v4() ? longest(address.v4()) : longest(address.v6());
@@ -251,21 +247,16 @@ class PrefixTable {
   static unsigned __int128 V6Key(const Prefix& prefix) {
     return prefix.address().bits();
   }
-  // REQUIRES: `address` has no bits past `length`.
-  static Prefix MakePrefix(IpAddress address, int length) {
-    return *Prefix::Make(address, length);
-  }
-
   template <class Visit>
   static auto V4Visitor(Visit& visit) {
     return [&visit](uint32_t key, int length, const V& value) {
-      visit(MakePrefix(Ipv4(key), length), value);
+      visit(Prefix::Covering(Ipv4(key), length), value);
     };
   }
   template <class Visit>
   static auto V6Visitor(Visit& visit) {
     return [&visit](unsigned __int128 key, int length, const V& value) {
-      visit(MakePrefix(Ipv6(key), length), value);
+      visit(Prefix::Covering(Ipv6(key), length), value);
     };
   }
 

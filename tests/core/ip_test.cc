@@ -237,6 +237,21 @@ TEST_CASE("Prefix parses, masks, contains and prints") {
   CHECK(*Prefix::Parse("255.0.0.0/8") < *Prefix::Parse("::/0"));
 }
 
+TEST_CASE("Prefix::Covering is the masked Prefix::Make at every length") {
+  for (const char* text :
+       {"203.0.113.77", "255.255.255.255", "0.0.0.0",
+        "2001:db8:85a3::8a2e:370:7334", "ffff::ffff", "::"}) {
+    IpAddress address = *IpAddress::Parse(text);
+    for (int length = 0; length <= address.bit_width(); ++length) {
+      INFO(text << "/" << length);
+      CHECK(Prefix::Covering(address, length) ==
+            *Prefix::Make(address, length, /*mask_host_bits=*/true));
+    }
+  }
+  static_assert(Prefix::Covering(Ipv4(0xc0000201u), 24) ==
+                Prefix::Covering(Ipv4(0xc0000200u), 24));
+}
+
 TEST_CASE("Prefix refuses bad text with the reason") {
   struct Case {
     const char* text;
