@@ -1,13 +1,12 @@
 #include "keel/core/xor_chunk.h"
 
 #include <bit>
+#include <catch2/catch.hpp>
 #include <cmath>
 #include <cstdint>
 #include <limits>
 #include <random>
 #include <vector>
-
-#include <catch2/catch.hpp>
 
 namespace keel::core {
 namespace {
@@ -21,7 +20,8 @@ struct Sample {
 // value bit to match the plain vector.
 void RequireRoundTrip(const std::vector<Sample>& samples) {
   XorChunk chunk;
-  for (const Sample& s : samples) chunk.Append(s.t, std::bit_cast<double>(s.bits));
+  for (const Sample& s : samples)
+    chunk.Append(s.t, std::bit_cast<double>(s.bits));
   REQUIRE(XorSampleCount(chunk.bytes()) == samples.size());
   if (!samples.empty()) {
     REQUIRE(XorFirstTimestamp(chunk.bytes()) == samples.front().t);
@@ -44,7 +44,7 @@ TEST_CASE("bytes match Prometheus' XOR layout for a small chunk") {
   chunk.Append(2000, 1.0);
   // count 2 | varint(1000): zig-zag 2000 = d0 0f | 1.0 | uvarint(1000) = e8 07
   // | value unchanged: one 0 bit, padded.
-  std::vector<uint8_t> want = {0x00, 0x02, 0xd0, 0x0f, 0x3f, 0xf0, 0,    0,
+  std::vector<uint8_t> want = {0x00, 0x02, 0xd0, 0x0f, 0x3f, 0xf0, 0,   0,
                                0,    0,    0,    0,    0xe8, 0x07, 0x00};
   auto got = chunk.bytes();
   REQUIRE(std::vector<uint8_t>(got.begin(), got.end()) == want);
@@ -108,8 +108,8 @@ TEST_CASE("randomized samples round-trip against a plain vector") {
           bits = Bits(std::round(value * (1 + (below(100) - 50) / 1000.0)));
           break;
         case 4:
-          bits = std::array<uint64_t, 5>{Bits(-0.0), Bits(0.0),
-                                         Bits(INFINITY), Bits(-INFINITY),
+          bits = std::array<uint64_t, 5>{Bits(-0.0), Bits(0.0), Bits(INFINITY),
+                                         Bits(-INFINITY),
                                          0x7ff0000000000002ull}[below(5)];
           break;
         default:
@@ -121,7 +121,8 @@ TEST_CASE("randomized samples round-trip against a plain vector") {
       if (below(50) == 0) next = rng() >> below(64);
       if (next == 0) next = 1;
       if (static_cast<uint64_t>(std::numeric_limits<int64_t>::max()) -
-              static_cast<uint64_t>(t) < next ||
+                  static_cast<uint64_t>(t) <
+              next ||
           t > std::numeric_limits<int64_t>::max() - static_cast<int64_t>(1)) {
         break;
       }
@@ -146,7 +147,8 @@ TEST_CASE("truncated or damaged chunks end with an error, never a crash") {
   std::mt19937 rng(7);
   for (int round = 0; round < 2000; ++round) {
     std::vector<uint8_t> damaged = bytes;
-    damaged[2 + rng() % (damaged.size() - 2)] ^= static_cast<uint8_t>(1 + rng() % 255);
+    damaged[2 + rng() % (damaged.size() - 2)] ^=
+        static_cast<uint8_t>(1 + rng() % 255);
     XorIterator it(damaged);
     while (it.Next()) {
     }
