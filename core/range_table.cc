@@ -45,13 +45,9 @@ inline const uint8_t* PackedByte(const uint8_t* packed, uint64_t index,
 // The low 64 bits of IPv6 row `row`'s start, which is in the exception list
 // (its kV6Records entry has the low bit set).
 [[gnu::noinline]] uint64_t V6StartLow(const RangeView& v, uint64_t row) {
-  const auto* begin = v.v6_exceptions;
-  const auto* end = begin + v.counts.v6_exceptions;
-  const auto* it = std::lower_bound(
-      begin, end, row, [](const core_internal::V6Exception& e, uint64_t r) {
-        return e.row < r;
-      });
-  return it != end && it->row == row ? it->lo : 0;
+  const core_internal::V6Exception* e =
+      core_internal::FindRowEntry(v.v6_exceptions, v.counts.v6_exceptions, row);
+  return e != nullptr ? e->lo : 0;
 }
 
 }  // namespace

@@ -1,6 +1,5 @@
 #include "keel/core/internal/range_format.h"
 
-#include <algorithm>
 #include <bit>
 #include <cstring>
 
@@ -195,12 +194,9 @@ absl::Status ViewBlock(const uint8_t* block, size_t block_bytes,
 }
 
 uint32_t V4OverflowRecord(const RangeView& view, uint64_t row) {
-  const V4Overflow* begin = view.v4_overflow;
-  const V4Overflow* end = begin + view.counts.v4_overflow;
-  const V4Overflow* it = std::lower_bound(
-      begin, end, row,
-      [](const V4Overflow& o, uint64_t r) { return o.row < r; });
-  return it != end && it->row == row ? it->record : 0;
+  const V4Overflow* o =
+      FindRowEntry(view.v4_overflow, view.counts.v4_overflow, row);
+  return o != nullptr ? o->record : 0;
 }
 
 uint64_t Checksum64(const void* data, size_t bytes) {

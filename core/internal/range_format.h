@@ -34,6 +34,7 @@
 #ifndef KEEL_CORE_INTERNAL_RANGE_FORMAT_H_
 #define KEEL_CORE_INTERNAL_RANGE_FORMAT_H_
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -158,6 +159,16 @@ absl::Status ViewBlock(const uint8_t* block, size_t block_bytes,
                        RangeView* view,
                        void (*checked)(const void* data,
                                        size_t bytes) = nullptr);
+
+// The entry for `row` among `count` entries sorted by their `row` field
+// (the IPv4 overflow and IPv6 exception lists), or null.
+template <class Entry>
+const Entry* FindRowEntry(const Entry* entries, uint64_t count, uint64_t row) {
+  const Entry* end = entries + count;
+  const Entry* it = std::lower_bound(
+      entries, end, row, [](const Entry& e, uint64_t r) { return e.row < r; });
+  return it != end && it->row == row ? it : nullptr;
+}
 
 // The record index of IPv4 row `row`, whose entry holds kV4RecordEscape:
 // found in the overflow list (the gap, 0, if a forged image left it out).
