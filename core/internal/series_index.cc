@@ -6,7 +6,7 @@
 
 #include "absl/hash/hash.h"
 #include "absl/types/span.h"
-#include "keel/alloc/size_classes.h"
+#include "keel/alloc/growth_policy.h"
 #include "keel/core/postings.h"
 
 namespace keel::core::core_internal {
@@ -23,13 +23,17 @@ uint64_t PairKey(uint32_t name, uint32_t value) {
   return uint64_t{name} << 32 | value;
 }
 
-// push_back growing by one size class (about 1/8) instead of doubling.
+// The index's lists grow one size class at a time (about 1/8) instead of
+// doubling; a list built at once gets the capacity that growth reaches.
+template <typename T>
+std::size_t ListCapacity(std::size_t elements) {
+  static const alloc::GrowthPolicy kGrowth(/*first_capacity=*/16);
+  return kGrowth.capacity_for(elements * sizeof(T)) / sizeof(T);
+}
+
 template <typename Vector, typename T>
 void GrowthPush(Vector& v, T value) {
-  if (v.size() == v.capacity()) {
-    std::size_t bytes = std::max<std::size_t>(16, (v.size() + 1) * sizeof(T));
-    v.reserve(alloc::SizeClasses::Get().round_up(bytes) / sizeof(T));
-  }
+  if (v.size() == v.capacity()) v.reserve(ListCapacity<T>(v.size() + 1));
   v.push_back(value);
 }
 
@@ -93,23 +97,23 @@ std::string_view SeriesIndex::CopyString(std::string_view s) {
   return {p, s.size()};
 }
 
-uint32_t SeriesIndex::InternSymbol(std::string_view s) {
+template <typename Stored>
+uint32_t SeriesIndex::Intern(std::string_view s, Stored stored) {
   auto id = static_cast<uint32_t>(symbols_.size());
-  // One probe: the string is copied into the pages only when it is new.
+  // One probe finds the string or its slot; only a new one is stored.
   auto it = symbol_ids_.lazy_emplace(View(s), [&](const auto& construct) {
-    symbols_.push_back(View(CopyString(s)));
+    symbols_.push_back(View(stored()));
     construct(symbols_.back(), id);
   });
   return it->second;
 }
 
+uint32_t SeriesIndex::InternSymbol(std::string_view s) {
+  return Intern(s, [&] { return CopyString(s); });
+}
+
 uint32_t SeriesIndex::InternCopied(std::string_view copied) {
-  auto id = static_cast<uint32_t>(symbols_.size());
-  auto it = symbol_ids_.lazy_emplace(View(copied), [&](const auto& construct) {
-    symbols_.push_back(View(copied));
-    construct(symbols_.back(), id);
-  });
-  return it->second;
+  return Intern(copied, [copied] { return copied; });
 }
 
 std::optional<uint32_t> SeriesIndex::FindPair(uint32_t name,
@@ -177,9 +181,7 @@ void SeriesIndex::Reserve(std::size_t symbols, std::size_t series) {
   // strings less the (few) names: reserving one per string is about right.
   pairs_.reserve(pairs_.size() + symbols);
   std::size_t refs = labels_.size() + series;
-  labels_.reserve(alloc::SizeClasses::Get().round_up(
-                      std::max<std::size_t>(16, refs * sizeof(uint32_t*))) /
-                  sizeof(uint32_t*));
+  labels_.reserve(ListCapacity<uint32_t*>(refs));
   series_.reserve(series_.size() + series);
 }
 
@@ -225,13 +227,10 @@ void SeriesIndex::AddPostings(SeriesRef first) {
   for (SeriesRef ref = first; ref < labels_.size(); ++ref) {
     for (uint32_t pair : LabelsOf(ref)) ++count[pair];
   }
-  const alloc::SizeClasses& classes = alloc::SizeClasses::Get();
   for (std::size_t pair = 0; pair < pairs_.size(); ++pair) {
     if (count[pair] == 0) continue;
     Postings& postings = pairs_[pair].postings;
-    std::size_t bytes = std::max<std::size_t>(
-        16, (postings.size() + count[pair]) * sizeof(uint32_t));
-    postings.reserve(classes.round_up(bytes) / sizeof(uint32_t));
+    postings.reserve(ListCapacity<uint32_t>(postings.size() + count[pair]));
   }
   for (SeriesRef ref = first; ref < labels_.size(); ++ref) {
     for (uint32_t pair : LabelsOf(ref)) pairs_[pair].postings.push_back(ref);

@@ -131,6 +131,9 @@ class SeriesIndex {
   // Refs matching one matcher (among series holding its label), or, for a
   // matcher that matches the empty value, refs it excludes.
   std::vector<uint32_t> MatchOne(const Matcher& m) const;
+  // Interns `s`, storing stored()'s string_view (equal to s) if it is new.
+  template <typename Stored>
+  uint32_t Intern(std::string_view s, Stored stored);
   static absl::string_view View(std::string_view s) {
     return {s.data(), s.size()};
   }

@@ -204,13 +204,9 @@ absl::Status SeriesBulkRestore::AddChunk(SeriesRef ref,
   if (finished_) return absl::FailedPreconditionError("restore finished");
   // Chunks come window by window: inside the current window's bounds the
   // chunk is in one window, not truncated, and needs no division to place.
-  bool checked =
-      chunk.encoding == kXorEncoding && chunk.bytes.size() > kXorHeaderBytes &&
-      chunk.bytes.size() <= 65535 && chunk.samples != 0 &&
-      XorSampleCount(chunk.bytes) == chunk.samples &&
-      chunk.min_time >= window_start_ && chunk.max_time <= window_last_ &&
-      chunk.min_time <= chunk.max_time &&
-      XorFirstTimestamp(chunk.bytes) == chunk.min_time;
+  bool checked = chunk.min_time >= window_start_ &&
+                 chunk.max_time <= window_last_ &&
+                 SeriesStoreImpl::ChunkShapeOk(chunk);
   if (!checked) [[unlikely]] {
     if (absl::Status status = store_.CheckRestoredChunk(ref, chunk);
         !status.ok()) {
@@ -238,18 +234,16 @@ absl::Status SeriesBulkRestore::AddChunk(SeriesRef ref,
 
 // While restoring, a series' array holds SealedBytes(max(count,
 // expected_chunks_)); Finish trims it to SealedBytes(count), the store's
-// invariant.
+// invariant. From expected_chunks_ on, the two agree, and the store's own
+// PushSealed grows it.
 void SeriesBulkRestore::PushSealed(Series& s, SealedChunk chunk) {
+  if (s.sealed_count >= expected_chunks_) {
+    store_.PushSealed(s, chunk);
+    return;
+  }
   if (s.sealed_count == 0) {
     s.sealed = static_cast<SealedChunk*>(
         store_.arena_.allocate(SealedBytes(expected_chunks_)));
-  } else if (s.sealed_count >= expected_chunks_) {
-    std::size_t have = SealedBytes(s.sealed_count);
-    std::size_t want = SealedBytes(s.sealed_count + 1);
-    if (want != have) {
-      s.sealed =
-          static_cast<SealedChunk*>(store_.arena_.reallocate(s.sealed, want));
-    }
   }
   s.sealed[s.sealed_count++] = chunk;
 }

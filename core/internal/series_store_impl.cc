@@ -397,11 +397,7 @@ SeriesSet SeriesStoreImpl::Select(std::span<const Matcher> matchers,
 
 absl::Status SeriesStoreImpl::CheckRestoredChunk(SeriesRef ref,
                                                  const ChunkData& chunk) const {
-  if (chunk.encoding == kXorEncoding && chunk.bytes.size() > kXorHeaderBytes &&
-      chunk.bytes.size() <= 65535 && chunk.samples != 0 &&
-      XorSampleCount(chunk.bytes) == chunk.samples &&
-      XorFirstTimestamp(chunk.bytes) == chunk.min_time &&
-      chunk.max_time >= chunk.min_time &&
+  if (ChunkShapeOk(chunk) &&
       WindowOf(chunk.min_time) == WindowOf(chunk.max_time) &&
       WindowOf(chunk.min_time) >= min_window_.load(std::memory_order_acquire))
       [[likely]] {

@@ -120,7 +120,18 @@ class SeriesStoreImpl {
   // windows). Returns their sample count and bytes through the stripe.
   void DropSealed(Series& s, Stripe& stripe, uint32_t n);
   void FreeHead(Series& s, Stripe& stripe);
-  // RestoreChunk's checks of the chunk itself, the series aside.
+  // Whether a restored chunk is well formed in itself: XOR, its header
+  // agreeing with its record, times in order. Its window is not checked.
+  static bool ChunkShapeOk(const ChunkData& chunk) {
+    return chunk.encoding == kXorEncoding &&
+           chunk.bytes.size() > kXorHeaderBytes &&
+           chunk.bytes.size() <= 65535 && chunk.samples != 0 &&
+           XorSampleCount(chunk.bytes) == chunk.samples &&
+           XorFirstTimestamp(chunk.bytes) == chunk.min_time &&
+           chunk.max_time >= chunk.min_time;
+  }
+  // RestoreChunk's checks of the chunk itself, the series aside: its shape
+  // and its window.
   absl::Status CheckRestoredChunk(SeriesRef ref, const ChunkData& chunk) const;
   [[gnu::cold]] absl::Status BadRestoredChunk(SeriesRef ref,
                                               const ChunkData& chunk,
