@@ -13,6 +13,9 @@
 # --input` bytes_per_sample (what its allocator holds for chunks), and their
 # ratio.
 set -euo pipefail
+for tool in prometheus prometheus-node-exporter promtool; do
+  command -v "$tool" >/dev/null || { echo "$0: $tool not found; run scripts/setup" >&2; exit 2; }
+done
 keel=$1
 work=$2
 minutes=${3:-12}
