@@ -21,9 +21,10 @@ std::size_t GrowthPolicy::next(std::size_t capacity) const {
 }
 
 std::size_t GrowthPolicy::capacity_for(std::size_t size) const {
+  if (size <= first_) return first_;  // 0 included
   if (min_growth_ == 0.0) {
     // Stepping through every class reaches round_up(size) itself.
-    return std::max(first_, SizeClasses::Get().round_up(size));
+    return SizeClasses::Get().round_up(size);
   }
   std::size_t capacity = first_;
   while (capacity < size) capacity = next(capacity);

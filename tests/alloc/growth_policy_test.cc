@@ -51,6 +51,8 @@ TEST_CASE("capacity_for is what ingestion reaches, never the size itself") {
   REQUIRE(doubling.capacity_for(150) == 256);
   REQUIRE(GrowthPolicy(128).capacity_for(150) == 160);
   REQUIRE(GrowthPolicy(128).capacity_for(10) == 128);
+  REQUIRE(GrowthPolicy(128).capacity_for(0) == 128);  // an empty buffer
+  REQUIRE(GrowthPolicy(16, 0.5).capacity_for(0) == 16);
 }
 
 }  // namespace
