@@ -41,9 +41,10 @@ TEST_CASE("appenders, readers, cuts and truncation run together") {
   std::atomic<int64_t> inconsistencies{0};
   std::atomic<int64_t> failed_appends{0};
 
-  // The last time each appender has appended, so that truncation never
-  // overtakes the slower one (its samples would be rejected as too old).
-  std::atomic<int64_t> progress[2] = {0, 0};
+  // The last time each appender (the two by ref, then the creator) has
+  // appended, so that truncation never overtakes the slowest one (its
+  // samples would be rejected as too old).
+  std::atomic<int64_t> progress[3] = {0, 0, 0};
 
   // Two appenders on disjoint series: one by ref, one in batches.
   auto appender = [&](int parity) {
@@ -72,6 +73,7 @@ TEST_CASE("appenders, readers, cuts and truncation run together") {
       auto r = store.Append(
           {{"__name__", "made"}, {"n", std::to_string(step % 30)}}, t, 1.0);
       failed_appends += !r.ok() || *r != AppendResult::kAppended;
+      progress[2] = t;
     }
   };
   // Readers check every sample they see against the formula.
@@ -94,7 +96,8 @@ TEST_CASE("appenders, readers, cuts and truncation run together") {
   };
   auto truncator = [&] {
     while (!done.load()) {
-      int64_t slowest = std::min(progress[0].load(), progress[1].load());
+      int64_t slowest = std::min(
+          {progress[0].load(), progress[1].load(), progress[2].load()});
       store.Truncate(slowest - 2 * options.chunk_window_ms);
       std::this_thread::yield();
     }
