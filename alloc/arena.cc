@@ -11,6 +11,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "keel/alloc/internal/arena_registry.h"
+#include "keel/alloc/internal/huge_page_hooks.h"
 #include "keel/alloc/internal/mallctl.h"
 
 namespace keel::alloc {
@@ -39,14 +40,19 @@ size_t LiveBytes(unsigned index) {
 
 }  // namespace
 
-Arena::Arena(std::string name)
+Arena::Arena(std::string name, ArenaOptions options)
     : record_(std::make_unique<alloc_internal::ArenaRecord>()) {
   unsigned index = 0;
   size_t size = sizeof(index);
-  int error = mallctl("arenas.create", &index, &size, nullptr, 0);
+  extent_hooks_t* hooks =
+      options.huge_pages ? alloc_internal::HugePageExtentHooks() : nullptr;
+  int error = mallctl("arenas.create", &index, &size,
+                      hooks != nullptr ? &hooks : nullptr,
+                      hooks != nullptr ? sizeof(hooks) : 0);
   if (error != 0) alloc_internal::MallctlFailed("arenas.create", error);
   record_->index = index;
   record_->name = std::move(name);
+  record_->options = options;
   alloc_internal::RegisterArena(record_.get());
 }
 
@@ -92,5 +98,6 @@ void* Arena::reallocate(void* p, std::size_t new_bytes) {
 
 unsigned Arena::index() const { return record_->index; }
 const std::string& Arena::name() const { return record_->name; }
+const ArenaOptions& Arena::options() const { return record_->options; }
 
 }  // namespace keel::alloc

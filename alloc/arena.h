@@ -9,6 +9,11 @@
 //   void* p = arena.allocate(100);      // lands in the 112-byte class
 //   arena.deallocate(p, 100);
 //
+// A table read at random, or a store filled by the gigabyte, may ask for
+// transparent huge pages (fewer TLB misses, one page fault per 2 MiB):
+//
+//   keel::alloc::Arena table_arena("prefix_table", {.huge_pages = true});
+//
 // Thread safety: allocate, deallocate and reallocate may be called from any
 // number of threads at once (jemalloc arenas lock per size class).
 // Ownership: the Arena owns the jemalloc arena; destroying the Arena destroys
@@ -27,13 +32,20 @@ namespace alloc_internal {
 struct ArenaRecord;
 }  // namespace alloc_internal
 
+struct ArenaOptions {
+  // Advise MADV_HUGEPAGE on every range the arena maps (2 MiB aligned when
+  // large enough). Resident memory may then grow by up to 2 MiB at the
+  // arena's frontier; purging still returns freed memory.
+  bool huge_pages = false;
+};
+
 class Arena {
  public:
   // Creates a fresh jemalloc arena. `name` labels it in statistics; when a
   // live arena already has that name, ".<index>" is appended. Aborts when
   // jemalloc cannot create an arena (address space or its 4095-arena limit
   // exhausted), which, like a failed allocation, a caller cannot repair.
-  explicit Arena(std::string name);
+  explicit Arena(std::string name, ArenaOptions options = {});
   ~Arena();
 
   Arena(Arena&& other) noexcept;
@@ -53,6 +65,7 @@ class Arena {
   // jemalloc's arena index, for mallctl("arena.<i>...") and stats.
   unsigned index() const;
   const std::string& name() const;
+  const ArenaOptions& options() const;
 
  private:
   std::unique_ptr<alloc_internal::ArenaRecord> record_;

@@ -40,7 +40,7 @@ uint64_t LastValueBits(std::span<const uint8_t> chunk) {
 SeriesStoreImpl::SeriesStoreImpl(const SeriesStoreOptions& options)
     : options_(Clamped(options)),
       window_(options_.chunk_window_ms),
-      arena_(options_.arena_name),
+      arena_(options_.arena_name, {.huge_pages = options_.huge_pages}),
       growth_(options_.head_first_capacity, options_.head_min_growth),
       memory_(options_.chunk_memory, arena_),
       purge_(arena_, options_.purge_threshold_bytes),

@@ -5,7 +5,11 @@
 
 #include <catch2/catch.hpp>
 #include <csignal>
+#include <cstdint>
+#include <cstdio>
 #include <cstring>
+#include <fstream>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -75,6 +79,48 @@ TEST_CASE("frees show in the arena's figures at once, with no thread cache") {
   objects.pop_back();
   REQUIRE(CaptureArenaStats(arena).memory.allocated == 999 * 48);
   for (void* p : objects) arena.deallocate(p, 48);
+}
+
+// The VmFlags line of the /proc/self/smaps entry mapping `p`.
+std::string VmFlagsOf(const void* p) {
+  const auto address = reinterpret_cast<uintptr_t>(p);
+  std::ifstream smaps("/proc/self/smaps");
+  std::string line;
+  bool inside = false;
+  while (std::getline(smaps, line)) {
+    uintptr_t begin = 0, end = 0;
+    if (std::sscanf(line.c_str(), "%lx-%lx ", &begin, &end) == 2) {
+      inside = begin <= address && address < end;
+    } else if (inside && line.rfind("VmFlags:", 0) == 0) {
+      return line;
+    }
+  }
+  return "";
+}
+
+bool AdvisedHuge(const void* p) {
+  return VmFlagsOf(p).find(" hg") != std::string::npos;
+}
+
+TEST_CASE("a huge-page arena advises huge pages on what it maps") {
+  Arena huge("huge_test", {.huge_pages = true});
+  Arena plain("plain_test");
+  REQUIRE(huge.options().huge_pages);
+  REQUIRE_FALSE(plain.options().huge_pages);
+  constexpr size_t kLarge = 8u << 20;
+  void* big = huge.allocate(kLarge);
+  void* small = huge.allocate(64);
+  void* other = plain.allocate(kLarge);
+  REQUIRE(!VmFlagsOf(big).empty());
+  CHECK(AdvisedHuge(big));
+  CHECK(AdvisedHuge(small));
+  CHECK_FALSE(AdvisedHuge(other));
+  std::memset(big, 1, kLarge);  // the memory works as any other
+  REQUIRE(CaptureArenaStats(huge).memory.allocated ==
+          SizeClasses::Get().round_up(kLarge) + 64);
+  huge.deallocate(big, kLarge);
+  huge.deallocate(small, 64);
+  plain.deallocate(other, kLarge);
 }
 
 #ifndef NDEBUG

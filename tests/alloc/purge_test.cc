@@ -15,7 +15,9 @@ std::vector<void*> Fill(Arena& arena, size_t size, size_t count) {
 }
 
 TEST_CASE("purge returns freed pages and reports how far resident fell") {
-  Arena arena("purge_test");
+  const bool huge_pages = GENERATE(false, true);
+  INFO("huge_pages " << huge_pages);
+  Arena arena("purge_test", {.huge_pages = huge_pages});
   auto objects = Fill(arena, 1000, 20000);  // ~20 MB
   uint64_t resident_full = CaptureArenaStats(arena).memory.resident;
   for (void* p : objects) arena.deallocate(p, 1000);
