@@ -45,11 +45,6 @@
 #include "keel/core/internal/prefix_node.h"
 #include "keel/core/internal/prefix_node_pool.h"
 
-#if defined(__x86_64__)
-#pragma GCC push_options
-#pragma GCC target("popcnt")
-#endif
-
 namespace keel::core::core_internal {
 
 template <class Key, class V>
@@ -678,9 +673,5 @@ class PrefixTrie {
 };
 
 }  // namespace keel::core::core_internal
-
-#if defined(__x86_64__)
-#pragma GCC pop_options
-#endif
 
 #endif  // KEEL_CORE_INTERNAL_PREFIX_TRIE_H_
