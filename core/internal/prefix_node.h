@@ -32,14 +32,6 @@
 #include <cstring>
 #include <type_traits>
 
-// Popcount is the trie's inner loop: without this the baseline x86-64
-// target turns each std::popcount into a libgcc call. Every x86-64 CPU
-// since 2008 has the instruction.
-#if defined(__x86_64__)
-#pragma GCC push_options
-#pragma GCC target("popcnt")
-#endif
-
 namespace keel::core::core_internal {
 
 inline constexpr int kStride = 8;
@@ -60,6 +52,21 @@ inline constexpr std::array<uint64_t, 32> kShallowAncestors = [] {
   }
   return masks;
 }();
+
+// Popcount is the trie's inner loop: the baseline x86-64 target turns
+// std::popcount into a libgcc call, and a target("popcnt") attribute or
+// pragma would stop the lookups from inlining into callers built for the
+// baseline (GCC refuses to inline across targets), so the instruction is
+// written out. Every x86-64 CPU since 2008 has it.
+inline unsigned Popcount(uint64_t x) {
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__POPCNT__)
+  uint64_t count;
+  asm("popcnt %1, %0" : "=r"(count) : "rm"(x) : "cc");
+  return static_cast<unsigned>(count);
+#else
+  return static_cast<unsigned>(std::popcount(x));
+#endif
+}
 
 inline bool TestBit(const uint64_t* words, unsigned i) {
   return (words[i >> 6] >> (i & 63)) & 1;
@@ -113,26 +120,25 @@ struct NodeHeader {
 
   unsigned ChildRank(unsigned byte) const {
     return children_before[byte >> 6] +
-           std::popcount(child_bits[byte >> 6] &
-                         ((uint64_t{1} << (byte & 63)) - 1));
+           Popcount(child_bits[byte >> 6] & ((uint64_t{1} << (byte & 63)) - 1));
   }
   unsigned PrefixRank(unsigned slot) const {
     return prefixes_before[slot >> 6] +
-           std::popcount(prefix_bits[slot >> 6] &
-                         ((uint64_t{1} << (slot & 63)) - 1));
+           Popcount(prefix_bits[slot >> 6] &
+                    ((uint64_t{1} << (slot & 63)) - 1));
   }
   // Brings the counts up to date with the bitmaps.
   void Recount() {
     unsigned total = 0;
     for (int w = 0; w < 4; ++w) {
       children_before[w] = static_cast<uint8_t>(total);
-      total += std::popcount(child_bits[w]);
+      total += Popcount(child_bits[w]);
     }
     child_count = static_cast<uint16_t>(total);
     total = 0;
     for (int w = 0; w < 8; ++w) {
       prefixes_before[w] = static_cast<uint16_t>(total);
-      total += std::popcount(prefix_bits[w]);
+      total += Popcount(prefix_bits[w]);
     }
     prefix_count = static_cast<uint16_t>(total);
   }
@@ -174,7 +180,7 @@ struct Node : NodeHeader {
     const uint64_t bits = child_bits[byte >> 6];
     const unsigned bit = byte & 63;
     // The children up to byte in its word: its rank + 1 when it has one.
-    const unsigned upto = std::popcount(bits << (63 - bit));
+    const unsigned upto = Popcount(bits << (63 - bit));
     return Select((bits >> bit) & 1,
                   children() + children_before[byte >> 6] + upto - 1, none);
   }
@@ -202,9 +208,5 @@ struct Node : NodeHeader {
 };
 
 }  // namespace keel::core::core_internal
-
-#if defined(__x86_64__)
-#pragma GCC pop_options
-#endif
 
 #endif  // KEEL_CORE_INTERNAL_PREFIX_NODE_H_

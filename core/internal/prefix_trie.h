@@ -45,11 +45,6 @@
 #include "keel/core/internal/prefix_node.h"
 #include "keel/core/internal/prefix_node_pool.h"
 
-#if defined(__x86_64__)
-#pragma GCC push_options
-#pragma GCC target("popcnt")
-#endif
-
 namespace keel::core::core_internal {
 
 template <class Key, class V>
@@ -218,6 +213,12 @@ class PrefixTrie {
       if (!walk.node->has_child(byte)) break;
       walk.node = walk.deepest = walk.node->child(byte);
       walk.depth = depth + 1;
+      // The header's first two lines come with the loads below; the value
+      // (or the cover) sits in the next two for most nodes, but its place
+      // is known only once the header arrives: fetch them meanwhile.
+      const char* at = reinterpret_cast<const char*>(walk.node);
+      __builtin_prefetch(at + 128);
+      __builtin_prefetch(at + 192);
     }
     Hit hit;
     std::memcpy(&hit.value,
@@ -678,9 +679,5 @@ class PrefixTrie {
 };
 
 }  // namespace keel::core::core_internal
-
-#if defined(__x86_64__)
-#pragma GCC pop_options
-#endif
 
 #endif  // KEEL_CORE_INTERNAL_PREFIX_TRIE_H_

@@ -2,6 +2,7 @@
 // against a naive reference: a std::map of prefixes and brute-force queries.
 #include "keel/core/internal/prefix_trie.h"
 
+#include <bit>
 #include <catch2/catch.hpp>
 #include <map>
 #include <optional>
@@ -198,6 +199,19 @@ void RunRandomized(uint64_t seed) {
   h.Check();
   h.trie().Reclaim();
   REQUIRE(h.trie().node_bytes() == 0);
+}
+
+TEST_CASE("Popcount agrees with std::popcount", "[prefix_trie]") {
+  std::mt19937_64 rng(7);
+  for (int bits = 0; bits <= 64; ++bits) {
+    const uint64_t low = bits == 64 ? ~uint64_t{0} : (uint64_t{1} << bits) - 1;
+    REQUIRE(Popcount(low) == static_cast<unsigned>(bits));
+    REQUIRE(Popcount(~low) == static_cast<unsigned>(64 - bits));
+  }
+  for (int i = 0; i < 10000; ++i) {
+    const uint64_t x = rng() & rng();
+    REQUIRE(Popcount(x) == static_cast<unsigned>(std::popcount(x)));
+  }
 }
 
 TEST_CASE("IPv4 trie agrees with the naive reference", "[prefix_trie]") {
