@@ -22,8 +22,8 @@
 // full IPv4 table of 512k prefixes takes about 12 bytes a prefix (value
 // included). Writing a short prefix (/8 or shorter, the default route
 // aside) copies the nodes under it that it covers. All nodes come from the
-// table's own alloc::Arena ("prefix_table", on transparent huge pages),
-// sized by alloc::GrowthPolicy classes.
+// table's own alloc::Arena ("prefix_table"), sized by alloc::GrowthPolicy
+// classes.
 //
 // Thread safety: one writer thread (insert, remove, Batch, reclaim) and any
 // number of reader threads (every const method) at once. Readers never
@@ -99,7 +99,7 @@ class PrefixTable {
     core_internal::EpochGuard guard_;
   };
 
-  PrefixTable() : arena_(kArenaName, kArenaOptions), v4_(arena_), v6_(arena_) {}
+  PrefixTable() : arena_(kArenaName), v4_(arena_), v6_(arena_) {}
   // REQUIRES: no reader is inside the table.
   ~PrefixTable() = default;
   PrefixTable(const PrefixTable&) = delete;
@@ -132,7 +132,7 @@ class PrefixTable {
     v4_.FlushPool();
     v6_.FlushPool();
     if (arena_used_ && v4_.node_bytes() == 0 && v6_.node_bytes() == 0) {
-      arena_ = alloc::Arena(kArenaName, kArenaOptions);
+      arena_ = alloc::Arena(kArenaName);
       arena_used_ = false;
     }
   }
@@ -238,9 +238,6 @@ class PrefixTable {
 
  private:
   static constexpr char kArenaName[] = "prefix_table";
-  // Lookups land on random nodes all over the table: on 4 KiB pages most
-  // of them also miss the TLB.
-  static constexpr alloc::ArenaOptions kArenaOptions{.huge_pages = true};
   using V4Trie = core_internal::PrefixTrie<uint32_t, V>;
   using V6Trie = core_internal::PrefixTrie<unsigned __int128, V>;
 
