@@ -20,6 +20,8 @@ namespace keel::tools {
 struct Command {
   std::string_view path;  // the words that select it: "bench ranges"
   std::string_view summary;
+  // Null for a command that another executable runs: main() execs the one
+  // named by KEEL_FORWARD_TO, beside its own, with the same arguments.
   int (*run)(Args& args);
 };
 
@@ -39,5 +41,8 @@ struct CommandRegistration {
 #define KEEL_COMMAND(path, summary, run)                               \
   static const ::keel::tools::CommandRegistration KEEL_COMMAND_CONCAT( \
       keel_command_, __LINE__)({path, summary, run})
+// A command of the executable KEEL_FORWARD_TO, listed in this one's usage.
+#define KEEL_FORWARDED_COMMAND(path, summary) \
+  KEEL_COMMAND(path, summary, nullptr)
 
 #endif  // KEEL_TOOLS_COMMAND_H_

@@ -7,14 +7,17 @@
 // table lacks, or IP<TAB>- when no range holds it. A bad address prints
 // IP<TAB>error: why on stderr; the others go on and the exit code is 1.
 #include <cstdio>
-#include <iostream>
+#include <optional>
+#include <span>
 #include <string>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "keel/core/ip.h"
 #include "keel/core/range_table.h"
 #include "keel/core/range_table_builder.h"
 #include "keel/tools/command.h"
+#include "keel/tools/stdin_lines.h"
 
 namespace keel::tools {
 namespace {
@@ -29,29 +32,105 @@ std::string_view Trim(std::string_view s) {
   return s;
 }
 
-// Appends the answer for `text` to `out`, or sets *error for a bad address.
-void Answer(const core::RangeTable& table, std::string_view text,
-            std::string* out, std::string* error) {
-  auto address = core::IpAddress::Parse(text);
-  absl::string_view shown(text.data(), text.size());
-  if (!address.ok()) {
-    *error = absl::StrCat(shown, "\terror: ", address.status().message(), "\n");
-    return;
+// Answers addresses in batches of up to kBatch, in input order, through
+// RangeTable::lookup_batch: its interleaved searches overlap their cache
+// misses, and it reads only the records, the one thing this command prints
+// (not the ranges' bounds, whose pages a mapped image then never maps in).
+class Answerer {
+ public:
+  explicit Answerer(const core::RangeTable& table) : table_(table) {}
+
+  // Queues `text`; answers the queue when it is full. A bad address prints
+  // its error on stderr after the answers before it.
+  void Add(std::string_view text) {
+    auto address = core::IpAddress::Parse(text);
+    if (!address.ok()) {
+      Flush();
+      std::fflush(stdout);  // so that a file or pipe keeps the order too
+      std::fprintf(stderr, "%.*s\terror: %.*s\n", static_cast<int>(text.size()),
+                   text.data(),
+                   static_cast<int>(address.status().message().size()),
+                   address.status().message().data());
+      all_good_ = false;
+      return;
+    }
+    queued_.push_back({texts_.size(), text.size(), address->is_v4()});
+    texts_.append(text);
+    if (address->is_v4()) {
+      v4_.push_back(address->v4());
+    } else {
+      v6_.push_back(address->v6());
+    }
+    if (queued_.size() == kBatch) Answer();
   }
-  auto match = table.lookup(*address);
-  if (!match) {
-    absl::StrAppend(out, shown, "\t-\n");
-    return;
+
+  // Answers the queue and writes out everything answered so far.
+  void Flush() {
+    Answer();
+    Write();
   }
-  const core::RangeRecord& r = match->record;
-  auto field = [](std::string_view s) {
-    return s.empty() ? absl::string_view("-")
-                     : absl::string_view(s.data(), s.size());
+
+  bool all_good() const { return all_good_; }
+
+ private:
+  static constexpr size_t kBatch = 256;
+  static constexpr size_t kOutputBytes = 16 << 10;  // written out past this
+
+  struct Queued {
+    size_t offset;  // of its text in texts_
+    size_t length;
+    bool v4;
   };
-  absl::StrAppend(out, shown, "\t",
-                  r.asn == 0 ? std::string("-") : absl::StrCat(r.asn), "\t",
-                  field(r.country), "\t", field(r.name), "\n");
-}
+
+  void Answer() {
+    records_v4_.resize(v4_.size());
+    records_v6_.resize(v6_.size());
+    table_.lookup_batch(std::span<const core::Ipv4>(v4_), records_v4_);
+    table_.lookup_batch(std::span<const core::Ipv6>(v6_), records_v6_);
+    size_t next_v4 = 0, next_v6 = 0;
+    for (const Queued& q : queued_) {
+      const std::optional<core::RangeRecord>& match =
+          q.v4 ? records_v4_[next_v4++] : records_v6_[next_v6++];
+      Append(absl::string_view(texts_.data() + q.offset, q.length), match);
+    }
+    queued_.clear();
+    texts_.clear();
+    v4_.clear();
+    v6_.clear();
+    if (out_.size() > kOutputBytes) Write();
+  }
+
+  void Write() {
+    std::fwrite(out_.data(), 1, out_.size(), stdout);
+    out_.clear();
+  }
+
+  // One line: IP<TAB>ASN<TAB>COUNTRY<TAB>NAME, or IP<TAB>- for a gap.
+  void Append(absl::string_view text,
+              const std::optional<core::RangeRecord>& match) {
+    if (!match) {
+      absl::StrAppend(&out_, text, "\t-\n");
+      return;
+    }
+    auto field = [](std::string_view s) {
+      return s.empty() ? absl::string_view("-")
+                       : absl::string_view(s.data(), s.size());
+    };
+    absl::AlphaNum asn =
+        match->asn == 0 ? absl::AlphaNum("-") : absl::AlphaNum(match->asn);
+    absl::StrAppend(&out_, text, "\t", asn, "\t", field(match->country), "\t",
+                    field(match->name), "\n");
+  }
+
+  const core::RangeTable& table_;
+  std::vector<Queued> queued_;
+  std::string texts_;
+  std::vector<core::Ipv4> v4_;
+  std::vector<core::Ipv6> v6_;
+  std::vector<std::optional<core::RangeRecord>> records_v4_, records_v6_;
+  std::string out_;
+  bool all_good_ = true;
+};
 
 int RunLookup(Args& args) {
   constexpr char kName[] = "lookup";
@@ -68,35 +147,23 @@ int RunLookup(Args& args) {
   auto table = core::LoadRangeTable(tables, *overlap);
   if (!table.ok()) return Fail(kName, table.status());
 
-  bool all_good = true;
-  std::string out;
-  auto flush = [&out] {
-    std::fwrite(out.data(), 1, out.size(), stdout);
-    out.clear();
-  };
-  std::string error;
-  auto answer = [&](std::string_view text) {
-    Answer(*table, text, &out, &error);
-    if (!error.empty()) {
-      flush();  // keeps stdout and stderr in input order on one terminal
-      std::fputs(error.c_str(), stderr);
-      error.clear();
-      all_good = false;
-    }
-    if (out.size() > (64 << 10)) flush();
-  };
+  Answerer answerer(*table);
   if (!args.positional().empty()) {
-    for (const std::string& ip : args.positional()) answer(ip);
+    for (const std::string& ip : args.positional()) answerer.Add(ip);
   } else {
-    std::ios::sync_with_stdio(false);
-    std::string line;
-    while (std::getline(std::cin, line)) {
+    StdinLines lines;
+    std::string_view line;
+    while (lines.Next(&line)) {
       std::string_view text = Trim(line);
-      if (!text.empty()) answer(text);
+      if (!text.empty()) answerer.Add(text);
+    }
+    if (lines.failed()) {
+      answerer.Flush();
+      return Fail(kName, absl::DataLossError("error reading stdin"));
     }
   }
-  flush();
-  return all_good ? 0 : 1;
+  answerer.Flush();
+  return answerer.all_good() ? 0 : 1;
 }
 
 }  // namespace

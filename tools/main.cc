@@ -1,7 +1,11 @@
 // keel: the command-line entry point. Finds the registered command whose
 // path matches the most leading words and runs it with the rest.
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -41,6 +45,25 @@ size_t Matches(const Command& c, const std::vector<std::string>& words) {
   return path.size();
 }
 
+#ifdef KEEL_FORWARD_TO
+// Runs `argv` in the executable named `name` in this one's directory, for a
+// command registered with KEEL_FORWARDED_COMMAND; returns only on failure.
+[[gnu::cold]] int Forward(const char* name, char** argv) {
+  std::string self(4096, '\0');
+  ssize_t n = readlink("/proc/self/exe", self.data(), self.size());
+  std::string path = name;
+  if (n > 0) {
+    self.resize(static_cast<size_t>(n));
+    path = self.substr(0, self.rfind('/') + 1) + name;
+  }
+  argv[0] = path.data();
+  execv(path.c_str(), argv);
+  std::fprintf(stderr, "keel: cannot run %s: %s\n", path.c_str(),
+               std::strerror(errno));
+  return 1;
+}
+#endif
+
 }  // namespace
 }  // namespace keel::tools
 
@@ -63,6 +86,9 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "keel: unknown command \"%s\"\n", words[0].c_str());
     return Usage(stderr);
   }
+#ifdef KEEL_FORWARD_TO
+  if (best->run == nullptr) return Forward(KEEL_FORWARD_TO, argv);
+#endif
   Args args(std::vector<std::string>(words.begin() + best_len, words.end()));
   return best->run(args);
 }

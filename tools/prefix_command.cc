@@ -3,7 +3,6 @@
 // the exact prefix, or every more or less specific one. One line per
 // result, `QUERY<TAB>PREFIX<TAB>VALUE`, or `QUERY<TAB>-` when there is none.
 #include <cstdio>
-#include <iostream>
 #include <string>
 #include <string_view>
 
@@ -13,6 +12,7 @@
 #include "keel/core/prefix_loader.h"
 #include "keel/core/prefix_table.h"
 #include "keel/tools/command.h"
+#include "keel/tools/stdin_lines.h"
 
 namespace keel::tools {
 namespace {
@@ -44,14 +44,15 @@ absl::Status AnswerLongest(const Table& table, std::string_view query) {
 
 absl::Status AnswerEachStdinLine(const Table& table) {
   Table::ReadScope scope;
-  std::string line;
-  for (int64_t number = 1; std::getline(std::cin, line); ++number) {
-    if (!line.empty() && line.back() == '\r') line.pop_back();
+  StdinLines lines;
+  std::string_view line;
+  for (int64_t number = 1; lines.Next(&line); ++number) {
     if (auto s = AnswerLongest(table, line); !s.ok()) {
       return absl::InvalidArgumentError(
           absl::StrCat("stdin:", number, ": ", s.message()));
     }
   }
+  if (lines.failed()) return absl::DataLossError("error reading stdin");
   return absl::OkStatus();
 }
 

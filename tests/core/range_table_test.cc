@@ -363,5 +363,63 @@ TEST_CASE("record indices past 16 bits answer through the overflow list") {
   }
 }
 
+// A /48 split into hundreds of ranges (the ip2asn feed has one in 1,294
+// rows), some starting inside a /64 (the exception list): every answer,
+// built or from an image, single or batched, is the range's own.
+TEST_CASE("a finely split IPv6 /48 answers range by range") {
+  TempDir dir("range_table_test");
+  const u128 base = u128{0x20010db812340000ull} << 64;  // 2001:db8:1234::/48
+  struct Range {
+    u128 first, last;
+    uint32_t asn;
+  };
+  std::vector<Range> ranges;
+  // The /48's first address starts none of them: its first row is a gap.
+  for (uint32_t i = 0; i < 600; ++i) {
+    u128 first = base + (u128{i * 3 + 1} << 64);  // a /64 every third
+    if (i % 4 == 3) first += u128{1} << 40;       // or inside a /64
+    ranges.push_back({first, first + (u128{1} << 63) - 1, i + 1});
+  }
+  ranges.push_back({base + (u128{1} << 80), base + (u128{2} << 80) - 1, 9999});
+  RangeTableBuilder builder;
+  for (const Range& r : ranges) {
+    RangeFields f;
+    f.sets_as = true;
+    f.asn = r.asn;
+    REQUIRE(builder.AddRange(Ipv6(r.first), Ipv6(r.last), f).ok());
+  }
+  auto built = std::move(builder).Build();
+  REQUIRE(built.ok());
+  std::string path = dir.File("shared48.keel");
+  REQUIRE(built->save(path).ok());
+  auto mapped = RangeTable::open_mapped(path);
+  REQUIRE(mapped.ok());
+  for (const RangeTable* table : {&*built, &*mapped}) {
+    CHECK_FALSE(table->lookup(Ipv6(base)).has_value());
+    for (const Range& r : ranges) {
+      INFO("range " << r.asn);
+      for (u128 a : {r.first, r.first + 12345, r.last}) {
+        auto got = table->lookup(Ipv6(a));
+        REQUIRE(got.has_value());
+        CHECK(got->record.asn == r.asn);
+        CHECK(got->first == Ipv6(r.first));
+        CHECK(got->last == Ipv6(r.last));
+      }
+      CHECK_FALSE(table->lookup(Ipv6(r.first - 1)).has_value());
+      CHECK_FALSE(table->lookup(Ipv6(r.last + 1)).has_value());
+      std::vector<Ipv6> batch = {Ipv6(r.first - 1), Ipv6(r.first), Ipv6(r.last),
+                                 Ipv6(r.last + 1)};
+      std::vector<std::optional<RangeRecord>> out(batch.size());
+      table->lookup_batch(batch, out);
+      CHECK_FALSE(out[0].has_value());
+      REQUIRE(out[1].has_value());
+      CHECK(out[1]->asn == r.asn);
+      REQUIRE(out[2].has_value());
+      CHECK(out[2]->asn == r.asn);
+      CHECK_FALSE(out[3].has_value());
+    }
+  }
+}
+
 }  // namespace
 }  // namespace keel::core

@@ -55,6 +55,23 @@ expect "overlap last" $'10.0.0.128\t-\tNZ\t-\n10.0.0.129\t-\tAU\t-' "$out"
 out=$("$keel" lookup --table "$work/nested.csv" --overlap first 10.0.0.128)
 expect "overlap first" $'10.0.0.128\t-\tAU\t-' "$out"
 
+# More addresses than one batch, the families interleaved, a bad address in
+# the middle: every answer in input order, as one at a time gives them, and
+# the error after the answers before it.
+addresses=()
+for i in $(seq 0 299); do
+  addresses+=("1.0.$((i % 256)).$((i * 7 % 256))" "2001:$((i % 5))::$i")
+done
+addresses[333]=1.2.3
+printf '%s\n' "${addresses[@]}" >"$work/many.txt"
+"$keel" lookup --table "$work/t.keel" <"$work/many.txt" >"$work/batched" 2>&1
+expect "batched exit code" 1 $?
+: >"$work/single"
+for a in "${addresses[@]}"; do
+  "$keel" lookup --table "$work/t.keel" "$a" >>"$work/single" 2>&1
+done
+expect "batched answers in input order" "$(cat "$work/single")" "$(cat "$work/batched")"
+
 "$keel" lookup --table "$work/missing.tsv" 1.1.1.1 2>/dev/null
 expect "missing table exit code" 1 $?
 "$keel" lookup 1.1.1.1 2>/dev/null
