@@ -52,7 +52,6 @@ Arena::Arena(std::string name, ArenaOptions options)
   if (error != 0) alloc_internal::MallctlFailed("arenas.create", error);
   record_->index = index;
   record_->name = std::move(name);
-  record_->options = options;
   alloc_internal::RegisterArena(record_.get());
 }
 
@@ -98,6 +97,5 @@ void* Arena::reallocate(void* p, std::size_t new_bytes) {
 
 unsigned Arena::index() const { return record_->index; }
 const std::string& Arena::name() const { return record_->name; }
-const ArenaOptions& Arena::options() const { return record_->options; }
 
 }  // namespace keel::alloc

@@ -65,7 +65,6 @@ class Arena {
   // jemalloc's arena index, for mallctl("arena.<i>...") and stats.
   unsigned index() const;
   const std::string& name() const;
-  const ArenaOptions& options() const;
 
  private:
   std::unique_ptr<alloc_internal::ArenaRecord> record_;

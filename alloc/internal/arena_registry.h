@@ -8,15 +8,12 @@
 #include <string>
 #include <vector>
 
-#include "keel/alloc/arena.h"
-
 namespace keel::alloc::alloc_internal {
 
 // One live arena. Owned by its Arena; the registry only points at it.
 struct ArenaRecord {
   unsigned index = 0;
   std::string name;
-  ArenaOptions options;
   std::atomic<uint64_t> purges{0};
   std::atomic<uint64_t> purged_bytes{0};
 };
