@@ -41,8 +41,8 @@
 //  - the writer's own queries also read the published version: inside an
 //    open Batch they do not see its writes yet.
 // Replaced nodes are freed by epoch-based reclamation: each query pins the
-// process-wide epoch (a seq_cst exchange on a per-thread slot); hold a
-// ReadScope around many queries to pin once. A reader that stays pinned
+// process-wide epoch (a seq_cst exchange on a per-thread slot); make a
+// Reader for many queries to pin once. A reader that stays pinned
 // holds back the freeing of replaced nodes (in every table), never the
 // writer itself.
 #ifndef KEEL_CORE_PREFIX_TABLE_H_
@@ -92,11 +92,107 @@ class PrefixTable {
     PrefixTable& table_;
   };
 
-  // Pins the reclamation epoch for its scope, so that queries inside it
-  // skip their own pin. Each query still reads the newest published version.
-  class ReadScope {
+  // The table's queries, under one pin of the reclamation epoch for the
+  // reader's lifetime. Each query reads the newest published version. The
+  // table's own query methods open a Reader each; hold one around many
+  // queries on one thread, which skips the per-query pin (a thread-local
+  // check whose branch would also keep a caller from testing the result
+  // without one):
+  //
+  //   PrefixTable<uint32_t>::Reader reader(table);
+  //   for (Ipv4 a : addresses) {
+  //     if (auto m = reader.longest(a)) counts[m->value]++;
+  //   }
+  //
+  // REQUIRES: used on the thread that made it; the table outlives it. A
+  // reader held long holds back the freeing of replaced nodes (in every
+  // table), never the writer itself.
+  class Reader {
+   public:
+    explicit Reader(const PrefixTable& table) : table_(table) {}
+    Reader(const Reader&) = delete;
+    Reader& operator=(const Reader&) = delete;
+
+    std::optional<V> exact(const Prefix& prefix) const {
+      return prefix.is_v4() ? table_.v4_.Exact(V4Key(prefix), prefix.length())
+                            : table_.v6_.Exact(V6Key(prefix), prefix.length());
+    }
+
+    // The longest prefix holding `address`.
+    std::optional<Match> longest(Ipv4 address) const {
+      return ToMatch(address, table_.v4_.Find(address.bits()));
+    }
+    std::optional<Match> longest(Ipv6 address) const {
+      return ToMatch(address, table_.v6_.Find(address.bits()));
+    }
+    std::optional<Match> longest(const IpAddress& address) const {
+      return address.is_v4() ? longest(address.v4()) : longest(address.v6());
+    }
+    // The longest prefix covering `prefix` (itself included).
+    std::optional<Match> longest(const Prefix& prefix) const {
+      std::optional<Match> best;
+      less_specifics(prefix, [&best](const Prefix& p, const V& v) {
+        best = Match{p, v};
+      });
+      return best;
+    }
+
+    // For each address, the value of its longest prefix, or nullopt; walks
+    // many lookups side by side so their cache misses overlap. REQUIRES:
+    // results.size() >= addresses.size().
+    void lookup_batch(std::span<const Ipv4> addresses,
+                      std::span<std::optional<V>> results) const {
+      static_assert(sizeof(Ipv4) == sizeof(uint32_t));
+      table_.v4_.LongestBatch(
+          reinterpret_cast<const uint32_t*>(addresses.data()), addresses.size(),
+          results.data());
+    }
+    void lookup_batch(std::span<const Ipv6> addresses,
+                      std::span<std::optional<V>> results) const {
+      static_assert(sizeof(Ipv6) == sizeof(unsigned __int128));
+      table_.v6_.LongestBatch(
+          reinterpret_cast<const unsigned __int128*>(addresses.data()),
+          addresses.size(), results.data());
+    }
+
+    // Calls visit(const Prefix&, const V&) for every prefix covering
+    // `prefix`, itself included, shortest first.
+    template <class Visit>
+    void less_specifics(const Prefix& prefix, Visit&& visit) const {
+      if (prefix.is_v4()) {
+        table_.v4_.LessSpecifics(V4Key(prefix), prefix.length(),
+                                 V4Visitor(visit));
+      } else {
+        table_.v6_.LessSpecifics(V6Key(prefix), prefix.length(),
+                                 V6Visitor(visit));
+      }
+    }
+
+    // Calls visit(const Prefix&, const V&) for every prefix inside
+    // `prefix`, itself included, in Prefix order (by address, then shorter
+    // first), without copying the table.
+    template <class Visit>
+    void more_specifics(const Prefix& prefix, Visit&& visit) const {
+      if (prefix.is_v4()) {
+        table_.v4_.MoreSpecifics(V4Key(prefix), prefix.length(),
+                                 V4Visitor(visit));
+      } else {
+        table_.v6_.MoreSpecifics(V6Key(prefix), prefix.length(),
+                                 V6Visitor(visit));
+      }
+    }
+
+    // Calls visit(const Prefix&, const V&) for every prefix in Prefix
+    // order: IPv4 then IPv6. Each family is one consistent version.
+    template <class Visit>
+    void for_each(Visit&& visit) const {
+      table_.v4_.ForEach(V4Visitor(visit));
+      table_.v6_.ForEach(V6Visitor(visit));
+    }
+
    private:
     core_internal::EpochGuard guard_;
+    const PrefixTable& table_;
   };
 
   PrefixTable() : arena_(kArenaName), v4_(arena_), v6_(arena_) {}
@@ -152,88 +248,41 @@ class PrefixTable {
   alloc::Arena& arena() { return arena_; }
   const alloc::Arena& arena() const { return arena_; }
 
+  // The queries below, each through a Reader of its own (one pin each).
   std::optional<V> exact(const Prefix& prefix) const {
-    core_internal::EpochGuard guard;
-    return prefix.is_v4() ? v4_.Exact(V4Key(prefix), prefix.length())
-                          : v6_.Exact(V6Key(prefix), prefix.length());
+    return Reader(*this).exact(prefix);
   }
-
-  // The longest prefix holding `address`.
   std::optional<Match> longest(Ipv4 address) const {
-    core_internal::EpochGuard guard;
-    auto hit = v4_.Longest(address.bits());
-    if (!hit) return std::nullopt;
-    return Match{Prefix::Covering(address, hit->length), hit->value};
+    return Reader(*this).longest(address);
   }
   std::optional<Match> longest(Ipv6 address) const {
-    core_internal::EpochGuard guard;
-    auto hit = v6_.Longest(address.bits());
-    if (!hit) return std::nullopt;
-    return Match{Prefix::Covering(address, hit->length), hit->value};
+    return Reader(*this).longest(address);
   }
   std::optional<Match> longest(const IpAddress& address) const {
-    return address.is_v4() ? longest(address.v4()) : longest(address.v6());
+    return Reader(*this).longest(address);
   }
-  // The longest prefix covering `prefix` (itself included).
   std::optional<Match> longest(const Prefix& prefix) const {
-    std::optional<Match> best;
-    less_specifics(prefix, [&best](const Prefix& p, const V& v) {
-      best = Match{p, v};
-    });
-    return best;
+    return Reader(*this).longest(prefix);
   }
-
-  // For each address, the value of its longest prefix, or nullopt; walks
-  // many lookups side by side so their cache misses overlap. REQUIRES:
-  // results.size() >= addresses.size().
   void lookup_batch(std::span<const Ipv4> addresses,
                     std::span<std::optional<V>> results) const {
-    static_assert(sizeof(Ipv4) == sizeof(uint32_t));
-    core_internal::EpochGuard guard;
-    v4_.LongestBatch(reinterpret_cast<const uint32_t*>(addresses.data()),
-                     addresses.size(), results.data());
+    Reader(*this).lookup_batch(addresses, results);
   }
   void lookup_batch(std::span<const Ipv6> addresses,
                     std::span<std::optional<V>> results) const {
-    static_assert(sizeof(Ipv6) == sizeof(unsigned __int128));
-    core_internal::EpochGuard guard;
-    v6_.LongestBatch(
-        reinterpret_cast<const unsigned __int128*>(addresses.data()),
-        addresses.size(), results.data());
+    Reader(*this).lookup_batch(addresses, results);
   }
-
-  // Calls visit(const Prefix&, const V&) for every prefix covering
-  // `prefix`, itself included, shortest first.
   template <class Visit>
   void less_specifics(const Prefix& prefix, Visit&& visit) const {
-    core_internal::EpochGuard guard;
-    if (prefix.is_v4()) {
-      v4_.LessSpecifics(V4Key(prefix), prefix.length(), V4Visitor(visit));
-    } else {
-      v6_.LessSpecifics(V6Key(prefix), prefix.length(), V6Visitor(visit));
-    }
+    Reader(*this).less_specifics(prefix, visit);
   }
-
-  // Calls visit(const Prefix&, const V&) for every prefix inside `prefix`,
-  // itself included, in Prefix order (by address, then shorter first),
-  // without copying the table.
   template <class Visit>
   void more_specifics(const Prefix& prefix, Visit&& visit) const {
-    core_internal::EpochGuard guard;
-    if (prefix.is_v4()) {
-      v4_.MoreSpecifics(V4Key(prefix), prefix.length(), V4Visitor(visit));
-    } else {
-      v6_.MoreSpecifics(V6Key(prefix), prefix.length(), V6Visitor(visit));
-    }
+    Reader(*this).more_specifics(prefix, visit);
   }
-
-  // Calls visit(const Prefix&, const V&) for every prefix in Prefix order:
-  // IPv4 then IPv6. Each family is one consistent version.
   template <class Visit>
   void for_each(Visit&& visit) const {
-    core_internal::EpochGuard guard;
-    v4_.ForEach(V4Visitor(visit));
-    v6_.ForEach(V6Visitor(visit));
+    Reader(*this).for_each(visit);
   }
 
  private:
@@ -246,6 +295,15 @@ class PrefixTable {
   }
   static unsigned __int128 V6Key(const Prefix& prefix) {
     return prefix.address().bits();
+  }
+  // Built whether or not there is a match, so that the caller's test of
+  // the result need not be a branch (a third of random addresses have no
+  // route: a coin toss for the branch predictor).
+  template <class Address, class Hit>
+  static std::optional<Match> ToMatch(Address address, const Hit& hit) {
+    const Match match{
+        Prefix::Covering(address, hit.length < 0 ? 0 : hit.length), hit.value};
+    return hit.length < 0 ? std::nullopt : std::optional<Match>(match);
   }
   template <class Visit>
   static auto V4Visitor(Visit& visit) {

@@ -31,10 +31,11 @@ void PrintNone(std::string_view query) {
   std::printf("%.*s\t-\n", static_cast<int>(query.size()), query.data());
 }
 
-absl::Status AnswerLongest(const Table& table, std::string_view query) {
+absl::Status AnswerLongest(const Table::Reader& reader,
+                           std::string_view query) {
   auto address = IpAddress::Parse(query);
   if (!address.ok()) return address.status();
-  if (auto match = table.longest(*address)) {
+  if (auto match = reader.longest(*address)) {
     PrintResult(query, match->prefix, match->value);
   } else {
     PrintNone(query);
@@ -43,11 +44,11 @@ absl::Status AnswerLongest(const Table& table, std::string_view query) {
 }
 
 absl::Status AnswerEachStdinLine(const Table& table) {
-  Table::ReadScope scope;
+  const Table::Reader reader(table);
   StdinLines lines;
   std::string_view line;
   for (int64_t number = 1; lines.Next(&line); ++number) {
-    if (auto s = AnswerLongest(table, line); !s.ok()) {
+    if (auto s = AnswerLongest(reader, line); !s.ok()) {
       return absl::InvalidArgumentError(
           absl::StrCat("stdin:", number, ": ", s.message()));
     }
@@ -87,8 +88,8 @@ int RunPrefix(Args& args) {
 
   if (args.Has("longest")) {
     std::string query = args.Get("longest");
-    absl::Status s =
-        query == "-" ? AnswerEachStdinLine(table) : AnswerLongest(table, query);
+    absl::Status s = query == "-" ? AnswerEachStdinLine(table)
+                                  : AnswerLongest(Table::Reader(table), query);
     if (!s.ok()) return Fail(kName, s, query == "-" ? 1 : 2);
     return 0;
   }

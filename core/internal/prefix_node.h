@@ -95,6 +95,22 @@ inline T Select(C cond, T a, T b) {
 #endif
 }
 
+// cond ? a : b for a small trivially copyable object, by Select on its
+// bytes (one or two words).
+template <class T>
+inline T SelectObject(bool cond, const T& a, const T& b) {
+  static_assert(std::is_trivially_copyable_v<T> && sizeof(T) <= 16);
+  uint64_t wa[2] = {}, wb[2] = {};
+  std::memcpy(wa, &a, sizeof(T));
+  std::memcpy(wb, &b, sizeof(T));
+  for (size_t w = 0; w < (sizeof(T) + 7) / 8; ++w) {
+    wa[w] = Select(cond, wa[w], wb[w]);
+  }
+  T out;
+  std::memcpy(&out, wa, sizeof(T));
+  return out;
+}
+
 // The slot of `extra_bits` bits of `byte`.
 inline unsigned SlotOf(unsigned byte, int extra_bits) {
   return (1u << extra_bits) | (byte >> (kStride - extra_bits));
@@ -190,7 +206,7 @@ struct Node : NodeHeader {
   // levels are tested one bit each, the six above with one mask. Written to
   // compile to selects rather than branches: random keys make every branch
   // here a coin toss.
-  unsigned BestSlot(unsigned byte) const {
+  [[gnu::always_inline]] unsigned BestSlot(unsigned byte) const {
     uint32_t deep =
         static_cast<uint32_t>((prefix_bits[4 + (byte >> 6)] >> (byte & 63)) & 1)
             << 8 |

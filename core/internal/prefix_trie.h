@@ -3,26 +3,32 @@
 // number, first bit most significant). A prefix is (key, length) with every
 // bit past the length zero.
 //
-// Structure: stride-8 popcount-compressed nodes (prefix_node.h); IPv4 takes
-// at most 4 levels, IPv6 16. Each node carries its cover, the longest
-// prefix between it and the root holding all of it, so that a longest
-// match walks down the nodes on its path but looks for prefixes only in the
-// deepest one. Writes keep the covers up to date: a prefix that changes a
-// node's children's covers copies them (and their children, where they
-// inherit it): one or none for most prefixes, up to the few hundred nodes
-// under it for an IPv4 /8, more for the (rare) shorter ones. The default
-// route is left out: it would be every node's cover.
+// Structure: stride-8 popcount-compressed nodes (prefix_node.h) under a
+// directory of the first 16 bits (prefix_directory.h). Prefixes of 16 bits
+// or fewer sit in two levels of nodes (the "upper" ones: a root and its
+// children, which have none of their own). Each longer prefix sits in the
+// nodes under its /16's directory entry, from depth 2 down (IPv4: at most 2
+// levels, IPv6: 14). Each node carries its cover, the longest prefix above
+// it holding all of it, so that a longest match reads its directory entry
+// and walks down the nodes under it but looks for prefixes only in the
+// deepest one; a /16 with no node under it has its answer in the entry
+// itself (leaf pushing). Writes keep covers and leaves up to date: a prefix
+// of 16 bits or fewer rewrites the entries it holds and copies the nodes
+// whose cover changes (one entry for a /16, 256 for an IPv4 /8, more for
+// the rare shorter ones). The default route is no node's cover and no
+// leaf's: it would be all of them; lookups fall back to it.
 //
 // Concurrency: one writer, any number of readers, readers never block.
-// Published nodes are immutable. The writer edits a working version: a node
-// it has to change is copied once per batch (the copy is private, marked
-// with the batch's generation, and edited in place from then on), and so is
-// every node on the path above it, up to a private root. Publishing stores
-// the working root with one seq_cst store: a reader that loads the root sees
-// a complete version, before or after each batch, and every node it reaches
-// stays valid while it holds an EpochGuard. The copies a batch replaced are
-// retired and freed once every reader pinned before the publish is gone.
-// Private nodes the writer drops before publishing are freed at once.
+// Published nodes, chunks and versions are immutable. The writer edits a
+// working version: a node it has to change is copied once per batch (the
+// copy is private, marked with the batch's generation, and edited in place
+// from then on), and so is every node on the path above it, the directory
+// chunk that points to the path, and the version. Publishing stores the
+// working version with one seq_cst store: a reader that loads it sees a
+// complete table, before or after each batch, and everything it reaches
+// stays valid while it holds an EpochGuard. What a batch replaced is retired
+// and freed once every reader pinned before the publish is gone. Private
+// blocks the writer drops before publishing are freed at once.
 //
 // Thread safety: the writer methods (Insert, Remove, BeginBatch, EndBatch,
 // Reclaim, working_size) from one thread at a time; the reader methods from
@@ -41,7 +47,9 @@
 #include <vector>
 
 #include "keel/alloc/arena.h"
+#include "keel/alloc/growth_policy.h"
 #include "keel/core/internal/epoch_domain.h"
+#include "keel/core/internal/prefix_directory.h"
 #include "keel/core/internal/prefix_node.h"
 #include "keel/core/internal/prefix_node_pool.h"
 
@@ -53,7 +61,11 @@ class PrefixTrie {
   static_assert(std::is_trivially_copyable_v<V> && sizeof(V) <= 8);
   static constexpr int kBits = sizeof(Key) * 8;
   static constexpr int kLevels = kBits / kStride;
+  // The node levels the directory stands in front of.
+  static constexpr int kUpperLevels = kDirectoryBits / kStride;
   using NodeT = Node<V>;
+  using Chunk = DirectoryChunk<V>;
+  using Version = DirectoryVersion<V>;
 
   // A longest-match answer: the prefix's length and its value.
   struct Hit {
@@ -62,12 +74,12 @@ class PrefixTrie {
   };
 
   // REQUIRES: `arena` outlives the trie.
-  explicit PrefixTrie(alloc::Arena& arena) : pool_(arena) {}
+  explicit PrefixTrie(alloc::Arena& arena) : arena_(arena), pool_(arena) {}
   // REQUIRES: no reader is inside the trie.
   ~PrefixTrie() {
-    FreeTree(working_);
-    for (const Retired& r : pending_) Deallocate(r.node);
-    for (const Retired& r : retired_) Deallocate(r.node);
+    FreeVersion(working_);
+    for (const Retired& r : pending_) Deallocate(r.block, r.capacity);
+    for (const Retired& r : retired_) Deallocate(r.block, r.capacity);
     pool_.Flush();
   }
   PrefixTrie(const PrefixTrie&) = delete;
@@ -82,72 +94,56 @@ class PrefixTrie {
   // Sets (key, length) to value; true when it was not there. Published at
   // once unless a batch is open. REQUIRES: key has no bits past length.
   bool Insert(Key key, int length, const V& value) {
-    const int target = DepthOf(length);
-    NodeT** link = &working_;
-    if (*link == nullptr) *link = NewNode();
-    for (int depth = 0; depth < target; ++depth) {
-      unsigned byte = ByteAt(key, depth);
-      NodeT* node = *link;
-      if (node->has_child(byte)) {
-        node = MakePrivate(node);
-      } else {
-        NodeT* child = NewNode();
-        node = WithChild(node, byte, child);
-        SetCover(node, depth, byte, *child);
-      }
-      *link = node;
-      link = &node->children()[node->ChildRank(byte)];
-    }
-    unsigned slot = SlotOf(ByteAt(key, target), length - target * kStride);
-    NodeT* node = *link;
-    bool added = !node->has_prefix(slot);
-    if (added) {
-      node = WithPrefix(node, slot, value);
-      ++working_size_;
+    Version* version = PrivateVersion();
+    bool added;
+    if (length <= kDirectoryBits) {
+      if (version->upper == nullptr) version->upper = NewNode();
+      added = InsertBelow(&version->upper, 0, key, length, value);
+      RefreshDirectory(version, key, length);
     } else {
-      node = MakePrivate(node);
-      node->values()[node->PrefixRank(slot)] = value;
+      const unsigned index = DirectoryIndex(key);
+      NodeT* node = EntryNode(*version, index);
+      if (node == nullptr) {
+        node = NewNode();
+        UpperCover(version->upper, index, *node);
+      }
+      added = InsertBelow(&node, kUpperLevels, key, length, value);
+      SetEntryNode(version, index, node);
     }
-    *link = node;
-    RefreshCovers(node, target, slot);
+    if (added) ++working_size_;
     Changed();
     return added;
   }
 
   // Removes (key, length); true when it was there. Nodes left empty go.
   bool Remove(Key key, int length) {
-    const int target = DepthOf(length);
-    const unsigned slot =
-        SlotOf(ByteAt(key, target), length - target * kStride);
+    if (working_ == nullptr) return false;
+    const bool upper = length <= kDirectoryBits;
+    const unsigned index = DirectoryIndex(key);
     // Look first: a missing prefix must not copy anything.
-    const NodeT* probe = working_;
-    for (int depth = 0; probe != nullptr && depth < target; ++depth) {
-      unsigned byte = ByteAt(key, depth);
-      probe = probe->has_child(byte) ? probe->child(byte) : nullptr;
+    if (!Holds(upper ? working_->upper : EntryNode(*working_, index),
+               upper ? 0 : kUpperLevels, key, length)) {
+      return false;
     }
-    if (probe == nullptr || !probe->has_prefix(slot)) return false;
-
-    NodeT** links[kLevels];
-    links[0] = &working_;
-    for (int depth = 0; depth < target; ++depth) {
-      NodeT* node = MakePrivate(*links[depth]);
-      *links[depth] = node;
-      unsigned byte = ByteAt(key, depth);
-      links[depth + 1] = &node->children()[node->ChildRank(byte)];
-    }
-    *links[target] = WithoutPrefix(*links[target], slot);
-    RefreshCovers(*links[target], target, slot);
-    --working_size_;
-    for (int depth = target; depth >= 0; --depth) {
-      NodeT* node = *links[depth];
-      if (!node->empty()) break;
-      Free(node);
-      if (depth == 0) {
-        working_ = nullptr;
-        break;
+    Version* version = PrivateVersion();
+    if (upper) {
+      RemoveBelow(&version->upper, 0, key, length);
+      RefreshDirectory(version, key, length);
+    } else {
+      NodeT* node = EntryNode(*version, index);
+      RemoveBelow(&node, kUpperLevels, key, length);
+      if (node != nullptr) {
+        SetEntryNode(version, index, node);
+      } else {
+        NodeHeader leaf;
+        UpperCover(version->upper, index, leaf);
+        SetEntryLeaf(version, index, leaf);
       }
-      *links[depth - 1] =
-          WithoutChild(*links[depth - 1], ByteAt(key, depth - 1));
+    }
+    --working_size_;
+    if (version->upper == nullptr && version->chunk_count == 0) {
+      Deallocate(version, VersionCapacity());  // private: PrivateVersion
+      working_ = nullptr;
     }
     Changed();
     return true;
@@ -159,14 +155,14 @@ class PrefixTrie {
     if (--batch_depth_ == 0) Publish();
   }
 
-  // Frees the retired nodes no reader can still reach. Publishing calls it;
-  // call it after readers finish to free what they held back.
+  // Frees the retired blocks no reader can still reach. Publishing calls
+  // it; call it after readers finish to free what they held back.
   void Reclaim() {
     if (retired_.empty()) return;
     uint64_t oldest = EpochDomain::OldestPinned();
     size_t freed = 0;
     while (freed < retired_.size() && retired_[freed].tag <= oldest) {
-      Deallocate(retired_[freed].node);
+      Deallocate(retired_[freed].block, retired_[freed].capacity);
       ++freed;
     }
     retired_.erase(retired_.begin(), retired_.begin() + freed);
@@ -178,7 +174,8 @@ class PrefixTrie {
 
   // Prefixes in the working version (what the writer has written so far).
   size_t working_size() const { return working_size_; }
-  // Bytes the nodes hold in the arena, retired ones included.
+  // Bytes the nodes, chunks and versions hold in the arena, retired ones
+  // included.
   size_t node_bytes() const {
     return node_bytes_.load(std::memory_order_relaxed);
   }
@@ -191,9 +188,13 @@ class PrefixTrie {
   }
 
   std::optional<V> Exact(Key key, int length) const {
+    const Version& version = Published();
+    const bool upper = length <= kDirectoryBits;
+    const NodeT* node =
+        upper ? version.upper : EntryNode(version, DirectoryIndex(key));
     const int target = DepthOf(length);
-    const NodeT* node = root();
-    for (int depth = 0; node != nullptr && depth < target; ++depth) {
+    for (int depth = upper ? 0 : kUpperLevels;
+         node != nullptr && depth < target; ++depth) {
       unsigned byte = ByteAt(key, depth);
       node = node->has_child(byte) ? node->child(byte) : nullptr;
     }
@@ -203,87 +204,96 @@ class PrefixTrie {
     return node->value(slot);
   }
 
-  // The longest prefix holding the address `key`: down to the deepest node
-  // on its path, whose own prefixes and cover hold the answer.
   std::optional<Hit> Longest(Key key) const {
-    const NodeT* root_node = OrEmpty(root());
-    Walk walk = Start(root_node);
-    for (int depth = 0; depth + 1 < kLevels; ++depth) {
-      const unsigned byte = ByteAt(key, depth);
-      if (!walk.node->has_child(byte)) break;
-      walk.node = walk.deepest = walk.node->child(byte);
-      walk.depth = depth + 1;
-      // The header's first two lines come with the loads below; the value
-      // (or the cover) sits in the next two for most nodes, but its place
-      // is known only once the header arrives: fetch them meanwhile.
-      const char* at = reinterpret_cast<const char*>(walk.node);
-      __builtin_prefetch(at + 128);
-      __builtin_prefetch(at + 192);
+    const Hit hit = Find(key);
+    return hit.length < 0 ? std::nullopt : std::optional<Hit>(hit);
+  }
+
+  // The longest prefix holding the address `key`, length -1 for none (the
+  // value is then meaningless): its directory entry's leaf, or down the
+  // nodes under the entry to the deepest on key's path, whose own prefixes
+  // and cover hold the answer. Without an optional, a caller testing the
+  // result can do so without a branch: a third of random addresses have no
+  // route.
+  [[gnu::always_inline]] Hit Find(Key key) const {
+    const Version& version = Published();
+    const unsigned index = DirectoryIndex(key);
+    const Chunk* chunk = version.chunks[index / kChunkEntries];
+    const uintptr_t word = chunk->words[index % kChunkEntries];
+    const unsigned char* at;
+    int length;
+    if (Chunk::IsLeaf(word)) {
+      const int leaf = Chunk::LeafLength(word);
+      length = Select(leaf, leaf, version.default_length);
+      at = Select(leaf, chunk->LeafValue(word, index % kChunkEntries),
+                  version.default_value);
+    } else {
+      at = Answer(WalkFrom(reinterpret_cast<const NodeT*>(word), key), key,
+                  DefaultRoute(version), &length);
     }
     Hit hit;
-    std::memcpy(&hit.value,
-                Answer(walk, key, DefaultRoute(root_node), &hit.length),
-                sizeof(V));
-    if (hit.length < 0) return std::nullopt;
+    hit.length = length;
+    std::memcpy(&hit.value, at, sizeof(V));
     return hit;
   }
 
   // Longest for keys[0..n), into out[0..n). Takes the keys kGroup at a
-  // time a level at a time, so that the group's cache misses at each level
-  // are in flight together, and walks the top levels without a branch on
-  // the keys (a walk past its key's path goes through kEmpty): random keys
-  // would mispredict it.
+  // time: fetches their entries, sorts them into leaves and nodes (a branch
+  // on the kind would mispredict on random keys), fetches the nodes, then
+  // answers the leaves (in cache by then) while the nodes arrive, and the
+  // nodes last.
   void LongestBatch(const Key* keys, size_t n, std::optional<V>* out) const {
-    const NodeT* root_node = OrEmpty(root());
-    const Fallback fallback = DefaultRoute(root_node);
-    Walk walks[kGroup];
-    NodeT* const* links[kGroup];
-    const unsigned char* values[kGroup];
-    int lengths[kGroup];
+    const Version& version = Published();
+    const Fallback fallback = DefaultRoute(version);
+    const uintptr_t* entries[kGroup];
+    uint8_t leaves[kGroup], nodes[kGroup];
     for (size_t begin = 0; begin < n; begin += kGroup) {
       const size_t count = std::min(kGroup, n - begin);
       const Key* group = keys + begin;
-      for (size_t i = 0; i < count; ++i) walks[i] = Start(root_node);
-      // Each pass over the group issues its loads back to back: first the
-      // child pointers, then the children, then the values.
-      int depth = 0;
-      for (; depth < kFixedSteps; ++depth) {
-        for (size_t i = 0; i < count; ++i) {
-          links[i] = Link(walks[i], group[i], depth);
-          __builtin_prefetch(links[i]);
-        }
-        for (size_t i = 0; i < count; ++i) {
-          const NodeT* child = *links[i];
-          Descend(walks[i], child, depth);
-          const char* header = reinterpret_cast<const char*>(child);
-          __builtin_prefetch(header);
-          __builtin_prefetch(header + 64);
-          __builtin_prefetch(header + 128);
-        }
-      }
-      for (bool any = true; any && depth + 1 < kLevels; ++depth) {
-        any = false;
-        for (size_t i = 0; i < count; ++i) {
-          const NodeT* node = walks[i].node;
-          const unsigned byte = ByteAt(group[i], depth);
-          if (node->has_child(byte)) {
-            walks[i].node = walks[i].deepest = node->child(byte);
-            walks[i].depth = depth + 1;
-            any = true;
-          } else {
-            walks[i].node = &kEmpty;
-          }
-        }
-      }
+      std::optional<V>* results = out + begin;
       for (size_t i = 0; i < count; ++i) {
-        values[i] = Answer(walks[i], group[i], fallback, &lengths[i]);
-        __builtin_prefetch(values[i]);
+        entries[i] = &EntryWord(version, group[i]);
+        __builtin_prefetch(entries[i]);
       }
+      size_t leaf_count = 0, node_count = 0;
       for (size_t i = 0; i < count; ++i) {
-        V value;
-        std::memcpy(&value, values[i], sizeof(V));
-        out[begin + i] =
-            lengths[i] < 0 ? std::nullopt : std::optional<V>(value);
+        const uintptr_t word = *entries[i];
+        const uintptr_t is_leaf = Chunk::IsLeaf(word);
+        leaves[leaf_count] = static_cast<uint8_t>(i);
+        nodes[node_count] = static_cast<uint8_t>(i);
+        leaf_count += is_leaf;
+        node_count += is_leaf ^ 1;
+        const char* node = reinterpret_cast<const char*>(
+            Select(is_leaf, static_cast<const NodeT*>(&kEmpty),
+                   reinterpret_cast<const NodeT*>(word)));
+        __builtin_prefetch(node);
+        __builtin_prefetch(node + 64);
+        __builtin_prefetch(node + 128);
+      }
+      for (size_t j = 0; j < leaf_count; ++j) {
+        const size_t i = leaves[j];
+        const uintptr_t& word = *entries[i];
+        const Chunk* chunk = ChunkOf(version, group[i]);
+        const int leaf = Chunk::LeafLength(word);
+        Hit hit;
+        hit.length = Select(leaf, leaf, fallback.length);
+        std::memcpy(&hit.value,
+                    Select(leaf,
+                           chunk->LeafValue(
+                               word, DirectoryIndex(group[i]) % kChunkEntries),
+                           fallback.value),
+                    sizeof(V));
+        results[i] = ToResult(hit);
+      }
+      for (size_t j = 0; j < node_count; ++j) {
+        const size_t i = nodes[j];
+        const NodeT* node = reinterpret_cast<const NodeT*>(*entries[i]);
+        Hit hit;
+        std::memcpy(
+            &hit.value,
+            Answer(WalkFrom(node, group[i]), group[i], fallback, &hit.length),
+            sizeof(V));
+        results[i] = ToResult(hit);
       }
     }
   }
@@ -292,21 +302,22 @@ class PrefixTrie {
   // itself included, shortest first.
   template <class Visit>
   void LessSpecifics(Key key, int length, Visit&& visit) const {
-    const NodeT* node = root();
+    const Version& version = Published();
+    const NodeT* node = version.upper;
     for (int depth = 0; node != nullptr; ++depth) {
-      unsigned byte = ByteAt(key, depth);
-      for (int bits = 0; bits <= kStride; ++bits) {
-        int len = depth * kStride + bits;
-        if (len > length) return;
-        unsigned slot = SlotOf(byte, bits);
-        if (node->has_prefix(slot))
-          visit(key & Mask(len), len, node->value(slot));
-      }
-      if (length <= (depth + 1) * kStride || depth + 1 == kLevels ||
-          !node->has_child(byte)) {
-        return;
-      }
-      node = node->child(byte);
+      if (!VisitCovering(node, depth, key, length, visit)) return;
+      const unsigned byte = ByteAt(key, depth);
+      node = depth + 1 < kUpperLevels && node->has_child(byte)
+                 ? node->child(byte)
+                 : nullptr;
+    }
+    if (length <= kDirectoryBits) return;
+    node = EntryNode(version, DirectoryIndex(key));
+    for (int depth = kUpperLevels; node != nullptr; ++depth) {
+      if (!VisitCovering(node, depth, key, length, visit)) return;
+      if (depth + 1 == kLevels) return;
+      const unsigned byte = ByteAt(key, depth);
+      node = node->has_child(byte) ? node->child(byte) : nullptr;
     }
   }
 
@@ -314,15 +325,41 @@ class PrefixTrie {
   // itself included, in address order (then shorter first).
   template <class Visit>
   void MoreSpecifics(Key key, int length, Visit&& visit) const {
-    const int target = DepthOf(length);
-    const NodeT* node = root();
-    for (int depth = 0; node != nullptr && depth < target; ++depth) {
-      unsigned byte = ByteAt(key, depth);
-      node = node->has_child(byte) ? node->child(byte) : nullptr;
+    const Version& version = Published();
+    if (length > kDirectoryBits) {
+      const int target = DepthOf(length);
+      const NodeT* node = EntryNode(version, DirectoryIndex(key));
+      for (int depth = kUpperLevels; node != nullptr && depth < target;
+           ++depth) {
+        unsigned byte = ByteAt(key, depth);
+        node = node->has_child(byte) ? node->child(byte) : nullptr;
+      }
+      if (node == nullptr) return;
+      unsigned slot = SlotOf(ByteAt(key, target), length - target * kStride);
+      VisitSubtree(node, target, key & Mask(target * kStride), slot, visit);
+      return;
     }
-    if (node == nullptr) return;
-    unsigned slot = SlotOf(ByteAt(key, target), length - target * kStride);
-    VisitSubtree(node, target, key & Mask(target * kStride), slot, visit);
+    // Each /16 in range in turn: the prefixes of 16 bits or fewer that
+    // start at it (shorter first), then the longer ones under it.
+    const unsigned first = DirectoryIndex(key);
+    const unsigned end = first + (1u << (kDirectoryBits - length));
+    for (unsigned index = first; index < end; ++index) {
+      const Key base = static_cast<Key>(index) << (kBits - kDirectoryBits);
+      if (version.upper != nullptr) {
+        const int shortest =
+            index == first
+                ? length
+                : kDirectoryBits - std::countr_zero(index | (1u << 16));
+        for (int len = shortest; len <= kDirectoryBits; ++len) {
+          if (auto value = UpperExact(*version.upper, base, len)) {
+            visit(base, len, *value);
+          }
+        }
+      }
+      if (const NodeT* node = EntryNode(version, index)) {
+        VisitSubtree(node, kUpperLevels, base, 1, visit);
+      }
+    }
   }
 
   template <class Visit>
@@ -331,12 +368,8 @@ class PrefixTrie {
   }
 
  private:
-  // Lookups a batch walks side by side.
-  static constexpr size_t kGroup = 16;
-  // Levels a batch walks without a branch. Below them random keys on a
-  // full IPv4 table all but never find a node, so a branch there is
-  // predicted right and skips the work for the rest of the group.
-  static constexpr int kFixedSteps = std::min(kLevels - 1, 2);
+  // Lookups a batch takes at a time.
+  static constexpr size_t kGroup = 64;
   // Where walks go past the last node on a key's path: no prefixes, no
   // children, no cover. Never written.
   static constexpr NodeT kEmpty = [] {
@@ -344,12 +377,31 @@ class PrefixTrie {
     node.cover_length = -1;
     return node;
   }();
-  static inline NodeT* const kEmptyLink = const_cast<NodeT*>(&kEmpty);
+  // Every entry bare: the chunk of every /16 range holding nothing, and
+  // the version of an empty trie. Never written.
+  static constexpr Chunk kBareChunk = [] {
+    Chunk chunk{};
+    for (uintptr_t& word : chunk.words) word = Chunk::kBareLeaf;
+    return chunk;
+  }();
+  static constexpr Version kEmptyVersion = [] {
+    Version version{};
+    version.default_length = -1;
+    for (const Chunk*& chunk : version.chunks) chunk = &kBareChunk;
+    return version;
+  }();
   // The node cache may hold this much, or a 16th of the nodes' bytes.
   static constexpr size_t kMinPoolBytes = 64 << 10;
+  static uint32_t ChunkCapacity() { return NodeCapacity(sizeof(Chunk)); }
+  static uint32_t VersionCapacity() {
+    static const uint32_t capacity =
+        static_cast<uint32_t>(alloc::GrowthPolicy(sizeof(Version)).first());
+    return capacity;
+  }
 
   struct Retired {
-    NodeT* node;
+    void* block;
+    uint32_t capacity;
     uint64_t tag;  // free once no reader is pinned before this epoch
   };
 
@@ -361,8 +413,25 @@ class PrefixTrie {
   static int DepthOf(int length) {
     return length == 0 ? 0 : (length - 1) / kStride;
   }
+  static unsigned DirectoryIndex(Key key) {
+    return static_cast<unsigned>(key >> (kBits - kDirectoryBits));
+  }
+  static const Chunk* ChunkOf(const Version& version, Key key) {
+    return version.chunks[DirectoryIndex(key) / kChunkEntries];
+  }
+  static const uintptr_t& EntryWord(const Version& version, Key key) {
+    return ChunkOf(version, key)->words[DirectoryIndex(key) % kChunkEntries];
+  }
+  // The node under entry `index`, or null.
+  static NodeT* EntryNode(const Version& version, unsigned index) {
+    const uintptr_t word =
+        version.chunks[index / kChunkEntries]->words[index % kChunkEntries];
+    return Chunk::IsLeaf(word) ? nullptr : reinterpret_cast<NodeT*>(word);
+  }
 
-  const NodeT* root() const { return root_.load(std::memory_order_seq_cst); }
+  const Version& Published() const {
+    return *published_.load(std::memory_order_seq_cst);
+  }
 
   // A longest-match walk in progress: the node to read next (kEmpty past
   // the key's path) and the deepest node of the path so far, whose cover
@@ -374,42 +443,38 @@ class PrefixTrie {
   };
   // The answer when nothing else matches: the default route, or none.
   struct Fallback {
-    const unsigned char* value;  // kEmpty's cover for none
+    const unsigned char* value;  // meaningless for none
     int length;                  // -1 for none
   };
 
-  static const NodeT* OrEmpty(const NodeT* root_node) {
-    return root_node == nullptr ? &kEmpty : root_node;
-  }
-  // REQUIRES: root_node is not null (OrEmpty).
-  static Walk Start(const NodeT* root_node) {
-    return {root_node, root_node, 0};
-  }
-  // The default route is slot 1 of the root, so the root's first value.
-  static Fallback DefaultRoute(const NodeT* root_node) {
-    const uint64_t has_default = root_node->prefix_bits[0] & 2;
-    return {Select(has_default,
-                   reinterpret_cast<const unsigned char*>(root_node->values()),
-                   kEmpty.cover_value),
-            Select(has_default, 0, -1)};
+  static Fallback DefaultRoute(const Version& version) {
+    return {version.default_value, version.default_length};
   }
 
-  // Where the child of walk.node on key's path sits: a link to kEmpty when
-  // there is none.
-  static NodeT* const* Link(const Walk& walk, Key key, int depth) {
-    return walk.node->ChildLink(ByteAt(key, depth), &kEmptyLink);
+  // The walk from `node`, under key's directory entry, down to the deepest
+  // node on key's path.
+  [[gnu::always_inline]] static Walk WalkFrom(const NodeT* node, Key key) {
+    Walk walk{node, node, kUpperLevels};
+    for (int depth = kUpperLevels; depth + 1 < kLevels; ++depth) {
+      const unsigned byte = ByteAt(key, depth);
+      if (!walk.node->has_child(byte)) break;
+      walk.node = walk.deepest = walk.node->child(byte);
+      walk.depth = depth + 1;
+    }
+    return walk;
   }
-  static void Descend(Walk& walk, const NodeT* child, int depth) {
-    const bool real = child != &kEmpty;
-    walk.deepest = Select(real, child, walk.deepest);
-    walk.depth = Select(real, depth + 1, walk.depth);
-    walk.node = child;
+  // hit as a batch result, chosen without a branch: a third of random
+  // addresses have no route.
+  static std::optional<V> ToResult(const Hit& hit) {
+    const std::optional<V> found(hit.value), none;
+    return SelectObject(hit.length < 0, none, found);
   }
-  // Where the answer's value sits (kEmpty's cover for none), and its
+
+  // Where the answer's value sits (meaningless for none), and its
   // length in *length (-1 for none): the deepest node's longest prefix on
   // key's path, else its cover, else the default route.
-  static const unsigned char* Answer(const Walk& walk, Key key,
-                                     const Fallback& fallback, int* length) {
+  [[gnu::always_inline]] static const unsigned char* Answer(
+      const Walk& walk, Key key, const Fallback& fallback, int* length) {
     const NodeT* node = walk.deepest;
     const int has_cover = node->cover_length + 1;  // 0 for none
     const unsigned char* at =
@@ -421,6 +486,39 @@ class PrefixTrie {
                   reinterpret_cast<const unsigned char*>(
                       node->values() + node->PrefixRank(slot)),
                   at);
+  }
+
+  // The value of the upper prefix (base, length), if there is one.
+  // REQUIRES: length <= kDirectoryBits.
+  static std::optional<V> UpperExact(const NodeT& root_node, Key base,
+                                     int length) {
+    const NodeT* node = &root_node;
+    if (DepthOf(length) == 1) {
+      const unsigned byte = ByteAt(base, 0);
+      if (!node->has_child(byte)) return std::nullopt;
+      node = node->child(byte);
+    }
+    const unsigned slot = SlotOf(ByteAt(base, DepthOf(length)),
+                                 length - DepthOf(length) * kStride);
+    if (!node->has_prefix(slot)) return std::nullopt;
+    return node->value(slot);
+  }
+
+  // Visits the prefixes of `node` (at `depth`) on key's path up to
+  // `length` bits, shortest first; false once past `length`.
+  template <class Visit>
+  static bool VisitCovering(const NodeT* node, int depth, Key key, int length,
+                            Visit& visit) {
+    const unsigned byte = ByteAt(key, depth);
+    for (int bits = 0; bits <= kStride; ++bits) {
+      const int len = depth * kStride + bits;
+      if (len > length) return false;
+      const unsigned slot = SlotOf(byte, bits);
+      if (node->has_prefix(slot)) {
+        visit(key & Mask(len), len, node->value(slot));
+      }
+    }
+    return length > (depth + 1) * kStride;
   }
 
   // Visits, in address order, the prefixes in `node`'s subtree under `slot`
@@ -474,33 +572,162 @@ class PrefixTrie {
     return node->generation == generation_;
   }
 
-  NodeT* Allocate(size_t bytes) {
-    uint32_t capacity = NodeCapacity(bytes);
+  // Blocks come from the node cache up to its largest class, else from the
+  // arena (only versions are larger).
+  void* Allocate(uint32_t capacity) {
     node_bytes_.store(node_bytes() + capacity, std::memory_order_relaxed);
-    return static_cast<NodeT*>(pool_.Allocate(capacity));
+    return capacity <= kMaxNodeBytes ? pool_.Allocate(capacity)
+                                     : arena_.allocate(capacity);
   }
-  void Deallocate(NodeT* node) {
-    uint32_t capacity = NodeCapacity(node->bytes());
+  void Deallocate(void* block, uint32_t capacity) {
     size_t live = node_bytes() - capacity;
     node_bytes_.store(live, std::memory_order_relaxed);
-    pool_.Deallocate(node, capacity, std::max(kMinPoolBytes, live / 16));
-  }
-  // Drops a node from the working version: private ones go now, published
-  // ones when the readers that may see them are gone.
-  void Free(NodeT* node) {
-    if (IsPrivate(node)) {
-      Deallocate(node);
+    if (capacity <= kMaxNodeBytes) {
+      pool_.Deallocate(block, capacity, std::max(kMinPoolBytes, live / 16));
     } else {
-      pending_.push_back({node, 0});
+      arena_.deallocate(block, capacity);
     }
+  }
+  NodeT* AllocateNode(size_t bytes) {
+    return static_cast<NodeT*>(Allocate(NodeCapacity(bytes)));
+  }
+  // Drops a block from the working version: private ones go now, published
+  // ones when the readers that may see them are gone.
+  void Free(void* block, uint32_t capacity, bool is_private) {
+    if (is_private) {
+      Deallocate(block, capacity);
+    } else {
+      pending_.push_back({block, capacity, 0});
+    }
+  }
+  void Free(NodeT* node) {
+    Free(node, NodeCapacity(node->bytes()), IsPrivate(node));
   }
 
   NodeT* NewNode() {
-    NodeT* node = Allocate(sizeof(NodeHeader));
+    NodeT* node = AllocateNode(sizeof(NodeHeader));
     std::memset(static_cast<void*>(node), 0, sizeof(NodeHeader));
     node->generation = generation_;
     node->cover_length = -1;
     return node;
+  }
+
+  // The working version, private to this batch.
+  Version* PrivateVersion() {
+    if (working_ != nullptr && version_generation_ == generation_) {
+      return working_;
+    }
+    Version* fresh = static_cast<Version*>(Allocate(VersionCapacity()));
+    std::memcpy(static_cast<void*>(fresh),
+                working_ != nullptr ? working_ : &kEmptyVersion,
+                sizeof(Version));
+    if (working_ != nullptr) Free(working_, VersionCapacity(), false);
+    working_ = fresh;
+    version_generation_ = generation_;
+    return fresh;
+  }
+
+  // Chunk c of `version`, private to this batch. REQUIRES: version private.
+  Chunk* PrivateChunk(Version* version, unsigned c) {
+    const Chunk* chunk = version->chunks[c];
+    if (chunk != &kBareChunk && chunk_generation_[c] == generation_) {
+      return const_cast<Chunk*>(chunk);  // written only while private
+    }
+    Chunk* fresh = static_cast<Chunk*>(Allocate(ChunkCapacity()));
+    std::memcpy(static_cast<void*>(fresh), chunk, sizeof(Chunk));
+    if (chunk == &kBareChunk) {
+      ++version->chunk_count;
+    } else {
+      Free(const_cast<Chunk*>(chunk), ChunkCapacity(), false);
+    }
+    version->chunks[c] = fresh;
+    chunk_generation_[c] = generation_;
+    return fresh;
+  }
+
+  void SetEntryNode(Version* version, unsigned index, NodeT* node) {
+    const uintptr_t word = reinterpret_cast<uintptr_t>(node);
+    const unsigned c = index / kChunkEntries, i = index % kChunkEntries;
+    if (version->chunks[c]->words[i] == word) return;
+    PrivateChunk(version, c)->words[i] = word;
+  }
+
+  // Makes entry `index` the leaf of `cover` (the header's cover fields),
+  // bare when it has none. Drops a chunk left bare.
+  void SetEntryLeaf(Version* version, unsigned index, const NodeHeader& cover) {
+    const unsigned c = index / kChunkEntries, i = index % kChunkEntries;
+    const Chunk* chunk = version->chunks[c];
+    const uintptr_t word =
+        cover.cover_length < 0
+            ? Chunk::kBareLeaf
+            : Chunk::LeafWord(cover.cover_length, cover.cover_value);
+    if (chunk->words[i] == word &&
+        (word == Chunk::kBareLeaf ||
+         chunk->SameLeafValue(i, cover.cover_value))) {
+      return;
+    }
+    Chunk* writable = PrivateChunk(version, c);
+    writable->words[i] = word;
+    if (word != Chunk::kBareLeaf) {
+      writable->SetLeafValue(i, cover.cover_value);
+    } else if (writable->bare()) {
+      Deallocate(writable, ChunkCapacity());
+      version->chunks[c] = &kBareChunk;
+      --version->chunk_count;
+    }
+  }
+
+  // Sets in `out` the cover of the /16 `index`: the longest prefix of 16
+  // bits or fewer holding it (the default route aside), or none.
+  static void UpperCover(const NodeT* root_node, unsigned index,
+                         NodeHeader& out) {
+    out.cover_length = -1;
+    if (root_node == nullptr) return;
+    const unsigned first = index >> kStride, second = index & 0xff;
+    if (root_node->has_child(first)) {
+      SetCover(root_node->child(first), 1, second, out);
+    } else {
+      SetCover(root_node, 0, first, out);
+    }
+  }
+
+  // After a write of a prefix of 16 bits or fewer: brings the entries it
+  // holds up to date, leaves and the covers of the nodes under them.
+  void RefreshDirectory(Version* version, Key key, int length) {
+    if (length == 0) {  // the default route: no cover, no leaf, the version
+      const NodeT* root_node = version->upper;
+      const bool present =
+          root_node != nullptr && (root_node->prefix_bits[0] & 2) != 0;
+      version->default_length = present ? 0 : -1;
+      if (present) {
+        std::memcpy(version->default_value, &root_node->values()[0], sizeof(V));
+      }
+      return;
+    }
+    const unsigned first = DirectoryIndex(key);
+    const unsigned end = first + (1u << (kDirectoryBits - length));
+    for (unsigned index = first; index < end; ++index) {
+      NodeHeader want;
+      UpperCover(version->upper, index, want);
+      NodeT* node = EntryNode(*version, index);
+      if (node == nullptr) {
+        SetEntryLeaf(version, index, want);
+      } else if (!SameCover(want, *node)) {
+        node = MakePrivate(node);
+        CopyCover(want, *node);
+        RefreshChildren(node, kUpperLevels, 0, 1u << kStride);
+        SetEntryNode(version, index, node);
+      }
+    }
+  }
+
+  static bool SameCover(const NodeHeader& a, const NodeHeader& b) {
+    return a.cover_length == b.cover_length &&
+           std::memcmp(a.cover_value, b.cover_value, sizeof(V)) == 0;
+  }
+  static void CopyCover(const NodeHeader& from, NodeHeader& to) {
+    to.cover_length = from.cover_length;
+    std::memcpy(to.cover_value, from.cover_value, sizeof(V));
   }
 
   // Sets the cover of `node`'s child at `byte` (`node` at `depth`) in
@@ -517,8 +744,80 @@ class PrefixTrie {
       std::memcpy(child.cover_value, &node->values()[node->PrefixRank(slot)],
                   sizeof(V));
     } else {
-      child.cover_length = node->cover_length;
-      std::memcpy(child.cover_value, node->cover_value, sizeof(V));
+      CopyCover(*node, child);
+    }
+  }
+
+  // Whether the subtree at `node` (at `depth`) holds (key, length).
+  static bool Holds(const NodeT* node, int depth, Key key, int length) {
+    const int target = DepthOf(length);
+    for (; node != nullptr && depth < target; ++depth) {
+      unsigned byte = ByteAt(key, depth);
+      node = node->has_child(byte) ? node->child(byte) : nullptr;
+    }
+    return node != nullptr &&
+           node->has_prefix(
+               SlotOf(ByteAt(key, target), length - target * kStride));
+  }
+
+  // Insert below *link, a node at `depth` on key's path. REQUIRES: *link
+  // is not null and length > depth * kStride (or both are 0).
+  bool InsertBelow(NodeT** link, int depth, Key key, int length,
+                   const V& value) {
+    const int target = DepthOf(length);
+    for (; depth < target; ++depth) {
+      unsigned byte = ByteAt(key, depth);
+      NodeT* node = *link;
+      if (node->has_child(byte)) {
+        node = MakePrivate(node);
+      } else {
+        NodeT* child = NewNode();
+        node = WithChild(node, byte, child);
+        SetCover(node, depth, byte, *child);
+      }
+      *link = node;
+      link = &node->children()[node->ChildRank(byte)];
+    }
+    unsigned slot = SlotOf(ByteAt(key, target), length - target * kStride);
+    NodeT* node = *link;
+    bool added = !node->has_prefix(slot);
+    if (added) {
+      node = WithPrefix(node, slot, value);
+    } else {
+      node = MakePrivate(node);
+      node->values()[node->PrefixRank(slot)] = value;
+    }
+    *link = node;
+    RefreshCovers(node, target, slot);
+    return added;
+  }
+
+  // Remove below *link, a node at `start` on key's path, the subtree
+  // holding (key, length); sets *link to null when it is left empty.
+  void RemoveBelow(NodeT** link, int start, Key key, int length) {
+    const int target = DepthOf(length);
+    const unsigned slot =
+        SlotOf(ByteAt(key, target), length - target * kStride);
+    NodeT** links[kLevels];
+    links[start] = link;
+    for (int depth = start; depth < target; ++depth) {
+      NodeT* node = MakePrivate(*links[depth]);
+      *links[depth] = node;
+      unsigned byte = ByteAt(key, depth);
+      links[depth + 1] = &node->children()[node->ChildRank(byte)];
+    }
+    *links[target] = WithoutPrefix(*links[target], slot);
+    RefreshCovers(*links[target], target, slot);
+    for (int depth = target; depth >= start; --depth) {
+      NodeT* node = *links[depth];
+      if (!node->empty()) break;
+      Free(node);
+      if (depth == start) {
+        *link = nullptr;
+        break;
+      }
+      *links[depth - 1] =
+          WithoutChild(*links[depth - 1], ByteAt(key, depth - 1));
     }
   }
 
@@ -539,16 +838,12 @@ class PrefixTrie {
         if (byte < lo) continue;
         if (byte >= hi) break;
         NodeT*& link = node->children()[node->ChildRank(byte)];
-        NodeHeader want{};
+        NodeHeader want;
         SetCover(node, depth, byte, want);
-        if (want.cover_length == link->cover_length &&
-            std::memcmp(want.cover_value, link->cover_value, sizeof(V)) == 0) {
-          continue;
-        }
+        if (SameCover(want, *link)) continue;
         NodeT* child = MakePrivate(link);
         link = child;
-        child->cover_length = want.cover_length;
-        std::memcpy(child->cover_value, want.cover_value, sizeof(V));
+        CopyCover(want, *child);
         RefreshChildren(child, depth + 1, 0, 1u << kStride);
       }
     }
@@ -561,7 +856,7 @@ class PrefixTrie {
     if (IsPrivate(node) && NodeCapacity(bytes) == NodeCapacity(node->bytes())) {
       return node;
     }
-    NodeT* fresh = Allocate(bytes);
+    NodeT* fresh = AllocateNode(bytes);
     std::memcpy(static_cast<void*>(fresh), node, sizeof(NodeHeader));
     fresh->generation = generation_;
     return fresh;
@@ -569,7 +864,7 @@ class PrefixTrie {
 
   NodeT* MakePrivate(NodeT* node) {
     if (IsPrivate(node)) return node;
-    NodeT* copy = Allocate(node->bytes());
+    NodeT* copy = AllocateNode(node->bytes());
     std::memcpy(static_cast<void*>(copy), node, node->bytes());
     copy->generation = generation_;
     Free(node);
@@ -647,12 +942,15 @@ class PrefixTrie {
   }
 
   void Publish() {
-    root_.store(working_, std::memory_order_seq_cst);
+    published_.store(working_ != nullptr ? working_ : &kEmptyVersion,
+                     std::memory_order_seq_cst);
     published_size_.store(working_size_, std::memory_order_relaxed);
     ++generation_;
     if (!pending_.empty()) {
       uint64_t tag = EpochDomain::Advance();
-      for (const Retired& r : pending_) retired_.push_back({r.node, tag});
+      for (const Retired& r : pending_) {
+        retired_.push_back({r.block, r.capacity, tag});
+      }
       pending_.clear();
     }
     Reclaim();
@@ -663,14 +961,31 @@ class PrefixTrie {
     for (unsigned i = 0; i < node->child_count; ++i) {
       FreeTree(node->children()[i]);
     }
-    Deallocate(node);
+    Deallocate(node, NodeCapacity(node->bytes()));
+  }
+  void FreeVersion(Version* version) {
+    if (version == nullptr) return;
+    FreeTree(version->upper);
+    for (unsigned c = 0; c < kChunks; ++c) {
+      const Chunk* chunk = version->chunks[c];
+      if (chunk == &kBareChunk) continue;
+      for (unsigned i = 0; i < kChunkEntries; ++i) {
+        FreeTree(EntryNode(*version, c * kChunkEntries + i));
+      }
+      Deallocate(const_cast<Chunk*>(chunk), ChunkCapacity());
+    }
+    Deallocate(version, VersionCapacity());
   }
 
+  alloc::Arena& arena_;
   PrefixNodePool pool_;
-  std::atomic<const NodeT*> root_{nullptr};  // the published version
+  std::atomic<const Version*> published_{&kEmptyVersion};
   std::atomic<size_t> published_size_{0};
   std::atomic<size_t> node_bytes_{0};
-  NodeT* working_ = nullptr;
+  Version* working_ = nullptr;  // null when the trie holds nothing
+  uint64_t version_generation_ = 0;
+  // The generation of the batch that made each chunk of working_.
+  uint64_t chunk_generation_[kChunks] = {};
   size_t working_size_ = 0;
   uint64_t generation_ = 1;
   int batch_depth_ = 0;

@@ -76,7 +76,9 @@ class Harness {
   }
 
   void Check() {
-    Table::ReadScope scope;
+    // Queries go through a Reader and through the table (a pin each,
+    // nested in the reader's).
+    const Table::Reader reader(table_);
     REQUIRE(table_.size() == ref_.size());
     std::vector<Entry> got(ref_.begin(), ref_.end()), all;
     table_.for_each(
@@ -86,7 +88,7 @@ class Harness {
     std::vector<Ipv6> v6_batch;
     for (int q = 0; q < 30; ++q) {
       IpAddress a = RandomAddress();
-      auto m = table_.longest(a);
+      auto m = reader.longest(a);
       auto want = RefLongest(a);
       REQUIRE(m.has_value() == want.has_value());
       if (m) {
@@ -104,7 +106,7 @@ class Harness {
               (it == ref_.end() ? std::nullopt : std::optional(it->second)));
 
       std::vector<Entry> less, want_less, more, want_more;
-      table_.less_specifics(
+      reader.less_specifics(
           p, [&](const Prefix& x, uint32_t v) { less.emplace_back(x, v); });
       table_.more_specifics(
           p, [&](const Prefix& x, uint32_t v) { more.emplace_back(x, v); });
@@ -127,7 +129,7 @@ class Harness {
     }
     std::vector<std::optional<uint32_t>> r4(v4_batch.size()),
         r6(v6_batch.size());
-    table_.lookup_batch(std::span<const Ipv4>(v4_batch), r4);
+    reader.lookup_batch(std::span<const Ipv4>(v4_batch), r4);
     table_.lookup_batch(std::span<const Ipv6>(v6_batch), r6);
     for (size_t i = 0; i < v4_batch.size(); ++i) {
       auto want = RefLongest(v4_batch[i]);
