@@ -41,8 +41,9 @@ inline constexpr int kChunkBits = 6;
 inline constexpr unsigned kChunkEntries = 1u << kChunkBits;
 inline constexpr unsigned kChunks = 1u << (kDirectoryBits - kChunkBits);
 
+// Cache-line aligned, as jemalloc places blocks of its size anyway.
 template <class V>
-struct DirectoryChunk {
+struct alignas(64) DirectoryChunk {
   static constexpr bool kInlineValues = sizeof(V) <= 4;
   static constexpr uintptr_t kBareLeaf = 1;
   static constexpr bool IsLeaf(uintptr_t word) { return word & 1; }
@@ -94,7 +95,7 @@ struct DirectoryChunk {
                                            V[kChunkEntries]>
       values;
 };
-static_assert(sizeof(DirectoryChunk<uint32_t>) == 512);
+static_assert(sizeof(DirectoryChunk<uint32_t>) == 8 * kChunkEntries);
 static_assert(sizeof(uintptr_t) == 8, "entries hold a 32-bit value and a tag");
 
 template <class V>

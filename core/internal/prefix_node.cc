@@ -21,10 +21,10 @@ std::vector<uint32_t> BuildCapacities() {
 
 }  // namespace
 
-uint32_t NodeCapacity(size_t bytes) {
+const uint32_t* NodeCapacityTable() {
   static const std::vector<uint32_t>* table =
       new std::vector<uint32_t>(BuildCapacities());
-  return (*table)[(bytes + 15) >> 4];
+  return table->data();
 }
 
 }  // namespace keel::core::core_internal

@@ -36,10 +36,16 @@ namespace keel::core::core_internal {
 
 inline constexpr int kStride = 8;
 
+// The table NodeCapacity reads, indexed by (bytes + 15) / 16; built on the
+// first call.
+const uint32_t* NodeCapacityTable();
 // The bytes a node of `bytes` bytes is allocated with: the GrowthPolicy
-// capacity (a jemalloc size class), looked up in a table built once, since
-// every edit of a node asks. REQUIRES: 0 < bytes <= kMaxNodeBytes.
-uint32_t NodeCapacity(size_t bytes);
+// capacity (a jemalloc size class). Inline: every write asks several times.
+// REQUIRES: 0 < bytes <= kMaxNodeBytes.
+inline uint32_t NodeCapacity(size_t bytes) {
+  static const uint32_t* const table = NodeCapacityTable();
+  return table[(bytes + 15) >> 4];
+}
 
 // For each byte >> 3: the slots 1..63 (0..5 extra bits) on the byte's path.
 inline constexpr std::array<uint64_t, 32> kShallowAncestors = [] {

@@ -43,13 +43,14 @@ class PrefixNodePool {
     return block;
   }
 
-  // Caches `p` while the cache stays within `budget` bytes, else frees it.
+  // Caches `p`. When that would take the cache past `budget` bytes, first
+  // returns everything cached to the arena: what fills the cache is mostly
+  // sizes the writer no longer asks for (a shrinking table frees bigger
+  // nodes than it allocates), and turning the newest blocks away instead
+  // would send every later allocation and free to the arena.
   // REQUIRES: p came from Allocate(capacity).
   void Deallocate(void* p, uint32_t capacity, size_t budget) {
-    if (cached_bytes() + capacity > budget) {
-      arena_.deallocate(p, capacity);
-      return;
-    }
+    if (cached_bytes() + capacity > budget) Flush();
     Block*& head = heads_[capacity >> 4];
     head = new (p) Block{head};
     Add(capacity);

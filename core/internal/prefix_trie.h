@@ -627,6 +627,17 @@ class PrefixTrie {
     return fresh;
   }
 
+  // A chunk copy, 16 bytes a move: memcpy of a fixed 512 bytes compiles to
+  // rep movsq, whose start-up costs more than the copy (5-8 ns a write).
+  static void CopyChunk(const Chunk& from, Chunk& to) {
+    using Block = long long __attribute__((vector_size(16), may_alias));
+    static_assert(sizeof(Chunk) % sizeof(Block) == 0 && alignof(Chunk) >= 16);
+    const Block* src = reinterpret_cast<const Block*>(&from);
+    Block* dst = reinterpret_cast<Block*>(&to);
+#pragma GCC unroll 64
+    for (size_t i = 0; i < sizeof(Chunk) / sizeof(Block); ++i) dst[i] = src[i];
+  }
+
   // Chunk c of `version`, private to this batch. REQUIRES: version private.
   Chunk* PrivateChunk(Version* version, unsigned c) {
     const Chunk* chunk = version->chunks[c];
@@ -634,7 +645,7 @@ class PrefixTrie {
       return const_cast<Chunk*>(chunk);  // written only while private
     }
     Chunk* fresh = static_cast<Chunk*>(Allocate(ChunkCapacity()));
-    std::memcpy(static_cast<void*>(fresh), chunk, sizeof(Chunk));
+    CopyChunk(*chunk, *fresh);
     if (chunk == &kBareChunk) {
       ++version->chunk_count;
     } else {

@@ -8,6 +8,7 @@
 #include <optional>
 #include <random>
 #include <tuple>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -17,11 +18,16 @@
 namespace keel::core::core_internal {
 namespace {
 
+// IPv4 tries hold 32-bit values, which directory leaves keep in their word;
+// IPv6 tries hold 64-bit ones, which leaves keep beside it.
+template <class Key>
+using Value = std::conditional_t<sizeof(Key) == 4, uint32_t, uint64_t>;
+
 template <class Key>
 struct Reference {
   static constexpr int kBits = sizeof(Key) * 8;
   // Ordered as the trie visits: by address, then shorter first.
-  std::map<std::pair<Key, int>, uint32_t> prefixes;
+  std::map<std::pair<Key, int>, Value<Key>> prefixes;
 
   static Key Mask(int length) {
     return length == 0 ? Key{0} : ~Key{0} << (kBits - length);
@@ -29,8 +35,8 @@ struct Reference {
   static bool Covers(Key key, int length, Key inner, int inner_length) {
     return length <= inner_length && (inner & Mask(length)) == key;
   }
-  std::optional<std::pair<int, uint32_t>> Longest(Key address) const {
-    std::optional<std::pair<int, uint32_t>> best;
+  std::optional<std::pair<int, Value<Key>>> Longest(Key address) const {
+    std::optional<std::pair<int, Value<Key>>> best;
     for (const auto& [p, v] : prefixes) {
       if (Covers(p.first, p.second, address, kBits) &&
           (!best || p.second > best->first)) {
@@ -41,7 +47,7 @@ struct Reference {
   }
 };
 
-using Entry = std::tuple<unsigned __int128, int, uint32_t>;
+using Entry = std::tuple<unsigned __int128, int, uint64_t>;
 
 template <class Key>
 class Harness {
@@ -93,7 +99,7 @@ class Harness {
       bool was = ref_.prefixes.erase({key, length}) > 0;
       REQUIRE(trie_.Remove(key, length) == was);
     } else {
-      uint32_t value = static_cast<uint32_t>(rng_());
+      Value<Key> value = static_cast<Value<Key>>(rng_());
       bool added = ref_.prefixes.insert_or_assign({key, length}, value).second;
       REQUIRE(trie_.Insert(key, length, value) == added);
     }
@@ -103,7 +109,8 @@ class Harness {
     EpochGuard guard;
     REQUIRE(trie_.size() == ref_.prefixes.size());
     std::vector<Entry> got, want;
-    trie_.ForEach([&](Key k, int l, uint32_t v) { got.emplace_back(k, l, v); });
+    trie_.ForEach(
+        [&](Key k, int l, Value<Key> v) { got.emplace_back(k, l, v); });
     for (const auto& [p, v] : ref_.prefixes)
       want.emplace_back(p.first, p.second, v);
     REQUIRE(got == want);
@@ -116,7 +123,7 @@ class Harness {
         REQUIRE(hit->length == expected->first);
         REQUIRE(hit->value == expected->second);
       }
-      std::optional<uint32_t> batch[1];
+      std::optional<Value<Key>> batch[1];
       trie_.LongestBatch(&address, 1, batch);
       REQUIRE(batch[0] ==
               (expected ? std::optional(expected->second) : std::nullopt));
@@ -128,7 +135,7 @@ class Harness {
                                                   : std::optional(it->second)));
 
       std::vector<Entry> less, want_less;
-      trie_.LessSpecifics(key, length, [&](Key k, int l, uint32_t v) {
+      trie_.LessSpecifics(key, length, [&](Key k, int l, Value<Key> v) {
         less.emplace_back(k, l, v);
       });
       for (const auto& [p, v] : ref_.prefixes) {
@@ -143,7 +150,7 @@ class Harness {
       REQUIRE(less == want_less);
 
       std::vector<Entry> more, want_more;
-      trie_.MoreSpecifics(key, length, [&](Key k, int l, uint32_t v) {
+      trie_.MoreSpecifics(key, length, [&](Key k, int l, Value<Key> v) {
         more.emplace_back(k, l, v);
       });
       for (const auto& [p, v] : ref_.prefixes) {
@@ -153,10 +160,10 @@ class Harness {
       }
       REQUIRE(more == want_more);
     }
-    // Batch lookups across lane groups and partial groups.
-    std::vector<Key> addresses(37);
+    // Batch lookups across groups (64 keys) and a partial one.
+    std::vector<Key> addresses(150);
     for (Key& a : addresses) a = RandomAddress();
-    std::vector<std::optional<uint32_t>> results(addresses.size());
+    std::vector<std::optional<Value<Key>>> results(addresses.size());
     trie_.LongestBatch(addresses.data(), addresses.size(), results.data());
     for (size_t i = 0; i < addresses.size(); ++i) {
       auto expected = ref_.Longest(addresses[i]);
@@ -165,14 +172,14 @@ class Harness {
     }
   }
 
-  PrefixTrie<Key, uint32_t>& trie() { return trie_; }
+  PrefixTrie<Key, Value<Key>>& trie() { return trie_; }
   Reference<Key>& ref() { return ref_; }
   std::mt19937_64& rng() { return rng_; }
 
  private:
   std::mt19937_64 rng_;
   alloc::Arena arena_{"prefix_trie_test"};
-  PrefixTrie<Key, uint32_t> trie_;
+  PrefixTrie<Key, Value<Key>> trie_;
   Reference<Key> ref_;
   std::vector<Key> bases_;
 };
