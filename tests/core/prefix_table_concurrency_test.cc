@@ -50,42 +50,58 @@ TEST_CASE("readers see whole answers and whole batches while one writer runs",
     std::mt19937_64 rng(seed);
     std::vector<Ipv4> batch(64);
     std::vector<std::optional<uint64_t>> results(batch.size());
-    while (!stop.load(std::memory_order_relaxed)) {
+    for (uint64_t pass = 0; !stop.load(std::memory_order_relaxed); ++pass) {
+      // Every other pass reads through one Reader held for the pass (queries
+      // without a pin of their own), the others through the table.
+      std::optional<Table::Reader> held;
+      if (pass % 2 == 0) held.emplace(table);
+      auto longest = [&](const auto& address) {
+        return held ? held->longest(address) : table.longest(address);
+      };
       for (int q = 0; q < 200; ++q) {
         uint32_t bits = rng() % 2 == 0
                             ? (10u << 24) | static_cast<uint32_t>(rng() >> 40)
                             : static_cast<uint32_t>(rng());
-        if (auto m = table.longest(Ipv4(bits))) {
+        if (auto m = longest(Ipv4(bits))) {
           Expect(m->value == ValueOf(m->prefix));
           Expect(m->prefix.contains(IpAddress(Ipv4(bits))));
         }
         Ipv6 v6 = Ipv6::FromHalves(0x20010db800000000ull | (rng() & 0xffffffff),
                                    rng());
-        if (auto m = table.longest(v6)) Expect(m->value == ValueOf(m->prefix));
+        if (auto m = longest(v6)) Expect(m->value == ValueOf(m->prefix));
       }
       for (auto& a : batch)
         a = Ipv4((10u << 24) | static_cast<uint32_t>(rng() >> 40));
-      table.lookup_batch(batch, results);
+      if (held) {
+        held->lookup_batch(batch, results);
+      } else {
+        table.lookup_batch(batch, results);
+      }
       for (size_t i = 0; i < batch.size(); ++i) {
         if (results[i]) {
-          auto m = table.longest(batch[i]);
+          auto m = longest(batch[i]);
           // The table may have moved on between the two reads; a value, when
           // there is one, still names some prefix of the table's history.
           if (m) Expect(m->value == ValueOf(m->prefix));
         }
       }
       std::set<int> a_seen, b_seen;
-      table.more_specifics(*Prefix::Parse("0.0.0.0/0"),
-                           [&](const Prefix& p, uint64_t v) {
-                             Expect(v == ValueOf(p));
-                             uint32_t bits = p.address().v4().bits();
-                             if (p.length() == 16 && (bits >> 24) == 10) {
-                               a_seen.insert((bits >> 16) & 0xff);
-                             }
-                             if (p.length() == 24 && (bits >> 20) == 0xac1) {
-                               b_seen.insert((bits >> 8) & 0xff);
-                             }
-                           });
+      auto visit = [&](const Prefix& p, uint64_t v) {
+        Expect(v == ValueOf(p));
+        uint32_t bits = p.address().v4().bits();
+        if (p.length() == 16 && (bits >> 24) == 10) {
+          a_seen.insert((bits >> 16) & 0xff);
+        }
+        if (p.length() == 24 && (bits >> 20) == 0xac1) {
+          b_seen.insert((bits >> 8) & 0xff);
+        }
+      };
+      const Prefix all = *Prefix::Parse("0.0.0.0/0");
+      if (held) {
+        held->more_specifics(all, visit);
+      } else {
+        table.more_specifics(all, visit);
+      }
       Expect(a_seen == b_seen);
       checks.fetch_add(1, std::memory_order_relaxed);
     }
@@ -112,10 +128,13 @@ TEST_CASE("readers see whole answers and whole batches while one writer runs",
       }
       pair_present[i] = !pair_present[i];
     }
-    // Unbatched writes of assorted prefixes, IPv4 and IPv6.
-    Prefix p =
-        *Prefix::Make(Ipv4((10u << 24) | static_cast<uint32_t>(rng() >> 40)),
-                      17 + static_cast<int>(rng() % 16), true);
+    // Unbatched writes of assorted prefixes, IPv4 and IPv6: mostly longer
+    // than /16 (under a directory entry), some /9 to /15 (rewriting the
+    // entries they cover).
+    const int length = rng() % 8 == 0 ? 9 + static_cast<int>(rng() % 7)
+                                      : 17 + static_cast<int>(rng() % 16);
+    Prefix p = *Prefix::Make(
+        Ipv4((10u << 24) | static_cast<uint32_t>(rng() >> 40)), length, true);
     if (rng() % 3 == 0) {
       table.remove(p);
     } else {
