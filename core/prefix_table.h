@@ -14,30 +14,35 @@
 //   table.more_specifics(*Prefix::Parse("192.0.0.0/16"),
 //                        [](const Prefix& p, uint32_t asn) { ... });
 //
-// Structure: a multibit trie per family with stride 8, each node holding a
-// 511-slot complete binary tree of the prefixes 1-8 bits below it and up to
-// 256 children, both compressed by popcount (core/internal/prefix_node.h).
-// Each node also holds the longest prefix above it that covers it, so an
-// IPv4 lookup walks down at most 4 nodes and searches only the last; a
-// full IPv4 table of 512k prefixes takes about 12 bytes a prefix (value
-// included). Writing a short prefix (/8 or shorter, the default route
-// aside) copies the nodes under it that it covers. All nodes come from the
-// table's own alloc::Arena ("prefix_table"), sized by alloc::GrowthPolicy
-// classes.
+// Structure: per family, a directory with one entry per value of the first
+// 16 bits (core/internal/prefix_directory.h) in front of a multibit trie
+// with stride 8, each node holding a 511-slot complete binary tree of the
+// prefixes 1-8 bits below it and up to 256 children, both compressed by
+// popcount (core/internal/prefix_node.h). An entry holds the node of its
+// /16's longer prefixes or, when there are none, the /16's answer itself
+// (leaf pushing); each node holds the longest prefix above it that covers
+// it. So an IPv4 lookup reads one entry and at most 2 nodes, and searches
+// only the last. A full IPv4 table of 512k prefixes takes about 12 bytes a
+// prefix (value included), its directory about 400 KB of it. Writing a
+// prefix of 16 bits or fewer rewrites the entries it covers (256 for an
+// IPv4 /8) and copies the nodes under them whose cover changes. Nodes and
+// directory blocks come from the table's own alloc::Arena
+// ("prefix_table"), sized by alloc::GrowthPolicy classes.
 //
 // Thread safety: one writer thread (insert, remove, Batch, reclaim) and any
-// number of reader threads (every const method) at once. Readers never
-// block and never see a torn state: the writer copies the nodes it changes
-// (path copying up to the root, once per batch) and publishes a new root
-// with one atomic store, so
+// number of reader threads (every const method, and Readers) at once.
+// Readers never block and never see a torn state: the writer copies the
+// nodes it changes and the directory blocks above them (once per batch),
+// and publishes the new version with one atomic store, so
 //  - every query sees the table either before or after each write, and a
 //    query with many results (more_specifics, less_specifics) sees one
 //    consistent version throughout (for_each: one per family);
 //  - writes inside one Batch are published together: a query sees all of a
 //    family's writes in the batch or none of them. Outside a Batch each write
-//    is published on its own, which costs a copy of its whole path (on a
-//    full IPv4 table about 1.4x the time of a write in a batch of 64); feed
-//    writers should batch (every few dozen updates or a millisecond).
+//    is published on its own, which costs a copy of its path and of the
+//    directory's 8 KB table of blocks (on a full IPv4 table about 2.4x the
+//    time of a write in a batch of 64); feed writers should batch (every
+//    few dozen updates or a millisecond).
 //  - the writer's own queries also read the published version: inside an
 //    open Batch they do not see its writes yet.
 // Replaced nodes are freed by epoch-based reclamation: each query pins the

@@ -1,8 +1,9 @@
 // The directory of PrefixTrie: one entry per value of an address's first 16
 // bits, so that a lookup reaches the node for its /16 (or the answer, when
 // there is none) with one read instead of a walk through two levels of
-// nodes. A full IPv4 table's directory is about 450 KB, small enough to stay
-// in a core's L2 cache, which is what takes lookups from ~25 ns to ~9 ns.
+// nodes. A full IPv4 table's directory is about 400 KB, small enough to stay
+// in a core's L2 cache (random lookups on the 2014 table: 23-29 ns before,
+// 10-12 ns with it).
 //
 // An entry is one word:
 //   odd   a leaf, leaf-pushed: no longer prefix lies inside the /16, and the
