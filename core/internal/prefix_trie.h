@@ -204,11 +204,6 @@ class PrefixTrie {
     return node->value(slot);
   }
 
-  std::optional<Hit> Longest(Key key) const {
-    const Hit hit = Find(key);
-    return hit.length < 0 ? std::nullopt : std::optional<Hit>(hit);
-  }
-
   // The longest prefix holding the address `key`, length -1 for none (the
   // value is then meaningless): its directory entry's leaf, or down the
   // nodes under the entry to the deepest on key's path, whose own prefixes

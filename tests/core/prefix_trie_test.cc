@@ -116,12 +116,12 @@ class Harness {
     REQUIRE(got == want);
     for (int q = 0; q < 40; ++q) {
       Key address = RandomAddress();
-      auto hit = trie_.Longest(address);
+      const auto hit = trie_.Find(address);
       auto expected = ref_.Longest(address);
-      REQUIRE(hit.has_value() == expected.has_value());
-      if (hit) {
-        REQUIRE(hit->length == expected->first);
-        REQUIRE(hit->value == expected->second);
+      REQUIRE((hit.length >= 0) == expected.has_value());
+      if (expected) {
+        REQUIRE(hit.length == expected->first);
+        REQUIRE(hit.value == expected->second);
       }
       std::optional<Value<Key>> batch[1];
       trie_.LongestBatch(&address, 1, batch);
@@ -239,12 +239,12 @@ TEST_CASE("the default route and host routes sit at the trie's ends",
   REQUIRE(trie.Insert(0xffffffff, 32, 9));
   REQUIRE_FALSE(trie.Insert(0, 0, 8));
   std::optional<EpochGuard> guard(std::in_place);
-  REQUIRE(trie.Longest(0x12345678)->value == 8);
-  REQUIRE(trie.Longest(0x12345678)->length == 0);
-  REQUIRE(trie.Longest(0xffffffff)->length == 32);
-  REQUIRE(trie.Longest(0xfffffffe)->length == 0);
+  REQUIRE(trie.Find(0x12345678).value == 8);
+  REQUIRE(trie.Find(0x12345678).length == 0);
+  REQUIRE(trie.Find(0xffffffff).length == 32);
+  REQUIRE(trie.Find(0xfffffffe).length == 0);
   REQUIRE(trie.Remove(0, 0));
-  REQUIRE_FALSE(trie.Longest(0x12345678).has_value());
+  REQUIRE(trie.Find(0x12345678).length == -1);
   REQUIRE(trie.size() == 1);
   REQUIRE(trie.Remove(0xffffffff, 32));
   REQUIRE_FALSE(trie.Remove(0xffffffff, 32));
@@ -264,11 +264,13 @@ TEST_CASE("prefixes written above a node reach lookups that end in it",
   REQUIRE(trie.Insert(0x0a010280, 25, 1));
   auto longest = [&](uint32_t address) {
     EpochGuard guard;
-    auto hit = trie.Longest(address);
+    const auto hit = trie.Find(address);
     std::optional<uint32_t> batch[1];
     trie.LongestBatch(&address, 1, batch);
-    REQUIRE(batch[0] == (hit ? std::optional(hit->value) : std::nullopt));
-    return hit ? std::pair(hit->length, hit->value) : std::pair(-1, 0u);
+    REQUIRE(batch[0] ==
+            (hit.length >= 0 ? std::optional(hit.value) : std::nullopt));
+    return hit.length >= 0 ? std::pair(hit.length, hit.value)
+                           : std::pair(-1, 0u);
   };
   const uint32_t beside = 0x0a010205, inside = 0x0a0102f0;
   REQUIRE(longest(beside) == std::pair(-1, 0u));
@@ -307,8 +309,8 @@ TEST_CASE("writing the default route copies only the root and the version",
     // A pinned reader keeps every replaced node counted.
     EpochGuard guard;
     REQUIRE(trie.Insert(0, 0, 7));
-    REQUIRE(trie.Longest(0x05010203)->length == 0);
-    REQUIRE(trie.Longest(0x05010103)->length == 24);
+    REQUIRE(trie.Find(0x05010203).length == 0);
+    REQUIRE(trie.Find(0x05010103).length == 24);
     REQUIRE(trie.Remove(0, 0));
     // Two copies of the version (10 KiB each) and of the root, not of the
     // 64 directory chunks (512 bytes each) and 64 nodes below them.
