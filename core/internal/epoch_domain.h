@@ -33,11 +33,11 @@
 
 namespace keel::core::core_internal {
 
-// A thread's reader state: its slot, claimed on first pin, and whether an
-// EpochGuard holds the pin.
+// A thread's reader state: its slot, claimed on first pin, and how many
+// EpochGuards it holds.
 struct EpochReaderState {
   int slot = -1;
-  bool pinned = false;
+  int depth = 0;
 };
 inline thread_local constinit EpochReaderState tls_epoch_reader;
 
@@ -57,28 +57,19 @@ class EpochDomain {
   static void Unpin(const EpochReaderState& state);
 };
 
-// Pins the epoch for its scope. A nested guard on one thread only reads a
-// flag: a counter would make each query under a ReadScope store to it, and
-// each next query wait on that store.
+// Pins the epoch for its scope; nested guards on one thread cost a counter.
 class EpochGuard {
  public:
-  EpochGuard() : outermost_(!tls_epoch_reader.pinned) {
-    if (outermost_) {
-      tls_epoch_reader.pinned = true;
-      EpochDomain::Pin(tls_epoch_reader);
-    }
+  EpochGuard() {
+    EpochReaderState& state = tls_epoch_reader;
+    if (state.depth++ == 0) EpochDomain::Pin(state);
   }
   ~EpochGuard() {
-    if (outermost_) {
-      EpochDomain::Unpin(tls_epoch_reader);
-      tls_epoch_reader.pinned = false;
-    }
+    EpochReaderState& state = tls_epoch_reader;
+    if (--state.depth == 0) EpochDomain::Unpin(state);
   }
   EpochGuard(const EpochGuard&) = delete;
   EpochGuard& operator=(const EpochGuard&) = delete;
-
- private:
-  const bool outermost_;
 };
 
 }  // namespace keel::core::core_internal
