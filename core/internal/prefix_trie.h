@@ -223,7 +223,14 @@ class PrefixTrie {
       at = Select(leaf, chunk->LeafValue(word, index % kChunkEntries),
                   version.default_value);
     } else {
-      at = Answer(WalkFrom(reinterpret_cast<const NodeT*>(word), key), key,
+      const char* node = reinterpret_cast<const char*>(word);
+      // The counts, the cover and the first values sit in the node's
+      // second to fourth lines, whose loads would otherwise wait for the
+      // bitmaps in its first (1-2 ns of the 22-30 a node lookup takes).
+      __builtin_prefetch(node + 64);
+      __builtin_prefetch(node + 128);
+      __builtin_prefetch(node + 192);
+      at = Answer(WalkFrom(reinterpret_cast<const NodeT*>(node), key), key,
                   DefaultRoute(version), &length);
     }
     Hit hit;
@@ -264,6 +271,7 @@ class PrefixTrie {
         __builtin_prefetch(node);
         __builtin_prefetch(node + 64);
         __builtin_prefetch(node + 128);
+        __builtin_prefetch(node + 192);
       }
       for (size_t j = 0; j < leaf_count; ++j) {
         const size_t i = leaves[j];
