@@ -196,17 +196,6 @@ struct Node : NodeHeader {
   const V& value(unsigned slot) const { return values()[PrefixRank(slot)]; }
   bool empty() const { return child_count == 0 && prefix_count == 0; }
 
-  // Where byte's child pointer sits, or `none` when byte has no child;
-  // chosen without a branch.
-  Node* const* ChildLink(unsigned byte, Node* const* none) const {
-    const uint64_t bits = child_bits[byte >> 6];
-    const unsigned bit = byte & 63;
-    // The children up to byte in its word: its rank + 1 when it has one.
-    const unsigned upto = Popcount(bits << (63 - bit));
-    return Select((bits >> bit) & 1,
-                  children() + children_before[byte >> 6] + upto - 1, none);
-  }
-
   // The deepest slot holding a prefix on `byte`'s path, or 0. Deeper slots
   // have larger numbers, so the answer is the highest hit: the three leaf
   // levels are tested one bit each, the six above with one mask. Written to

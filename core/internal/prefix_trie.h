@@ -121,8 +121,8 @@ class PrefixTrie {
     const bool upper = length <= kDirectoryBits;
     const unsigned index = DirectoryIndex(key);
     // Look first: a missing prefix must not copy anything.
-    if (!Holds(upper ? working_->upper : EntryNode(*working_, index),
-               upper ? 0 : kUpperLevels, key, length)) {
+    const NodeT* holder = Holder(*working_, key, length);
+    if (holder == nullptr || !holder->has_prefix(SlotFor(key, length))) {
       return false;
     }
     Version* version = PrivateVersion();
@@ -188,19 +188,9 @@ class PrefixTrie {
   }
 
   std::optional<V> Exact(Key key, int length) const {
-    const Version& version = Published();
-    const bool upper = length <= kDirectoryBits;
-    const NodeT* node =
-        upper ? version.upper : EntryNode(version, DirectoryIndex(key));
-    const int target = DepthOf(length);
-    for (int depth = upper ? 0 : kUpperLevels;
-         node != nullptr && depth < target; ++depth) {
-      unsigned byte = ByteAt(key, depth);
-      node = node->has_child(byte) ? node->child(byte) : nullptr;
-    }
-    if (node == nullptr) return std::nullopt;
-    unsigned slot = SlotOf(ByteAt(key, target), length - target * kStride);
-    if (!node->has_prefix(slot)) return std::nullopt;
+    const NodeT* node = Holder(Published(), key, length);
+    const unsigned slot = SlotFor(key, length);
+    if (node == nullptr || !node->has_prefix(slot)) return std::nullopt;
     return node->value(slot);
   }
 
@@ -213,15 +203,11 @@ class PrefixTrie {
   [[gnu::always_inline]] Hit Find(Key key) const {
     const Version& version = Published();
     const unsigned index = DirectoryIndex(key);
-    const Chunk* chunk = version.chunks[index / kChunkEntries];
-    const uintptr_t word = chunk->words[index % kChunkEntries];
+    const uintptr_t& word = EntryWord(version, index);
     const unsigned char* at;
     int length;
     if (Chunk::IsLeaf(word)) {
-      const int leaf = Chunk::LeafLength(word);
-      length = Select(leaf, leaf, version.default_length);
-      at = Select(leaf, chunk->LeafValue(word, index % kChunkEntries),
-                  version.default_value);
+      at = LeafAnswer(version, index, word, DefaultRoute(version), &length);
     } else {
       const char* node = reinterpret_cast<const char*>(word);
       // The counts, the cover and the first values sit in the node's
@@ -254,7 +240,7 @@ class PrefixTrie {
       const Key* group = keys + begin;
       std::optional<V>* results = out + begin;
       for (size_t i = 0; i < count; ++i) {
-        entries[i] = &EntryWord(version, group[i]);
+        entries[i] = &EntryWord(version, DirectoryIndex(group[i]));
         __builtin_prefetch(entries[i]);
       }
       size_t leaf_count = 0, node_count = 0;
@@ -265,9 +251,11 @@ class PrefixTrie {
         nodes[node_count] = static_cast<uint8_t>(i);
         leaf_count += is_leaf;
         node_count += is_leaf ^ 1;
-        const char* node = reinterpret_cast<const char*>(
-            Select(is_leaf, static_cast<const NodeT*>(&kEmpty),
-                   reinterpret_cast<const NodeT*>(word)));
+        // A leaf's prefetches go to the shared bare chunk, which stays in
+        // L1: lines next to its entry would be fetched for nothing.
+        const char* node =
+            Select(is_leaf, reinterpret_cast<const char*>(&kBareChunk),
+                   reinterpret_cast<const char*>(word));
         __builtin_prefetch(node);
         __builtin_prefetch(node + 64);
         __builtin_prefetch(node + 128);
@@ -275,16 +263,10 @@ class PrefixTrie {
       }
       for (size_t j = 0; j < leaf_count; ++j) {
         const size_t i = leaves[j];
-        const uintptr_t& word = *entries[i];
-        const Chunk* chunk = ChunkOf(version, group[i]);
-        const int leaf = Chunk::LeafLength(word);
         Hit hit;
-        hit.length = Select(leaf, leaf, fallback.length);
         std::memcpy(&hit.value,
-                    Select(leaf,
-                           chunk->LeafValue(
-                               word, DirectoryIndex(group[i]) % kChunkEntries),
-                           fallback.value),
+                    LeafAnswer(version, DirectoryIndex(group[i]), *entries[i],
+                               fallback, &hit.length),
                     sizeof(V));
         results[i] = ToResult(hit);
       }
@@ -330,16 +312,11 @@ class PrefixTrie {
   void MoreSpecifics(Key key, int length, Visit&& visit) const {
     const Version& version = Published();
     if (length > kDirectoryBits) {
-      const int target = DepthOf(length);
-      const NodeT* node = EntryNode(version, DirectoryIndex(key));
-      for (int depth = kUpperLevels; node != nullptr && depth < target;
-           ++depth) {
-        unsigned byte = ByteAt(key, depth);
-        node = node->has_child(byte) ? node->child(byte) : nullptr;
-      }
+      const NodeT* node = Holder(version, key, length);
       if (node == nullptr) return;
-      unsigned slot = SlotOf(ByteAt(key, target), length - target * kStride);
-      VisitSubtree(node, target, key & Mask(target * kStride), slot, visit);
+      const int target = DepthOf(length);
+      VisitSubtree(node, target, key & Mask(target * kStride),
+                   SlotFor(key, length), visit);
       return;
     }
     // Each /16 in range in turn: the prefixes of 16 bits or fewer that
@@ -354,8 +331,10 @@ class PrefixTrie {
                 ? length
                 : kDirectoryBits - std::countr_zero(index | (1u << 16));
         for (int len = shortest; len <= kDirectoryBits; ++len) {
-          if (auto value = UpperExact(*version.upper, base, len)) {
-            visit(base, len, *value);
+          const NodeT* node = Descend(version.upper, 0, base, DepthOf(len));
+          const unsigned slot = SlotFor(base, len);
+          if (node != nullptr && node->has_prefix(slot)) {
+            visit(base, len, node->value(slot));
           }
         }
       }
@@ -373,13 +352,6 @@ class PrefixTrie {
  private:
   // Lookups a batch takes at a time.
   static constexpr size_t kGroup = 64;
-  // Where walks go past the last node on a key's path: no prefixes, no
-  // children, no cover. Never written.
-  static constexpr NodeT kEmpty = [] {
-    NodeT node{};
-    node.cover_length = -1;
-    return node;
-  }();
   // Every entry bare: the chunk of every /16 range holding nothing, and
   // the version of an empty trie. Never written.
   static constexpr Chunk kBareChunk = [] {
@@ -419,30 +391,47 @@ class PrefixTrie {
   static unsigned DirectoryIndex(Key key) {
     return static_cast<unsigned>(key >> (kBits - kDirectoryBits));
   }
-  static const Chunk* ChunkOf(const Version& version, Key key) {
-    return version.chunks[DirectoryIndex(key) / kChunkEntries];
-  }
-  static const uintptr_t& EntryWord(const Version& version, Key key) {
-    return ChunkOf(version, key)->words[DirectoryIndex(key) % kChunkEntries];
+  static const uintptr_t& EntryWord(const Version& version, unsigned index) {
+    return version.chunks[index / kChunkEntries]->words[index % kChunkEntries];
   }
   // The node under entry `index`, or null.
   static NodeT* EntryNode(const Version& version, unsigned index) {
-    const uintptr_t word =
-        version.chunks[index / kChunkEntries]->words[index % kChunkEntries];
+    const uintptr_t word = EntryWord(version, index);
     return Chunk::IsLeaf(word) ? nullptr : reinterpret_cast<NodeT*>(word);
+  }
+  // The slot of (key, length) in the node holding it.
+  static unsigned SlotFor(Key key, int length) {
+    const int depth = DepthOf(length);
+    return SlotOf(ByteAt(key, depth), length - depth * kStride);
+  }
+  // The node on key's path at depth `target`, from `node` at `depth`, or
+  // null when the path ends before it.
+  static const NodeT* Descend(const NodeT* node, int depth, Key key,
+                              int target) {
+    for (; node != nullptr && depth < target; ++depth) {
+      const unsigned byte = ByteAt(key, depth);
+      node = node->has_child(byte) ? node->child(byte) : nullptr;
+    }
+    return node;
+  }
+  // The node that holds (key, length) when it is in the table, or null.
+  static const NodeT* Holder(const Version& version, Key key, int length) {
+    return length <= kDirectoryBits
+               ? Descend(version.upper, 0, key, DepthOf(length))
+               : Descend(EntryNode(version, DirectoryIndex(key)), kUpperLevels,
+                         key, DepthOf(length));
   }
 
   const Version& Published() const {
     return *published_.load(std::memory_order_seq_cst);
   }
 
-  // A longest-match walk in progress: the node to read next (kEmpty past
-  // the key's path) and the deepest node of the path so far, whose cover
-  // stands for every node above it (the default route aside).
+  // Where a longest-match walk ends: the deepest node on the key's path
+  // and its depth. Its cover stands for every node above it (the default
+  // route aside).
   struct Walk {
     const NodeT* node;
-    const NodeT* deepest;
-    int depth;  // deepest's
+    int depth;
   };
   // The answer when nothing else matches: the default route, or none.
   struct Fallback {
@@ -457,14 +446,26 @@ class PrefixTrie {
   // The walk from `node`, under key's directory entry, down to the deepest
   // node on key's path.
   [[gnu::always_inline]] static Walk WalkFrom(const NodeT* node, Key key) {
-    Walk walk{node, node, kUpperLevels};
-    for (int depth = kUpperLevels; depth + 1 < kLevels; ++depth) {
-      const unsigned byte = ByteAt(key, depth);
+    Walk walk{node, kUpperLevels};
+    for (; walk.depth + 1 < kLevels; ++walk.depth) {
+      const unsigned byte = ByteAt(key, walk.depth);
       if (!walk.node->has_child(byte)) break;
-      walk.node = walk.deepest = walk.node->child(byte);
-      walk.depth = depth + 1;
+      walk.node = walk.node->child(byte);
     }
     return walk;
+  }
+  // Where the answer of leaf `word` (entry `index`) sits, and its length
+  // in *length: the leaf's, or for a bare leaf the fallback (the default
+  // route, -1 for none), chosen without a branch.
+  [[gnu::always_inline]] static const unsigned char* LeafAnswer(
+      const Version& version, unsigned index, const uintptr_t& word,
+      const Fallback& fallback, int* length) {
+    const int leaf = Chunk::LeafLength(word);
+    *length = Select(leaf, leaf, fallback.length);
+    return Select(leaf,
+                  version.chunks[index / kChunkEntries]->LeafValue(
+                      word, index % kChunkEntries),
+                  fallback.value);
   }
   // hit as a batch result, chosen without a branch: a third of random
   // addresses have no route.
@@ -478,7 +479,7 @@ class PrefixTrie {
   // key's path, else its cover, else the default route.
   [[gnu::always_inline]] static const unsigned char* Answer(
       const Walk& walk, Key key, const Fallback& fallback, int* length) {
-    const NodeT* node = walk.deepest;
+    const NodeT* node = walk.node;
     const int has_cover = node->cover_length + 1;  // 0 for none
     const unsigned char* at =
         Select(has_cover, node->cover_value, fallback.value);
@@ -489,22 +490,6 @@ class PrefixTrie {
                   reinterpret_cast<const unsigned char*>(
                       node->values() + node->PrefixRank(slot)),
                   at);
-  }
-
-  // The value of the upper prefix (base, length), if there is one.
-  // REQUIRES: length <= kDirectoryBits.
-  static std::optional<V> UpperExact(const NodeT& root_node, Key base,
-                                     int length) {
-    const NodeT* node = &root_node;
-    if (DepthOf(length) == 1) {
-      const unsigned byte = ByteAt(base, 0);
-      if (!node->has_child(byte)) return std::nullopt;
-      node = node->child(byte);
-    }
-    const unsigned slot = SlotOf(ByteAt(base, DepthOf(length)),
-                                 length - DepthOf(length) * kStride);
-    if (!node->has_prefix(slot)) return std::nullopt;
-    return node->value(slot);
   }
 
   // Visits the prefixes of `node` (at `depth`) on key's path up to
@@ -762,18 +747,6 @@ class PrefixTrie {
     }
   }
 
-  // Whether the subtree at `node` (at `depth`) holds (key, length).
-  static bool Holds(const NodeT* node, int depth, Key key, int length) {
-    const int target = DepthOf(length);
-    for (; node != nullptr && depth < target; ++depth) {
-      unsigned byte = ByteAt(key, depth);
-      node = node->has_child(byte) ? node->child(byte) : nullptr;
-    }
-    return node != nullptr &&
-           node->has_prefix(
-               SlotOf(ByteAt(key, target), length - target * kStride));
-  }
-
   // Insert below *link, a node at `depth` on key's path. REQUIRES: *link
   // is not null and length > depth * kStride (or both are 0).
   bool InsertBelow(NodeT** link, int depth, Key key, int length,
@@ -792,7 +765,7 @@ class PrefixTrie {
       *link = node;
       link = &node->children()[node->ChildRank(byte)];
     }
-    unsigned slot = SlotOf(ByteAt(key, target), length - target * kStride);
+    const unsigned slot = SlotFor(key, length);
     NodeT* node = *link;
     bool added = !node->has_prefix(slot);
     if (added) {
@@ -810,8 +783,7 @@ class PrefixTrie {
   // holding (key, length); sets *link to null when it is left empty.
   void RemoveBelow(NodeT** link, int start, Key key, int length) {
     const int target = DepthOf(length);
-    const unsigned slot =
-        SlotOf(ByteAt(key, target), length - target * kStride);
+    const unsigned slot = SlotFor(key, length);
     NodeT** links[kLevels];
     links[start] = link;
     for (int depth = start; depth < target; ++depth) {
