@@ -10,9 +10,9 @@ namespace keel::tools {
 
 Args::Args(std::vector<std::string> words) : words_(std::move(words)) {}
 
-absl::Status Args::Check(std::initializer_list<std::string_view> valued,
-                         std::initializer_list<std::string_view> switches) {
-  auto contains = [](auto list, std::string_view name) {
+absl::Status Args::Check(const std::vector<std::string_view>& valued,
+                         const std::vector<std::string_view>& switches) {
+  auto contains = [](const auto& list, std::string_view name) {
     return std::find(list.begin(), list.end(), name) != list.end();
   };
   for (size_t i = 0; i < words_.size(); ++i) {

@@ -11,7 +11,6 @@
 #define KEEL_TOOLS_ARGS_H_
 
 #include <cstdint>
-#include <initializer_list>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -29,8 +28,8 @@ class Args {
 
   // Parses the words against the flags that take a value and the switches
   // that do not. Call once, before any getter.
-  absl::Status Check(std::initializer_list<std::string_view> valued,
-                     std::initializer_list<std::string_view> switches = {});
+  absl::Status Check(const std::vector<std::string_view>& valued,
+                     const std::vector<std::string_view>& switches = {});
 
   bool Has(std::string_view name) const;
   // The last value given for a flag, or `fallback`.

@@ -20,10 +20,9 @@ namespace {
 constexpr char kName[] = "serve";
 
 int RunServe(Args& args) {
-  if (auto s = args.Check({"config", "listen", "ip2asn", "pfx2as", "data-dir",
-                           "snapshot-interval", "snapshot-keep",
-                           "retention-windows", "chunk-window", "threads"});
-      !s.ok()) {
+  std::vector<std::string_view> valued = {"config"};
+  valued.insert(valued.end(), std::begin(kServeKeys), std::end(kServeKeys));
+  if (auto s = args.Check(valued); !s.ok()) {
     return Fail(kName, s, 2);
   }
   if (!args.positional().empty()) {

@@ -114,6 +114,8 @@ std::string_view HttpRequest::header(const char* name) const {
   return value == nullptr ? std::string_view() : std::string_view(value);
 }
 
+bool HttpRequest::ClientGone() const { return false; }
+
 HttpResponse HttpResponse::Json(int status, std::string body) {
   HttpResponse r;
   r.status = status;

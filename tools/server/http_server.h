@@ -49,6 +49,9 @@ struct HttpRequest {
   const std::string* param(std::string_view name) const;
   // A request header ("" when absent).
   std::string_view header(const char* name) const;
+  // Whether the client has closed its connection (a long handler polls this
+  // to stop work nobody will read).
+  bool ClientGone() const;
 };
 
 struct HttpResponse {

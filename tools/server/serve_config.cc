@@ -18,7 +18,8 @@ bool IsKey(std::string_view key) {
 }
 
 bool IsPathKey(std::string_view key) {
-  return key == "ip2asn" || key == "pfx2as" || key == "data-dir";
+  return key == "ip2asn" || key == "pfx2as" || key == "data-dir" ||
+         key == "auth-token-file";
 }
 
 [[gnu::cold]] absl::Status BadValue(std::string_view key,
@@ -39,7 +40,52 @@ absl::StatusOr<uint32_t> Count(std::string_view key, const std::string& value,
   return n;
 }
 
+absl::StatusOr<uint64_t> Count64(std::string_view key, const std::string& value,
+                                 uint64_t min, uint64_t max) {
+  uint64_t n = 0;
+  if (!absl::SimpleAtoi(value, &n) || n < min || n > max) {
+    return BadValue(
+        key, value,
+        absl::StrCat("expected a whole number in ", min, "..", max));
+  }
+  return n;
+}
+
+absl::StatusOr<int64_t> Duration(std::string_view key,
+                                 const std::string& value) {
+  auto ms = ParseDurationWithUnits(value);
+  if (!ms.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(std::string(key), ": ", ms.status().message()));
+  }
+  return *ms;
+}
+
 }  // namespace
+
+absl::StatusOr<uint64_t> ParseByteSize(std::string_view text) {
+  static constexpr std::pair<std::string_view, uint64_t> kUnits[] = {
+      {"KiB", 1ull << 10},   {"MiB", 1ull << 20},      {"GiB", 1ull << 30},
+      {"TiB", 1ull << 40},   {"KB", 1000ull},          {"MB", 1000000ull},
+      {"GB", 1000000000ull}, {"TB", 1000000000000ull}, {"B", 1}};
+  std::string_view digits = text;
+  uint64_t scale = 1;
+  for (const auto& [unit, factor] : kUnits) {
+    if (text.size() > unit.size() && text.ends_with(unit)) {
+      digits = text.substr(0, text.size() - unit.size());
+      scale = factor;
+      break;
+    }
+  }
+  uint64_t n = 0;
+  if (!absl::SimpleAtoi(absl::string_view(digits.data(), digits.size()), &n) ||
+      n > UINT64_MAX / scale) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "invalid size \"", std::string(text),
+        "\" (expected bytes, optionally with B, KB, MB, GB, KiB, MiB, GiB)"));
+  }
+  return n * scale;
+}
 
 absl::StatusOr<Settings> ReadConfigFile(const std::string& path) {
   std::ifstream in(path);
@@ -99,11 +145,8 @@ absl::StatusOr<ServeConfig> ServeConfig::FromSettings(
     } else if (key == "data-dir") {
       c.data_dir = value;
     } else if (key == "snapshot-interval" || key == "chunk-window") {
-      auto ms = ParseDurationWithUnits(value);
-      if (!ms.ok()) {
-        return absl::InvalidArgumentError(
-            absl::StrCat(key, ": ", ms.status().message()));
-      }
+      auto ms = Duration(key, value);
+      if (!ms.ok()) return ms.status();
       (key == "chunk-window" ? c.chunk_window_ms : c.snapshot_interval_ms) =
           *ms;
     } else if (key == "snapshot-keep") {
@@ -118,6 +161,45 @@ absl::StatusOr<ServeConfig> ServeConfig::FromSettings(
       auto n = Count(key, value, 1, 4096);
       if (!n.ok()) return n.status();
       c.threads = static_cast<int>(*n);
+    } else if (key == "read-timeout" || key == "idle-timeout" ||
+               key == "max-future" || key == "query-timeout") {
+      auto ms = Duration(key, value);
+      if (!ms.ok()) return ms.status();
+      (key == "read-timeout"   ? c.read_timeout_ms
+       : key == "idle-timeout" ? c.idle_timeout_ms
+       : key == "max-future"   ? c.max_future_ms
+                               : c.query_timeout_ms) = *ms;
+    } else if (key == "max-concurrent-writes" ||
+               key == "max-concurrent-queries") {
+      auto n = Count(key, value, 1, 4096);
+      if (!n.ok()) return n.status();
+      (key == "max-concurrent-writes" ? c.max_concurrent_writes
+                                      : c.max_concurrent_queries) = *n;
+    } else if (key == "auth-token-file") {
+      c.auth_token_file = value;
+    } else if (key == "max-series" || key == "max-new-series-per-request" ||
+               key == "query-max-samples") {
+      auto n = Count64(key, value, 1, uint64_t{1} << 40);
+      if (!n.ok()) return n.status();
+      (key == "max-series"                   ? c.max_series
+       : key == "max-new-series-per-request" ? c.max_new_series_per_request
+                                             : c.query_max_samples) = *n;
+    } else if (key == "write-decoded-budget" ||
+               key == "query-max-result-bytes") {
+      auto n = ParseByteSize(value);
+      if (!n.ok()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(key, ": ", n.status().message()));
+      }
+      if (*n < 4096) return BadValue(key, value, "must be at least 4096 bytes");
+      (key == "write-decoded-budget" ? c.write_decoded_budget_bytes
+                                     : c.query_max_result_bytes) = *n;
+    } else if (key == "snapshot-max-series-loss") {
+      double f = 0;
+      if (!absl::SimpleAtod(value, &f) || !(f >= 0 && f <= 1)) {
+        return BadValue(key, value, "expected a fraction in 0..1");
+      }
+      c.snapshot_max_series_loss = f;
     } else {
       return absl::InvalidArgumentError(absl::StrCat("unknown key ", key));
     }

@@ -46,7 +46,20 @@ inline constexpr std::string_view kServeKeys[] = {"listen",
                                                   "snapshot-keep",
                                                   "retention-windows",
                                                   "chunk-window",
-                                                  "threads"};
+                                                  "threads",
+                                                  "read-timeout",
+                                                  "idle-timeout",
+                                                  "max-concurrent-writes",
+                                                  "max-concurrent-queries",
+                                                  "auth-token-file",
+                                                  "max-future",
+                                                  "max-series",
+                                                  "max-new-series-per-request",
+                                                  "write-decoded-budget",
+                                                  "query-timeout",
+                                                  "query-max-samples",
+                                                  "query-max-result-bytes",
+                                                  "snapshot-max-series-loss"};
 
 struct ServeConfig {
   std::string listen = "127.0.0.1:9464";
@@ -59,8 +72,35 @@ struct ServeConfig {
   int64_t chunk_window_ms = 2 * 3600 * 1000;
   int threads = 128;  // HTTP worker threads (one per open connection)
 
+  // HTTP limits. A request's headers and body must arrive within
+  // read_timeout_ms of its start; a keep-alive connection with no request
+  // for idle_timeout_ms is closed.
+  int64_t read_timeout_ms = 30 * 1000;
+  int64_t idle_timeout_ms = 5 * 1000;
+  uint32_t max_concurrent_writes = 16;   // remote-write, import, snapshot
+  uint32_t max_concurrent_queries = 20;  // as Prometheus' query.max-concurrency
+  std::string auth_token_file;  // "" for none: writes, reloads, snapshots
+
+  // Write limits.
+  int64_t max_future_ms = 10 * 60 * 1000;  // samples further ahead: rejected
+  uint64_t max_series = 2'000'000;
+  uint64_t max_new_series_per_request = 50'000;
+  uint64_t write_decoded_budget_bytes = 256u << 20;  // all writes at once
+
+  // Query limits (Prometheus' --query.timeout, --query.max-samples).
+  int64_t query_timeout_ms = 2 * 60 * 1000;
+  uint64_t query_max_samples = 50'000'000;
+  uint64_t query_max_result_bytes = 256u << 20;
+
+  // A snapshot of a store that holds fewer than (1 - this) of the series of
+  // the last snapshot does not replace it silently (see SnapshotManager).
+  double snapshot_max_series_loss = 0.5;
+
   static absl::StatusOr<ServeConfig> FromSettings(const Settings& settings);
 };
+
+// "256MiB", "1GB", "4096" (bytes): B, KB/MB/GB (10^3), KiB/MiB/GiB (2^10).
+absl::StatusOr<uint64_t> ParseByteSize(std::string_view text);
 
 // Reads a config file; errors name the file and line.
 absl::StatusOr<Settings> ReadConfigFile(const std::string& path);
