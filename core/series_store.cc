@@ -51,8 +51,19 @@ AppendResult SeriesStore::Append(SeriesRef ref, int64_t t, double v) {
   return impl_->Append(ref, t, v);
 }
 
+absl::StatusOr<SeriesRef> SeriesStore::Find(Labels labels) const {
+  return impl_->Find(std::move(labels));
+}
+
 absl::StatusOr<AppendResult> SeriesStore::Append(Labels labels, int64_t t,
                                                  double v) {
+  // Refused before the lookup, so that no series is created for it (a live
+  // series' last sample is never before the floor, so for an existing
+  // series this is kOutOfOrder told more precisely).
+  if (t < impl_->OldestAppendable()) {
+    impl_->CountTooOld();
+    return AppendResult::kTooOld;
+  }
   // A Truncate may drop the series between lookup and append: look again.
   for (int attempt = 0;; ++attempt) {
     auto ref = impl_->GetOrCreate(labels, /*must_be_new=*/false);
@@ -69,12 +80,22 @@ std::size_t SeriesStore::AppendBatch(std::span<const RefSample> samples,
 
 SeriesSet SeriesStore::Select(std::span<const Matcher> matchers, int64_t mint,
                               int64_t maxt) const {
-  return impl_->Select(matchers, mint, maxt);
+  QueryContext unbounded(QueryLimits::Unbounded());
+  return impl_->Select(matchers, mint, maxt, unbounded);
+}
+
+absl::StatusOr<SeriesSet> SeriesStore::Select(std::span<const Matcher> matchers,
+                                              int64_t mint, int64_t maxt,
+                                              QueryContext& context) const {
+  SeriesSet set = impl_->Select(matchers, mint, maxt, context);
+  if (!context.ok()) return context.status();
+  return set;
 }
 
 SeriesSet SeriesStore::Cut() const {
+  QueryContext unbounded(QueryLimits::Unbounded());
   return impl_->Select({}, std::numeric_limits<int64_t>::min(),
-                       std::numeric_limits<int64_t>::max());
+                       std::numeric_limits<int64_t>::max(), unbounded);
 }
 
 absl::StatusOr<SeriesRef> SeriesStore::RestoreSeries(Labels labels) {
@@ -116,10 +137,16 @@ absl::Status SeriesRestorer::AddChunk(SeriesRef ref, const ChunkData& chunk) {
 void SeriesRestorer::Finish() { impl_->Finish(); }
 
 std::size_t SeriesStore::Truncate(int64_t before) {
-  return impl_->Truncate(before);
+  return impl_->Truncate(before).series;
 }
 
-std::size_t SeriesStore::ApplyRetention() { return impl_->ApplyRetention(); }
+TruncateResult SeriesStore::ApplyRetention(int64_t now_ms) {
+  return impl_->ApplyRetention(now_ms);
+}
+
+int64_t SeriesStore::OldestAppendable() const {
+  return impl_->OldestAppendable();
+}
 
 SeriesStoreStats SeriesStore::Stats() const { return impl_->Stats(); }
 

@@ -26,6 +26,13 @@
 // reused: once Truncate drops a series its ref answers kUnknownSeries, and
 // the same labels get a new ref.
 //
+// Time and limits: retention is anchored to the caller's clock, never to the
+// newest sample alone, so one sample stamped far in the future cannot make
+// the present look old (ApplyRetention). A store never holds more than
+// max_series live series. A caller that creates series only for samples it
+// will store (see OldestAppendable and Find) leaves no empty series behind:
+// the Append taking labels does so itself.
+//
 // Thread safety: every method may be called from any number of threads at
 // once. Series are striped over 64 locks by runs of 64 refs, so appenders
 // on different series rarely meet; Select and Cut take each stripe's lock
@@ -50,6 +57,7 @@
 #include "keel/alloc/stats.h"
 #include "keel/core/labels.h"
 #include "keel/core/matcher.h"
+#include "keel/core/query_context.h"
 #include "keel/core/xor_chunk.h"
 
 namespace keel::core {
@@ -100,6 +108,10 @@ struct SeriesStoreOptions {
   // The arena asks for transparent huge pages (alloc::ArenaOptions): a
   // restore of gigabytes then takes one page fault per 2 MiB, not per 4 KiB.
   bool huge_pages = true;
+  // Live series GetOrCreate may reach; 0 for no limit but the 2^32 - 1
+  // refs. Restores are not limited: they bring back series the store
+  // already held, and refusing them would refuse the whole snapshot.
+  uint64_t max_series = 0;
 };
 
 // One chunk as a query, a cut or a restore sees it.
@@ -138,7 +150,8 @@ struct SeriesStoreStats {
   uint64_t duplicates = 0;    // ignored as duplicates
   uint64_t out_of_order = 0;  // rejected as older than the last sample
   uint64_t conflicts = 0;     // rejected: same timestamp, other value
-  uint64_t too_old = 0;       // rejected: in a dropped window
+  uint64_t too_old = 0;       // rejected: in a dropped window (or, through
+                              // Append(labels), before OldestAppendable)
   int64_t min_time = std::numeric_limits<int64_t>::max();  // over held samples
   int64_t max_time = std::numeric_limits<int64_t>::min();
   alloc::MemoryStats arena;  // the store's arena, every structure
@@ -160,6 +173,14 @@ struct RestoreSizes {
   uint64_t chunks = 0;
 };
 
+// What Truncate or ApplyRetention dropped.
+struct TruncateResult {
+  std::size_t series = 0;  // left without chunks, so dropped
+  uint64_t chunks = 0;     // sealed and head chunks
+  // The oldest timestamp kept: OldestAppendable() afterwards.
+  int64_t kept_from = std::numeric_limits<int64_t>::min();
+};
+
 class SeriesSet;
 class SeriesRestorer;
 
@@ -174,12 +195,18 @@ class SeriesStore {
   static absl::Status CheckOptions(const SeriesStoreOptions& options);
 
   // The series with these labels (normalized: see NormalizeLabels), created
-  // if needed. Errors: InvalidArgument for labels breaking the rules.
+  // if needed. Errors: InvalidArgument for labels breaking the rules;
+  // ResourceExhausted, naming the limit, when a new series would pass
+  // max_series.
   absl::StatusOr<SeriesRef> GetOrCreate(Labels labels);
+  // The series with these labels if it exists; never creates one. Errors:
+  // NotFound; InvalidArgument as GetOrCreate.
+  absl::StatusOr<SeriesRef> Find(Labels labels) const;
 
   // The hot path. Never fails on data; see AppendResult.
   AppendResult Append(SeriesRef ref, int64_t t, double v);
-  // GetOrCreate, then Append.
+  // GetOrCreate, then Append; a sample before OldestAppendable is kTooOld
+  // without creating the series.
   absl::StatusOr<AppendResult> Append(Labels labels, int64_t t, double v);
   // Appends a batch, such as one scrape, in order, as Append would; while
   // appending one sample it prefetches the records and head chunks of the
@@ -193,6 +220,13 @@ class SeriesStore {
   // iterators yield only samples inside that range.
   SeriesSet Select(std::span<const Matcher> matchers, int64_t mint,
                    int64_t maxt) const;
+  // Select under a query's deadline, cancellation and budgets: matching
+  // label values, combining postings and copying the selected series'
+  // labels (counted as selected bytes) are charged to `context`, and the
+  // selection stops with the context's error once it fails.
+  absl::StatusOr<SeriesSet> Select(std::span<const Matcher> matchers,
+                                   int64_t mint, int64_t maxt,
+                                   QueryContext& context) const;
 
   // A consistent cut of every series and all its chunks, for snapshots:
   // each stripe is locked only while its series are read and their head
@@ -221,9 +255,16 @@ class SeriesStore {
   // arena's PurgePolicy. Returns the number of series dropped. Chunks still
   // referenced by a live SeriesSet are freed when the set goes.
   std::size_t Truncate(int64_t before);
-  // Truncate to keep the newest retention_windows windows, counted back
-  // from the window of the newest sample. Returns series dropped.
-  std::size_t ApplyRetention();
+  // Truncate to keep retention_windows windows, counted back from the window
+  // of min(newest sample, now_ms): data written late (backfill) is kept
+  // while its newest sample is recent for it, yet a sample ahead of the
+  // clock cannot push the present out of retention, and OldestAppendable
+  // never passes now_ms minus the retention. `now_ms` is the caller's wall
+  // clock (tests and simulations pass their own time).
+  TruncateResult ApplyRetention(int64_t now_ms);
+  // The oldest timestamp Append accepts: the start of the oldest window
+  // Truncate kept, INT64_MIN before any. It only rises.
+  int64_t OldestAppendable() const;
 
   SeriesStoreStats Stats() const;
   const SeriesStoreOptions& options() const;

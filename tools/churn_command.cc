@@ -229,7 +229,7 @@ class Churn {
       }
       const int64_t next = step + 1;
       if ((next * kIntervalMs) % kWindowMs != 0) continue;
-      store_->ApplyRetention();
+      store_->ApplyRetention(/*now_ms=*/kStartMs + next * kIntervalMs);
       double hour = static_cast<double>(next * kIntervalMs) / 3.6e6;
       uint64_t rss = Boundary(hour, after);
       if (next == restart_step) {

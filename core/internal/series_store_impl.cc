@@ -90,12 +90,32 @@ absl::StatusOr<SeriesRef> SeriesStoreImpl::GetOrCreate(Labels labels,
     return absl::AlreadyExistsError(
         absl::StrCat("series ", LabelsToString(labels), " exists already"));
   }
+  if (!must_be_new && options_.max_series != 0 &&
+      table_.size() - dead_series_ >= options_.max_series) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "the store holds its limit of ", options_.max_series,
+        " series (max_series); ", LabelsToString(labels), " is not created"));
+  }
   SeriesRef ref;
   if (!table_.Add(Series(), ref)) {
     return absl::ResourceExhaustedError("all 2^32-1 series refs are used");
   }
   index_.AddSeries(ref, pairs);
   return ref;
+}
+
+absl::StatusOr<SeriesRef> SeriesStoreImpl::Find(Labels labels) const {
+  if (auto s = NormalizeLabels(labels, options_.label_limits); !s.ok()) {
+    return s;
+  }
+  std::vector<uint32_t> pairs;
+  pairs.reserve(labels.size());
+  std::shared_lock lock(index_mu_);
+  if (index_.FindPairs(labels, pairs)) {
+    if (auto ref = index_.FindSeries(pairs)) return *ref;
+  }
+  return absl::NotFoundError(
+      absl::StrCat("no series ", LabelsToString(labels)));
 }
 
 AppendResult SeriesStoreImpl::Append(SeriesRef ref, int64_t t, double v) {
@@ -315,8 +335,16 @@ std::shared_ptr<const ChunkWindow> SeriesStoreImpl::FindWindow(
   return it == windows_.end() ? nullptr : it->second;
 }
 
+// About the memory a copy of `labels` takes in a SeriesSet.
+static uint64_t CopiedLabelsBytes(const Labels& labels) {
+  uint64_t bytes = sizeof(SeriesSet::Entry) + labels.size() * sizeof(Label);
+  for (const Label& l : labels) bytes += l.name.size() + l.value.size();
+  return bytes;
+}
+
 SeriesSet SeriesStoreImpl::Select(std::span<const Matcher> matchers,
-                                  int64_t mint, int64_t maxt) const {
+                                  int64_t mint, int64_t maxt,
+                                  QueryContext& context) const {
   SeriesSet set;
   set.mint_ = mint;
   set.maxt_ = maxt;
@@ -324,10 +352,14 @@ SeriesSet SeriesStoreImpl::Select(std::span<const Matcher> matchers,
   std::vector<Labels> labels;
   {
     std::shared_lock lock(index_mu_);
-    refs = index_.Select(matchers);
+    refs = index_.Select(matchers, context);
     labels.resize(refs.size());
     for (std::size_t i = 0; i < refs.size(); ++i) {
       index_.AppendLabels(index_.LabelsOf(refs[i]), labels[i]);
+      if (!context.AddSelectedBytes(CopiedLabelsBytes(labels[i])) ||
+          !context.Work(labels[i].size())) {
+        return set;
+      }
     }
   }
   struct Pending {
@@ -337,6 +369,7 @@ SeriesSet SeriesStoreImpl::Select(std::span<const Matcher> matchers,
   std::vector<Pending> found;
   std::vector<std::pair<std::size_t, std::size_t>> head_offsets;  // chunk, byte
   for (std::size_t i = 0; i < refs.size(); ++i) {
+    if (!context.Work()) return set;
     const Series& s = *table_.Find(refs[i]);
     const Stripe& stripe = StripeOf(refs[i]);
     StripeGuard lock(stripe.mu);
@@ -480,11 +513,16 @@ absl::Status SeriesStoreImpl::RestoreChunk(SeriesRef ref,
   return absl::OkStatus();
 }
 
-std::size_t SeriesStoreImpl::Truncate(int64_t before) {
+TruncateResult SeriesStoreImpl::Truncate(int64_t before) {
   std::lock_guard truncating(truncate_mu_);
   int64_t cut = WindowOf(before);
-  if (cut <= min_window_.load(std::memory_order_relaxed)) return 0;
+  TruncateResult result;
+  if (cut <= min_window_.load(std::memory_order_relaxed)) {
+    result.kept_from = OldestAppendable();
+    return result;
+  }
   min_window_.store(cut, std::memory_order_release);
+  result.kept_from = WindowStart(cut);
   uint64_t held_before = alloc::CaptureArenaStats(arena_).memory.allocated;
   std::vector<SeriesRef> dead;
   std::lock_guard index_lock(index_mu_);
@@ -500,6 +538,7 @@ std::size_t SeriesStoreImpl::Truncate(int64_t before) {
       if (n > 0) DropSealed(s, stripe, n);
       bool head_dropped = s.head != nullptr && WindowOf(s.head_last) < cut;
       if (head_dropped) FreeHead(s, stripe);
+      result.chunks += n + (head_dropped ? 1 : 0);
       // Only series this truncation emptied: one created but not yet
       // appended to (or restored into) has no chunks to lose.
       if ((n > 0 || head_dropped) && s.head == nullptr && s.sealed_count == 0) {
@@ -510,6 +549,7 @@ std::size_t SeriesStoreImpl::Truncate(int64_t before) {
   }
   std::sort(dead.begin(), dead.end());
   index_.RemoveSeries(dead);
+  dead_series_ += dead.size();
   std::vector<std::shared_ptr<ChunkWindow>> dropped;
   {
     std::lock_guard lock(windows_mu_);
@@ -521,19 +561,27 @@ std::size_t SeriesStoreImpl::Truncate(int64_t before) {
   dropped.clear();  // frees the blocks no SeriesSet holds
   uint64_t held_after = alloc::CaptureArenaStats(arena_).memory.allocated;
   if (held_after < held_before) purge_.freed(held_before - held_after);
-  return dead.size();
+  result.series = dead.size();
+  return result;
 }
 
-std::size_t SeriesStoreImpl::ApplyRetention() {
+TruncateResult SeriesStoreImpl::ApplyRetention(int64_t now_ms) {
+  // A stripe's max_time never falls, so it may be an outlier ahead of the
+  // clock (stored before this anchor existed, restored from a snapshot,
+  // or inside the caller's allowance): the clock caps it.
   int64_t newest = INT64_MIN;
   for (const Stripe& stripe : stripes_) {
     StripeGuard lock(stripe.mu);
     newest = std::max(newest, stripe.max_time);
   }
-  if (newest == INT64_MIN) return 0;
-  int64_t first_kept = WindowOf(newest) - (options_.retention_windows - 1);
+  TruncateResult nothing;
+  nothing.kept_from = OldestAppendable();
+  if (newest == INT64_MIN) return nothing;
+  int64_t anchor_window = WindowOf(std::min(newest, now_ms));
+  if (anchor_window < INT64_MIN + options_.retention_windows) return nothing;
+  int64_t first_kept = anchor_window - (options_.retention_windows - 1);
   int64_t before = WindowStart(first_kept);
-  if (WindowOf(before) != first_kept) return 0;  // saturated: nothing older
+  if (WindowOf(before) != first_kept) return nothing;  // saturated
   return Truncate(before);
 }
 
@@ -571,6 +619,7 @@ SeriesStoreStats SeriesStoreImpl::Stats() const {
     std::shared_lock lock(windows_mu_);
     out.windows = windows_.size();
   }
+  out.too_old += too_old_unseen_.load(std::memory_order_relaxed);
   out.chunk_bytes = memory_.held();
   out.arena = alloc::CaptureArenaStats(arena_).memory;
   return out;

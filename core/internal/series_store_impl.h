@@ -66,14 +66,24 @@ class SeriesStoreImpl {
   ~SeriesStoreImpl();
 
   absl::StatusOr<SeriesRef> GetOrCreate(Labels labels, bool must_be_new);
+  absl::StatusOr<SeriesRef> Find(Labels labels) const;
+  // Counts a sample refused before its series was looked up.
+  void CountTooOld() {
+    too_old_unseen_.fetch_add(1, std::memory_order_relaxed);
+  }
   AppendResult Append(SeriesRef ref, int64_t t, double v);
   std::size_t AppendBatch(std::span<const RefSample> samples,
                           std::span<AppendResult> results);
+  // Charges its work and the labels it copies to `context`; once that
+  // fails, returns a partial set, which the caller drops.
   SeriesSet Select(std::span<const Matcher> matchers, int64_t mint,
-                   int64_t maxt) const;
+                   int64_t maxt, QueryContext& context) const;
   absl::Status RestoreChunk(SeriesRef ref, const ChunkData& chunk);
-  std::size_t Truncate(int64_t before);
-  std::size_t ApplyRetention();
+  TruncateResult Truncate(int64_t before);
+  TruncateResult ApplyRetention(int64_t now_ms);
+  int64_t OldestAppendable() const {
+    return WindowStart(min_window_.load(std::memory_order_acquire));
+  }
   SeriesStoreStats Stats() const;
 
   int64_t WindowOf(int64_t t) const {
@@ -161,6 +171,10 @@ class SeriesStoreImpl {
   std::mutex truncate_mu_;
   mutable std::shared_mutex index_mu_;
   SeriesIndex index_ ABSL_GUARDED_BY(index_mu_);
+  // Live series = table_.size() - dead_series_ (restores included).
+  uint64_t dead_series_ ABSL_GUARDED_BY(index_mu_) = 0;
+  // Samples refused as too old before their series existed (no stripe).
+  std::atomic<uint64_t> too_old_unseen_{0};
   std::array<Stripe, kStripes> stripes_;
   mutable std::shared_mutex windows_mu_;
   std::map<int64_t, std::shared_ptr<ChunkWindow>> windows_

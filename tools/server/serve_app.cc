@@ -98,15 +98,20 @@ void ServeApp::Background() {
     }
     absl::Time now = absl::Now();
     if (now >= next_retention) {
-      core::SeriesStoreStats before = store_->Stats();
-      size_t dropped = store_->ApplyRetention();
-      core::SeriesStoreStats after = store_->Stats();
-      if (dropped > 0 || after.chunks != before.chunks) {
+      // Anchored to the wall clock: a sample stamped ahead of it cannot
+      // make the present look old (see SeriesStore::ApplyRetention).
+      core::TruncateResult dropped =
+          store_->ApplyRetention(absl::ToUnixMillis(now));
+      if (dropped.series > 0 || dropped.chunks > 0) {
+        core::SeriesStoreStats after = store_->Stats();
         LogEvent(absl::StrFormat(
-            "retention: dropped %d series and %d chunks; %d series, %d chunk "
-            "bytes remain",
-            dropped, before.chunks - after.chunks, after.series,
-            after.chunk_bytes));
+            "retention: dropped %d series and %d chunks before %s; %d series, "
+            "%d chunk bytes remain",
+            dropped.series, dropped.chunks,
+            absl::FormatTime(absl::RFC3339_sec,
+                             absl::FromUnixMillis(dropped.kept_from),
+                             absl::UTCTimeZone()),
+            after.series, after.chunk_bytes));
       }
       next_retention = now + absl::Milliseconds(std::min(
                                  kRetentionPeriodMs, config_.chunk_window_ms));
