@@ -80,22 +80,12 @@ std::size_t SeriesStore::AppendBatch(std::span<const RefSample> samples,
 
 SeriesSet SeriesStore::Select(std::span<const Matcher> matchers, int64_t mint,
                               int64_t maxt) const {
-  QueryContext unbounded(QueryLimits::Unbounded());
-  return impl_->Select(matchers, mint, maxt, unbounded);
-}
-
-absl::StatusOr<SeriesSet> SeriesStore::Select(std::span<const Matcher> matchers,
-                                              int64_t mint, int64_t maxt,
-                                              QueryContext& context) const {
-  SeriesSet set = impl_->Select(matchers, mint, maxt, context);
-  if (!context.ok()) return context.status();
-  return set;
+  return impl_->Select(matchers, mint, maxt);
 }
 
 SeriesSet SeriesStore::Cut() const {
-  QueryContext unbounded(QueryLimits::Unbounded());
   return impl_->Select({}, std::numeric_limits<int64_t>::min(),
-                       std::numeric_limits<int64_t>::max(), unbounded);
+                       std::numeric_limits<int64_t>::max());
 }
 
 absl::StatusOr<SeriesRef> SeriesStore::RestoreSeries(Labels labels) {
