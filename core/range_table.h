@@ -4,9 +4,11 @@
 //
 // Use it to answer "who holds this address" at tens of millions of lookups
 // a second, IPv4 and IPv6 in one table, from a few MB of memory; save() it
-// as an image that open_mapped() serves without copying or parsing.
+// as an image that open_image() serves without parsing, from the file's
+// mapping or from a copy (ImageHolding says when to use which).
 //
-//   auto table = keel::core::RangeTable::open_mapped("ip2asn.keel");
+//   auto table = keel::core::RangeTable::open_image(
+//       "ip2asn.keel", keel::core::ImageHolding::kCopied);
 //   if (!table.ok()) return table.status();
 //   auto match = table->lookup(*keel::core::IpAddress::Parse("1.1.1.1"));
 //   if (match) printf("AS%u %.*s\n", match->record.asn, ...);
@@ -29,6 +31,13 @@
 // Ownership: a table owns its memory (its block, or a read-only file
 // mapping); records and matches point into it and live as long as the
 // table.
+//
+// Replacing an image: write the new one under another name in the same
+// directory and rename() it over the old (save() does exactly that), then
+// open it again (restart keel serve). Never truncate or write into an image
+// in place (`cp new.keel live.keel`, `truncate`): a kMapped table answers
+// from the file's pages, so it would crash or answer from half-written
+// data; a kCopied table does not notice.
 #ifndef KEEL_CORE_RANGE_TABLE_H_
 #define KEEL_CORE_RANGE_TABLE_H_
 
@@ -70,13 +79,33 @@ struct RangeMatch {
   IpAddress last;
 };
 
+// How a table opened from an image holds it.
+enum class ImageHolding {
+  // Answers from a read-only shared mapping of the file: opening reads only
+  // to check it and the table costs no memory of its own, but the file must
+  // not change while the table lives. Truncating it makes the next lookup
+  // that touches a lost page die of SIGBUS; writing into it in place changes
+  // the answers and can send a lookup outside the table (MAP_PRIVATE would
+  // not help: pages not yet copied still follow the file). For short-lived
+  // processes (keel lookup) and images replaced only by rename.
+  kMapped,
+  // Reads the file into anonymous memory (huge pages, like a table built
+  // from feeds) and checks the copy: opening costs one read of the file and
+  // the table holds its own table_bytes(), but nothing done to the file
+  // afterwards reaches it. For long-lived processes (keel serve).
+  kCopied,
+};
+
 class RangeTable {
  public:
-  // Maps an image written by save(), read-only, and answers from the
-  // mapping. Refuses, with an error naming the file and the fault, a file
-  // that is not an image, is truncated, has a bad checksum, or whose indices
-  // point outside it.
-  static absl::StatusOr<RangeTable> open_mapped(std::string_view path);
+  // Opens an image written by save(), held as `holding` says. Refuses, with
+  // an error naming the file and the fault, a file that is not an image, is
+  // truncated, has a bad checksum, or whose indices point outside it.
+  static absl::StatusOr<RangeTable> open_image(std::string_view path,
+                                               ImageHolding holding);
+  static absl::StatusOr<RangeTable> open_mapped(std::string_view path) {
+    return open_image(path, ImageHolding::kMapped);
+  }
 
   RangeTable(RangeTable&&) noexcept;
   RangeTable& operator=(RangeTable&&) noexcept;
@@ -116,6 +145,7 @@ class RangeTable {
   // Distinct records (the gap excluded) and names.
   size_t records() const { return view_.counts.records - 1; }
   size_t names() const { return view_.counts.names; }
+  // Whether it answers from a file mapping (ImageHolding::kMapped).
   bool is_mapped() const;
 
  private:

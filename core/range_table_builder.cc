@@ -377,7 +377,8 @@ absl::StatusOr<RangeTable> RangeTableBuilder::Build() && {
 }
 
 absl::StatusOr<RangeTable> LoadRangeTable(const std::vector<std::string>& paths,
-                                          OverlapPolicy overlap) {
+                                          OverlapPolicy overlap,
+                                          ImageHolding holding) {
   if (paths.empty()) return absl::InvalidArgumentError("no table given");
   auto is_image = [](const std::string& path) {
     char head[sizeof(core_internal::kImageMagic)] = {};
@@ -395,7 +396,7 @@ absl::StatusOr<RangeTable> LoadRangeTable(const std::vector<std::string>& paths,
       return absl::InvalidArgumentError(absl::StrCat(
           path, " is an image; an image cannot be combined with other tables"));
     }
-    return RangeTable::open_mapped(path);
+    return RangeTable::open_image(path, holding);
   }
   RangeTableBuilder builder(overlap);
   for (const std::string& path : paths) {

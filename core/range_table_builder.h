@@ -101,9 +101,12 @@ class RangeTableBuilder {
 };
 
 // The table the command line's `--table PATH ...` names: a single image,
-// opened mapped, or feed files built into one table with `overlap`.
-absl::StatusOr<RangeTable> LoadRangeTable(const std::vector<std::string>& paths,
-                                          OverlapPolicy overlap);
+// opened as `holding` says (the safe copy unless the caller knows the file
+// will not change while the table lives), or feed files built into one
+// table with `overlap`.
+absl::StatusOr<RangeTable> LoadRangeTable(
+    const std::vector<std::string>& paths, OverlapPolicy overlap,
+    ImageHolding holding = ImageHolding::kCopied);
 
 }  // namespace keel::core
 

@@ -1,4 +1,4 @@
-// RangeTable::save and RangeTable::open_mapped: the image file.
+// RangeTable::save and RangeTable::open_image: the image file.
 //
 // File: an ImageHeader, zero padding to kDataOffset, then the table's block
 // exactly as range_format.h lays it out. The header carries the counts, each
@@ -12,6 +12,8 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <memory>
+#include <new>
 #include <string>
 
 #include "absl/strings/str_cat.h"
@@ -99,7 +101,29 @@ absl::Status WriteAll(int fd, const void* data, size_t bytes,
   return absl::OkStatus();
 }
 
-// Checks the header against the file; on success *places are the sections.
+// Reads exactly `bytes` at `offset`; a file that ends sooner (it shrank
+// since it was measured) is refused.
+absl::Status ReadAll(int fd, void* data, size_t bytes, uint64_t offset,
+                     std::string_view path) {
+  auto* p = static_cast<uint8_t*>(data);
+  while (bytes > 0) {
+    ssize_t n = pread(fd, p, bytes, static_cast<off_t>(offset));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return SystemError(path, "read", errno);
+    }
+    if (n == 0) {
+      return Refuse(path, absl::StrCat("file ended at byte ", offset,
+                                       " while being read (changed?)"));
+    }
+    p += n;
+    offset += static_cast<uint64_t>(n);
+    bytes -= static_cast<size_t>(n);
+  }
+  return absl::OkStatus();
+}
+
+// Checks the header (the file's first page) against the file's size.
 absl::Status CheckHeader(const uint8_t* page, uint64_t file_bytes,
                          std::string_view path) {
   ImageHeader h;
@@ -184,7 +208,8 @@ absl::Status RangeTable::save(std::string_view path) const {
   return status;
 }
 
-absl::StatusOr<RangeTable> RangeTable::open_mapped(std::string_view path) {
+absl::StatusOr<RangeTable> RangeTable::open_image(std::string_view path,
+                                                  ImageHolding holding) {
   std::string name(path);
   int fd = open(name.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return SystemError(path, "open", errno);
@@ -195,25 +220,57 @@ absl::StatusOr<RangeTable> RangeTable::open_mapped(std::string_view path) {
     return SystemError(path, "stat", error);
   }
   auto file_bytes = static_cast<uint64_t>(st.st_size);
+  if (!S_ISREG(st.st_mode)) {
+    close(fd);
+    return Refuse(path, "not a regular file");
+  }
   if (file_bytes < kDataOffset) {
     close(fd);
     return Refuse(path, absl::StrCat("file has ", file_bytes,
                                      " bytes, less than a header"));
   }
-  void* address = mmap(nullptr, file_bytes, PROT_READ, MAP_SHARED, fd, 0);
-  int error = errno;
-  close(fd);
-  if (address == MAP_FAILED) return SystemError(path, "mmap", error);
-  auto storage = ci::AdoptMapping(address, file_bytes);
-  const auto* base = static_cast<const uint8_t*>(address);
-  if (auto s = CheckHeader(base, file_bytes, path); !s.ok()) return s;
+  const bool mapped = holding == ImageHolding::kMapped;
+  std::unique_ptr<ci::RangeStorage> storage;
   ImageHeader h;
-  std::memcpy(&h, base, sizeof(h));
-  const uint8_t* block = base + kDataOffset;
-  // Each section's pages are dropped from the process once checked (they
-  // stay in the page cache), so that opening never holds the whole file: a
+  const uint8_t* block = nullptr;
+  if (mapped) {
+    void* address = mmap(nullptr, file_bytes, PROT_READ, MAP_SHARED, fd, 0);
+    int error = errno;
+    close(fd);
+    if (address == MAP_FAILED) return SystemError(path, "mmap", error);
+    storage = ci::AdoptMapping(address, file_bytes);
+    const auto* base = static_cast<const uint8_t*>(address);
+    if (auto s = CheckHeader(base, file_bytes, path); !s.ok()) return s;
+    std::memcpy(&h, base, sizeof(h));
+    block = base + kDataOffset;
+  } else {
+    // The copy is checked, not the file: whatever happens to the file while
+    // it is read shows as a short read or a checksum mismatch.
+    auto page = std::make_unique<uint8_t[]>(kDataOffset);
+    absl::Status status = ReadAll(fd, page.get(), kDataOffset, 0, path);
+    if (status.ok()) status = CheckHeader(page.get(), file_bytes, path);
+    uint8_t* copy = nullptr;
+    if (status.ok()) {
+      std::memcpy(&h, page.get(), sizeof(h));
+      try {
+        storage = ci::AllocateRangeBlock(file_bytes - kDataOffset, &copy);
+      } catch (const std::bad_alloc&) {
+        status = absl::ResourceExhaustedError(absl::StrCat(
+            name, ": no memory for a copy of ", file_bytes, " bytes"));
+      }
+    }
+    if (status.ok()) {
+      status = ReadAll(fd, copy, file_bytes - kDataOffset, kDataOffset, path);
+    }
+    close(fd);
+    if (!status.ok()) return status;
+    block = copy;
+  }
+  // A mapping's pages are dropped from the process once checked (they stay
+  // in the page cache), so that opening never holds the whole file: a
   // command answering a few addresses stays small, and lookups map back in
   // only what they touch.
+  auto drop = mapped ? DropPages : nullptr;
   for (int s = 0; s < ci::kRangeSectionCount; ++s) {
     const uint8_t* section = block + h.sections[s].offset;
     if (ci::Checksum64(section, h.sections[s].bytes) !=
@@ -221,16 +278,17 @@ absl::StatusOr<RangeTable> RangeTable::open_mapped(std::string_view path) {
       return Refuse(path, absl::StrCat("checksum mismatch in section ",
                                        kSectionNames[s]));
     }
-    DropPages(section, h.sections[s].bytes);
+    if (drop != nullptr) drop(section, h.sections[s].bytes);
   }
   ci::RangeView view;
   if (auto s = ci::ViewBlock(block, file_bytes - kDataOffset, h.counts, name,
-                             &view, DropPages);
+                             &view, drop);
       !s.ok()) {
     return s;
   }
-  DropPages(block, file_bytes - kDataOffset);
-  return RangeTable(std::move(storage), view, file_bytes);
+  if (drop != nullptr) drop(block, file_bytes - kDataOffset);
+  size_t table_bytes = mapped ? file_bytes : storage->bytes();
+  return RangeTable(std::move(storage), view, table_bytes);
 }
 
 }  // namespace keel::core

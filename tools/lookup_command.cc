@@ -144,7 +144,10 @@ int RunLookup(Args& args) {
   }
   auto overlap = core::ParseOverlapPolicy(args.Get("overlap", "error"));
   if (!overlap.ok()) return Fail(kName, overlap.status(), 2);
-  auto table = core::LoadRangeTable(tables, *overlap);
+  // Mapped: a command lives for one batch of lookups, and reading only the
+  // pages it touches keeps it within its RSS budget (README).
+  auto table =
+      core::LoadRangeTable(tables, *overlap, core::ImageHolding::kMapped);
   if (!table.ok()) return Fail(kName, table.status());
 
   Answerer answerer(*table);

@@ -1,6 +1,7 @@
 // RangeStorage: the memory a RangeTable answers from, either an anonymous
-// block (a table built from feeds) or a read-only file mapping (an opened
-// image). Releasing it unmaps it.
+// block (a table built from feeds, or an image read with
+// ImageHolding::kCopied) or a read-only file mapping (ImageHolding::kMapped).
+// Releasing it unmaps it.
 #ifndef KEEL_CORE_INTERNAL_RANGE_STORAGE_H_
 #define KEEL_CORE_INTERNAL_RANGE_STORAGE_H_
 

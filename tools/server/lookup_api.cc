@@ -53,7 +53,8 @@ void LookupApi::Register(HttpServer* server, size_t max_body_bytes) {
                 [this](const HttpRequest& r) { return LookupOne(r); });
   server->Route(
       "POST", "/v1/lookup",
-      [this](const HttpRequest& r) { return LookupMany(r); }, max_body_bytes);
+      [this](const HttpRequest& r) { return LookupMany(r); },
+      {.max_body_bytes = max_body_bytes});
   server->Route("GET", "/v1/prefix",
                 [this](const HttpRequest& r) { return Prefix(r); });
 }
@@ -184,7 +185,10 @@ absl::StatusOr<std::unique_ptr<LookupApi>> LookupApi::Load(
   std::optional<core::RangeTable> ranges;
   if (!ip2asn.empty()) {
     auto start = std::chrono::steady_clock::now();
-    auto table = core::LoadRangeTable(ip2asn, core::OverlapPolicy::kError);
+    // Copied: the server outlives any promise that the file stays as it
+    // is, and a mapped image truncated or rewritten in place kills it.
+    auto table = core::LoadRangeTable(ip2asn, core::OverlapPolicy::kError,
+                                      core::ImageHolding::kCopied);
     if (!table.ok()) return table.status();
     ranges.emplace(*std::move(table));
     LogEvent(absl::StrFormat(

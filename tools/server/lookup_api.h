@@ -42,8 +42,9 @@ class LookupApi {
   static constexpr size_t kMaxPrefixes = 100000;
 
   // Builds one RangeTable from the ip2asn files (TSV, CSV, gzip; or one
-  // image, mapped), and the PrefixTable from the pfx2as file. Either may be
-  // absent (empty). Logs what it loaded.
+  // image, copied into memory so that the file may change), and the
+  // PrefixTable from the pfx2as file. Either may be absent (empty). Logs
+  // what it loaded.
   static absl::StatusOr<std::unique_ptr<LookupApi>> Load(
       const std::vector<std::string>& ip2asn, const std::string& pfx2as);
 
