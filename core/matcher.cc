@@ -28,7 +28,16 @@ absl::StatusOr<Matcher> Matcher::Create(MatchType type, std::string name,
     re2::RE2::Options options;
     options.set_log_errors(false);
     options.set_dot_nl(true);  // Prometheus compiles with (?s)
+    options.set_max_mem(kRegexMaxMem);
     auto re = std::make_shared<re2::RE2>(value, options);
+    if (re->error_code() == re2::RE2::ErrorPatternTooLarge) {
+      constexpr size_t kShown = 64;
+      return absl::InvalidArgumentError(absl::StrCat(
+          "matcher on label \"", name, "\": regex \"", value.substr(0, kShown),
+          value.size() > kShown ? "...\"" : "\"",
+          " is too large: its compiled form exceeds the limit of ",
+          kRegexMaxMem, " bytes per regex"));
+    }
     if (!re->ok()) {
       return absl::InvalidArgumentError(
           absl::StrCat("matcher on label \"", name, "\": bad regex \"", value,
@@ -45,7 +54,8 @@ Matcher::Matcher(MatchType type, std::string name, std::string value,
       name_(std::move(name)),
       value_(std::move(value)),
       regex_(std::move(regex)),
-      matches_empty_(false) {
+      matches_empty_(false),
+      program_size_(regex_ ? static_cast<uint64_t>(regex_->ProgramSize()) : 0) {
   matches_empty_ = Matches("");
 }
 

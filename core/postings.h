@@ -17,7 +17,8 @@ namespace keel::core {
 
 std::vector<uint32_t> IntersectPostings(std::span<const uint32_t> a,
                                         std::span<const uint32_t> b);
-// The union of many lists (a k-way merge through a heap).
+// The union of many lists: a k-way merge through a heap for a few lists, a
+// bitmap over the refs for many.
 std::vector<uint32_t> MergePostings(
     std::span<const std::span<const uint32_t>> lists);
 // a minus b.

@@ -9,7 +9,13 @@
 
 namespace keel::core {
 
-absl::StatusOr<std::vector<Matcher>> ParseSelector(std::string_view text) {
+absl::StatusOr<std::vector<Matcher>> ParseSelector(
+    std::string_view text, const SelectorLimits& limits) {
+  if (text.size() > limits.max_bytes) {
+    return absl::InvalidArgumentError(absl::StrCat("selector is ", text.size(),
+                                                   " bytes, over the limit of ",
+                                                   limits.max_bytes, " bytes"));
+  }
   core_internal::TextCursor in(text);
   std::vector<Matcher> matchers;
   in.SkipSpace();
@@ -43,6 +49,10 @@ absl::StatusOr<std::vector<Matcher>> ParseSelector(std::string_view text) {
       in.SkipSpace();
       std::string value;
       if (auto s = in.ReadQuoted(value); !s.ok()) return s;
+      if (matchers.size() == limits.max_matchers) {
+        return in.Error(absl::StrCat("more than ", limits.max_matchers,
+                                     " matchers (the limit)"));
+      }
       auto m = Matcher::Create(type, std::string(name), std::move(value));
       if (!m.ok()) return in.Error(std::string(m.status().message()));
       matchers.push_back(*std::move(m));

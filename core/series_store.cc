@@ -80,12 +80,22 @@ std::size_t SeriesStore::AppendBatch(std::span<const RefSample> samples,
 
 SeriesSet SeriesStore::Select(std::span<const Matcher> matchers, int64_t mint,
                               int64_t maxt) const {
-  return impl_->Select(matchers, mint, maxt);
+  QueryContext unbounded(QueryLimits::Unbounded());
+  return impl_->Select(matchers, mint, maxt, unbounded);
+}
+
+absl::StatusOr<SeriesSet> SeriesStore::Select(std::span<const Matcher> matchers,
+                                              int64_t mint, int64_t maxt,
+                                              QueryContext& context) const {
+  SeriesSet set = impl_->Select(matchers, mint, maxt, context);
+  if (!context.ok()) return context.status();
+  return set;
 }
 
 SeriesSet SeriesStore::Cut() const {
+  QueryContext unbounded(QueryLimits::Unbounded());
   return impl_->Select({}, std::numeric_limits<int64_t>::min(),
-                       std::numeric_limits<int64_t>::max());
+                       std::numeric_limits<int64_t>::max(), unbounded);
 }
 
 absl::StatusOr<SeriesRef> SeriesStore::RestoreSeries(Labels labels) {

@@ -57,6 +57,7 @@
 #include "keel/alloc/stats.h"
 #include "keel/core/labels.h"
 #include "keel/core/matcher.h"
+#include "keel/core/query_context.h"
 #include "keel/core/xor_chunk.h"
 
 namespace keel::core {
@@ -219,6 +220,13 @@ class SeriesStore {
   // iterators yield only samples inside that range.
   SeriesSet Select(std::span<const Matcher> matchers, int64_t mint,
                    int64_t maxt) const;
+  // Select under a query's deadline, cancellation and budgets: matching
+  // label values, combining postings and copying the selected series'
+  // labels (counted as selected bytes) are charged to `context`, and the
+  // selection stops with the context's error once it fails.
+  absl::StatusOr<SeriesSet> Select(std::span<const Matcher> matchers,
+                                   int64_t mint, int64_t maxt,
+                                   QueryContext& context) const;
 
   // A consistent cut of every series and all its chunks, for snapshots:
   // each stripe is locked only while its series are read and their head

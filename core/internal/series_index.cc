@@ -13,6 +13,8 @@ namespace keel::core::core_internal {
 namespace {
 
 constexpr std::size_t kPageBytes = 16u << 10;
+// Postings entries merged, intersected or copied per QueryContext unit.
+constexpr std::size_t kEntriesPerUnit = 16;
 
 std::size_t HashIds(std::span<const uint32_t> ids) {
   return absl::Hash<absl::Span<const uint32_t>>{}(
@@ -259,7 +261,8 @@ void SeriesIndex::RemoveSeries(std::span<const SeriesRef> refs) {
   for (auto& [pair, dead] : dead_by_pair) remove(pairs_[pair].postings, dead);
 }
 
-std::vector<uint32_t> SeriesIndex::MatchOne(const Matcher& m) const {
+std::vector<uint32_t> SeriesIndex::MatchOne(const Matcher& m,
+                                            QueryContext& context) const {
   auto name = FindSymbol(m.name());
   if (!name) return {};
   if (m.type() == MatchType::kEqual && !m.matches_empty()) {
@@ -267,32 +270,42 @@ std::vector<uint32_t> SeriesIndex::MatchOne(const Matcher& m) const {
     auto pair = value ? FindPair(*name, *value) : std::nullopt;
     if (!pair) return {};
     const Postings& p = pairs_[*pair].postings;
+    if (!context.Work(p.size() / kEntriesPerUnit)) return {};
     return {p.begin(), p.end()};
   }
   auto it = name_pairs_.find(*name);
   if (it == name_pairs_.end()) return {};
   // A matcher matching "" selects by exclusion: the refs whose value it
-  // rejects are returned, for the caller to subtract.
+  // rejects are returned, for the caller to subtract. Each distinct value
+  // is matched once, whatever the number of series holding it.
   bool want = !m.matches_empty();
   std::vector<std::span<const uint32_t>> lists;
+  std::size_t total = 0;
   for (uint32_t pair : it->second) {
     const Pair& p = pairs_[pair];
     if (p.postings.empty()) continue;
     std::string_view value(symbols_[p.value].data(), symbols_[p.value].size());
-    if (m.Matches(value) == want) lists.emplace_back(p.postings);
+    if (!context.Work(m.MatchCost(value.size()))) return {};
+    if (m.Matches(value) == want) {
+      lists.emplace_back(p.postings);
+      total += p.postings.size();
+    }
   }
+  if (!context.Work(total / kEntriesPerUnit)) return {};
   return MergePostings(lists);
 }
 
-std::vector<uint32_t> SeriesIndex::Select(
-    std::span<const Matcher> matchers) const {
+std::vector<uint32_t> SeriesIndex::Select(std::span<const Matcher> matchers,
+                                          QueryContext& context) const {
   std::vector<std::vector<uint32_t>> include;
   std::vector<std::vector<uint32_t>> exclude;
   for (const Matcher& m : matchers) {
-    (m.matches_empty() ? exclude : include).push_back(MatchOne(m));
+    (m.matches_empty() ? exclude : include).push_back(MatchOne(m, context));
+    if (!context.ok()) return {};
   }
   std::vector<uint32_t> result;
   if (include.empty()) {
+    if (!context.Work(labels_.size() / kEntriesPerUnit)) return {};
     for (SeriesRef ref = 0; ref < labels_.size(); ++ref) {
       if (labels_[ref] != nullptr) result.push_back(ref);
     }
@@ -301,11 +314,16 @@ std::vector<uint32_t> SeriesIndex::Select(
               [](const auto& a, const auto& b) { return a.size() < b.size(); });
     result = std::move(include[0]);
     for (std::size_t i = 1; i < include.size() && !result.empty(); ++i) {
+      if (!context.Work((result.size() + include[i].size()) /
+                        kEntriesPerUnit)) {
+        return {};
+      }
       result = IntersectPostings(result, include[i]);
     }
   }
   for (const auto& e : exclude) {
     if (result.empty()) break;
+    if (!context.Work((result.size() + e.size()) / kEntriesPerUnit)) return {};
     result = SubtractPostings(result, e);
   }
   return result;

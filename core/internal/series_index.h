@@ -26,6 +26,7 @@
 #include "keel/alloc/arena_allocator.h"
 #include "keel/core/labels.h"
 #include "keel/core/matcher.h"
+#include "keel/core/query_context.h"
 #include "keel/core/series_store.h"
 
 namespace keel::core::core_internal {
@@ -92,8 +93,11 @@ class SeriesIndex {
     return p == nullptr ? std::span<const uint32_t>() : std::span(p + 1, p[0]);
   }
 
-  // Refs of live series matching every matcher, sorted.
-  std::vector<uint32_t> Select(std::span<const Matcher> matchers) const;
+  // Refs of live series matching every matcher, sorted. Charges its work
+  // (each label value matched, each postings list combined) to `context`
+  // and returns early, with a partial answer, once the context fails.
+  std::vector<uint32_t> Select(std::span<const Matcher> matchers,
+                               QueryContext& context) const;
 
   void AppendLabels(std::span<const uint32_t> pairs, Labels& out) const;
 
@@ -130,7 +134,7 @@ class SeriesIndex {
   std::optional<uint32_t> FindPair(uint32_t name, uint32_t value) const;
   // Refs matching one matcher (among series holding its label), or, for a
   // matcher that matches the empty value, refs it excludes.
-  std::vector<uint32_t> MatchOne(const Matcher& m) const;
+  std::vector<uint32_t> MatchOne(const Matcher& m, QueryContext& context) const;
   // Interns `s`, storing stored()'s string_view (equal to s) if it is new.
   template <typename Stored>
   uint32_t Intern(std::string_view s, Stored stored);

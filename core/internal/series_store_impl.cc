@@ -335,8 +335,16 @@ std::shared_ptr<const ChunkWindow> SeriesStoreImpl::FindWindow(
   return it == windows_.end() ? nullptr : it->second;
 }
 
+// About the memory a copy of `labels` takes in a SeriesSet.
+static uint64_t CopiedLabelsBytes(const Labels& labels) {
+  uint64_t bytes = sizeof(SeriesSet::Entry) + labels.size() * sizeof(Label);
+  for (const Label& l : labels) bytes += l.name.size() + l.value.size();
+  return bytes;
+}
+
 SeriesSet SeriesStoreImpl::Select(std::span<const Matcher> matchers,
-                                  int64_t mint, int64_t maxt) const {
+                                  int64_t mint, int64_t maxt,
+                                  QueryContext& context) const {
   SeriesSet set;
   set.mint_ = mint;
   set.maxt_ = maxt;
@@ -344,10 +352,14 @@ SeriesSet SeriesStoreImpl::Select(std::span<const Matcher> matchers,
   std::vector<Labels> labels;
   {
     std::shared_lock lock(index_mu_);
-    refs = index_.Select(matchers);
+    refs = index_.Select(matchers, context);
     labels.resize(refs.size());
     for (std::size_t i = 0; i < refs.size(); ++i) {
       index_.AppendLabels(index_.LabelsOf(refs[i]), labels[i]);
+      if (!context.AddSelectedBytes(CopiedLabelsBytes(labels[i])) ||
+          !context.Work(labels[i].size())) {
+        return set;
+      }
     }
   }
   struct Pending {
@@ -357,6 +369,7 @@ SeriesSet SeriesStoreImpl::Select(std::span<const Matcher> matchers,
   std::vector<Pending> found;
   std::vector<std::pair<std::size_t, std::size_t>> head_offsets;  // chunk, byte
   for (std::size_t i = 0; i < refs.size(); ++i) {
+    if (!context.Work()) return set;
     const Series& s = *table_.Find(refs[i]);
     const Stripe& stripe = StripeOf(refs[i]);
     StripeGuard lock(stripe.mu);

@@ -74,8 +74,10 @@ class SeriesStoreImpl {
   AppendResult Append(SeriesRef ref, int64_t t, double v);
   std::size_t AppendBatch(std::span<const RefSample> samples,
                           std::span<AppendResult> results);
+  // Charges its work and the labels it copies to `context`; once that
+  // fails, returns a partial set, which the caller drops.
   SeriesSet Select(std::span<const Matcher> matchers, int64_t mint,
-                   int64_t maxt) const;
+                   int64_t maxt, QueryContext& context) const;
   absl::Status RestoreChunk(SeriesRef ref, const ChunkData& chunk);
   TruncateResult Truncate(int64_t before);
   TruncateResult ApplyRetention(int64_t now_ms);

@@ -41,5 +41,26 @@ TEST_CASE("postings set operations agree with std::set algorithms") {
   REQUIRE(MergePostings({}).empty());
 }
 
+TEST_CASE("merging many lists (the bitmap path) agrees with std::set") {
+  std::mt19937 rng(7);
+  for (std::size_t count : {17, 100, 3000}) {
+    std::vector<std::vector<uint32_t>> owned;
+    std::set<uint32_t> all;
+    for (std::size_t i = 0; i < count; ++i) {
+      // Short lists, some empty, refs up to the top of uint32 now and then.
+      uint32_t range = i % 7 == 0 ? 0xffffff : 5000;
+      owned.push_back(RandomList(rng, rng() % 4, range));
+      all.insert(owned.back().begin(), owned.back().end());
+    }
+    std::vector<std::span<const uint32_t>> lists(owned.begin(), owned.end());
+    INFO(count);
+    REQUIRE(MergePostings(lists) ==
+            std::vector<uint32_t>(all.begin(), all.end()));
+  }
+  std::vector<uint32_t> zero = {0};
+  std::vector<std::span<const uint32_t>> lists(20, zero);
+  REQUIRE(MergePostings(lists) == std::vector<uint32_t>{0});
+}
+
 }  // namespace
 }  // namespace keel::core

@@ -47,5 +47,39 @@ TEST_CASE("bad selectors say where and what") {
   CHECK(Error(R"(up{a="\q"})").find("unknown escape") != std::string::npos);
 }
 
+TEST_CASE("selector length and matcher count are bounded, naming the limit") {
+  SelectorLimits limits;
+  std::string many = "up{";
+  for (std::size_t i = 1; i < limits.max_matchers; ++i) {
+    many += 'l';
+    many += std::to_string(i);
+    many += "=~\"v.*\",";
+  }
+  many += "}";
+  auto at_limit = ParseSelector(many);
+  REQUIRE(at_limit.ok());
+  CHECK(at_limit->size() == limits.max_matchers);
+  std::string over = many.substr(0, many.size() - 1);
+  over += "z=\"1\"}";
+  auto refused = ParseSelector(over);
+  REQUIRE(refused.status().code() == absl::StatusCode::kInvalidArgument);
+  CHECK(std::string(refused.status().message()).find("more than 64 matchers") !=
+        std::string::npos);
+
+  std::string longest = "up{a=\"";
+  longest.append(limits.max_bytes - 8, 'x');
+  longest += "\"}";
+  REQUIRE(longest.size() == limits.max_bytes);
+  CHECK(ParseSelector(longest).ok());
+  auto too_long = ParseSelector(longest + " ");
+  REQUIRE(!too_long.ok());
+  CHECK(std::string(too_long.status().message()).find("limit of 65536 bytes") !=
+        std::string::npos);
+  CHECK(ParseSelector("up{}", {.max_bytes = 3}).status().code() ==
+        absl::StatusCode::kInvalidArgument);
+  CHECK(ParseSelector("up{a=\"1\"}", {.max_matchers = 1}).status().code() ==
+        absl::StatusCode::kInvalidArgument);
+}
+
 }  // namespace
 }  // namespace keel::core
