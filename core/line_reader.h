@@ -13,7 +13,13 @@
 //   if (!reader->status().ok()) return reader->status();  // read error
 //
 // Lines lose their "\n" and a "\r" before it; a last line without "\n"
-// still counts. Concatenated gzip members read as one stream.
+// still counts. Concatenated gzip members read as one stream. Pipes and
+// other unseekable files (/dev/stdin) read like regular ones.
+//
+// Every input is bounded: a line longer than Options::max_line_bytes, a
+// read error and a failed allocation each end the reading with an error in
+// status(), never as the end of the file, so a caller that checks status()
+// cannot mistake a cut-off input for a whole one.
 //
 // Thread safety: none; one reader per thread.
 #ifndef KEEL_CORE_LINE_READER_H_
@@ -35,12 +41,30 @@ class ByteSource;
 
 class LineReader {
  public:
-  // A line longer than this is an error: binary garbage must not grow the
-  // buffer without bound.
+  // The default longest line: feeds and import files have lines of a few
+  // hundred bytes, and binary garbage must not grow the buffer without
+  // bound.
   static constexpr size_t kMaxLineBytes = 1 << 20;
 
+  struct Options {
+    // A longer line (without its "\n") is an error naming the file, the
+    // line number and this limit. The reader holds up to about twice this.
+    size_t max_line_bytes = kMaxLineBytes;
+    // The buffer's first size (it grows for longer lines): large for feeds,
+    // small where memory is counted (keel lookup on stdin).
+    size_t buffer_bytes = 1 << 20;
+  };
+
   // Opens `path`; an error names the path and the reason.
-  static absl::StatusOr<LineReader> Open(std::string_view path);
+  static absl::StatusOr<LineReader> Open(std::string_view path,
+                                         const Options& options);
+  static absl::StatusOr<LineReader> Open(std::string_view path) {
+    return Open(path, Options());
+  }
+  // Reads the open descriptor `fd`, which it takes and closes, naming it
+  // `name` in errors (stdin: `FromDescriptor(dup(0), "stdin", ...)`).
+  static absl::StatusOr<LineReader> FromDescriptor(int fd, std::string name,
+                                                   const Options& options);
 
   LineReader(LineReader&&) noexcept;
   LineReader& operator=(LineReader&&) noexcept;
@@ -55,17 +79,21 @@ class LineReader {
   int64_t line_number() const { return line_number_; }
   const std::string& path() const { return path_; }
   bool is_gzip() const { return gzip_; }
-  // OK, or the read or decompression error, naming the file and line.
+  // OK, or the error that ended the reading (a read or decompression
+  // error, a line over the limit, no memory), naming the file and line.
   const absl::Status& status() const { return status_; }
 
  private:
-  LineReader(std::string path, bool gzip,
+  LineReader(std::string path, const Options& options,
              std::unique_ptr<core_internal::ByteSource> source);
   // Moves the unread tail to the front and reads more; false at the end or
   // on an error.
   bool Fill();
+  // Sets status_ to the error for the line after the last one returned.
+  bool LineTooLong();
 
   std::string path_;
+  size_t max_line_bytes_;
   bool gzip_ = false;
   std::unique_ptr<core_internal::ByteSource> source_;
   std::unique_ptr<char[]> buffer_;

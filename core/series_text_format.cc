@@ -4,13 +4,12 @@
 #include <charconv>
 #include <cmath>
 #include <cstdio>
-#include <fstream>
-#include <memory>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "keel/core/internal/series_text_cursor.h"
+#include "keel/core/line_reader.h"
 
 namespace keel::core {
 namespace {
@@ -133,24 +132,14 @@ std::string FormatSampleLine(const Labels& labels, int64_t t, double v) {
 
 absl::StatusOr<ImportSummary> ImportTextFile(const std::string& path,
                                              SeriesStore& store) {
-  std::unique_ptr<FILE, int (*)(FILE*)> file(std::fopen(path.c_str(), "rb"),
-                                             &std::fclose);
-  if (file == nullptr) {
-    return absl::NotFoundError(
-        absl::StrCat(path, ": cannot open: ", std::strerror(errno)));
-  }
+  auto reader = LineReader::Open(path);
+  if (!reader.ok()) return reader.status();
   ImportSummary summary;
   uint64_t series_before = store.Stats().series;
   TextSample sample;
-  char* buf = nullptr;
-  std::size_t cap = 0;
-  std::unique_ptr<char*, void (*)(char**)> guard(
-      &buf, [](char** b) { std::free(*b); });
-  ssize_t len;
-  while ((len = getline(&buf, &cap, file.get())) >= 0) {
-    ++summary.lines;
-    std::string_view line(buf, static_cast<std::size_t>(len));
-    if (!line.empty() && line.back() == '\n') line.remove_suffix(1);
+  std::string_view line;
+  while (reader->Next(&line)) {
+    summary.lines = static_cast<uint64_t>(reader->line_number());
     auto parsed = ParseSampleLine(line, sample);
     if (!parsed.ok()) {
       return absl::InvalidArgumentError(absl::StrCat(
@@ -186,10 +175,9 @@ absl::StatusOr<ImportSummary> ImportTextFile(const std::string& path,
             path, ":", summary.lines, ": series vanished during the append"));
     }
   }
-  if (std::ferror(file.get())) {
-    return absl::DataLossError(
-        absl::StrCat(path, ": read error after line ", summary.lines));
-  }
+  // A read error, a line over the limit or no memory: the input was not
+  // read to its end, and nothing may pass it off as whole.
+  if (!reader->status().ok()) return reader->status();
   summary.new_series = store.Stats().series - series_before;
   return summary;
 }

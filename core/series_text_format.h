@@ -58,8 +58,12 @@ struct ImportSummary {
   int64_t max_time = std::numeric_limits<int64_t>::min();
 };
 
-// Appends every sample of the file to `store`. Stops at the first bad line:
-// the error reads "<path>:<line>: <what>"; samples before it stay appended.
+// Appends every sample of the file (plain or gzip, a pipe such as
+// /dev/stdin included; read by LineReader, so lines are limited to
+// LineReader::kMaxLineBytes) to `store`. Stops at the first bad line, a
+// line over the limit or a read error: the error reads "<path>:<line>:
+// <what>"; samples before it stay appended, so a caller that writes the
+// store out must not do so on an error.
 absl::StatusOr<ImportSummary> ImportTextFile(const std::string& path,
                                              SeriesStore& store);
 

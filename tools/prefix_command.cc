@@ -47,14 +47,13 @@ absl::Status AnswerEachStdinLine(const Table& table) {
   const Table::Reader reader(table);
   StdinLines lines;
   std::string_view line;
-  for (int64_t number = 1; lines.Next(&line); ++number) {
+  while (lines.Next(&line)) {
     if (auto s = AnswerLongest(reader, line); !s.ok()) {
       return absl::InvalidArgumentError(
-          absl::StrCat("stdin:", number, ": ", s.message()));
+          absl::StrCat("stdin:", lines.line_number(), ": ", s.message()));
     }
   }
-  if (lines.failed()) return absl::DataLossError("error reading stdin");
-  return absl::OkStatus();
+  return lines.status();
 }
 
 int RunPrefix(Args& args) {

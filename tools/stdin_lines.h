@@ -4,10 +4,13 @@
 //   StdinLines lines;
 //   std::string_view line;
 //   while (lines.Next(&line)) ...
-//   if (lines.failed()) ...                // a read error, not the end
+//   if (!lines.status().ok()) ...      // stopped before the end
 //
-// Reads through stdio's buffer (a few KB) into one line buffer that grows
-// to the longest line, rather than iostreams: no process that includes
+// A LineReader (core/line_reader.h) over a duplicate of descriptor 0, with a
+// small first buffer: lines are bounded by LineReader::kMaxLineBytes (a
+// longer one stops the reading with an error naming "stdin:N" and the limit),
+// and a read error or a failed allocation is an error, never the end of the
+// input. Gzip input is read as such. Not iostreams: no process that includes
 // <iostream> escapes initializing every locale facet at startup, which maps
 // hundreds of KB of library code into a command otherwise measured in MB.
 //
@@ -16,28 +19,35 @@
 #define KEEL_TOOLS_STDIN_LINES_H_
 
 #include <cstddef>
+#include <cstdint>
+#include <optional>
 #include <string_view>
+
+#include "absl/status/status.h"
+#include "keel/core/line_reader.h"
 
 namespace keel::tools {
 
 class StdinLines {
  public:
-  StdinLines() = default;
+  StdinLines();
   StdinLines(const StdinLines&) = delete;
   StdinLines& operator=(const StdinLines&) = delete;
-  ~StdinLines();
 
   // Sets *line to the next line, without its "\n" or a "\r" before it, and
-  // returns true; false at the end of input or on a read error. *line stays
+  // returns true; false at the end of input or on an error. *line stays
   // valid until the next call.
   bool Next(std::string_view* line);
 
-  // Whether reading stopped on an error rather than at the end.
-  bool failed() const;
+  // The number of the line Next returned last, from 1.
+  int64_t line_number() const;
+
+  // OK at the end of input; otherwise why reading stopped early.
+  const absl::Status& status() const;
 
  private:
-  char* buffer_ = nullptr;  // getline(3)'s, freed with free()
-  size_t capacity_ = 0;
+  std::optional<core::LineReader> reader_;
+  absl::Status status_;  // opening's error, when reader_ is empty
 };
 
 }  // namespace keel::tools

@@ -1,9 +1,11 @@
 #include "keel/core/line_reader.h"
 
+#include <unistd.h>
 #include <zlib.h>
 
 #include <catch2/catch.hpp>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "testing/temp_dir.h"
@@ -105,6 +107,106 @@ TEST_CASE("LineReader refuses a missing file and an endless line") {
   CHECK_FALSE(status.ok());
   CHECK(std::string(status.message()).find(":2: line longer") !=
         std::string::npos);
+}
+
+TEST_CASE("LineReader's line limit is an option, and names file and line") {
+  TempDir dir("line_reader_test");
+  std::string path = dir.File("limit.txt");
+  WriteFile(path, "12345\r\n123456\n");
+  auto reader = LineReader::Open(path, {.max_line_bytes = 5});
+  REQUIRE(reader.ok());
+  std::string_view line;
+  REQUIRE(reader->Next(&line));
+  CHECK(line == "12345");  // the limit itself, its "\r" aside, is allowed
+  CHECK_FALSE(reader->Next(&line));
+  CHECK(reader->status().message() ==
+        path + ":2: line longer than the limit of 5 bytes");
+  CHECK_FALSE(reader->Next(&line));  // and stays stopped
+
+  // A last line without "\n" is held to the limit too.
+  WriteFile(path, "ok\n123456");
+  auto last = LineReader::Open(path, {.max_line_bytes = 5});
+  REQUIRE(last.ok());
+  REQUIRE(last->Next(&line));
+  CHECK_FALSE(last->Next(&line));
+  CHECK(last->status().message() ==
+        path + ":2: line longer than the limit of 5 bytes");
+
+  // A line longer than the default but within a raised limit reads whole.
+  std::string big(LineReader::kMaxLineBytes * 3, 'y');
+  WriteFile(path, "a\n" + big + "\nb\n");
+  auto raised =
+      LineReader::Open(path, {.max_line_bytes = LineReader::kMaxLineBytes * 4});
+  REQUIRE(raised.ok());
+  std::vector<std::string> lines;
+  while (raised->Next(&line)) lines.emplace_back(line);
+  CHECK(raised->status().ok());
+  CHECK(lines == std::vector<std::string>{"a", big, "b"});
+}
+
+TEST_CASE("LineReader stops with an error on an endless device, never EOF") {
+  auto reader = LineReader::Open("/dev/zero", {.max_line_bytes = 1000});
+  REQUIRE(reader.ok());
+  std::string_view line;
+  CHECK_FALSE(reader->Next(&line));
+  CHECK(reader->status().message() ==
+        "/dev/zero:1: line longer than the limit of 1000 bytes");
+}
+
+// Opens the read end of a pipe by name, as `keel series import /dev/stdin`
+// does, while a thread writes `bytes` into it.
+std::vector<std::string> ReadThroughPipe(const std::string& bytes,
+                                         absl::Status* status,
+                                         bool* gzip = nullptr) {
+  int fds[2];
+  REQUIRE(pipe(fds) == 0);
+  std::thread writer([&] {
+    size_t done = 0;
+    while (done < bytes.size()) {
+      ssize_t n = write(fds[1], bytes.data() + done, bytes.size() - done);
+      if (n <= 0) break;
+      done += static_cast<size_t>(n);
+    }
+    close(fds[1]);
+  });
+  auto reader = LineReader::Open("/proc/self/fd/" + std::to_string(fds[0]));
+  close(fds[0]);  // the reader has its own descriptor
+  std::vector<std::string> lines;
+  if (reader.ok()) {
+    std::string_view line;
+    while (reader->Next(&line)) lines.emplace_back(line);
+    *status = reader->status();
+    if (gzip != nullptr) *gzip = reader->is_gzip();
+  } else {
+    *status = reader.status();
+  }
+  writer.join();
+  return lines;
+}
+
+TEST_CASE("LineReader reads pipes, plain and gzip") {
+  std::string text;
+  std::vector<std::string> expected;
+  for (int i = 0; i < 100000; ++i) {
+    expected.push_back("row " + std::to_string(i));
+    text += expected.back() + "\n";
+  }
+  absl::Status status;
+  bool gzip = true;
+  CHECK(ReadThroughPipe(text, &status, &gzip) == expected);
+  CHECK(status.ok());
+  CHECK_FALSE(gzip);
+  CHECK(ReadThroughPipe(Gzip(text) + Gzip("last\n"), &status, &gzip).size() ==
+        expected.size() + 1);
+  CHECK(status.ok());
+  CHECK(gzip);
+  // One byte is not yet a gzip header; a cut gzip stream is an error.
+  CHECK(ReadThroughPipe("x", &status) == std::vector<std::string>{"x"});
+  CHECK(status.ok());
+  std::string gz = Gzip(text);
+  ReadThroughPipe(gz.substr(0, gz.size() / 2), &status);
+  CHECK_FALSE(status.ok());
+  CHECK(std::string(status.message()).find("gzip data") != std::string::npos);
 }
 
 }  // namespace

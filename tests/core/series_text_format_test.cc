@@ -1,10 +1,17 @@
 #include "keel/core/series_text_format.h"
 
+#include <zlib.h>
+
 #include <bit>
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <limits>
 #include <random>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "keel/core/line_reader.h"
+#include "testing/temp_dir.h"
 
 namespace keel::core {
 namespace {
@@ -106,6 +113,44 @@ TEST_CASE("ImportTextFile names the file and line of a bad line") {
   REQUIRE(store.Stats().samples == 2);  // the lines before it
   auto missing = ImportTextFile("/nonexistent/x.txt", store);
   REQUIRE(missing.status().code() == absl::StatusCode::kNotFound);
+}
+
+TEST_CASE("ImportTextFile stops at a line over the limit, naming it") {
+  testing::TempDir dir("series_text_format_test");
+  // Valid samples, then what `cat valid.txt /dev/zero` gives: NULs without
+  // a newline. getline took its allocation failure for the end of the file.
+  std::string path =
+      dir.Write("endless.txt",
+                "up{job=\"a\"} 1 1700000000000\nup{job=\"b\"} 1 "
+                "1700000000000\n" +
+                    std::string(LineReader::kMaxLineBytes + 1, '\0'));
+  SeriesStore store;
+  auto s = ImportTextFile(path, store);
+  REQUIRE_FALSE(s.ok());
+  CHECK(s.status().message() ==
+        absl::StrCat(path, ":3: line longer than the limit of ",
+                     LineReader::kMaxLineBytes, " bytes"));
+  CHECK(store.Stats().samples == 2);
+}
+
+TEST_CASE("ImportTextFile reads gzip") {
+  testing::TempDir dir("series_text_format_test");
+  std::string text = "up{job=\"a\"} 1 1700000000000\n";
+  std::string gz(compressBound(text.size()) + 64, '\0');
+  z_stream z{};
+  REQUIRE(deflateInit2(&z, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) ==
+          Z_OK);
+  z.next_in = reinterpret_cast<Bytef*>(text.data());
+  z.avail_in = static_cast<uInt>(text.size());
+  z.next_out = reinterpret_cast<Bytef*>(gz.data());
+  z.avail_out = static_cast<uInt>(gz.size());
+  REQUIRE(deflate(&z, Z_FINISH) == Z_STREAM_END);
+  gz.resize(z.total_out);
+  deflateEnd(&z);
+  SeriesStore store;
+  auto s = ImportTextFile(dir.Write("a.txt.gz", gz), store);
+  REQUIRE(s.ok());
+  CHECK(s->appended == 1);
 }
 
 }  // namespace

@@ -23,4 +23,17 @@ rc=$?
 "$keel" series import /nonexistent/file.txt >/dev/null 2>&1
 rc=$?
 [[ $rc == 1 ]] || fail "missing file: exit $rc, want 1"
+# An endless line on a pipe (valid lines, then NULs without a newline) is an
+# error naming the line, and no snapshot is written: getline's allocation
+# failure was once taken for the end of the file.
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+err=$(cat "$src/tests/data/series_sample.txt" /dev/zero |
+      "$keel" series import /dev/stdin --snapshot-out "$tmp/p.snap" 2>&1 >/dev/null)
+rc=$?
+lines=$(wc -l < "$src/tests/data/series_sample.txt")
+[[ $rc == 1 ]] || fail "endless line: exit $rc, want 1 ($err)"
+[[ $err == *"/dev/stdin:$((lines + 1)): line longer than the limit of 1048576 bytes"* ]] ||
+  fail "endless line: $err"
+[[ ! -e $tmp/p.snap ]] || fail "endless line: a snapshot was written"
 echo PASS
