@@ -400,7 +400,14 @@ absl::StatusOr<RangeTable> LoadRangeTable(const std::vector<std::string>& paths,
   }
   RangeTableBuilder builder(overlap);
   for (const std::string& path : paths) {
+    size_t rows_before = builder.rows();
     if (auto s = builder.AddFile(path); !s.ok()) return s;
+    // An empty feed is a failed download far more often than a wish for a
+    // table that answers nothing (or only for the other family).
+    if (builder.rows() == rows_before) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(path, ": no ranges (an empty feed)"));
+    }
   }
   return std::move(builder).Build();
 }

@@ -29,6 +29,12 @@
 // MaxMind DB writers do; first: earlier rows win). Adjacent ranges with the
 // same record merge into one range.
 //
+// A repeated row (the same range, the same values) is an overlap too, and
+// the error says it duplicates the earlier line: under kError it most often
+// means a feed given or concatenated twice, which is worth knowing; pyasn and
+// MaxMind users who expect repeats to pass (their trees keep the last insert)
+// get that with kLast or kFirst, where a repeat changes nothing.
+//
 // Thread safety: none; build on one thread. The table it makes is immutable.
 #ifndef KEEL_CORE_RANGE_TABLE_BUILDER_H_
 #define KEEL_CORE_RANGE_TABLE_BUILDER_H_
@@ -103,7 +109,7 @@ class RangeTableBuilder {
 // The table the command line's `--table PATH ...` names: a single image,
 // opened as `holding` says (the safe copy unless the caller knows the file
 // will not change while the table lives), or feed files built into one
-// table with `overlap`.
+// table with `overlap`. A feed without a single row is refused, naming it.
 absl::StatusOr<RangeTable> LoadRangeTable(
     const std::vector<std::string>& paths, OverlapPolicy overlap,
     ImageHolding holding = ImageHolding::kCopied);

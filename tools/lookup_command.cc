@@ -5,13 +5,16 @@
 //
 // One line per address: IP<TAB>ASN<TAB>COUNTRY<TAB>NAME, "-" for a field the
 // table lacks, or IP<TAB>- when no range holds it. A bad address prints
-// IP<TAB>error: why on stderr; the others go on and the exit code is 1.
+// IP<TAB>error: why on stderr (a long one cut to 100 bytes and its length);
+// the others go on and the exit code is 1. A line of stdin longer than
+// LineReader::kMaxLineBytes, or a read error, stops it with exit code 1.
 #include <cstdio>
 #include <optional>
 #include <span>
 #include <string>
 #include <vector>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "keel/core/ip.h"
 #include "keel/core/range_table.h"
@@ -32,6 +35,19 @@ std::string_view Trim(std::string_view s) {
   return s;
 }
 
+// A bad line as stderr shows it: its first kMaxShown bytes, escaped, and
+// then its length, so that a line of garbage cannot flood the terminal.
+std::string Shown(std::string_view text) {
+  constexpr size_t kMaxShown = 100;
+  std::string_view head = text.substr(0, kMaxShown);
+  std::string shown =
+      absl::CHexEscape(absl::string_view(head.data(), head.size()));
+  if (text.size() > kMaxShown) {
+    absl::StrAppend(&shown, "... (", text.size(), " bytes)");
+  }
+  return shown;
+}
+
 // Answers addresses in batches of up to kBatch, in input order, through
 // RangeTable::lookup_batch: its interleaved searches overlap their cache
 // misses, and it reads only the records, the one thing this command prints
@@ -47,8 +63,8 @@ class Answerer {
     if (!address.ok()) {
       Flush();
       std::fflush(stdout);  // so that a file or pipe keeps the order too
-      std::fprintf(stderr, "%.*s\terror: %.*s\n", static_cast<int>(text.size()),
-                   text.data(),
+      std::string shown = Shown(text);
+      std::fprintf(stderr, "%s\terror: %.*s\n", shown.c_str(),
                    static_cast<int>(address.status().message().size()),
                    address.status().message().data());
       all_good_ = false;
@@ -160,9 +176,9 @@ int RunLookup(Args& args) {
       std::string_view text = Trim(line);
       if (!text.empty()) answerer.Add(text);
     }
-    if (lines.failed()) {
+    if (!lines.status().ok()) {
       answerer.Flush();
-      return Fail(kName, absl::DataLossError("error reading stdin"));
+      return Fail(kName, lines.status());
     }
   }
   answerer.Flush();

@@ -34,21 +34,50 @@ std::string Where(const PendingRow& row,
                       Address(row.last, row.v6), ")");
 }
 
+// The fields two rows both set but to different values, or nullptr.
+const char* DifferentFields(const PendingRow& a, const PendingRow& b) {
+  const uint8_t both = a.groups & b.groups;
+  if ((both & kSetsAs) != 0 && (a.asn != b.asn || a.name != b.name)) {
+    return "AS number and name";
+  }
+  if ((both & kSetsCountry) != 0 && a.country != b.country) return "country";
+  return nullptr;
+}
+
 [[gnu::cold, gnu::noinline]] absl::Status OverlapError(
-    const PendingRow& a, const PendingRow& b, const char* group,
+    const PendingRow& a, const PendingRow& b, uint8_t group,
     const std::vector<std::string>& sources) {
   const PendingRow& later = a.order > b.order ? a : b;
   const PendingRow& earlier = a.order > b.order ? b : a;
-  return absl::InvalidArgumentError(absl::StrCat(
-      Where(later, sources), " overlaps ", Where(earlier, sources), " in the ",
-      group, " fields; --overlap first or last decides which wins"));
+  const char* fields = group == kSetsAs ? "AS number and name" : "country";
+  std::string where = Where(later, sources);
+  std::string source =
+      earlier.source < sources.size() ? sources[earlier.source] : "";
+  std::string other =
+      absl::StrCat(source.empty() ? "range" : source, ":", earlier.line);
+  if (a.first != b.first || a.last != b.last) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        where, " overlaps ", Where(earlier, sources), " in the ", fields,
+        " fields; --overlap first or last decides which wins"));
+  }
+  // The same range twice: most often a feed given or concatenated twice.
+  const char* different = DifferentFields(a, b);
+  if (different == nullptr) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(where, " duplicates ", other,
+                     " (the same range and values); --overlap first or last "
+                     "accepts repeated rows"));
+  }
+  return absl::InvalidArgumentError(
+      absl::StrCat(where, " repeats the range of ", other, " with another ",
+                   different, "; --overlap first or last decides which wins"));
 }
 
 // Resolves one group's rows (indices sorted by first address, then input
 // order) into disjoint segments.
 absl::Status ResolveGroup(const std::vector<PendingRow>& rows,
                           const std::vector<uint32_t>& sorted,
-                          OverlapPolicy policy, const char* group,
+                          OverlapPolicy policy, uint8_t group,
                           const std::vector<std::string>& sources,
                           std::vector<Segment>* out) {
   bool overlap = false;
@@ -150,12 +179,12 @@ absl::Status PaintRanges(const std::vector<PendingRow>& rows, bool v6,
                          std::vector<PaintedRange>* out) {
   std::vector<Segment> as, country;
   if (auto s = ResolveGroup(rows, SortedRows(rows, v6, kSetsAs), policy,
-                            "AS number and name", sources, &as);
+                            kSetsAs, sources, &as);
       !s.ok()) {
     return s;
   }
   if (auto s = ResolveGroup(rows, SortedRows(rows, v6, kSetsCountry), policy,
-                            "country", sources, &country);
+                            kSetsCountry, sources, &country);
       !s.ok()) {
     return s;
   }

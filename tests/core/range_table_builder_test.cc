@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 #include <fstream>
 #include <string>
+#include <vector>
 
 #include "testing/temp_dir.h"
 
@@ -127,6 +128,48 @@ TEST_CASE("overlaps are refused by default, naming both lines") {
              "fields; --overlap first or last");
   CHECK(AddText(text, OverlapPolicy::kLast, true).ok());
   CHECK(AddText(text, OverlapPolicy::kFirst, true).ok());
+}
+
+TEST_CASE("a repeated row is named a duplicate of its earlier line") {
+  const std::string row = "10.0.0.0\t10.0.0.255\t1\tAU\ta\n";
+  const std::string text = row + "11.0.0.0\t11.0.0.255\t2\tAU\tb\n" + row;
+  absl::Status s = AddText(text, OverlapPolicy::kError, /*build=*/true);
+  REQUIRE_FALSE(s.ok());
+  CheckError(s, "feed.txt:3 (10.0.0.0-10.0.0.255) duplicates ",
+             "feed.txt:1 (the same range and values); --overlap first or "
+             "last accepts repeated rows");
+  CHECK(std::string(s.message()).find("overlaps") == std::string::npos);
+  CHECK(AddText(text, OverlapPolicy::kLast, true).ok());
+  CHECK(AddText(text, OverlapPolicy::kFirst, true).ok());
+
+  // The same range with another value says which field differs.
+  s = AddText(row + "10.0.0.0\t10.0.0.255\t1\tNZ\ta\n", OverlapPolicy::kError,
+              true);
+  CheckError(s, "feed.txt:2 (10.0.0.0-10.0.0.255) repeats the range of ",
+             "feed.txt:1 with another country; --overlap first or last");
+  s = AddText(row + "10.0.0.0\t10.0.0.255\t2\tAU\ta\n", OverlapPolicy::kError,
+              true);
+  CheckError(s, "feed.txt:2 (10.0.0.0-10.0.0.255) repeats the range of ",
+             "feed.txt:1 with another AS number and name");
+}
+
+TEST_CASE("LoadRangeTable refuses an empty feed, naming it") {
+  TempDir dir("range_builder_test");
+  std::string good = dir.Write("good.tsv", kGood);
+  std::string empty = dir.Write("empty.tsv", "");
+  std::string blank = dir.Write("blank.tsv", "\n\n");
+  struct Case {
+    std::vector<std::string> paths;
+    std::string culprit;
+  };
+  for (const auto& [paths, culprit] :
+       {Case{{empty}, empty}, Case{{blank}, blank}, Case{{good, empty}, empty},
+        Case{{empty, good}, empty}}) {
+    auto table = LoadRangeTable(paths, OverlapPolicy::kError);
+    REQUIRE_FALSE(table.ok());
+    CHECK(table.status().message() == culprit + ": no ranges (an empty feed)");
+  }
+  CHECK(LoadRangeTable({good}, OverlapPolicy::kError).ok());
 }
 
 TEST_CASE("last paints later rows over earlier ones; first keeps earlier") {
