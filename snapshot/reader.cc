@@ -2,13 +2,20 @@
 
 #include <algorithm>
 #include <chrono>
+#include <deque>
 #include <limits>
 #include <optional>
 #include <string_view>
 #include <utility>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/hash/hash.h"
 #include "absl/strings/str_cat.h"
+#include "absl/types/span.h"
+#include "keel/core/internal/series_restorer.h"
+#include "keel/core/labels.h"
 #include "keel/snapshot/internal/format.h"
 #include "keel/snapshot/internal/record_parser.h"
 
@@ -41,6 +48,147 @@ SnapshotInfo InfoOf(const snapshot_internal::ParseSummary& s) {
   info.footer_section_bytes = s.footer_bytes;
   return info;
 }
+
+core::ChunkData DataOf(const ChunkRecord& c) {
+  core::ChunkData data;
+  data.min_time = c.min_time;
+  data.max_time = c.max_time;
+  data.samples = static_cast<uint16_t>(c.sample_count);
+  data.encoding = c.encoding;
+  data.bytes = c.bytes;
+  return data;
+}
+
+absl::Status SampleCountFits(const ChunkRecord& c) {
+  if (c.sample_count > std::numeric_limits<uint16_t>::max()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "sample count ", c.sample_count, " exceeds a chunk's 65535"));
+  }
+  return absl::OkStatus();
+}
+
+// Makes, without a store, the checks of the records that a restore leaves
+// to the store: a series' labels are what NormalizeLabels accepts (with the
+// store's limits) and name no series twice once normalised, as
+// SeriesBulkRestore::AddSeries requires; each chunk passes
+// core_internal::CheckChunkContent, the function SeriesBulkRestore::AddChunk
+// calls. (Chunk windows depend on the restoring store's --chunk-window, so
+// only a restore checks them.) Keeps each distinct string once and the
+// normalised label pairs of every series, as string ids.
+class Verifier : public snapshot_internal::RecordVisitor {
+ public:
+  explicit Verifier(const core::LabelLimits& limits)
+      : limits_(limits), series_set_(0, SeriesHash{this}, SeriesEq{this}) {}
+
+  absl::Status OnHeader(const snapshot_internal::Header&) override {
+    return absl::OkStatus();
+  }
+
+  absl::Status OnString(uint32_t, std::string_view s) override {
+    auto it = ids_.find(s);
+    if (it == ids_.end()) {
+      // The key views the copy, which the deque never moves.
+      texts_.emplace_back(s);
+      it = ids_.emplace(texts_.back(), texts_.size() - 1).first;
+    }
+    id_of_.push_back(it->second);
+    return absl::OkStatus();
+  }
+
+  absl::Status OnSeries(uint32_t series,
+                        std::span<const LabelRef> labels) override {
+    const std::size_t begin = pairs_.size();
+    if (!AppendIfNormal(labels)) {
+      pairs_.resize(begin);
+      if (absl::Status s = AppendNormalized(labels); !s.ok()) return s;
+    }
+    series_end_.push_back(pairs_.size());
+    if (!series_set_.insert(series).second) {
+      core::Labels text;
+      for (std::size_t i = begin; i < pairs_.size(); i += 2) {
+        text.push_back({texts_[pairs_[i]], texts_[pairs_[i + 1]]});
+      }
+      return absl::AlreadyExistsError(absl::StrCat(
+          "series ", core::LabelsToString(text), " exists already"));
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status OnChunk(const ChunkRecord& c) override {
+    if (absl::Status s = SampleCountFits(c); !s.ok()) return s;
+    return core::core_internal::CheckChunkContent(c.series, DataOf(c));
+  }
+
+ private:
+  // Series s's pairs (name id, value id, ...).
+  std::span<const uint32_t> PairsOf(uint32_t s) const {
+    std::size_t begin = s == 0 ? 0 : series_end_[s - 1];
+    return {pairs_.data() + begin, series_end_[s] - begin};
+  }
+  struct SeriesHash {
+    const Verifier* v;
+    std::size_t operator()(uint32_t s) const {
+      std::span<const uint32_t> p = v->PairsOf(s);
+      return absl::Hash<absl::Span<const uint32_t>>()(
+          absl::MakeConstSpan(p.data(), p.size()));
+    }
+  };
+  struct SeriesEq {
+    const Verifier* v;
+    bool operator()(uint32_t a, uint32_t b) const {
+      std::span<const uint32_t> x = v->PairsOf(a);
+      std::span<const uint32_t> y = v->PairsOf(b);
+      return std::equal(x.begin(), x.end(), y.begin(), y.end());
+    }
+  };
+
+  // Appends the pairs when the labels are already as NormalizeLabels leaves
+  // them (sorted by name, non-empty values) and break no rule: the common
+  // case, without copying a string.
+  bool AppendIfNormal(std::span<const LabelRef> labels) {
+    if (labels.empty() || labels.size() > limits_.max_labels) return false;
+    std::string_view previous;
+    for (std::size_t i = 0; i < labels.size(); ++i) {
+      std::string_view name = texts_[id_of_[labels[i].name]];
+      std::string_view value = texts_[id_of_[labels[i].value]];
+      if ((i > 0 && !(previous < name)) ||
+          name.size() > limits_.max_name_bytes ||
+          !core::IsValidLabelName(name) || value.empty() ||
+          value.size() > limits_.max_value_bytes || !core::IsValidUtf8(value) ||
+          (name == core::kMetricNameLabel && !core::IsValidMetricName(value))) {
+        return false;
+      }
+      previous = name;
+      pairs_.push_back(id_of_[labels[i].name]);
+      pairs_.push_back(id_of_[labels[i].value]);
+    }
+    return true;
+  }
+
+  absl::Status AppendNormalized(std::span<const LabelRef> labels) {
+    core::Labels owned;
+    owned.reserve(labels.size());
+    for (const LabelRef& l : labels) {
+      owned.push_back({texts_[id_of_[l.name]], texts_[id_of_[l.value]]});
+    }
+    if (absl::Status s = core::NormalizeLabels(owned, limits_); !s.ok()) {
+      return s;
+    }
+    for (const core::Label& l : owned) {
+      pairs_.push_back(ids_.find(l.name)->second);
+      pairs_.push_back(ids_.find(l.value)->second);
+    }
+    return absl::OkStatus();
+  }
+
+  const core::LabelLimits limits_;
+  std::deque<std::string> texts_;  // each distinct string once
+  absl::flat_hash_map<std::string_view, uint32_t> ids_;  // text -> index
+  std::vector<uint32_t> id_of_;  // string number -> index in texts_
+  std::vector<uint32_t> pairs_;  // every series' normalised pairs
+  std::vector<std::size_t> series_end_;
+  absl::flat_hash_set<uint32_t, SeriesHash, SeriesEq> series_set_;
+};
 
 // Feeds the records into a fresh store through its bulk restore.
 class Restorer : public snapshot_internal::RecordVisitor {
@@ -80,17 +228,8 @@ class Restorer : public snapshot_internal::RecordVisitor {
   }
 
   absl::Status OnChunk(const ChunkRecord& c) override {
-    if (c.sample_count > std::numeric_limits<uint16_t>::max()) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "sample count ", c.sample_count, " exceeds a chunk's 65535"));
-    }
-    core::ChunkData data;
-    data.min_time = c.min_time;
-    data.max_time = c.max_time;
-    data.samples = static_cast<uint16_t>(c.sample_count);
-    data.encoding = c.encoding;
-    data.bytes = c.bytes;
-    return restorer_->AddChunk(refs_[c.series], data);
+    if (absl::Status s = SampleCountFits(c); !s.ok()) return s;
+    return restorer_->AddChunk(refs_[c.series], DataOf(c));
   }
 
   // Builds what the restore defers and hands the store back.
@@ -106,9 +245,11 @@ class Restorer : public snapshot_internal::RecordVisitor {
 
 }  // namespace
 
-absl::StatusOr<SnapshotInfo> VerifySnapshot(const std::string& path) {
+absl::StatusOr<SnapshotInfo> VerifySnapshot(const std::string& path,
+                                            const core::LabelLimits& limits) {
+  Verifier verifier(limits);
   absl::StatusOr<snapshot_internal::ParseSummary> summary =
-      snapshot_internal::ParseSnapshot(path, nullptr);
+      snapshot_internal::ParseSnapshot(path, &verifier);
   if (!summary.ok()) return summary.status();
   return InfoOf(*summary);
 }

@@ -15,7 +15,10 @@
 //   live = std::move(*restored);
 //
 // VerifySnapshot makes every check a restore makes, without a store, and
-// returns what inspect prints.
+// returns what inspect prints: the structure and checksums, every chunk
+// decoded (core_internal::CheckChunkContent, which a restore runs too) and
+// every series' labels as a store would take them, no series twice. Only the
+// fit of chunks to the restoring store's chunk windows is left to a restore.
 //
 // Thread safety: the functions share nothing; run them on any threads.
 #ifndef KEEL_SNAPSHOT_READER_H_
@@ -51,9 +54,12 @@ struct SnapshotInfo {
   uint64_t footer_section_bytes = 0;
 };
 
-// Checks the whole file. Errors: NotFound (cannot open), FailedPrecondition
-// (a newer format version), DataLoss "PATH: offset N: what failed".
-absl::StatusOr<SnapshotInfo> VerifySnapshot(const std::string& path);
+// Checks the whole file, labels against `limits`. Errors: NotFound (cannot
+// open), FailedPrecondition (not a regular file, or a newer format version),
+// DataLoss "PATH: offset N: what failed" (for a record's content: "series S:
+// ..." or "chunk C: series S, chunk [min, max]: the field at fault").
+absl::StatusOr<SnapshotInfo> VerifySnapshot(
+    const std::string& path, const core::LabelLimits& limits = {});
 
 struct RestoreStats {
   SnapshotInfo info;

@@ -1,7 +1,10 @@
 // keel snapshot inspect PATH: what a snapshot holds (version, counts, time
 // range, bytes per section), after checking all of it.
-// keel snapshot verify PATH: exit 0 when the whole file checks out, or exit 1
-// with the offset and what failed.
+// keel snapshot verify PATH: exit 0 when the whole file checks out (blocks
+// and checksums, every chunk decoded against its record, every series'
+// labels as a store takes them), or exit 1 with the offset, the record and
+// the field that failed. Only a regular file is read: a FIFO or a device is
+// refused at once.
 #include <cstdio>
 
 #include "absl/status/status.h"
@@ -73,7 +76,8 @@ KEEL_COMMAND("snapshot inspect",
              "check a series snapshot and print its counts and section sizes",
              RunInspect);
 KEEL_COMMAND("snapshot verify",
-             "check every block of a series snapshot; exit 1 naming the offset",
+             "check a series snapshot's blocks, chunks and labels; exit 1 "
+             "naming the offset",
              RunVerify);
 
 }  // namespace keel::tools

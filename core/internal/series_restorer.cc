@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "keel/core/labels.h"
+#include "keel/core/xor_chunk.h"
 
 namespace keel::core::core_internal {
 namespace {
@@ -14,7 +15,88 @@ namespace {
 // bad hint's waste rather than a saving.
 constexpr uint64_t kMaxExpectedChunks = 1024;
 
+[[gnu::cold]] absl::Status BadChunk(uint64_t series, const ChunkData& chunk,
+                                    const std::string& what) {
+  return absl::InvalidArgumentError(absl::StrCat("series ", series, ", chunk [",
+                                                 chunk.min_time, ", ",
+                                                 chunk.max_time, "]: ", what));
+}
+
+// The first sample whose timestamp is not after its predecessor's.
+[[gnu::cold]] absl::Status NotAscending(uint64_t series,
+                                        const ChunkData& chunk) {
+  XorIterator it(chunk.bytes);
+  int64_t previous = 0;
+  for (uint32_t i = 0; it.Next(); ++i) {
+    if (i > 0 && it.t() <= previous) {
+      return BadChunk(
+          series, chunk,
+          absl::StrCat("timestamps: sample ", i, " at ", it.t(),
+                       " is not after sample ", i - 1, " at ", previous));
+    }
+    previous = it.t();
+  }
+  return absl::InternalError("chunk timestamps: no sample out of order");
+}
+
 }  // namespace
+
+absl::Status CheckChunkContent(uint64_t series, const ChunkData& chunk) {
+  if (chunk.encoding != kXorEncoding) {
+    return BadChunk(series, chunk,
+                    absl::StrCat("encoding ", chunk.encoding, " is not XOR (",
+                                 kXorEncoding, ")"));
+  }
+  if (chunk.bytes.size() <= kXorHeaderBytes || chunk.bytes.size() > 65535)
+      [[unlikely]] {
+    return BadChunk(series, chunk,
+                    absl::StrCat("byte length ", chunk.bytes.size(),
+                                 " (must be 3..65535)"));
+  }
+  if (chunk.samples == 0 || XorSampleCount(chunk.bytes) != chunk.samples)
+      [[unlikely]] {
+    return BadChunk(
+        series, chunk,
+        absl::StrCat("sample count: the record says ", chunk.samples,
+                     ", the chunk's header ", XorSampleCount(chunk.bytes)));
+  }
+  // Decoded in batches: Decode keeps the cursor in registers, and the
+  // order check over a batch has no branch per sample.
+  constexpr std::size_t kBatch = 128;
+  int64_t t[kBatch];
+  uint64_t value_bits[kBatch];
+  XorIterator it(chunk.bytes);
+  std::size_t n = it.Decode(t, value_bits, kBatch);
+  if (n == 0) [[unlikely]] {
+    return BadChunk(series, chunk,
+                    absl::StrCat("bit stream: ", it.status().message()));
+  }
+  const int64_t first = t[0];
+  bool ascending = true;
+  int64_t last = t[n - 1];
+  for (std::size_t i = 1; i < n; ++i) ascending &= t[i] > t[i - 1];
+  while ((n = it.Decode(t, value_bits, kBatch)) > 0) {
+    ascending &= t[0] > last;
+    for (std::size_t i = 1; i < n; ++i) ascending &= t[i] > t[i - 1];
+    last = t[n - 1];
+  }
+  if (!it.status().ok()) [[unlikely]] {
+    return BadChunk(series, chunk,
+                    absl::StrCat("bit stream: ", it.status().message()));
+  }
+  if (!ascending) [[unlikely]] {
+    return NotAscending(series, chunk);
+  }
+  if (first != chunk.min_time) [[unlikely]] {
+    return BadChunk(series, chunk,
+                    absl::StrCat("min_time: the first sample is at ", first));
+  }
+  if (last != chunk.max_time) [[unlikely]] {
+    return BadChunk(series, chunk,
+                    absl::StrCat("max_time: the last sample is at ", last));
+  }
+  return absl::OkStatus();
+}
 
 SeriesBulkRestore::SeriesBulkRestore(SeriesStoreImpl& store,
                                      const RestoreSizes& sizes)
@@ -202,6 +284,10 @@ absl::Status SeriesBulkRestore::Exists() const {
 absl::Status SeriesBulkRestore::AddChunk(SeriesRef ref,
                                          const ChunkData& chunk) {
   if (finished_) return absl::FailedPreconditionError("restore finished");
+  if (absl::Status status = CheckChunkContent(ref, chunk); !status.ok())
+      [[unlikely]] {
+    return status;
+  }
   // Chunks come window by window: inside the current window's bounds the
   // chunk is in one window, not truncated, and needs no division to place.
   bool checked = chunk.min_time >= window_start_ &&

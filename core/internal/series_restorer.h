@@ -40,6 +40,18 @@
 
 namespace keel::core::core_internal {
 
+// What a restored chunk must be, checked by decoding it: XOR encoded, 3 to
+// 65535 bytes, its header's sample count the record's, its bit stream
+// decoding to exactly that many samples without reading past its bytes, its
+// timestamps strictly ascending from min_time to max_time. A checksum shows
+// only that the bytes are those written; a writer's fault (or a crafted file)
+// would otherwise put samples out of order or out of the chunk's time range,
+// which queries trust. SeriesBulkRestore::AddChunk and `keel snapshot
+// verify` both call it, so they accept the same chunks. Errors are
+// InvalidArgument naming `series` (the caller's number for it), the chunk's
+// range and the field or sample at fault.
+absl::Status CheckChunkContent(uint64_t series, const ChunkData& chunk);
+
 class SeriesBulkRestore {
  public:
   // Takes the store's locks; releases them at once if the store holds

@@ -72,7 +72,11 @@ std::string DirectoryOf(const std::string& path) {
 absl::StatusOr<AtomicFile> AtomicFile::Create(std::string path,
                                               uint64_t bytes) {
   std::string temp = TempPath(path);
-  int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  // A stale temporary file goes first, whatever it is: opening a FIFO left
+  // there for writing would wait for a reader. O_EXCL then refuses anything
+  // that could not be removed, a directory say, instead of writing into it.
+  ::unlink(temp.c_str());
+  int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
   if (fd < 0) return ErrnoError("create", temp, errno);
   AtomicFile file(std::move(path), fd, bytes);
   if (int rc = ::posix_fallocate(fd, 0, static_cast<off_t>(bytes)); rc != 0) {

@@ -12,10 +12,24 @@
 #include "keel/snapshot/internal/crc32c.h"
 
 namespace keel::snapshot::snapshot_internal {
+namespace {
+
+const char* FileKind(mode_t mode) {
+  if (S_ISDIR(mode)) return "a directory";
+  if (S_ISFIFO(mode)) return "a FIFO";
+  if (S_ISCHR(mode)) return "a character device";
+  if (S_ISBLK(mode)) return "a block device";
+  if (S_ISSOCK(mode)) return "a socket";
+  return "an unknown kind";
+}
+
+}  // namespace
 
 absl::StatusOr<std::unique_ptr<BlockReader>> BlockReader::Open(
     const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a
+  // writer, and reading one would wait for data; only a regular file is read.
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) {
     return absl::NotFoundError(
         absl::StrCat("open ", path, ": ", std::strerror(errno)));
@@ -25,6 +39,15 @@ absl::StatusOr<std::unique_ptr<BlockReader>> BlockReader::Open(
   if (::fstat(fd, &st) != 0) {
     return absl::InternalError(
         absl::StrCat("stat ", path, ": ", std::strerror(errno)));
+  }
+  if (!S_ISREG(st.st_mode)) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(path, ": not a regular file (", FileKind(st.st_mode),
+                     "); a snapshot is read only from a regular file"));
+  }
+  if (::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK) != 0) {
+    return absl::InternalError(
+        absl::StrCat("fcntl ", path, ": ", std::strerror(errno)));
   }
   auto size = static_cast<uint64_t>(st.st_size);
   if (size < kHeaderBytes) {

@@ -2,6 +2,8 @@
 // back with the parser, then damaged byte by byte.
 #include "keel/snapshot/internal/record_parser.h"
 
+#include <sys/stat.h>
+
 #include <catch2/catch.hpp>
 #include <cstring>
 #include <string>
@@ -12,6 +14,7 @@
 #include "keel/snapshot/internal/format.h"
 #include "keel/snapshot/internal/little_endian.h"
 #include "keel/snapshot/reader.h"
+#include "snapshot/synthetic_snapshot.h"
 #include "testing/temp_dir.h"
 
 namespace keel::snapshot::snapshot_internal {
@@ -20,99 +23,6 @@ namespace {
 using testing::ReadFile;
 using testing::TempDir;
 using testing::WriteFile;
-
-struct Synthetic {
-  std::vector<std::string> strings;
-  std::vector<std::vector<std::pair<uint32_t, uint32_t>>> series;
-  struct Chunk {
-    uint32_t series;
-    int64_t min_time, max_time;
-    uint32_t samples;
-    std::string bytes;
-  };
-  std::vector<Chunk> chunks;  // in (min time, series) order
-};
-
-Synthetic MakeSynthetic(int series_count, int chunks_per_series) {
-  Synthetic s;
-  s.strings = {"__name__", "job", "metric_a", "node"};
-  for (int i = 0; i < series_count; ++i) {
-    s.strings.push_back("instance-" + std::to_string(i));
-    s.series.push_back(
-        {{0, 2}, {1, static_cast<uint32_t>(s.strings.size() - 1)}});
-  }
-  for (int c = 0; c < chunks_per_series; ++c) {
-    for (int i = 0; i < series_count; ++i) {
-      s.chunks.push_back(
-          {static_cast<uint32_t>(i), c * 1000, c * 1000 + 900,
-           static_cast<uint32_t>(10 + i),
-           std::string(20 + (i * 7 + c * 13) % 90, 'a' + i % 26)});
-    }
-  }
-  return s;
-}
-
-void WriteSynthetic(const Synthetic& s, const std::string& path,
-                    size_t block_payload) {
-  SectionPlan strings(block_payload), series(block_payload),
-      chunks(block_payload);
-  size_t largest = 0;
-  for (const auto& x : s.strings) strings.Add(4 + x.size());
-  for (const auto& x : s.series) series.Add(4 + 8 * x.size());
-  for (const auto& c : s.chunks) {
-    chunks.Add(kChunkRecordFixedBytes + c.bytes.size());
-    largest = std::max(largest, kChunkRecordFixedBytes + c.bytes.size());
-  }
-  Header h;
-  h.string_count = s.strings.size();
-  h.series_count = s.series.size();
-  h.chunk_count = s.chunks.size();
-  h.file_bytes = kHeaderBytes + strings.bytes() + series.bytes() +
-                 chunks.bytes() + kBlockHeaderBytes + kFooterPayloadBytes;
-  h.largest_block_payload = static_cast<uint32_t>(
-      std::max({strings.largest_payload(), series.largest_payload(),
-                chunks.largest_payload()}));
-  auto file = AtomicFile::Create(path, h.file_bytes);
-  REQUIRE(file.ok());
-  BlockWriter w(*file, block_payload, largest);
-  uint8_t head[kHeaderBytes];
-  EncodeHeader(h, head);
-  REQUIRE(w.WriteHeader(head).ok());
-  REQUIRE(w.StartSection(Section::kStrings).ok());
-  for (const auto& x : s.strings) {
-    uint8_t* p = w.AddRecord(4 + x.size()).value();
-    PutU32(p, static_cast<uint32_t>(x.size()));
-    std::memcpy(p + 4, x.data(), x.size());
-  }
-  REQUIRE(w.StartSection(Section::kSeries).ok());
-  for (const auto& x : s.series) {
-    uint8_t* p = w.AddRecord(4 + 8 * x.size()).value();
-    PutU32(p, static_cast<uint32_t>(x.size()));
-    for (size_t i = 0; i < x.size(); ++i) {
-      PutU32(p + 4 + 8 * i, x[i].first);
-      PutU32(p + 8 + 8 * i, x[i].second);
-    }
-  }
-  REQUIRE(w.StartSection(Section::kChunks).ok());
-  Footer f;
-  for (size_t i = 0; i < s.chunks.size(); ++i) {
-    const auto& c = s.chunks[i];
-    uint8_t* p = w.AddRecord(kChunkRecordFixedBytes + c.bytes.size()).value();
-    PutU32(p, c.series);
-    PutI64(p + 4, c.min_time);
-    PutI64(p + 12, c.max_time);
-    PutU32(p + 20, c.samples);
-    p[24] = 1;
-    PutU32(p + 25, static_cast<uint32_t>(c.bytes.size()));
-    std::memcpy(p + kChunkRecordFixedBytes, c.bytes.data(), c.bytes.size());
-    f.sample_count += c.samples;
-    f.chunk_bytes += c.bytes.size();
-    f.min_time = i == 0 ? c.min_time : std::min(f.min_time, c.min_time);
-    f.max_time = i == 0 ? c.max_time : std::max(f.max_time, c.max_time);
-  }
-  REQUIRE(w.WriteFooter(f).ok());
-  REQUIRE(file->Commit(1).ok());
-}
 
 class Collector : public RecordVisitor {
  public:
@@ -244,6 +154,146 @@ TEST_CASE("a newer version is refused by name", "[format]") {
   CHECK(summary.status().code() == absl::StatusCode::kFailedPrecondition);
   CHECK(std::string(summary.status().message()).find("version 2 is newer") !=
         std::string::npos);
+}
+
+// Verify and restore make the same content checks (finding 7 of issue 13):
+// a file whose checksums are right but whose records a store cannot take
+// is refused by both, naming the record and the field.
+std::string VerifyError(const std::string& path) {
+  auto info = VerifySnapshot(path);
+  return info.ok() ? "" : std::string(info.status().message());
+}
+std::string RestoreError(const std::string& path) {
+  auto store = RestoreSnapshot(path);
+  return store.ok() ? "" : std::string(store.status().message());
+}
+
+Synthetic OneSeries(std::vector<Synthetic::Chunk> chunks) {
+  Synthetic s;
+  s.strings = {"__name__", "up", "job", "node"};
+  s.series = {{{0, 1}, {2, 3}}};
+  s.chunks = std::move(chunks);
+  return s;
+}
+
+TEST_CASE("verify and restore decode every chunk against its record",
+          "[content]") {
+  TempDir temp("record_parser_test");
+  std::string path = temp.path() + "/snap";
+  std::vector<int64_t> times;
+  for (int i = 0; i < 300; ++i) times.push_back(1000 + 15000 * i);
+  Synthetic::Chunk good = XorRecord(0, times);
+  WriteSynthetic(OneSeries({good}), path, 1 << 20);
+  REQUIRE(VerifyError(path).empty());
+  REQUIRE(RestoreError(path).empty());
+
+  struct Case {
+    const char* what;
+    Synthetic::Chunk chunk;
+    const char* error;
+  };
+  std::vector<Case> cases;
+  Synthetic::Chunk c = good;
+  c.max_time = times[292];  // samples past the recorded range
+  cases.push_back({"max time short", c, "max_time: the last sample is at"});
+  c = good;
+  c.min_time = times[0] - 1;
+  cases.push_back({"min time early", c, "min_time: the first sample is at"});
+  c = good;
+  c.samples = 299;
+  cases.push_back({"count", c, "sample count: the record says 299"});
+  c = good;
+  c.bytes.resize(c.bytes.size() - 3);  // the stream ends before sample 300
+  cases.push_back({"truncated", c, "bit stream: xor chunk of"});
+  // Timestamps going back: first and last match the record, the middle
+  // does not ascend (dump showed such a chunk's samples out of order).
+  std::vector<int64_t> back = times;
+  std::swap(back[100], back[101]);
+  cases.push_back(
+      {"out of order", XorRecord(0, back), "timestamps: sample 101 at"});
+  c = good;
+  c.bytes[0] = 0;  // header count 44 + 256 * 0
+  cases.push_back({"header count", c, "the chunk's header"});
+  for (const Case& k : cases) {
+    INFO(k.what);
+    WriteSynthetic(OneSeries({k.chunk}), path, 1 << 20);
+    std::string verify = VerifyError(path);
+    std::string restore = RestoreError(path);
+    CHECK_THAT(verify, Catch::Contains(k.error));
+    CHECK_THAT(verify, Catch::Contains("chunk 0: series 0, chunk ["));
+    CHECK_THAT(verify, Catch::Contains(": offset "));
+    CHECK(restore == verify);
+  }
+}
+
+TEST_CASE("verify refuses the labels and repeated series a restore refuses",
+          "[content]") {
+  TempDir temp("record_parser_test");
+  std::string path = temp.path() + "/snap";
+  struct Case {
+    const char* what;
+    std::vector<std::string> strings;
+    std::vector<std::vector<std::pair<uint32_t, uint32_t>>> series;
+    const char* error;  // "" when both accept
+  };
+  std::vector<Case> cases = {
+      {"duplicate label name",
+       {"__name__", "up", "job", "a", "b"},
+       {{{0, 1}, {2, 3}, {2, 4}}},
+       "series 0: label \"job\": name given twice"},
+      {"invalid name",
+       {"__name__", "up", "1job", "a"},
+       {{{0, 1}, {2, 3}}},
+       "series 0: label \"1job\""},
+      {"invalid UTF-8",
+       {"__name__", "up", "job", "\xff"},
+       {{{0, 1}, {2, 3}}},
+       "not valid UTF-8"},
+      {"invalid metric name",
+       {"__name__", "a-b"},
+       {{{0, 1}}},
+       "metric name \"a-b\""},
+      {"no labels", {}, {{}}, "series 0: "},
+      {"repeated series, another string",
+       {"__name__", "up", "up"},
+       {{{0, 1}}, {{0, 2}}},
+       "series 1: series up{} exists already"},
+      {"unsorted and an empty value, normalised",
+       {"__name__", "up", "job", "a", "x", ""},
+       {{{2, 3}, {0, 1}, {4, 5}}},
+       ""},
+  };
+  for (const Case& k : cases) {
+    INFO(k.what);
+    Synthetic s;
+    s.strings = k.strings;
+    s.series = k.series;
+    WriteSynthetic(s, path, 1 << 20);
+    std::string verify = VerifyError(path);
+    CHECK(verify == RestoreError(path));
+    if (*k.error == 0) {
+      CHECK(verify.empty());
+    } else {
+      CHECK_THAT(verify, Catch::Contains(k.error));
+    }
+  }
+}
+
+TEST_CASE("a FIFO or a directory is refused, not read", "[content]") {
+  TempDir temp("record_parser_test");
+  std::string fifo = temp.path() + "/fifo";
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  // With no writer, a blocking open or read would wait forever.
+  auto info = VerifySnapshot(fifo);
+  REQUIRE_FALSE(info.ok());
+  CHECK(info.status().code() == absl::StatusCode::kFailedPrecondition);
+  CHECK_THAT(std::string(info.status().message()),
+             Catch::Contains("not a regular file (a FIFO)"));
+  CHECK_FALSE(RestoreSnapshot(fifo).ok());
+  info = VerifySnapshot(temp.path());
+  REQUIRE_FALSE(info.ok());
+  CHECK_THAT(std::string(info.status().message()),
+             Catch::Contains("(a directory)"));
 }
 
 }  // namespace
