@@ -1,17 +1,23 @@
 // keel serve in-process on an ephemeral loopback port: every endpoint's
-// answers, and bad requests answering 400 with a reason, never a crash.
+// answers, and bad requests answering 400 with a reason, never a crash; the
+// HTTP layer's timeouts, limits, token and edge cases over raw sockets.
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <snappy.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <catch2/catch.hpp>
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <memory>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "keel/core/range_table_builder.h"
 #include "keel/tools/server/remote_write.h"
@@ -65,6 +71,93 @@ Reply Http(int port, const std::string& method, const std::string& target,
   REQUIRE(end != std::string::npos);
   reply.body = response.substr(end + 4);
   return reply;
+}
+
+// A raw client connection, for what the server does on the wire.
+class Conn {
+ public:
+  explicit Conn(int port, int family = AF_INET) {
+    fd_ = socket(family, SOCK_STREAM, 0);
+    REQUIRE(fd_ >= 0);
+    int rc;
+    if (family == AF_INET6) {
+      sockaddr_in6 addr{};
+      addr.sin6_family = AF_INET6;
+      addr.sin6_port = htons(static_cast<uint16_t>(port));
+      addr.sin6_addr = in6addr_loopback;
+      rc = connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+    } else {
+      sockaddr_in addr{};
+      addr.sin_family = AF_INET;
+      addr.sin_port = htons(static_cast<uint16_t>(port));
+      addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+      rc = connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+    }
+    REQUIRE(rc == 0);
+  }
+  Conn(const Conn&) = delete;
+  Conn& operator=(const Conn&) = delete;
+  ~Conn() { close(fd_); }
+
+  // False once the server has closed (it may close before all is sent).
+  bool Send(const std::string& data) {
+    return send(fd_, data.data(), data.size(), MSG_NOSIGNAL) ==
+           static_cast<ssize_t>(data.size());
+  }
+  // Whether the server has answered or closed (something to read).
+  bool Readable(int wait_ms = 0) {
+    pollfd p{.fd = fd_, .events = POLLIN, .revents = 0};
+    return poll(&p, 1, wait_ms) > 0;
+  }
+  // What arrives until the server closes, or `seconds` pass (then "closed"
+  // stays false).
+  std::string ReadToClose(double seconds = 10) {
+    std::string out;
+    auto end = std::chrono::steady_clock::now() +
+               std::chrono::milliseconds(static_cast<int>(seconds * 1000));
+    closed = false;
+    char buf[65536];
+    while (std::chrono::steady_clock::now() < end) {
+      if (!Readable(50)) continue;
+      ssize_t n = recv(fd_, buf, sizeof(buf), 0);
+      if (n <= 0) {  // end of stream, or a reset after unread input
+        closed = true;
+        break;
+      }
+      out.append(buf, n);
+    }
+    return out;
+  }
+  // One whole answer on a kept-alive connection: headers, then the body of
+  // its Content-Length.
+  std::string ReadAnswer(double seconds = 10) {
+    std::string out;
+    auto end = std::chrono::steady_clock::now() +
+               std::chrono::milliseconds(static_cast<int>(seconds * 1000));
+    char c;
+    while (std::chrono::steady_clock::now() < end &&
+           out.find("\r\n\r\n") == std::string::npos) {
+      if (Readable(50) && recv(fd_, &c, 1, 0) == 1) out.push_back(c);
+    }
+    size_t at = out.find("Content-Length: ");
+    size_t length =
+        at == std::string::npos ? 0 : std::stoul(out.substr(at + 16));
+    size_t want = out.size() + length;
+    while (std::chrono::steady_clock::now() < end && out.size() < want) {
+      if (Readable(50) && recv(fd_, &c, 1, 0) == 1) out.push_back(c);
+    }
+    return out;
+  }
+  bool closed = false;
+
+ private:
+  int fd_ = -1;
+};
+
+int StatusOf(const std::string& answer) {
+  return answer.size() > 12 && answer.starts_with("HTTP/1.1 ")
+             ? std::stoi(answer.substr(9, 3))
+             : 0;
 }
 
 ServeConfig TestConfig(const TempDir& dir) {
@@ -423,6 +516,288 @@ TEST_CASE("start-up errors are reported, not crashes") {
   config = TestConfig(dir);
   config.listen = "127.0.0.1:99999";
   CHECK_FALSE(ServeApp::Start(config).ok());
+}
+
+TEST_CASE("HTTP edge cases: framing, HEAD, OPTIONS, absolute-form targets") {
+  int port = SharedPort();
+  const std::string body = R"(["1.0.0.1"])";
+  auto post = [&](const std::string& headers) {
+    Conn c(port);
+    c.Send("POST /v1/lookup HTTP/1.1\r\nHost: x\r\n" + headers + "\r\n" + body);
+    std::string answer = c.ReadToClose();
+    CHECK(c.closed);
+    return answer;
+  };
+  const std::string length = std::to_string(body.size());
+  // Two lengths that disagree: refused, whichever a proxy would take.
+  std::string a = post("Content-Length: 5\r\nContent-Length: " + length +
+                       "\r\nConnection: close\r\n");
+  CHECK(StatusOf(a) == 400);
+  CHECK_THAT(a, Catch::Contains("conflicting Content-Length"));
+  a = post("Content-Length: " + length + ", 99\r\nConnection: close\r\n");
+  CHECK(StatusOf(a) == 400);
+  a = post("Content-Length: " + length +
+           "\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n");
+  CHECK(StatusOf(a) == 400);
+  CHECK_THAT(a, Catch::Contains("Content-Length and Transfer-Encoding"));
+  // Repeated equal values are one length (RFC 9112 6.3).
+  a = post("Content-Length: " + length + "\r\nContent-Length: " + length +
+           "\r\nConnection: close\r\n");
+  CHECK(StatusOf(a) == 200);
+  CHECK_THAT(a, Catch::Contains("\"asn\":13335"));
+
+  // HEAD: GET's headers, no body.
+  std::string get = Http(port, "GET", "/v1/lookup?ip=1.0.0.1").body;
+  Conn head(port);
+  head.Send(
+      "HEAD /v1/lookup?ip=1.0.0.1 HTTP/1.1\r\nHost: x\r\nConnection: "
+      "close\r\n\r\n");
+  a = head.ReadToClose();
+  CHECK(StatusOf(a) == 200);
+  CHECK_THAT(a,
+             Catch::Contains("Content-Length: " + std::to_string(get.size())));
+  CHECK_THAT(a, Catch::EndsWith("\r\n\r\n"));
+  Conn head404(port);
+  head404.Send(
+      "HEAD /nowhere HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  a = head404.ReadToClose();
+  CHECK(StatusOf(a) == 404);
+  CHECK_THAT(a, Catch::EndsWith("\r\n\r\n"));
+
+  // OPTIONS, for the server and for a path; 405 says what is allowed.
+  Conn star(port);
+  star.Send("OPTIONS * HTTP/1.1\r\nHost: x\r\n\r\n");
+  a = star.ReadToClose();
+  CHECK(StatusOf(a) == 204);
+  CHECK_THAT(a, Catch::Contains("Allow: GET, HEAD, POST, OPTIONS\r\n"));
+  Conn options(port);
+  options.Send("OPTIONS /v1/lookup HTTP/1.1\r\nHost: x\r\n\r\n");
+  a = options.ReadAnswer();
+  CHECK(StatusOf(a) == 204);
+  CHECK_THAT(a, Catch::Contains("Allow: GET, HEAD, OPTIONS, POST\r\n"));
+  Conn del(port);
+  del.Send("DELETE /metrics HTTP/1.1\r\nHost: x\r\n\r\n");
+  a = del.ReadAnswer();
+  CHECK(StatusOf(a) == 405);
+  CHECK_THAT(a, Catch::Contains("Allow: GET, HEAD, OPTIONS\r\n"));
+
+  // Absolute-form targets are routed by their path; another port is
+  // misdirected.
+  Conn absolute(port);
+  absolute.Send("GET http://127.0.0.1:" + std::to_string(port) +
+                "/v1/lookup?ip=1.0.0.1 HTTP/1.1\r\nHost: x\r\n\r\n");
+  a = absolute.ReadAnswer();
+  CHECK(StatusOf(a) == 200);
+  CHECK_THAT(a, Catch::EndsWith(get));
+  Conn elsewhere(port);
+  elsewhere.Send(
+      "GET http://example.com/v1/lookup?ip=1.0.0.1 HTTP/1.1\r\nHost: "
+      "x\r\n\r\n");
+  a = elsewhere.ReadToClose();
+  CHECK(StatusOf(a) == 421);
+}
+
+// A write sent this slowly never ends: 100000 bytes, one at a time.
+const std::string kSlowWrite =
+    "POST /api/v1/write HTTP/1.1\r\nHost: x\r\nContent-Encoding: "
+    "snappy\r\nContent-Length: 100000\r\n\r\n";
+
+TEST_CASE(
+    "slow bodies are dropped at the read timeout; writes over the limit "
+    "answer 503; others are answered meanwhile") {
+  TempDir dir("serve_http");
+  ServeConfig config = TestConfig(dir);
+  config.threads = 4;
+  config.read_timeout_ms = 1000;
+  config.max_concurrent_writes = 2;
+  auto app = ServeApp::Start(config);
+  REQUIRE(app.ok());
+  int port = (*app)->port();
+
+  std::vector<std::unique_ptr<Conn>> slow;
+  for (int i = 0; i < 2; ++i) {
+    slow.push_back(std::make_unique<Conn>(port));
+    slow.back()->Send(kSlowWrite + "x");
+  }
+  // Both hold their write slots (their first byte is being read) before the
+  // third comes.
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  Conn third(port);
+  third.Send(kSlowWrite);
+  std::string a = third.ReadToClose();
+  CHECK(StatusOf(a) == 503);
+  CHECK_THAT(a, Catch::Contains("Retry-After: 1\r\n"));
+  CHECK_THAT(a, Catch::Contains("too many concurrent write requests"));
+
+  // A lookup is answered while the slow writes trickle; then they are cut
+  // off, though each keeps sending a byte every 100 ms.
+  CHECK(Http(port, "GET", "/v1/lookup?ip=1.0.0.1").status == 200);
+  std::vector<bool> done(slow.size(), false);
+  for (int tick = 0; tick < 100; ++tick) {  // 10 s at most
+    bool all = true;
+    for (size_t i = 0; i < slow.size(); ++i) {
+      if (!done[i]) done[i] = slow[i]->Readable() || !slow[i]->Send("x");
+      all = all && done[i];
+    }
+    if (all) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  for (size_t i = 0; i < slow.size(); ++i) {
+    INFO(i);
+    REQUIRE(done[i]);
+    std::string cut = slow[i]->ReadToClose();
+    CHECK(slow[i]->closed);
+    // The 408 is lost when the server's close meets unread input (reset).
+    if (!cut.empty()) CHECK(StatusOf(cut) == 408);
+  }
+  std::string metrics = Http(port, "GET", "/metrics").body;
+  CHECK_THAT(metrics,
+             Catch::Contains(
+                 "\nkeel_http_limit_rejections_total{kind=\"write\"} 1\n"));
+  CHECK_THAT(metrics, Catch::Contains("\nkeel_http_read_timeouts_total 2\n"));
+  REQUIRE((*app)->Stop().ok());
+}
+
+TEST_CASE("idle connections do not keep new requests waiting") {
+  TempDir dir("serve_http");
+  ServeConfig config = TestConfig(dir);
+  config.threads = 4;
+  config.read_timeout_ms = 1000;
+  config.idle_timeout_ms = 300;
+  auto app = ServeApp::Start(config);
+  REQUIRE(app.ok());
+  int port = (*app)->port();
+  std::vector<std::unique_ptr<Conn>> idle;
+  for (int i = 0; i < 4; ++i) {  // each served once, then kept alive
+    idle.push_back(std::make_unique<Conn>(port));
+    idle.back()->Send("GET /v1/lookup?ip=1.0.0.1 HTTP/1.1\r\nHost: x\r\n\r\n");
+    CHECK(StatusOf(idle.back()->ReadAnswer()) == 200);
+  }
+  for (int i = 0; i < 12; ++i) {  // never say a word
+    idle.push_back(std::make_unique<Conn>(port));
+  }
+  // Every worker is taken: this one waits for idle ones to time out, not
+  // for the 30 s it used to.
+  Conn fresh(port);
+  fresh.Send(
+      "GET /v1/lookup?ip=1.0.0.1 HTTP/1.1\r\nHost: x\r\nConnection: "
+      "close\r\n\r\n");
+  std::string a = fresh.ReadToClose(10);
+  CHECK(StatusOf(a) == 200);
+  for (auto& c : idle) {
+    c->ReadToClose(10);
+    CHECK(c->closed);
+  }
+  REQUIRE((*app)->Stop().ok());
+}
+
+TEST_CASE("a bearer token guards writes and snapshots, not reads") {
+  TempDir dir("serve_http");
+  ServeConfig config = TestConfig(dir);
+  config.auth_token_file = dir.Write("token", "s3cret-token\n");
+  auto app = ServeApp::Start(config);
+  REQUIRE(app.ok());
+  int port = (*app)->port();
+  std::string write = RemoteWriteBody("guarded", kT0, 2);
+  for (const char* header : {"", "Authorization: Bearer wrong-token\r\n",
+                             "Authorization: Bearer s3cret-token2\r\n",
+                             "Authorization: Basic s3cret-token\r\n"}) {
+    INFO(header);
+    Conn c(port);
+    c.Send(
+        "POST /api/v1/write HTTP/1.1\r\nHost: x\r\nContent-Encoding: "
+        "snappy\r\n" +
+        std::string(header) +
+        "Content-Length: " + std::to_string(write.size()) + "\r\n\r\n" + write);
+    std::string a = c.ReadToClose();
+    CHECK(StatusOf(a) == 401);
+    CHECK_THAT(a, Catch::Contains("WWW-Authenticate: Bearer"));
+  }
+  CHECK(Http(port, "POST", "/v1/snapshot").status == 401);
+  const std::string token = "Authorization: Bearer s3cret-token\r\n";
+  CHECK(Http(port, "POST", "/api/v1/write", write, kSnappy + token).status ==
+        204);
+  CHECK(Http(port, "POST", "/v1/snapshot", "", token).status == 200);
+  CHECK(Http(port, "GET", "/api/v1/series?match[]=guarded").status == 200);
+  CHECK(Http(port, "GET", "/v1/lookup?ip=1.0.0.1").status == 200);
+  CHECK_THAT(Http(port, "GET", "/metrics").body,
+             Catch::Contains("\nkeel_http_unauthorized_total 5\n"));
+  REQUIRE((*app)->Stop().ok());
+
+  for (std::string bad : {dir.Write("empty", "\n"), dir.path() + "/missing"}) {
+    config.auth_token_file = bad;
+    auto failed = ServeApp::Start(config);
+    REQUIRE_FALSE(failed.ok());
+    CHECK_THAT(std::string(failed.status().message()), Catch::Contains(bad));
+  }
+}
+
+TEST_CASE("ClientGone sees the client leave") {
+  HttpServer server;
+  std::atomic<int> gone{-1};
+  server.Route("GET", "/wait", [&](const HttpRequest& r) {
+    // Bounded: 10 s of 5 ms polls.
+    for (int i = 0; i < 2000 && !r.ClientGone(); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    gone = r.ClientGone() ? 1 : 0;
+    return HttpResponse::Empty(204);
+  });
+  server.Route("GET", "/here", [](const HttpRequest& r) {
+    return HttpResponse::Json(200, r.ClientGone() ? "true" : "false");
+  });
+  HttpServerOptions options;
+  options.listen = "127.0.0.1:0";
+  options.threads = 2;
+  REQUIRE(server.Start(options).ok());
+  Reply here = Http(server.port(), "GET", "/here");
+  CHECK(here.body == "false");
+  {
+    Conn c(server.port());
+    c.Send("GET /wait HTTP/1.1\r\nHost: x\r\n\r\n");
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }  // closed
+  for (int i = 0; i < 200 && gone < 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  CHECK(gone == 1);
+  server.Stop();
+}
+
+TEST_CASE("listening on IPv6 loopback, or a clear refusal") {
+  auto listen = ParseListenAddress("[::1]:0");
+  REQUIRE(listen.ok());
+  HttpServer server;
+  server.Route("GET", "/ping",
+               [](const HttpRequest&) { return HttpResponse::Json(200, "1"); });
+  HttpServerOptions options;
+  options.listen = *listen;
+  options.threads = 2;
+  absl::Status started = server.Start(options);
+  if (!HttpServer::SupportsIpv6()) {
+    REQUIRE_FALSE(started.ok());
+    CHECK_THAT(std::string(started.message()),
+               Catch::Contains("[::1]:0") && Catch::Contains("without IPv6"));
+    return;
+  }
+  int probe = socket(AF_INET6, SOCK_STREAM, 0);
+  sockaddr_in6 addr{};
+  addr.sin6_family = AF_INET6;
+  addr.sin6_addr = in6addr_loopback;
+  bool has_loopback =
+      probe >= 0 &&
+      bind(probe, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
+  if (probe >= 0) close(probe);
+  if (!has_loopback) {
+    WARN("no IPv6 loopback here: the [::1] bind is not tested");
+    return;
+  }
+  REQUIRE(started.ok());
+  REQUIRE(server.port() > 0);
+  Conn c(server.port(), AF_INET6);
+  c.Send("GET /ping HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  CHECK(StatusOf(c.ReadToClose()) == 200);
+  server.Stop();
 }
 
 }  // namespace

@@ -157,6 +157,53 @@ TEST_CASE("config errors name the file and line or the key") {
   CHECK_THAT(Message(bad_count.status()), Catch::Contains("retention-windows"));
 }
 
+TEST_CASE("listen addresses: a bare port is loopback; IPv6 in brackets") {
+  struct Case {
+    const char* text;
+    const char* expected;
+  };
+  for (Case c :
+       {Case{"9464", "127.0.0.1:9464"}, Case{"0", "127.0.0.1:0"},
+        Case{"127.0.0.1:0", "127.0.0.1:0"},
+        Case{"0.0.0.0:9464", "0.0.0.0:9464"}, Case{"[::]:9464", "[::]:9464"},
+        Case{"[::1]:0", "[::1]:0"}, Case{"localhost:80", "localhost:80"}}) {
+    INFO(c.text);
+    auto listen = ParseListenAddress(c.text);
+    REQUIRE(listen.ok());
+    CHECK(*listen == c.expected);
+  }
+  for (const char* bad :
+       {"", "70000", "+9464", "9464s", "::1:9464", "[::1:9464", "[nope]:1",
+        "1.2.3.999:80", "host:", "a,b:1", "127.0.0.1:80,9000", "host:x"}) {
+    INFO(bad);
+    auto listen = ParseListenAddress(bad);
+    REQUIRE_FALSE(listen.ok());
+    CHECK_THAT(Message(listen.status()), Catch::StartsWith("listen: "));
+  }
+  auto config = ServeConfig::FromSettings({{"listen", "8080"}});
+  REQUIRE(config.ok());
+  CHECK(config->listen == "127.0.0.1:8080");
+}
+
+TEST_CASE("auth token file: trailing newline stripped; bad files named") {
+  TempDir dir("serve_test");
+  auto token = ReadAuthToken(dir.Write("t1", "abc.DEF-123\n"));
+  REQUIRE(token.ok());
+  CHECK(*token == "abc.DEF-123");
+  token = ReadAuthToken(dir.Write("t2", "abc\r\n"));
+  REQUIRE(token.ok());
+  CHECK(*token == "abc");
+  for (const std::string& bad :
+       {dir.Write("empty", ""), dir.Write("newline", "\n"),
+        dir.Write("space", "a b\n"), dir.Write("two", "a\nb\n"),
+        dir.Write("long", std::string(5000, 'a')), dir.path() + "/missing"}) {
+    INFO(bad);
+    auto failed = ReadAuthToken(bad);
+    REQUIRE_FALSE(failed.ok());
+    CHECK_THAT(Message(failed.status()), Catch::Contains(bad));
+  }
+}
+
 std::string Compress(const std::string& raw) {
   std::string out;
   snappy::Compress(raw.data(), raw.size(), &out);

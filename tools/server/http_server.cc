@@ -1,106 +1,262 @@
 #include "keel/tools/server/http_server.h"
 
+#include <arpa/inet.h>
 #include <civetweb.h>
+#include <dirent.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <strings.h>
+#include <sys/socket.h>
 
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <map>
 #include <mutex>
+#include <thread>
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
 #include "keel/tools/json.h"
 
 namespace keel::tools {
 namespace {
 
-const char* StatusText(int status) {
-  switch (status) {
-    case 200:
-      return "OK";
-    case 204:
-      return "No Content";
-    case 400:
-      return "Bad Request";
-    case 404:
-      return "Not Found";
-    case 405:
-      return "Method Not Allowed";
-    case 500:
-      return "Internal Server Error";
-    default:
-      return "Unknown";
-  }
-}
-
-int HexDigit(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 // Percent-decoding with '+' as a space, as HTML forms and Prometheus'
 // clients encode; a malformed escape stays as it is.
 std::string Decode(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (size_t i = 0; i < text.size(); ++i) {
-    char c = text[i];
-    if (c == '+') {
-      out.push_back(' ');
-    } else if (c == '%' && i + 2 < text.size() && HexDigit(text[i + 1]) >= 0 &&
-               HexDigit(text[i + 2]) >= 0) {
-      out.push_back(static_cast<char>(HexDigit(text[i + 1]) * 16 +
-                                      HexDigit(text[i + 2])));
-      i += 2;
-    } else {
-      out.push_back(c);
-    }
-  }
+  std::string out(text.size() + 1, '\0');
+  int n = mg_url_decode(text.data(), static_cast<int>(text.size()), out.data(),
+                        static_cast<int>(out.size()), 1);
+  out.resize(n < 0 ? 0 : static_cast<size_t>(n));
   return out;
 }
 
-void Send(mg_connection* connection, const HttpResponse& response) {
-  std::string out = absl::StrCat("HTTP/1.1 ", response.status, " ",
-                                 StatusText(response.status), "\r\n");
-  if (response.status != 204) {
+// One whole answer in one write. `extra` holds header lines ("Name: v\r\n");
+// a HEAD answer has the headers GET would have and no body.
+void Send(mg_connection* connection, const HttpResponse& response,
+          bool head = false, absl::string_view extra = {}) {
+  std::string out =
+      absl::StrCat("HTTP/1.1 ", response.status, " ",
+                   mg_get_response_code_text(connection, response.status),
+                   "\r\n", response.headers, extra);
+  bool has_body = response.status != 204 && response.status != 304;
+  if (has_body) {
     absl::StrAppend(&out, "Content-Type: ", response.content_type,
                     "\r\nContent-Length: ", response.body.size(), "\r\n");
   }
   out += "\r\n";
-  if (response.status != 204) out += response.body;
+  if (has_body && !head) out += response.body;
   mg_write(connection, out.data(), out.size());
 }
 
-// The body, or an error when it is longer than `limit`. A body of unknown
-// length (chunked) is read until the limit is passed.
-[[gnu::noinline]] absl::Status ReadBody(mg_connection* connection,
-                                        long long content_length, size_t limit,
-                                        std::string* body) {
-  if (content_length > static_cast<long long>(limit)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("request body of ", content_length,
-                     " bytes exceeds the limit of ", limit, " bytes"));
-  }
-  if (content_length >= 0) body->reserve(static_cast<size_t>(content_length));
-  char buffer[16384];
-  while (true) {
-    int n = mg_read(connection, buffer, sizeof(buffer));
-    if (n < 0) return absl::InvalidArgumentError("error reading request body");
-    if (n == 0) break;
-    if (body->size() + n > limit) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("request body exceeds the limit of ", limit, " bytes"));
+// Sends an error and closes the connection afterwards: used when a body may
+// be pending that the server will not read.
+void SendAndClose(mg_connection* connection, const HttpResponse& response,
+                  bool head, absl::string_view extra = {}) {
+  mg_disable_connection_keep_alive(connection);
+  Send(connection, response, head,
+       absl::StrCat(extra, "Connection: close\r\n"));
+}
+
+// The connected socket civetweb serves `connection` on. civetweb does not
+// expose it, so it is the one socket of this process whose local port is the
+// server's and whose peer is the request's remote address and port.
+int FindSocket(const mg_connection* connection) {
+  const mg_request_info* info = mg_get_request_info(connection);
+  if (info == nullptr) return -1;
+  DIR* dir = opendir("/proc/self/fd");
+  if (dir == nullptr) return -1;
+  int found = -1;
+  int own = dirfd(dir);
+  while (dirent* entry = readdir(dir)) {
+    int fd = 0;
+    if (!absl::SimpleAtoi(entry->d_name, &fd) || fd == own) continue;
+    sockaddr_storage peer{}, local{};
+    socklen_t peer_size = sizeof(peer), local_size = sizeof(local);
+    if (getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &peer_size) != 0 ||
+        getsockname(fd, reinterpret_cast<sockaddr*>(&local), &local_size) !=
+            0) {
+      continue;
     }
-    body->append(buffer, n);
+    char text[INET6_ADDRSTRLEN] = "";
+    int peer_port = 0, local_port = 0;
+    if (peer.ss_family == AF_INET && local.ss_family == AF_INET) {
+      auto* p = reinterpret_cast<sockaddr_in*>(&peer);
+      inet_ntop(AF_INET, &p->sin_addr, text, sizeof(text));
+      peer_port = ntohs(p->sin_port);
+      local_port = ntohs(reinterpret_cast<sockaddr_in*>(&local)->sin_port);
+    } else if (peer.ss_family == AF_INET6 && local.ss_family == AF_INET6) {
+      auto* p = reinterpret_cast<sockaddr_in6*>(&peer);
+      inet_ntop(AF_INET6, &p->sin6_addr, text, sizeof(text));
+      peer_port = ntohs(p->sin6_port);
+      local_port = ntohs(reinterpret_cast<sockaddr_in6*>(&local)->sin6_port);
+    } else {
+      continue;
+    }
+    if (peer_port == info->remote_port && local_port == info->server_port &&
+        std::strcmp(text, info->remote_addr) == 0) {
+      found = fd;
+      break;
+    }
   }
-  if (content_length >= 0 &&
-      body->size() != static_cast<size_t>(content_length)) {
-    return absl::InvalidArgumentError(absl::StrCat("request body ended after ",
-                                                   body->size(), " of ",
-                                                   content_length, " bytes"));
+  closedir(dir);
+  return found;
+}
+
+// What the worker thread knows about the connection it serves: civetweb
+// runs one connection at a time on each worker and calls OnClose on that
+// worker when it ends.
+struct ConnectionState {
+  int socket = -2;  // -2: not looked up yet
+  // civetweb answered an error itself (http_error callback).
+  bool civetweb_answered = false;
+};
+thread_local ConnectionState connection_state;
+
+int ConnectionSocket(const mg_connection* connection) {
+  if (connection_state.socket == -2) {
+    connection_state.socket = FindSocket(connection);
+  }
+  return connection_state.socket;
+}
+
+// Framing checks of RFC 9112 6.1 and 6.3 that civetweb leaves out: it takes
+// the first Content-Length and ignores it under Transfer-Encoding, which a
+// proxy in front may read otherwise (request smuggling). Repeated equal
+// values ("5, 5" or two headers of 5) are one length.
+absl::Status CheckFraming(const mg_request_info* info) {
+  bool chunked = false;
+  std::string_view length;
+  for (int i = 0; i < info->num_headers; ++i) {
+    const mg_header& h = info->http_headers[i];
+    if (strcasecmp(h.name, "Transfer-Encoding") == 0) chunked = true;
+    if (strcasecmp(h.name, "Content-Length") != 0) continue;
+    for (absl::string_view item : absl::StrSplit(h.value, ',')) {
+      item = absl::StripAsciiWhitespace(item);
+      if (item.empty() ||
+          item.find_first_not_of("0123456789") != absl::string_view::npos) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "invalid Content-Length \"", std::string(h.value), "\""));
+      }
+      std::string_view value(item.data(), item.size());
+      if (!length.empty() && value != length) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("conflicting Content-Length values ",
+                         std::string(length), " and ", std::string(value)));
+      }
+      length = value;
+    }
+  }
+  if (chunked && !length.empty()) {
+    return absl::InvalidArgumentError(
+        "Content-Length and Transfer-Encoding together");
   }
   return absl::OkStatus();
 }
 
+// Whether `header` is "Bearer <token>", compared in time independent of
+// where they differ.
+bool BearerMatches(std::string_view header, std::string_view token) {
+  constexpr std::string_view kScheme = "Bearer ";
+  if (header.size() != kScheme.size() + token.size() ||
+      !absl::StartsWithIgnoreCase(
+          absl::string_view(header.data(), kScheme.size()), "Bearer ")) {
+    return false;
+  }
+  unsigned char diff = 0;
+  for (size_t i = 0; i < token.size(); ++i) {
+    diff |= static_cast<unsigned char>(header[kScheme.size() + i] ^ token[i]);
+  }
+  return diff == 0;
+}
+
 }  // namespace
+
+// Enforces the body deadline: mg_read waits up to civetweb's request timeout
+// for each piece and starts over when a byte comes, so a client sending one
+// byte at a time would hold its worker forever. A reader arms a deadline for
+// its socket; when it passes, this thread shuts the socket's reading side
+// down, which ends the pending mg_read at once.
+class HttpServer::BodyDeadlines {
+ public:
+  BodyDeadlines() : thread_([this] { Run(); }) {}
+  ~BodyDeadlines() {
+    {
+      absl::MutexLock lock(&mu_);
+      stopping_ = true;
+      changed_.Signal();
+    }
+    thread_.join();
+  }
+
+  uint64_t Arm(int socket, absl::Time deadline) {
+    absl::MutexLock lock(&mu_);
+    uint64_t id = next_id_++;
+    armed_.emplace(id, Entry{socket, deadline});
+    changed_.Signal();
+    return id;
+  }
+
+  // Returns whether the deadline passed (the socket was shut down).
+  bool Disarm(uint64_t id) {
+    absl::MutexLock lock(&mu_);
+    auto it = armed_.find(id);
+    if (it == armed_.end()) return true;
+    armed_.erase(it);
+    return false;
+  }
+
+ private:
+  struct Entry {
+    int socket;
+    absl::Time deadline;
+  };
+
+  void Run() {
+    absl::MutexLock lock(&mu_);
+    while (!stopping_) {
+      absl::Time now = absl::Now(), next = absl::InfiniteFuture();
+      // Entries are at most one a worker thread: a scan is cheap.
+      for (auto it = armed_.begin(); it != armed_.end();) {
+        if (it->second.deadline <= now) {
+          // The reader still holds the connection (it disarms under mu_),
+          // so the descriptor cannot have been closed and reused.
+          shutdown(it->second.socket, SHUT_RD);
+          it = armed_.erase(it);
+        } else {
+          next = std::min(next, it->second.deadline);
+          ++it;
+        }
+      }
+      changed_.WaitWithDeadline(&mu_, next);
+    }
+  }
+
+  absl::Mutex mu_;
+  absl::CondVar changed_;
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  uint64_t next_id_ ABSL_GUARDED_BY(mu_) = 0;
+  std::map<uint64_t, Entry> armed_ ABSL_GUARDED_BY(mu_);
+  std::thread thread_;
+};
+
+std::string_view RequestKindName(RequestKind kind) {
+  switch (kind) {
+    case RequestKind::kWrite:
+      return "write";
+    case RequestKind::kQuery:
+      return "query";
+    case RequestKind::kOther:
+      break;
+  }
+  return "other";
+}
 
 const std::string* HttpRequest::param(std::string_view name) const {
   for (const auto& [key, value] : params) {
@@ -114,7 +270,13 @@ std::string_view HttpRequest::header(const char* name) const {
   return value == nullptr ? std::string_view() : std::string_view(value);
 }
 
-bool HttpRequest::ClientGone() const { return false; }
+bool HttpRequest::ClientGone() const {
+  if (socket == -2) socket = FindSocket(connection);
+  if (socket < 0) return false;
+  pollfd p{.fd = socket, .events = POLLRDHUP, .revents = 0};
+  return poll(&p, 1, 0) > 0 &&
+         (p.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0;
+}
 
 HttpResponse HttpResponse::Json(int status, std::string body) {
   HttpResponse r;
@@ -153,41 +315,68 @@ std::vector<std::pair<std::string, std::string>> ParseQueryString(
   return params;
 }
 
+HttpServer::HttpServer() = default;
+
+bool HttpServer::SupportsIpv6() {
+  return mg_check_feature(MG_FEATURES_IPV6) != 0;
+}
+
 HttpServer::~HttpServer() { Stop(); }
 
 void HttpServer::Route(std::string method, std::string path,
-                       HttpHandler handler, size_t max_body_bytes) {
+                       HttpHandler handler, RouteOptions options) {
   routes_[std::move(path)][std::move(method)] =
-      Endpoint{std::move(handler), max_body_bytes};
+      Endpoint{std::move(handler), options};
 }
 
 absl::Status HttpServer::Start(const HttpServerOptions& options) {
   static std::once_flag library;
   std::call_once(library, [] { mg_init_library(0); });
+  if (options.listen.starts_with('[') && !SupportsIpv6()) {
+    return absl::UnavailableError(absl::StrCat(
+        "cannot listen on ", options.listen,
+        ": this civetweb was built without IPv6 (as Debian's libcivetweb 1.15 "
+        "is); listen on an IPv4 address, or put an IPv6 proxy in front"));
+  }
+  options_ = options;
+  kinds_[static_cast<int>(RequestKind::kWrite)].limit =
+      options.max_concurrent_writes;
+  kinds_[static_cast<int>(RequestKind::kQuery)].limit =
+      options.max_concurrent_queries;
   std::string threads = absl::StrCat(options.threads);
-  const char* config[] = {"listening_ports",
-                          options.listen.c_str(),
-                          "num_threads",
-                          threads.c_str(),
-                          "enable_keep_alive",
-                          "yes",
-                          "keep_alive_timeout_ms",
-                          "30000",
-                          "request_timeout_ms",
-                          "30000",
-                          "tcp_nodelay",
-                          "1",
-                          nullptr};
+  // civetweb checks the header deadline only after each wait of
+  // request_timeout_ms, so half the read timeout keeps the headers within
+  // it. It is also the per-piece wait for writing an answer.
+  std::string request_timeout =
+      absl::StrCat(std::max<int64_t>(1, options.read_timeout_ms / 2));
+  std::string idle_timeout = absl::StrCat(options.idle_timeout_ms);
+  // Connections beyond the worker threads wait here, not in a slow backlog.
+  std::string queue = absl::StrCat(std::max(20, options.threads));
+  const char* config[] = {
+      "listening_ports", options.listen.c_str(), "num_threads", threads.c_str(),
+      "connection_queue", queue.c_str(), "enable_keep_alive", "yes",
+      "keep_alive_timeout_ms", idle_timeout.c_str(), "request_timeout_ms",
+      request_timeout.c_str(),
+      // Absolute-form targets (RFC 9112 3.2.2) are
+      // routed by their path whatever host they name.
+      "enable_auth_domain_check", "no", "tcp_nodelay", "1", nullptr};
   mg_callbacks callbacks{};
   callbacks.begin_request = &HttpServer::OnRequest;
+  callbacks.connection_close = &HttpServer::OnClose;
+  callbacks.http_error = [](mg_connection*, int, const char*) {
+    connection_state.civetweb_answered = true;
+    return 1;  // civetweb sends its own error page
+  };
   // civetweb's own messages (bad requests it refuses itself) stay quiet.
   callbacks.log_message = [](const mg_connection*, const char*) { return 1; };
   mg_init_data init{&callbacks, this, config};
   char error_text[256] = "";
   unsigned error_code = 0;
   mg_error_data error{&error_code, error_text, sizeof(error_text)};
+  deadlines_ = std::make_unique<BodyDeadlines>();
   context_ = mg_start2(&init, &error);
   if (context_ == nullptr) {
+    deadlines_.reset();
     return absl::UnavailableError(
         absl::StrCat("cannot listen on ", options.listen, ": ", error_text));
   }
@@ -201,6 +390,7 @@ void HttpServer::Stop() {
     mg_stop(context_);
     context_ = nullptr;
   }
+  deadlines_.reset();
 }
 
 int HttpServer::OnRequest(mg_connection* connection) {
@@ -210,39 +400,119 @@ int HttpServer::OnRequest(mg_connection* connection) {
   return 1;
 }
 
+// civetweb closes the connection without a word on two requests it does not
+// pass to begin_request: `OPTIONS *` and an absolute-form target naming
+// another port. The socket is still open here, so they get their answer.
+void HttpServer::OnClose(const mg_connection* connection) {
+  ConnectionState state = connection_state;
+  connection_state = ConnectionState();
+  const mg_request_info* info = mg_get_request_info(connection);
+  if (state.civetweb_answered || info == nullptr ||
+      info->request_method == nullptr || info->request_uri == nullptr ||
+      info->local_uri_raw != nullptr) {
+    return;
+  }
+  auto* writable = const_cast<mg_connection*>(connection);
+  std::string_view method = info->request_method;
+  if (method == "OPTIONS" && std::string_view(info->request_uri) == "*") {
+    Send(writable, HttpResponse::Empty(204), false,
+         "Allow: GET, HEAD, POST, OPTIONS\r\nConnection: close\r\n");
+  } else if (absl::StartsWithIgnoreCase(info->request_uri, "http")) {
+    Send(writable,
+         HttpResponse::Error(421, "the request target names another server"),
+         method == "HEAD", "Connection: close\r\n");
+  }
+}
+
+std::string HttpServer::Allowed(
+    const absl::flat_hash_map<std::string, Endpoint>& methods) {
+  std::vector<std::string> names;
+  for (const auto& [name, endpoint] : methods) names.push_back(name);
+  if (methods.contains("GET")) names.push_back("HEAD");
+  names.push_back("OPTIONS");
+  std::sort(names.begin(), names.end());
+  std::string out;
+  for (const std::string& name : names) {
+    absl::StrAppend(&out, out.empty() ? "" : ", ", name);
+  }
+  return out;
+}
+
 void HttpServer::Serve(mg_connection* connection) {
   const mg_request_info* info = mg_get_request_info(connection);
+  std::string_view method = info->request_method;
+  bool head = method == "HEAD";
+  if (absl::Status s = CheckFraming(info); !s.ok()) {
+    return SendAndClose(
+        connection, HttpResponse::Error(400, std::string(s.message())), head);
+  }
   std::string_view path = info->local_uri_raw ? info->local_uri_raw : "";
   auto by_path = routes_.find(absl::string_view(path.data(), path.size()));
   if (by_path == routes_.end()) {
     return Send(connection,
-                HttpResponse::Error(404, absl::StrCat("no such endpoint: ",
-                                                      std::string(path))));
+                HttpResponse::Error(
+                    404, absl::StrCat("no such endpoint: ", std::string(path))),
+                head);
   }
-  auto endpoint = by_path->second.find(info->request_method);
+  std::string allow = absl::StrCat("Allow: ", Allowed(by_path->second), "\r\n");
+  if (method == "OPTIONS") {
+    return Send(connection, HttpResponse::Empty(204), false, allow);
+  }
+  auto endpoint = by_path->second.find(head ? "GET" : info->request_method);
   if (endpoint == by_path->second.end()) {
     return Send(connection,
                 HttpResponse::Error(405, absl::StrCat(info->request_method,
                                                       " is not allowed on ",
-                                                      std::string(path))));
+                                                      std::string(path))),
+                head, allow);
   }
+  const RouteOptions& route = endpoint->second.options;
   HttpRequest request;
-  request.method = info->request_method;
+  request.method = head ? "GET" : method;
   request.path = path;
   request.connection = connection;
+  if (route.needs_auth && !options_.auth_token.empty() &&
+      !BearerMatches(request.header("Authorization"), options_.auth_token)) {
+    unauthorized_.fetch_add(1, std::memory_order_relaxed);
+    return SendAndClose(
+        connection,
+        HttpResponse::Error(401, "this endpoint needs a bearer token"), head,
+        "WWW-Authenticate: Bearer realm=\"keel\"\r\n");
+  }
+  Kind& kind = kinds_[static_cast<int>(route.kind)];
+  if (kind.in_flight.fetch_add(1, std::memory_order_acq_rel) >= kind.limit) {
+    kind.in_flight.fetch_sub(1, std::memory_order_acq_rel);
+    kind.rejections.fetch_add(1, std::memory_order_relaxed);
+    return SendAndClose(
+        connection,
+        HttpResponse::Error(
+            503, absl::StrCat("too many concurrent ",
+                              std::string(RequestKindName(route.kind)),
+                              " requests (limit ", kind.limit, "); retry")),
+        head, "Retry-After: 1\r\n");
+  }
+  struct Release {
+    Kind& kind;
+    ~Release() { kind.in_flight.fetch_sub(1, std::memory_order_acq_rel); }
+  } release{kind};
+
   if (info->query_string != nullptr) {
     request.params = ParseQueryString(info->query_string);
   }
   // A request with neither Content-Length nor chunking has no body.
   bool has_body =
       info->content_length > 0 || !request.header("Transfer-Encoding").empty();
-  if (absl::Status s =
-          has_body ? ReadBody(connection, info->content_length,
-                              endpoint->second.max_body_bytes, &request.body)
-                   : absl::OkStatus();
-      !s.ok()) {
-    mg_disable_connection_keep_alive(connection);
-    return Send(connection, HttpResponse::Error(400, std::string(s.message())));
+  if (has_body) {
+    request.socket = ConnectionSocket(connection);
+    int status = 400;
+    absl::Status s = ReadBody(connection, request.socket, info->content_length,
+                              route.max_body_bytes, &request.body, &status);
+    if (!s.ok()) {
+      if (status == 408) read_timeouts_.fetch_add(1, std::memory_order_relaxed);
+      return SendAndClose(connection,
+                          HttpResponse::Error(status, std::string(s.message())),
+                          head);
+    }
   }
   std::string_view type = request.header("Content-Type");
   if (request.method == "POST" &&
@@ -251,7 +521,53 @@ void HttpServer::Serve(mg_connection* connection) {
       request.params.push_back(std::move(field));
     }
   }
-  Send(connection, endpoint->second.handler(request));
+  Send(connection, endpoint->second.handler(request), head);
+}
+
+absl::Status HttpServer::ReadBody(mg_connection* connection, int socket,
+                                  long long content_length, size_t limit,
+                                  std::string* body, int* status) {
+  if (content_length > static_cast<long long>(limit)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("request body of ", content_length,
+                     " bytes exceeds the limit of ", limit, " bytes"));
+  }
+  if (content_length >= 0) body->reserve(static_cast<size_t>(content_length));
+  // Without its socket the body has civetweb's per-read timeout only.
+  uint64_t armed =
+      socket >= 0
+          ? deadlines_->Arm(socket, absl::Now() + absl::Milliseconds(
+                                                      options_.read_timeout_ms))
+          : 0;
+  absl::Status result = absl::OkStatus();
+  char buffer[16384];
+  while (true) {
+    int n = mg_read(connection, buffer, sizeof(buffer));
+    if (n <= 0) {
+      if (n < 0 || (content_length >= 0 &&
+                    body->size() != static_cast<size_t>(content_length))) {
+        result = absl::InvalidArgumentError(
+            absl::StrCat("request body ended after ", body->size(), " of ",
+                         content_length, " bytes"));
+      }
+      break;
+    }
+    if (body->size() + n > limit) {
+      result = absl::InvalidArgumentError(
+          absl::StrCat("request body exceeds the limit of ", limit, " bytes"));
+      break;
+    }
+    body->append(buffer, n);
+  }
+  // A chunked body cut at the deadline may look complete to mg_read.
+  bool expired = socket >= 0 && deadlines_->Disarm(armed);
+  if (expired && (!result.ok() || content_length < 0)) {
+    *status = 408;
+    return absl::DeadlineExceededError(absl::StrCat(
+        "request body not received within the read timeout of ",
+        options_.read_timeout_ms, " ms (", body->size(), " bytes arrived)"));
+  }
+  return result;
 }
 
 }  // namespace keel::tools

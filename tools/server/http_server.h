@@ -7,20 +7,39 @@
 //   server.Route("GET", "/v1/lookup", [](const HttpRequest& r) {
 //     return HttpResponse::Json(200, "{}");
 //   });
+//   server.Route("POST", "/api/v1/write", Write,
+//                {.max_body_bytes = 8 << 20, .kind = RequestKind::kWrite,
+//                 .needs_auth = true});
 //   absl::Status s = server.Start({.listen = "127.0.0.1:0"});
 //   int port = server.port();
 //
-// An unknown path answers 404 and a known path with another method 405, both
-// as JSON errors. Loopback is the default; any address civetweb takes
-// ("host:port") is allowed.
+// What the server enforces before a handler runs, each answered as a JSON
+// error:
+// - an unknown path answers 404, a known path with another method 405 (with
+//   Allow); HEAD runs the GET handler and sends its headers only; OPTIONS
+//   answers 204 with Allow (`OPTIONS *` too);
+// - request framing (RFC 9112 6.3): Content-Length values that disagree, or
+//   Content-Length with Transfer-Encoding, answer 400 and close;
+// - a route that needs auth, when the server has a token, wants
+//   `Authorization: Bearer <token>`, else 401 with WWW-Authenticate;
+// - a write or query beyond its kind's concurrency limit answers 503 with
+//   Retry-After, before its body is read;
+// - the headers must arrive within read_timeout_ms (civetweb polls them) and
+//   the body within read_timeout_ms of its headers, else the connection is
+//   dropped (408 when an answer can still be sent); an idle keep-alive
+//   connection closes after idle_timeout_ms.
+// A request whose absolute-form target names another port answers 421.
 //
 // Thread safety: Route only before Start. Handlers run concurrently on
-// civetweb's worker threads and must be thread-safe. Stop (or the
-// destructor) waits for running handlers.
+// civetweb's worker threads and must be thread-safe; the counters may be
+// read from any thread. Stop (or the destructor) waits for running
+// handlers.
 #ifndef KEEL_TOOLS_SERVER_HTTP_SERVER_H_
 #define KEEL_TOOLS_SERVER_HTTP_SERVER_H_
 
+#include <atomic>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -30,6 +49,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 
 struct mg_context;
 struct mg_connection;
@@ -49,15 +69,21 @@ struct HttpRequest {
   const std::string* param(std::string_view name) const;
   // A request header ("" when absent).
   std::string_view header(const char* name) const;
-  // Whether the client has closed its connection (a long handler polls this
-  // to stop work nobody will read).
+  // Whether the client has closed (or half-closed) its connection: a long
+  // handler polls this to stop work nobody will read. One poll(2) on the
+  // connection's socket, found on the first call.
+  // REQUIRES: called from one thread at a time, while the handler runs.
   bool ClientGone() const;
+
+  // The connection's socket: -2 before it is looked up, -1 when not found.
+  mutable int socket = -2;
 };
 
 struct HttpResponse {
   int status = 200;
   std::string content_type = "application/json";
   std::string body;
+  std::string headers;  // more header lines, each "Name: value\r\n"
 
   static HttpResponse Json(int status, std::string body);
   // {"error": reason}.
@@ -67,11 +93,32 @@ struct HttpResponse {
 
 using HttpHandler = std::function<HttpResponse(const HttpRequest&)>;
 
+// What a route's requests cost, for the per-kind concurrency limits.
+enum class RequestKind { kOther, kWrite, kQuery };
+inline constexpr int kRequestKinds = 3;
+// "other", "write", "query": the `kind` label of the limit metric.
+std::string_view RequestKindName(RequestKind kind);
+
+struct RouteOptions {
+  // A longer body is refused with 400 before the handler runs.
+  size_t max_body_bytes = 64 << 10;
+  RequestKind kind = RequestKind::kOther;
+  // Whether the server's bearer token (when it has one) is required.
+  bool needs_auth = false;
+};
+
 struct HttpServerOptions {
-  std::string listen = "127.0.0.1:9464";  // host:port; port 0 picks one
+  // Passed to civetweb as it is: see ParseListenAddress (serve_config.h)
+  // for the forms `keel serve` accepts. Port 0 picks one.
+  std::string listen = "127.0.0.1:9464";
   // civetweb serves one connection per worker thread, so this bounds the
-  // concurrent keep-alive clients.
+  // open connections being served; more wait in the accept queue.
   int threads = 128;
+  int64_t read_timeout_ms = 30 * 1000;
+  int64_t idle_timeout_ms = 5 * 1000;
+  uint32_t max_concurrent_writes = 16;
+  uint32_t max_concurrent_queries = 20;
+  std::string auth_token;  // "" for none
 };
 
 // Splits a query string (or form body) into percent-decoded pairs.
@@ -80,32 +127,70 @@ std::vector<std::pair<std::string, std::string>> ParseQueryString(
 
 class HttpServer {
  public:
-  HttpServer() = default;
+  HttpServer();
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;
   ~HttpServer();
 
-  // REQUIRES: before Start. A body longer than `max_body_bytes` is refused
-  // with 400 before the handler runs.
+  // Whether the civetweb linked in can listen on IPv6 addresses ("[::]:80");
+  // Start refuses them, saying so, when it cannot.
+  static bool SupportsIpv6();
+
+  // REQUIRES: before Start.
   void Route(std::string method, std::string path, HttpHandler handler,
-             size_t max_body_bytes = 64 << 10);
+             RouteOptions options = {});
 
   absl::Status Start(const HttpServerOptions& options);
   // The port it listens on (useful with port 0); 0 before Start.
   int port() const { return port_; }
   void Stop();
 
+  // Requests answered 503 because their kind was at its limit.
+  uint64_t limit_rejections(RequestKind kind) const {
+    return kinds_[static_cast<int>(kind)].rejections.load(
+        std::memory_order_relaxed);
+  }
+  // Bodies not received within the read timeout.
+  uint64_t read_timeouts() const {
+    return read_timeouts_.load(std::memory_order_relaxed);
+  }
+  // Requests answered 401.
+  uint64_t unauthorized() const {
+    return unauthorized_.load(std::memory_order_relaxed);
+  }
+
  private:
   struct Endpoint {
     HttpHandler handler;
-    size_t max_body_bytes;
+    RouteOptions options;
   };
+  struct Kind {
+    uint32_t limit = UINT32_MAX;
+    std::atomic<uint32_t> in_flight{0};
+    std::atomic<uint64_t> rejections{0};
+  };
+  class BodyDeadlines;
+
   static int OnRequest(mg_connection* connection);
+  static void OnClose(const mg_connection* connection);
   void Serve(mg_connection* connection);
+  // Reads the body into `body` within the read timeout; on error `status`
+  // is the answer's (400, or 408 when the deadline passed).
+  absl::Status ReadBody(mg_connection* connection, int socket,
+                        long long content_length, size_t limit,
+                        std::string* body, int* status);
+  // "GET, HEAD, OPTIONS" and the like, for Allow.
+  static std::string Allowed(
+      const absl::flat_hash_map<std::string, Endpoint>& methods);
 
   // path -> method -> endpoint
   absl::flat_hash_map<std::string, absl::flat_hash_map<std::string, Endpoint>>
       routes_;
+  HttpServerOptions options_;
+  Kind kinds_[kRequestKinds];
+  std::atomic<uint64_t> read_timeouts_{0};
+  std::atomic<uint64_t> unauthorized_{0};
+  std::unique_ptr<BodyDeadlines> deadlines_;
   mg_context* context_ = nullptr;
   int port_ = 0;
 };

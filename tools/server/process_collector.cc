@@ -1,14 +1,17 @@
 #include "keel/tools/server/process_collector.h"
 
 #include <chrono>
+#include <string>
 
 #include "keel/alloc/stats.h"
 #include "keel/diagnostics/metric_builder.h"
 
 namespace keel::tools {
 
-ProcessCollector::ProcessCollector(const PromApi* prom_api)
+ProcessCollector::ProcessCollector(const PromApi* prom_api,
+                                   const HttpServer* http)
     : prom_api_(prom_api),
+      http_(http),
       start_time_seconds_(
           std::chrono::duration<double>(
               std::chrono::system_clock::now().time_since_epoch())
@@ -31,6 +34,20 @@ std::vector<prometheus::MetricFamily> ProcessCollector::Collect() const {
   b.counter("keel_remote_write_samples_total",
             "Samples stored from remote-write requests.")
       .add(static_cast<double>(prom_api_->samples_written()));
+  auto rejections = b.counter(
+      "keel_http_limit_rejections_total",
+      "Requests answered 503 because their kind was at its concurrency limit.");
+  for (RequestKind kind : {RequestKind::kWrite, RequestKind::kQuery}) {
+    rejections.add(static_cast<double>(http_->limit_rejections(kind)),
+                   {{"kind", std::string(RequestKindName(kind))}});
+  }
+  b.counter("keel_http_read_timeouts_total",
+            "Requests dropped because their body did not arrive within the "
+            "read timeout.")
+      .add(static_cast<double>(http_->read_timeouts()));
+  b.counter("keel_http_unauthorized_total",
+            "Requests answered 401 for a missing or wrong bearer token.")
+      .add(static_cast<double>(http_->unauthorized()));
   return b.take();
 }
 

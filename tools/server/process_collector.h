@@ -2,17 +2,20 @@
 // keel_process_resident_bytes (RSS from /proc),
 // keel_process_start_time_seconds, and the remote-write counters
 // keel_remote_write_requests_total, keel_remote_write_failures_total,
-// keel_remote_write_samples_total.
+// keel_remote_write_samples_total, and the HTTP server's
+// keel_http_limit_rejections_total{kind}, keel_http_read_timeouts_total and
+// keel_http_unauthorized_total.
 //
-//   metrics.Add(std::make_shared<ProcessCollector>(&prom_api));
+//   metrics.Add(std::make_shared<ProcessCollector>(&prom_api, &http_server));
 //
 // Thread safety: Collect may run on any thread.
-// REQUIRES: the PromApi outlives the collector.
+// REQUIRES: the PromApi and the HttpServer outlive the collector.
 #ifndef KEEL_TOOLS_SERVER_PROCESS_COLLECTOR_H_
 #define KEEL_TOOLS_SERVER_PROCESS_COLLECTOR_H_
 
 #include <vector>
 
+#include "keel/tools/server/http_server.h"
 #include "keel/tools/server/prom_api.h"
 #include "prometheus/collectable.h"
 #include "prometheus/metric_family.h"
@@ -21,11 +24,12 @@ namespace keel::tools {
 
 class ProcessCollector : public prometheus::Collectable {
  public:
-  explicit ProcessCollector(const PromApi* prom_api);
+  ProcessCollector(const PromApi* prom_api, const HttpServer* http);
   std::vector<prometheus::MetricFamily> Collect() const override;
 
  private:
   const PromApi* prom_api_;
+  const HttpServer* http_;
   double start_time_seconds_;
 };
 

@@ -185,17 +185,21 @@ void AppendSampleJson(int64_t t, double v, std::string* out) {
 }  // namespace
 
 void PromApi::Register(HttpServer* server) {
-  server->Route(
-      "POST", "/api/v1/write",
-      [this](const HttpRequest& r) { return Write(r); },
-      limits_.max_body_bytes);
+  server->Route("POST", "/api/v1/write",
+                [this](const HttpRequest& r) { return Write(r); },
+                {.max_body_bytes = limits_.max_body_bytes,
+                 .kind = RequestKind::kWrite,
+                 .needs_auth = true});
   for (const char* method : {"GET", "POST"}) {
     server->Route(method, "/api/v1/series",
-                  [this](const HttpRequest& r) { return Series(r); });
+                  [this](const HttpRequest& r) { return Series(r); },
+                  {.kind = RequestKind::kQuery});
     server->Route(method, "/api/v1/query",
-                  [this](const HttpRequest& r) { return Query(r); });
+                  [this](const HttpRequest& r) { return Query(r); },
+                  {.kind = RequestKind::kQuery});
     server->Route(method, "/api/v1/query_range",
-                  [this](const HttpRequest& r) { return QueryRange(r); });
+                  [this](const HttpRequest& r) { return QueryRange(r); },
+                  {.kind = RequestKind::kQuery});
   }
 }
 

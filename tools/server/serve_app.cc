@@ -65,18 +65,28 @@ absl::Status ServeApp::Init() {
       std::make_shared<diagnostics::SeriesStoreCollector>(store_.get()));
   metrics_.Add(lookup_->collector());
   metrics_.Add(snapshot_collector_);
-  metrics_.Add(std::make_shared<ProcessCollector>(prom_.get()));
+  metrics_.Add(std::make_shared<ProcessCollector>(prom_.get(), &http_));
 
   lookup_->Register(&http_, kLookupBodyLimit);
   prom_->Register(&http_);
   metrics_.Register(&http_);
-  http_.Route("POST", "/v1/snapshot",
-              [this](const HttpRequest& r) { return TakeSnapshot(r); });
-  if (absl::Status s =
-          http_.Start({.listen = config_.listen, .threads = config_.threads});
-      !s.ok()) {
-    return s;
+  http_.Route(
+      "POST", "/v1/snapshot",
+      [this](const HttpRequest& r) { return TakeSnapshot(r); },
+      {.kind = RequestKind::kWrite, .needs_auth = true});
+  HttpServerOptions http;
+  http.listen = config_.listen;
+  http.threads = config_.threads;
+  http.read_timeout_ms = config_.read_timeout_ms;
+  http.idle_timeout_ms = config_.idle_timeout_ms;
+  http.max_concurrent_writes = config_.max_concurrent_writes;
+  http.max_concurrent_queries = config_.max_concurrent_queries;
+  if (!config_.auth_token_file.empty()) {
+    auto token = ReadAuthToken(config_.auth_token_file);
+    if (!token.ok()) return token.status();
+    http.auth_token = *std::move(token);
   }
+  if (absl::Status s = http_.Start(http); !s.ok()) return s;
   LogEvent(absl::StrCat("listening on ", config_.listen, " (port ",
                         http_.port(), ")"));
   background_ = std::thread([this] { Background(); });

@@ -1,5 +1,7 @@
 #include "keel/tools/server/serve_config.h"
 
+#include <arpa/inet.h>
+
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
@@ -62,6 +64,79 @@ absl::StatusOr<int64_t> Duration(std::string_view key,
 }
 
 }  // namespace
+
+absl::StatusOr<std::string> ParseListenAddress(std::string_view text) {
+  auto bad = [&](std::string_view why) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "listen: ", std::string(why), ": \"", std::string(text),
+        "\" (expected PORT, IPV4:PORT, [IPV6]:PORT or HOST:PORT)"));
+  };
+  size_t colon = text.rfind(':');
+  std::string_view host =
+      colon == std::string_view::npos ? "" : text.substr(0, colon);
+  std::string_view port =
+      colon == std::string_view::npos ? text : text.substr(colon + 1);
+  uint32_t number = 0;
+  if (port.empty() ||
+      port.find_first_not_of("0123456789") != std::string_view::npos ||
+      port.size() > 5 ||
+      !absl::SimpleAtoi(absl::string_view(port.data(), port.size()), &number) ||
+      number > 65535) {
+    return bad("bad port");
+  }
+  if (colon == std::string_view::npos) {
+    return absl::StrCat("127.0.0.1:", number);
+  }
+  char address[sizeof(in6_addr)];
+  if (host.starts_with('[')) {
+    std::string inner(host.substr(1));
+    if (!inner.ends_with(']')) return bad("unclosed [");
+    inner.pop_back();
+    if (inet_pton(AF_INET6, inner.c_str(), address) != 1) {
+      return bad("bad IPv6 address");
+    }
+  } else if (host.empty() ||
+             host.find_first_not_of("abcdefghijklmnopqrstuvwxyz"
+                                    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-") !=
+                 std::string_view::npos) {
+    return bad(host.find(':') != std::string_view::npos
+                   ? "an IPv6 address needs brackets"
+                   : "bad host");
+  } else if (host.find_first_not_of("0123456789.") == std::string_view::npos &&
+             inet_pton(AF_INET, std::string(host).c_str(), address) != 1) {
+    return bad("bad IPv4 address");
+  }
+  return absl::StrCat(std::string(host), ":", number);
+}
+
+absl::StatusOr<std::string> ReadAuthToken(const std::string& path) {
+  constexpr size_t kMaxToken = 4096;
+  std::ifstream in(path, std::ios::binary);
+  std::string token(kMaxToken + 2, '\0');
+  if (in) {
+    in.read(token.data(), static_cast<std::streamsize>(token.size()));
+    token.resize(static_cast<size_t>(in.gcount()));
+  }
+  if (!in && !in.eof()) {
+    return absl::NotFoundError(
+        absl::StrCat("auth-token-file: cannot read ", path));
+  }
+  if (token.ends_with('\n')) token.pop_back();
+  if (token.ends_with('\r')) token.pop_back();
+  if (token.empty() || token.size() > kMaxToken) {
+    return absl::InvalidArgumentError(absl::StrCat("auth-token-file: ", path,
+                                                   " must hold a token of 1..",
+                                                   kMaxToken, " characters"));
+  }
+  for (size_t i = 0; i < token.size(); ++i) {
+    if (token[i] < 0x21 || token[i] > 0x7e) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("auth-token-file: ", path, ": byte ", i,
+                       " is not a visible ASCII character"));
+    }
+  }
+  return token;
+}
 
 absl::StatusOr<uint64_t> ParseByteSize(std::string_view text) {
   static constexpr std::pair<std::string_view, uint64_t> kUnits[] = {
@@ -126,7 +201,9 @@ absl::StatusOr<Settings> ReadConfigFile(const std::string& path) {
 }
 
 void MergeSettings(const Settings& overrides, Settings* base) {
-  for (const auto& [key, value] : overrides) {
+  for (const auto& setting : overrides) {
+    // Not a structured binding: clang 14 (the fuzz build) cannot capture one.
+    const std::string& key = setting.first;
     std::erase_if(*base, [&](const auto& s) { return s.first == key; });
   }
   base->insert(base->end(), overrides.begin(), overrides.end());
@@ -137,7 +214,9 @@ absl::StatusOr<ServeConfig> ServeConfig::FromSettings(
   ServeConfig c;
   for (const auto& [key, value] : settings) {
     if (key == "listen") {
-      c.listen = value;
+      auto listen = ParseListenAddress(value);
+      if (!listen.ok()) return listen.status();
+      c.listen = *std::move(listen);
     } else if (key == "ip2asn") {
       c.ip2asn.push_back(value);
     } else if (key == "pfx2as") {

@@ -62,10 +62,10 @@ inline constexpr std::string_view kServeKeys[] = {"listen",
                                                   "snapshot-max-series-loss"};
 
 struct ServeConfig {
-  std::string listen = "127.0.0.1:9464";
-  std::vector<std::string> ip2asn;  // range tables, loaded in order
-  std::string pfx2as;               // "" for no prefix table
-  std::string data_dir;             // "" for no snapshots
+  std::string listen = "127.0.0.1:9464";  // as ParseListenAddress returns
+  std::vector<std::string> ip2asn;        // range tables, loaded in order
+  std::string pfx2as;                     // "" for no prefix table
+  std::string data_dir;                   // "" for no snapshots
   int64_t snapshot_interval_ms = 5 * 60 * 1000;
   uint32_t snapshot_keep = 2;
   uint32_t retention_windows = 8;
@@ -98,6 +98,16 @@ struct ServeConfig {
 
   static absl::StatusOr<ServeConfig> FromSettings(const Settings& settings);
 };
+
+// The listen address for civetweb: "PORT" means 127.0.0.1:PORT (loopback
+// unless an address is given); "IPV4:PORT", "[IPV6]:PORT" ("[::]:9464" for
+// every IPv6 address) and "HOST:PORT" stay as they are. Port 0 picks one.
+absl::StatusOr<std::string> ParseListenAddress(std::string_view text);
+
+// The bearer token in `path`: its content less one trailing newline. An
+// unreadable, empty or over-long file, or one with characters a header
+// cannot carry, is an error naming the file.
+absl::StatusOr<std::string> ReadAuthToken(const std::string& path);
 
 // "256MiB", "1GB", "4096" (bytes): B, KB/MB/GB (10^3), KiB/MiB/GiB (2^10).
 absl::StatusOr<uint64_t> ParseByteSize(std::string_view text);
