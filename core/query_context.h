@@ -42,8 +42,9 @@ struct QueryLimits {
   int64_t timeout_ms = 2 * 60 * 1000;
   // Samples (points) a query may produce.
   uint64_t max_samples = 50'000'000;
-  // Bytes a query may produce for its answer, and, separately, bytes it may
-  // hold in copies of the selected series.
+  // Bytes a query may produce for its answer, and, separately, bytes of
+  // label names and values it may copy from the selected series (less than
+  // those labels take in any answer).
   uint64_t max_result_bytes = uint64_t{256} << 20;
 
   // No deadline and no budgets, for callers that bound nothing.
@@ -84,7 +85,7 @@ class QueryContext {
   bool AddSamples(uint64_t n);
   // Counts bytes of the answer produced; false past max_result_bytes.
   bool AddResultBytes(uint64_t n);
-  // Counts bytes of selected series copied for the query; false past
+  // Counts label bytes copied from the selected series; false past
   // max_result_bytes.
   bool AddSelectedBytes(uint64_t n);
 

@@ -34,6 +34,15 @@ std::vector<prometheus::MetricFamily> ProcessCollector::Collect() const {
   b.counter("keel_remote_write_samples_total",
             "Samples stored from remote-write requests.")
       .add(static_cast<double>(prom_api_->samples_written()));
+  b.counter("keel_queries_stopped_total",
+            "Queries stopped: at the query timeout, canceled because the "
+            "client went away, or over the sample or result byte limit.")
+      .add(static_cast<double>(prom_api_->queries_timed_out()),
+           {{"reason", "timeout"}})
+      .add(static_cast<double>(prom_api_->queries_canceled()),
+           {{"reason", "canceled"}})
+      .add(static_cast<double>(prom_api_->queries_over_limits()),
+           {{"reason", "limit"}});
   auto rejections = b.counter(
       "keel_http_limit_rejections_total",
       "Requests answered 503 because their kind was at its concurrency limit.");

@@ -23,8 +23,6 @@ constexpr int64_t kMinTime = std::numeric_limits<int64_t>::min() / 2;
 constexpr int64_t kMaxTime = std::numeric_limits<int64_t>::max() / 2;
 // Prometheus' staleness marker: a NaN with this exact payload.
 constexpr uint64_t kStaleNaNBits = 0x7ff0000000000002ull;
-// An instant or range query's answer is bounded by this many samples in all.
-constexpr size_t kMaxSamplesPerQuery = 50'000'000;
 
 bool IsStale(double v) { return std::bit_cast<uint64_t>(v) == kStaleNaNBits; }
 
@@ -41,10 +39,21 @@ bool IsStale(double v) { return std::bit_cast<uint64_t>(v) == kStaleNaNBits; }
       std::string_view(status.message().data(), status.message().size()));
 }
 
-HttpResponse Success(std::string_view data_json) {
-  return HttpResponse::Json(
-      200,
-      JsonObject().add("status", "success").add_raw("data", data_json).str());
+// A query's answer is built in place, so that a large one is never copied:
+// AnswerStart's text, the data, then AnswerEnd.
+constexpr std::string_view kAnswerStart = R"({"status":"success","data":)";
+HttpResponse AnswerEnd(std::string out) {
+  out.push_back('}');
+  return HttpResponse::Json(200, std::move(out));
+}
+
+// Appends to `out` with `append`, charging the bytes to `ctx`; false once
+// the context fails.
+template <typename Append>
+bool Charged(core::QueryContext& ctx, std::string* out, Append append) {
+  size_t before = out->size();
+  append();
+  return ctx.AddResultBytes(out->size() - before);
 }
 
 int64_t NowMs() {
@@ -93,9 +102,12 @@ bool LooksLikeExpression(std::string_view text) {
     if (LooksLikeExpression(text)) {
       return absl::InvalidArgumentError("unsupported expression");
     }
-    return absl::InvalidArgumentError(
-        absl::StrCat("invalid selector \"", std::string(text),
-                     "\": ", std::string(matchers.status().message())));
+    // A selector may be long: the error quotes its start.
+    constexpr size_t kQuoted = 256;
+    return absl::InvalidArgumentError(absl::StrCat(
+        "invalid selector \"", std::string(text.substr(0, kQuoted)),
+        text.size() > kQuoted ? "...\": " : "\": ",
+        std::string(matchers.status().message())));
   }
   if (std::all_of(matchers->begin(), matchers->end(),
                   [](const core::Matcher& m) { return m.matches_empty(); })) {
@@ -275,6 +287,31 @@ HttpResponse PromApi::Write(const HttpRequest& request) {
                         " stored); first: ", first_error));
 }
 
+HttpResponse PromApi::QueryFailed(const absl::Status& status) const {
+  // Prometheus' status codes: 503 for a timeout, 499 (client closed) for a
+  // cancelled query, 422 for one past a limit.
+  int code = 422;
+  std::string_view type = "execution";
+  if (absl::IsDeadlineExceeded(status)) {
+    queries_timed_out_.fetch_add(1, std::memory_order_relaxed);
+    code = 503;
+    type = "timeout";
+  } else if (absl::IsCancelled(status)) {
+    queries_canceled_.fetch_add(1, std::memory_order_relaxed);
+    code = 499;
+    type = "canceled";
+  } else {
+    queries_over_limits_.fetch_add(1, std::memory_order_relaxed);
+  }
+  return HttpResponse::Json(
+      code, JsonObject()
+                .add("status", "error")
+                .add("errorType", type)
+                .add("error", std::string_view(status.message().data(),
+                                               status.message().size()))
+                .str());
+}
+
 HttpResponse PromApi::Series(const HttpRequest& request) const {
   std::vector<std::vector<core::Matcher>> selectors;
   for (const auto& [name, value] : request.params) {
@@ -293,12 +330,16 @@ HttpResponse PromApi::Series(const HttpRequest& request) const {
         "invalid parameter \"end\": end timestamp must not be before start "
         "time");
   }
+  core::QueryContext ctx(query_limits_,
+                         [&request] { return request.ClientGone(); });
   // Selects stay alive so that the entries they own can be sorted together.
   std::vector<core::SeriesSet> sets;
   absl::flat_hash_set<core::SeriesRef> seen;
   std::vector<const Entry*> entries;
   for (const auto& matchers : selectors) {
-    sets.push_back(store_->Select(matchers, *start, *end));
+    auto set = store_->Select(matchers, *start, *end, ctx);
+    if (!set.ok()) return QueryFailed(set.status());
+    sets.push_back(*std::move(set));
   }
   for (const auto& set : sets) {
     for (const auto* entry : SortedByLabels(set)) {
@@ -306,13 +347,18 @@ HttpResponse PromApi::Series(const HttpRequest& request) const {
     }
   }
   if (sets.size() > 1) std::sort(entries.begin(), entries.end(), LabelsLess);
-  std::string out = "[";
-  for (const auto* entry : entries) {
-    if (out.size() > 1) out.push_back(',');
-    AppendLabelsJson(entry->labels, &out);
+  std::string out(kAnswerStart);
+  out.push_back('[');
+  for (size_t i = 0; i < entries.size(); ++i) {
+    if (!ctx.Work() || !Charged(ctx, &out, [&] {
+          if (i > 0) out.push_back(',');
+          AppendLabelsJson(entries[i]->labels, &out);
+        })) {
+      return QueryFailed(ctx.status());
+    }
   }
   out.push_back(']');
-  return Success(out);
+  return AnswerEnd(std::move(out));
 }
 
 HttpResponse PromApi::Query(const HttpRequest& request) const {
@@ -322,29 +368,38 @@ HttpResponse PromApi::Query(const HttpRequest& request) const {
   if (!matchers.ok()) return BadData(matchers.status());
   auto time = TimeParam(request, "time", NowMs());
   if (!time.ok()) return BadData(time.status());
-  core::SeriesSet set = store_->Select(*matchers, *time - kLookbackMs, *time);
-  std::string out = R"({"resultType":"vector","result":[)";
+  core::QueryContext ctx(query_limits_,
+                         [&request] { return request.ClientGone(); });
+  auto set = store_->Select(*matchers, *time - kLookbackMs, *time, ctx);
+  if (!set.ok()) return QueryFailed(set.status());
+  std::string out(kAnswerStart);
+  out += R"({"resultType":"vector","result":[)";
   bool first = true;
-  for (const auto* entry_ptr : SortedByLabels(set)) {
+  for (const auto* entry_ptr : SortedByLabels(*set)) {
     const auto& entry = *entry_ptr;
     bool found = false;
     double v = 0;
-    for (auto it = set.Samples(entry); it.Next();) {
+    for (auto it = set->Samples(entry); it.Next();) {
+      if (!ctx.Work()) return QueryFailed(ctx.status());
       found = true;
       v = it.v();
     }
     if (!found || IsStale(v)) continue;
-    if (!first) out.push_back(',');
+    if (!ctx.AddSamples(1) || !Charged(ctx, &out, [&] {
+          if (!first) out.push_back(',');
+          out += R"({"metric":)";
+          AppendLabelsJson(entry.labels, &out);
+          out += R"(,"value":)";
+          // Prometheus stamps an instant result with the query time.
+          AppendSampleJson(*time, v, &out);
+          out.push_back('}');
+        })) {
+      return QueryFailed(ctx.status());
+    }
     first = false;
-    out += R"({"metric":)";
-    AppendLabelsJson(entry.labels, &out);
-    out += R"(,"value":)";
-    // Prometheus stamps an instant result with the query time.
-    AppendSampleJson(*time, v, &out);
-    out.push_back('}');
   }
   out += "]}";
-  return Success(out);
+  return AnswerEnd(std::move(out));
 }
 
 HttpResponse PromApi::QueryRange(const HttpRequest& request) const {
@@ -376,44 +431,56 @@ HttpResponse PromApi::QueryRange(const HttpRequest& request) const {
   }
   auto matchers = ParseQuery(*query);
   if (!matchers.ok()) return BadData(matchers.status());
-  core::SeriesSet set = store_->Select(*matchers, *start - kLookbackMs, *end);
-  std::string out = R"({"resultType":"matrix","result":[)";
+  core::QueryContext ctx(query_limits_,
+                         [&request] { return request.ClientGone(); });
+  auto set = store_->Select(*matchers, *start - kLookbackMs, *end, ctx);
+  if (!set.ok()) return QueryFailed(set.status());
+  std::string out(kAnswerStart);
+  out += R"({"resultType":"matrix","result":[)";
   bool first_series = true;
-  size_t total = 0;
+  // One series' points, at most kMaxPointsPerSeries, counted against the
+  // result bytes as they are written.
   std::string values;
-  for (const auto* entry_ptr : SortedByLabels(set)) {
+  for (const auto* entry_ptr : SortedByLabels(*set)) {
     const auto& entry = *entry_ptr;
     values.clear();
-    auto it = set.Samples(entry);
+    auto it = set->Samples(entry);
     bool have_next = it.Next();
     bool have_last = false;
     int64_t last_t = 0;
     double last_v = 0;
     for (int64_t ts = *start; ts <= *end; ts += *step) {
+      if (!ctx.Work()) return QueryFailed(ctx.status());
       while (have_next && it.t() <= ts) {
         have_last = true;
         last_t = it.t();
         last_v = it.v();
         have_next = it.Next();
+        if (!ctx.Work()) return QueryFailed(ctx.status());
       }
       if (!have_last || last_t < ts - kLookbackMs || IsStale(last_v)) continue;
-      if (!values.empty()) values.push_back(',');
-      AppendSampleJson(ts, last_v, &values);
-      if (++total > kMaxSamplesPerQuery) {
-        return BadData("query would return more than 50,000,000 samples");
+      if (!ctx.AddSamples(1) || !Charged(ctx, &values, [&] {
+            if (!values.empty()) values.push_back(',');
+            AppendSampleJson(ts, last_v, &values);
+          })) {
+        return QueryFailed(ctx.status());
       }
     }
     if (values.empty()) continue;
-    if (!first_series) out.push_back(',');
-    first_series = false;
-    out += R"({"metric":)";
-    AppendLabelsJson(entry.labels, &out);
-    out += R"(,"values":[)";
-    out += values;
+    if (!Charged(ctx, &out, [&] {
+          if (!first_series) out.push_back(',');
+          out += R"({"metric":)";
+          AppendLabelsJson(entry.labels, &out);
+          out += R"(,"values":[)";
+        })) {
+      return QueryFailed(ctx.status());
+    }
+    out += values;  // charged as it was written
     out += "]}";
+    first_series = false;
   }
   out += "]}";
-  return Success(out);
+  return AnswerEnd(std::move(out));
 }
 
 }  // namespace keel::tools

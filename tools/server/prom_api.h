@@ -13,6 +13,35 @@
 // query does the same at every step. Anything but a plain selector answers
 // 400 "unsupported expression". GET and form-encoded POST both work.
 //
+// Each query (instant, range or series) runs under a core::QueryContext
+// built from the QueryLimits: a deadline checked while label values are
+// matched, postings combined and samples decoded, and a client that hung
+// up (polled about every 10 ms) cancels it. As Prometheus answers: a timeout
+// is 503 errorType "timeout", a cancelled query 499 "canceled", a query
+// past max_samples (points returned) or max_result_bytes (JSON produced, or
+// labels copied from the selected series) 422 "execution". The answer is
+// built once, counted as it grows, so a refused query never held more than
+// about the budget. Selectors are bounded as core::SelectorLimits says (400).
+//
+// A remote-write request is read under the WriteLimits. Its decoded size
+// (from the snappy header, before anything is decompressed) must fit the
+// decoded budget shared by all writes in flight; a request that does not
+// fit waits up to budget_wait_ms for room, then answers 503 with
+// Retry-After: 1. 503, not 429 or 400, because Prometheus' remote-write
+// client retries 5xx (and 429 only when told to) but drops a batch answered
+// 4xx: the samples are good, the server only lacks room now. A request
+// larger than the whole budget can never fit: 400. The body is then parsed
+// series by series (see ForEachRemoteWriteSeries), first to check all of it
+// (a malformed body stores nothing: 400), then to store it. A sample more
+// than max_future_ms ahead of the server's clock, or before the store's
+// OldestAppendable, is rejected before its series is looked up, so a series
+// none of whose samples would be stored is never created; a new series
+// past max_new_series_per_request (in this request) or past the store's
+// max_series is not created and its samples are rejected. The other samples
+// are stored, and the answer is 400 naming each reason's count and the
+// first rejection (Prometheus answers out-of-bounds samples the same way),
+// else 204. Counts per reason: rejected_samples(reason).
+//
 //   PromApi api(&store);
 //   api.Register(&http_server);
 //
@@ -24,6 +53,7 @@
 #include <atomic>
 #include <cstdint>
 
+#include "keel/core/query_context.h"
 #include "keel/core/series_store.h"
 #include "keel/tools/server/http_server.h"
 #include "keel/tools/server/remote_write.h"
@@ -35,8 +65,9 @@ class PromApi {
   static constexpr int64_t kLookbackMs = 5 * 60 * 1000;
   static constexpr int64_t kMaxPointsPerSeries = 11000;  // as Prometheus
 
-  explicit PromApi(core::SeriesStore* store, RemoteWriteLimits limits = {})
-      : store_(store), limits_(limits) {}
+  explicit PromApi(core::SeriesStore* store, RemoteWriteLimits limits = {},
+                   core::QueryLimits query_limits = {})
+      : store_(store), limits_(limits), query_limits_(query_limits) {}
 
   // REQUIRES: before server->Start.
   void Register(HttpServer* server);
@@ -50,13 +81,25 @@ class PromApi {
   uint64_t write_requests() const { return write_requests_.load(); }
   uint64_t write_failures() const { return write_failures_.load(); }
   uint64_t samples_written() const { return samples_written_.load(); }
+  // Queries stopped since start, for /metrics: at the deadline, because the
+  // client went away, over a budget (422).
+  uint64_t queries_timed_out() const { return queries_timed_out_.load(); }
+  uint64_t queries_canceled() const { return queries_canceled_.load(); }
+  uint64_t queries_over_limits() const { return queries_over_limits_.load(); }
 
  private:
+  // The answer to a query its context stopped, counted.
+  HttpResponse QueryFailed(const absl::Status& status) const;
+
   core::SeriesStore* store_;
   RemoteWriteLimits limits_;
+  core::QueryLimits query_limits_;
   std::atomic<uint64_t> write_requests_{0};
   std::atomic<uint64_t> write_failures_{0};
   std::atomic<uint64_t> samples_written_{0};
+  mutable std::atomic<uint64_t> queries_timed_out_{0};
+  mutable std::atomic<uint64_t> queries_canceled_{0};
+  mutable std::atomic<uint64_t> queries_over_limits_{0};
 };
 
 }  // namespace keel::tools

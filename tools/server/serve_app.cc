@@ -58,7 +58,11 @@ absl::Status ServeApp::Init() {
     if (!store.ok()) return store.status();
     store_ = *std::move(store);
   }
-  prom_ = std::make_unique<PromApi>(store_.get());
+  prom_ = std::make_unique<PromApi>(
+      store_.get(), RemoteWriteLimits{},
+      core::QueryLimits{.timeout_ms = config_.query_timeout_ms,
+                        .max_samples = config_.query_max_samples,
+                        .max_result_bytes = config_.query_max_result_bytes});
 
   metrics_.Add(std::make_shared<diagnostics::AllocCollector>());
   metrics_.Add(
