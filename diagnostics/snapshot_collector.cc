@@ -28,6 +28,11 @@ void SnapshotCollector::RecordFailure() {
   ++failures_;
 }
 
+void SnapshotCollector::RecordGuarded() {
+  absl::MutexLock lock(&mu_);
+  ++guarded_;
+}
+
 void SnapshotCollector::RecordRestore(double seconds, uint64_t bytes) {
   absl::MutexLock lock(&mu_);
   restored_ = true;
@@ -63,6 +68,10 @@ std::vector<prometheus::MetricFamily> SnapshotCollector::Collect() const {
       .add(static_cast<double>(successes_));
   b.counter("keel_snapshot_failures_total", "Snapshot attempts that failed.")
       .add(static_cast<double>(failures_));
+  b.counter("keel_snapshot_guarded_total",
+            "Snapshots written of a store that lost more series than "
+            "allowed since the last good snapshot, which was kept aside.")
+      .add(static_cast<double>(guarded_));
   return b.take();
 }
 

@@ -11,7 +11,10 @@
 // keel_snapshot_age_seconds (seconds since it; all absent until the first
 // success), keel_snapshot_restore_duration_seconds and
 // keel_snapshot_restore_bytes (absent unless the process restored one),
-// keel_snapshots_total and keel_snapshot_failures_total.
+// keel_snapshots_total, keel_snapshot_failures_total and
+// keel_snapshot_guarded_total (snapshots written of a store that had lost
+// more series than allowed since the last good one, which was kept aside:
+// see tools/server/snapshot_manager.h).
 //
 // Thread safety: every method may be called from any thread.
 #ifndef KEEL_DIAGNOSTICS_SNAPSHOT_COLLECTOR_H_
@@ -31,6 +34,8 @@ class SnapshotCollector : public prometheus::Collectable {
   // A snapshot of `bytes` written in `seconds`, finishing now.
   void RecordSuccess(double seconds, uint64_t bytes);
   void RecordFailure();
+  // A snapshot was written under the series-loss guard.
+  void RecordGuarded();
   // The store was restored from a snapshot of `bytes` in `seconds`.
   void RecordRestore(double seconds, uint64_t bytes);
 
@@ -40,6 +45,7 @@ class SnapshotCollector : public prometheus::Collectable {
   mutable absl::Mutex mu_;
   uint64_t successes_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t failures_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t guarded_ ABSL_GUARDED_BY(mu_) = 0;
   double last_seconds_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t last_bytes_ ABSL_GUARDED_BY(mu_) = 0;
   double last_success_unix_ ABSL_GUARDED_BY(mu_) = 0;

@@ -14,6 +14,7 @@ TEST_CASE("snapshot collector reports attempts, sizes and age") {
   auto families = collector.Collect();
   CHECK(SampleValue(families, "keel_snapshots_total") == 0);
   CHECK(SampleValue(families, "keel_snapshot_failures_total") == 0);
+  CHECK(SampleValue(families, "keel_snapshot_guarded_total") == 0);
   CHECK(FindFamily(families, "keel_snapshot_age_seconds") == nullptr);
   CHECK(FindFamily(families, "keel_snapshot_restore_bytes") == nullptr);
 
@@ -21,9 +22,11 @@ TEST_CASE("snapshot collector reports attempts, sizes and age") {
   collector.RecordFailure();
   collector.RecordFailure();
   collector.RecordRestore(0.5, 8192);
+  collector.RecordGuarded();
   families = collector.Collect();
   CHECK(SampleValue(families, "keel_snapshots_total") == 1);
   CHECK(SampleValue(families, "keel_snapshot_failures_total") == 2);
+  CHECK(SampleValue(families, "keel_snapshot_guarded_total") == 1);
   CHECK(SampleValue(families, "keel_snapshot_last_duration_seconds") == 0.25);
   CHECK(SampleValue(families, "keel_snapshot_last_bytes") == 4096);
   CHECK(SampleValue(families, "keel_snapshot_age_seconds") >= 0);

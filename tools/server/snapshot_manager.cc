@@ -38,56 +38,103 @@ std::vector<std::string> Candidates(const std::string& path) {
 }  // namespace
 
 SnapshotManager::SnapshotManager(std::string data_dir, int keep,
-                                 diagnostics::SnapshotCollector* collector)
+                                 diagnostics::SnapshotCollector* collector,
+                                 double max_series_loss)
     : data_dir_(std::move(data_dir)),
       path_((std::filesystem::path(data_dir_) / "series.snap").string()),
       keep_(keep),
-      collector_(collector) {}
+      collector_(collector),
+      max_series_loss_(max_series_loss) {}
 
 absl::StatusOr<std::unique_ptr<core::SeriesStore>>
 SnapshotManager::RestoreNewest(const core::SeriesStoreOptions& options) {
+  absl::MutexLock lock(&mu_);
   std::error_code ec;
   std::filesystem::create_directories(data_dir_, ec);
   if (ec) {
     return absl::FailedPreconditionError(absl::StrCat(
         "cannot create data directory ", data_dir_, ": ", ec.message()));
   }
+  // A restore makes every check a verify makes (and fits the chunks to
+  // this store's windows), so one pass over each file decides.
   for (const std::string& candidate : Candidates(path_)) {
-    absl::StatusOr<snapshot::SnapshotInfo> info =
-        snapshot::VerifySnapshot(candidate);
-    if (!info.ok()) {
+    snapshot::RestoreStats stats;
+    auto store = snapshot::RestoreSnapshot(candidate, options, &stats);
+    if (!store.ok()) {
       std::string aside = absl::StrCat(candidate, ".bad-", NowUnixMs());
       std::filesystem::rename(candidate, aside, ec);
       LogEvent(absl::StrCat(
           "!!! SNAPSHOT ", candidate,
-          " FAILED VERIFICATION: ", Message(info.status()), "; moved aside to ",
+          " CANNOT BE RESTORED: ", Message(store.status()), "; moved aside to ",
           ec ? absl::StrCat("(rename failed: ", ec.message(), ")") : aside,
           "; trying the previous snapshot"));
       collector_->RecordFailure();
       continue;
-    }
-    snapshot::RestoreStats stats;
-    auto store = snapshot::RestoreSnapshot(candidate, options, &stats);
-    if (!store.ok()) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "snapshot ", candidate,
-          " verifies but cannot be restored with this configuration: ",
-          Message(store.status())));
     }
     collector_->RecordRestore(stats.seconds, stats.info.file_bytes);
     LogEvent(absl::StrFormat(
         "restored %s: %d series, %d chunks, %d samples, %d bytes in %.3f s",
         candidate, stats.info.series, stats.info.chunks, stats.info.samples,
         stats.info.file_bytes, stats.seconds));
+    last_good_path_ = candidate;
+    last_good_series_ = stats.info.series;
     return store;
   }
   LogEvent(absl::StrCat("no snapshot in ", data_dir_, ": starting empty"));
   return std::make_unique<core::SeriesStore>(options);
 }
 
+void SnapshotManager::KeepLastGood(uint64_t series) {
+  std::string loss = absl::StrFormat(
+      "the store holds %d series, %.1f%% fewer than the %d of the last good "
+      "snapshot (more than the allowed %.1f%%)",
+      series, 100.0 * (1.0 - static_cast<double>(series) / last_good_series_),
+      last_good_series_, 100.0 * max_series_loss_);
+  if (!kept_path_.empty()) {
+    LogEvent(absl::StrCat("!!! SNAPSHOT GUARD: ", loss,
+                          "; the last good snapshot is kept as ", kept_path_,
+                          "; writing this one as well"));
+    return;
+  }
+  std::string kept = absl::StrCat(path_, ".kept-", NowUnixMs());
+  std::error_code ec;
+  std::filesystem::create_hard_link(last_good_path_, kept, ec);
+  if (ec) {
+    std::error_code copy_ec;
+    std::filesystem::copy_file(last_good_path_, kept, copy_ec);
+    if (copy_ec) {
+      // Nothing is written over the last good snapshot unless it is kept.
+      LogEvent(absl::StrCat("!!! SNAPSHOT GUARD: ", loss, "; keeping ",
+                            last_good_path_, " as ", kept,
+                            " failed: ", copy_ec.message()));
+      return;
+    }
+  }
+  kept_path_ = kept;
+  LogEvent(absl::StrCat("!!! SNAPSHOT GUARD: ", loss,
+                        "; the last good snapshot ", last_good_path_,
+                        " is kept as ", kept, "; writing this one as well"));
+}
+
 absl::StatusOr<snapshot::WriteStats> SnapshotManager::Take(
     const core::SeriesStore& store, std::string_view reason) {
   absl::MutexLock lock(&mu_);
+  const uint64_t series = store.Stats().series;
+  const bool guarded =
+      !last_good_path_.empty() && max_series_loss_ < 1.0 &&
+      static_cast<double>(series) <
+          (1.0 - max_series_loss_) * static_cast<double>(last_good_series_);
+  if (guarded) {
+    collector_->RecordGuarded();
+    KeepLastGood(series);
+    if (kept_path_.empty()) {
+      collector_->RecordFailure();
+      return absl::FailedPreconditionError(absl::StrCat(
+          "snapshot (", std::string(reason), ") not written: the store lost ",
+          "more series than allowed and the last good snapshot ",
+          last_good_path_, " could not be kept aside"));
+    }
+  }
   snapshot::WriteOptions options;
   options.keep = keep_;
   auto stats = snapshot::WriteSnapshot(store, path_, options);
@@ -97,12 +144,17 @@ absl::StatusOr<snapshot::WriteStats> SnapshotManager::Take(
                           ") FAILED: ", Message(stats.status())));
     return stats;
   }
+  if (!guarded) {
+    last_good_path_ = path_;
+    last_good_series_ = stats->series;
+    kept_path_.clear();
+  }
   collector_->RecordSuccess(stats->write_seconds, stats->bytes);
   LogEvent(absl::StrFormat(
-      "snapshot (%s) written to %s: %d series, %d chunks, %d samples, %d "
+      "snapshot (%s)%s written to %s: %d series, %d chunks, %d samples, %d "
       "bytes in %.3f s",
-      std::string(reason), path_, stats->series, stats->chunks, stats->samples,
-      stats->bytes, stats->write_seconds));
+      std::string(reason), guarded ? " GUARDED" : "", path_, stats->series,
+      stats->chunks, stats->samples, stats->bytes, stats->write_seconds));
   return stats;
 }
 
