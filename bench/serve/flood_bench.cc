@@ -1,0 +1,442 @@
+// keel bench flood --url http://127.0.0.1:PORT --pid PID [--series N]
+//   [--series-per-request K] [--writers W] [--queriers Q] [--seconds S]
+//
+// Attacks a running keel serve the way issue 13's write flood did, and
+// prints one JSON object. W writer threads remote-write N new series
+// (K a request, one sample each, labels flood_series{batch,id,job,instance}),
+// retrying 429/503 after Retry-After as Prometheus' queue manager does; Q
+// query threads meanwhile send selectors that touch every flood series; a
+// probe thread asks /metrics and /v1/lookup twice a second and reads the
+// server's RSS (VmRSS of PID). When the writers are done (or S seconds have
+// passed) every acknowledged (2xx) request is checked: its batch must answer
+// all K series with the written value, else the samples count as lost.
+//
+// bench/flood.sh starts a server with chosen limits and runs this against it.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <snappy.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "keel/tools/command.h"
+#include "keel/tools/json.h"
+#include "remote_write.pb.h"
+
+namespace keel::tools {
+namespace {
+
+constexpr char kName[] = "bench flood";
+using Clock = std::chrono::steady_clock;
+
+double SecondsSince(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+struct Response {
+  int status = 0;  // 0: no answer (connection failed or closed)
+  std::string body;
+  int retry_after_s = 0;
+};
+
+// One keep-alive HTTP/1.1 connection to 127.0.0.1:port; reconnects as
+// needed. Every read and write has a 60 s socket timeout.
+class HttpClient {
+ public:
+  explicit HttpClient(int port) : port_(port) {}
+  ~HttpClient() { Close(); }
+
+  Response Send(absl::string_view method, absl::string_view target,
+                absl::string_view extra_headers, absl::string_view body) {
+    std::string request = absl::StrCat(
+        method, " ", target, " HTTP/1.1\r\nHost: 127.0.0.1\r\n", extra_headers,
+        "Content-Length: ", body.size(), "\r\n\r\n");
+    request.append(body.data(), body.size());
+    for (int attempt = 0; attempt < 2; ++attempt) {
+      if (fd_ < 0 && !Connect()) return {};
+      if (WriteAll(request)) {
+        Response r = ReadResponse();
+        if (r.status != 0) return r;
+      }
+      Close();  // a stale keep-alive connection: once more on a new one
+    }
+    return {};
+  }
+
+ private:
+  bool Connect() {
+    fd_ = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd_ < 0) return false;
+    timeval timeout{60, 0};
+    setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
+    setsockopt(fd_, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof(timeout));
+    int one = 1;
+    setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_port = htons(static_cast<uint16_t>(port_));
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (connect(fd_, reinterpret_cast<sockaddr*>(&address), sizeof(address)) !=
+        0) {
+      Close();
+      return false;
+    }
+    buffer_.clear();
+    return true;
+  }
+
+  void Close() {
+    if (fd_ >= 0) close(fd_);
+    fd_ = -1;
+  }
+
+  bool WriteAll(std::string_view data) {
+    while (!data.empty()) {
+      ssize_t n = send(fd_, data.data(), data.size(), MSG_NOSIGNAL);
+      if (n <= 0) return false;
+      data.remove_prefix(static_cast<size_t>(n));
+    }
+    return true;
+  }
+
+  bool Fill() {
+    char chunk[65536];
+    ssize_t n = recv(fd_, chunk, sizeof(chunk), 0);
+    if (n <= 0) return false;
+    buffer_.append(chunk, static_cast<size_t>(n));
+    return true;
+  }
+
+  Response ReadResponse() {
+    size_t header_end;
+    while ((header_end = buffer_.find("\r\n\r\n")) == std::string::npos) {
+      if (buffer_.size() > (1 << 20) || !Fill()) return {};
+    }
+    absl::string_view head(buffer_.data(), header_end);
+    Response r;
+    if (head.size() < 12 || !absl::SimpleAtoi(head.substr(9, 3), &r.status)) {
+      return {};
+    }
+    size_t length = 0;
+    bool close_after = false;
+    size_t pos = head.find("\r\n");
+    while (pos != absl::string_view::npos && pos < head.size()) {
+      size_t next = head.find("\r\n", pos + 2);
+      std::string line(head.substr(pos + 2, next == absl::string_view::npos
+                                                ? absl::string_view::npos
+                                                : next - pos - 2));
+      std::transform(line.begin(), line.begin() + line.find(':') + 1,
+                     line.begin(), ::tolower);
+      if (line.starts_with("content-length:")) {
+        absl::SimpleAtoi(absl::StripAsciiWhitespace(line.substr(15)), &length);
+      } else if (line.starts_with("retry-after:")) {
+        absl::SimpleAtoi(absl::StripAsciiWhitespace(line.substr(12)),
+                         &r.retry_after_s);
+      } else if (line.starts_with("connection:") &&
+                 line.find("close") != std::string::npos) {
+        close_after = true;
+      }
+      pos = next;
+    }
+    size_t body_start = header_end + 4;
+    while (buffer_.size() < body_start + length) {
+      if (!Fill()) return {};
+    }
+    r.body = buffer_.substr(body_start, length);
+    buffer_.erase(0, body_start + length);
+    if (close_after) Close();
+    return r;
+  }
+
+  int port_;
+  int fd_ = -1;
+  std::string buffer_;
+};
+
+struct Options {
+  int port = 0;
+  int pid = 0;
+  uint64_t series = 10'000'000;
+  uint64_t per_request = 10'000;
+  int writers = 2;
+  int queriers = 2;
+  double seconds = 600;
+};
+
+// A batch's remote-write body: `per_request` series, one sample each.
+std::string FloodBody(uint64_t batch, uint64_t per_request, int64_t t) {
+  prompb::WriteRequest request;
+  std::string batch_text = absl::StrCat(batch);
+  for (uint64_t i = 0; i < per_request; ++i) {
+    auto* series = request.add_timeseries();
+    for (auto [name, value] :
+         {std::pair<std::string, std::string>{"__name__", "flood_series"},
+          {"batch", batch_text},
+          {"id", absl::StrCat(i)},
+          {"instance",
+           absl::StrCat("10.1.", i % 250, ".", batch % 250, ":9100")},
+          {"job", "flood"}}) {
+      auto* label = series->add_labels();
+      label->set_name(name);
+      label->set_value(value);
+    }
+    auto* sample = series->add_samples();
+    sample->set_timestamp(t);
+    sample->set_value(static_cast<double>(batch * per_request + i));
+  }
+  std::string raw = request.SerializeAsString(), compressed;
+  snappy::Compress(raw.data(), raw.size(), &compressed);
+  return compressed;
+}
+
+uint64_t RssBytes(int pid) {
+  std::ifstream status(absl::StrCat("/proc/", pid, "/status"));
+  std::string line;
+  while (std::getline(status, line)) {
+    uint64_t kib = 0;
+    if (line.starts_with("VmRSS:") &&
+        absl::SimpleAtoi(
+            absl::StripAsciiWhitespace(
+                absl::string_view(line).substr(6, line.size() - 9)),
+            &kib)) {
+      return kib << 10;
+    }
+  }
+  return 0;
+}
+
+struct StatusCounts {
+  std::mutex mu;
+  std::map<int, uint64_t> by_status;
+  void Add(int status) {
+    std::lock_guard lock(mu);
+    ++by_status[status];
+  }
+  std::string Json() {
+    std::lock_guard lock(mu);
+    JsonObject o;
+    for (auto [status, n] : by_status) o.add(absl::StrCat(status), n);
+    return o.str();
+  }
+};
+
+struct Probe {
+  uint64_t probes = 0, failures = 0;
+  double max_latency_s = 0;
+};
+
+struct Acknowledged {
+  uint64_t batch;
+  int64_t t;
+};
+
+int RunFlood(Args& args) {
+  if (auto s = args.Check({"url", "pid", "series", "series-per-request",
+                           "writers", "queriers", "seconds"});
+      !s.ok()) {
+    return Fail(kName, s, 2);
+  }
+  Options o;
+  std::string url = args.Get("url");
+  size_t colon = url.rfind(':');
+  if (!url.starts_with("http://127.0.0.1:") ||
+      !absl::SimpleAtoi(url.substr(colon + 1), &o.port) ||
+      !absl::SimpleAtoi(args.Get("pid"), &o.pid)) {
+    return Fail(kName,
+                absl::InvalidArgumentError(
+                    "needs --url http://127.0.0.1:PORT and --pid PID of a "
+                    "running keel serve (bench/flood.sh starts one)"),
+                2);
+  }
+  auto series = args.GetUint("series", o.series);
+  auto per_request = args.GetUint("series-per-request", o.per_request);
+  auto writers = args.GetUint("writers", o.writers);
+  auto queriers = args.GetUint("queriers", o.queriers);
+  auto seconds = args.GetDouble("seconds", o.seconds);
+  for (const absl::Status& s :
+       {series.status(), per_request.status(), writers.status(),
+        queriers.status(), seconds.status()}) {
+    if (!s.ok()) return Fail(kName, s, 2);
+  }
+  o.series = *series;
+  o.per_request = std::clamp<uint64_t>(*per_request, 1, 100'000);
+  o.writers = static_cast<int>(std::clamp<uint64_t>(*writers, 1, 64));
+  o.queriers = static_cast<int>(std::clamp<uint64_t>(*queriers, 0, 64));
+  o.seconds = std::clamp(*seconds, 1.0, 3600.0);
+
+  const uint64_t batches = (o.series + o.per_request - 1) / o.per_request;
+  const Clock::time_point start = Clock::now();
+  std::atomic<uint64_t> next_batch{0};
+  std::atomic<bool> writers_done{false};
+  std::atomic<uint64_t> retries{0}, sent_bytes{0};
+  StatusCounts write_status, query_status;
+  std::mutex ack_mu;
+  std::vector<Acknowledged> acknowledged;
+
+  std::vector<std::thread> threads;
+  for (int w = 0; w < o.writers; ++w) {
+    threads.emplace_back([&] {
+      HttpClient client(o.port);
+      for (uint64_t batch; (batch = next_batch.fetch_add(1)) < batches &&
+                           SecondsSince(start) < o.seconds;) {
+        int64_t t = NowMs();
+        std::string body = FloodBody(batch, o.per_request, t);
+        sent_bytes += body.size();
+        Response r;
+        for (int attempt = 0; attempt < 30; ++attempt) {
+          r = client.Send("POST", "/api/v1/write",
+                          "Content-Encoding: snappy\r\nContent-Type: "
+                          "application/x-protobuf\r\n"
+                          "X-Prometheus-Remote-Write-Version: 0.1.0\r\n",
+                          body);
+          if (r.status != 429 && r.status != 503 && r.status != 0) break;
+          ++retries;
+          std::this_thread::sleep_for(std::chrono::milliseconds(
+              std::clamp(r.retry_after_s * 1000, 100, 5000)));
+        }
+        write_status.Add(r.status);
+        if (r.status / 100 == 2) {
+          std::lock_guard lock(ack_mu);
+          acknowledged.push_back({batch, t});
+        }
+      }
+    });
+  }
+  std::atomic<bool> stop_probes{false};
+  for (int q = 0; q < o.queriers; ++q) {
+    threads.emplace_back([&, q] {
+      HttpClient client(o.port);
+      const char* queries[] = {
+          "/api/v1/query?query=%7B__name__%3D~%22flood.%2A%22%2Cid%3D~%22.%2A9%"
+          "22%7D",
+          "/api/v1/series?match%5B%5D=flood_series",
+          "/api/v1/query?query=flood_series%7Binstance%3D~%22(.*)%7B20%7Db%22%"
+          "7D"};
+      for (int i = q; !stop_probes.load(); ++i) {
+        Response r = client.Send("GET", queries[i % 3], "", "");
+        query_status.Add(r.status);
+      }
+    });
+  }
+  Probe metrics_probe, lookup_probe;
+  uint64_t peak_rss = 0;
+  std::thread prober([&] {
+    HttpClient client(o.port);
+    while (!stop_probes.load()) {
+      for (auto [probe, target] :
+           {std::pair<Probe*, const char*>{&metrics_probe, "/metrics"},
+            {&lookup_probe, "/v1/lookup?ip=1.1.1.1"}}) {
+        Clock::time_point begin = Clock::now();
+        Response r = client.Send("GET", target, "", "");
+        probe->max_latency_s =
+            std::max(probe->max_latency_s, SecondsSince(begin));
+        ++probe->probes;
+        if (r.status != 200) ++probe->failures;
+      }
+      peak_rss = std::max(peak_rss, RssBytes(o.pid));
+      std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    }
+  });
+  for (int w = 0; w < o.writers; ++w) threads[w].join();
+  double write_seconds = SecondsSince(start);
+  writers_done = true;
+  stop_probes = true;
+  for (size_t i = o.writers; i < threads.size(); ++i) threads[i].join();
+  prober.join();
+
+  // Every acknowledged batch must answer all its series.
+  HttpClient client(o.port);
+  uint64_t lost = 0, verify_failures = 0;
+  for (const Acknowledged& a : acknowledged) {
+    Response r = client.Send(
+        "GET",
+        absl::StrCat("/api/v1/query?query=flood_series%7Bbatch%3D%22", a.batch,
+                     "%22%7D&time=", a.t / 1000, ".", a.t % 1000 / 100,
+                     a.t % 100 / 10, a.t % 10),
+        "", "");
+    if (r.status != 200) {
+      ++verify_failures;
+      lost += o.per_request;
+      continue;
+    }
+    // Each series' value is unique (batch * K + id, printed exactly).
+    std::vector<uint64_t> values;
+    for (size_t at = 0;
+         (at = r.body.find("\"value\":[", at)) != std::string::npos;) {
+      size_t open = r.body.find(",\"", at);
+      size_t close = r.body.find('"', open + 2);
+      if (open == std::string::npos || close == std::string::npos) break;
+      uint64_t v = 0;
+      if (absl::SimpleAtoi(
+              absl::string_view(r.body).substr(open + 2, close - open - 2),
+              &v)) {
+        values.push_back(v);
+      }
+      at = close;
+    }
+    std::sort(values.begin(), values.end());
+    uint64_t found = 0;
+    for (uint64_t i = 0; i < o.per_request; ++i) {
+      found += std::binary_search(values.begin(), values.end(),
+                                  a.batch * o.per_request + i);
+    }
+    lost += o.per_request - found;
+  }
+  uint64_t final_rss = RssBytes(o.pid);
+  std::printf(
+      "%s\n",
+      JsonObject()
+          .add("attempted_series", std::min(o.series, batches * o.per_request))
+          .add("series_per_request", o.per_request)
+          .add("acknowledged_series",
+               static_cast<uint64_t>(acknowledged.size()) * o.per_request)
+          .add("write_seconds", write_seconds)
+          .add("sent_bytes", sent_bytes.load())
+          .add_raw("write_status", write_status.Json())
+          .add("write_retries", retries.load())
+          .add_raw("query_status", query_status.Json())
+          .add("metrics_probes", metrics_probe.probes)
+          .add("metrics_failures", metrics_probe.failures)
+          .add("metrics_max_latency_s", metrics_probe.max_latency_s)
+          .add("lookup_probes", lookup_probe.probes)
+          .add("lookup_failures", lookup_probe.failures)
+          .add("lookup_max_latency_s", lookup_probe.max_latency_s)
+          .add("peak_rss_bytes", peak_rss)
+          .add("final_rss_bytes", final_rss)
+          .add("verify_failures", verify_failures)
+          .add("lost_samples", lost)
+          .str()
+          .c_str());
+  return lost == 0 && metrics_probe.failures == 0 && lookup_probe.failures == 0
+             ? 0
+             : 1;
+}
+
+}  // namespace
+
+KEEL_COMMAND("bench flood",
+             "write and query flood against a running keel serve: RSS, "
+             "probes, acknowledged samples lost (JSON)",
+             RunFlood);
+
+}  // namespace keel::tools
