@@ -34,6 +34,24 @@ std::vector<prometheus::MetricFamily> ProcessCollector::Collect() const {
   b.counter("keel_remote_write_samples_total",
             "Samples stored from remote-write requests.")
       .add(static_cast<double>(prom_api_->samples_written()));
+  auto rejected =
+      b.counter("keel_remote_write_rejected_samples_total",
+                "Remote-write samples not stored, by reason (see PromApi).");
+  for (int i = 0; i < kWriteRejections; ++i) {
+    auto reason = static_cast<WriteRejection>(i);
+    rejected.add(static_cast<double>(prom_api_->rejected_samples(reason)),
+                 {{"reason", std::string(WriteRejectionName(reason))}});
+  }
+  b.counter("keel_remote_write_throttled_total",
+            "Remote-write requests answered 503: no room in the decoded "
+            "budget in time.")
+      .add(static_cast<double>(prom_api_->writes_throttled()));
+  b.gauge("keel_remote_write_decoded_bytes",
+          "Decoded bytes that remote-write requests in flight hold.")
+      .add(static_cast<double>(prom_api_->decoded_budget().in_use()));
+  b.gauge("keel_remote_write_decoded_budget_bytes",
+          "The most decoded bytes remote-write requests may hold at once.")
+      .add(static_cast<double>(prom_api_->decoded_budget().capacity()));
   b.counter("keel_queries_stopped_total",
             "Queries stopped: at the query timeout, canceled because the "
             "client went away, or over the sample or result byte limit.")

@@ -2,7 +2,10 @@
 // keel_process_resident_bytes (RSS from /proc),
 // keel_process_start_time_seconds, and the remote-write counters
 // keel_remote_write_requests_total, keel_remote_write_failures_total,
-// keel_remote_write_samples_total, the queries stopped,
+// keel_remote_write_samples_total,
+// keel_remote_write_rejected_samples_total{reason} (see WriteRejection),
+// keel_remote_write_throttled_total, keel_remote_write_decoded_bytes and
+// keel_remote_write_decoded_budget_bytes, the queries stopped,
 // keel_queries_stopped_total{reason="timeout|canceled|limit"}, and the HTTP
 // server's keel_http_limit_rejections_total{kind},
 // keel_http_read_timeouts_total and keel_http_unauthorized_total.

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_set.h"
+#include "absl/functional/function_ref.h"
 #include "absl/strings/str_cat.h"
 #include "keel/core/selector.h"
 #include "keel/tools/json.h"
@@ -199,7 +200,7 @@ void AppendSampleJson(int64_t t, double v, std::string* out) {
 void PromApi::Register(HttpServer* server) {
   server->Route("POST", "/api/v1/write",
                 [this](const HttpRequest& r) { return Write(r); },
-                {.max_body_bytes = limits_.max_body_bytes,
+                {.max_body_bytes = write_limits_.body.max_body_bytes,
                  .kind = RequestKind::kWrite,
                  .needs_auth = true});
   for (const char* method : {"GET", "POST"}) {
@@ -215,76 +216,212 @@ void PromApi::Register(HttpServer* server) {
   }
 }
 
+std::string_view WriteRejectionName(WriteRejection reason) {
+  switch (reason) {
+    case WriteRejection::kTooFarInFuture:
+      return "too_far_in_future";
+    case WriteRejection::kTooOld:
+      return "too_old";
+    case WriteRejection::kOutOfOrder:
+      return "out_of_order";
+    case WriteRejection::kConflict:
+      return "conflict";
+    case WriteRejection::kSeriesLimit:
+      return "series_limit";
+    case WriteRejection::kNewSeriesLimit:
+      return "new_series_limit";
+    case WriteRejection::kBadLabels:
+      return "bad_labels";
+    case WriteRejection::kSeriesDropped:
+      return "series_dropped";
+  }
+  return "unknown";
+}
+
+// One request's outcome: samples stored, rejected per reason, the first
+// rejection's words.
+struct PromApi::WriteTally {
+  uint64_t stored = 0;
+  uint64_t rejected[kWriteRejections] = {};
+  uint64_t new_series = 0;
+  uint64_t bad_series = 0;
+  std::string first_error;
+
+  void Reject(WriteRejection reason, uint64_t samples,
+              absl::FunctionRef<std::string()> why) {
+    if (samples == 0) return;
+    rejected[static_cast<int>(reason)] += samples;
+    if (first_error.empty()) first_error = why();
+  }
+};
+
+void PromApi::WriteSeries(const prompb::TimeSeries& series,
+                          int64_t newest_allowed, WriteTally& tally) {
+  // Time first, so that no series is created for samples not stored.
+  const int64_t oldest_allowed = store_->OldestAppendable();
+  uint64_t future = 0, old = 0;
+  for (const prompb::Sample& s : series.samples()) {
+    future += s.timestamp() > newest_allowed;
+    old += s.timestamp() < oldest_allowed;
+  }
+  auto first_with = [&](auto predicate) {
+    for (const prompb::Sample& s : series.samples()) {
+      if (predicate(s.timestamp())) return s.timestamp();
+    }
+    return int64_t{0};
+  };
+  tally.Reject(WriteRejection::kTooFarInFuture, future, [&] {
+    return absl::StrCat(
+        "sample at ", first_with([&](int64_t t) { return t > newest_allowed; }),
+        " is more than ", write_limits_.max_future_ms,
+        " ms ahead of the server's clock (--max-future)");
+  });
+  tally.Reject(WriteRejection::kTooOld, old, [&] {
+    return absl::StrCat(
+        "sample at ", first_with([&](int64_t t) { return t < oldest_allowed; }),
+        " is older than the retention (oldest accepted ", oldest_allowed, ")");
+  });
+  const uint64_t kept = series.samples_size() - future - old;
+  if (kept == 0) return;
+
+  core::Labels labels;
+  labels.reserve(series.labels_size());
+  for (const prompb::Label& l : series.labels()) {
+    labels.push_back({l.name(), l.value()});
+  }
+  absl::StatusOr<core::SeriesRef> ref = store_->Find(labels);
+  if (absl::IsNotFound(ref.status())) {
+    if (tally.new_series >= write_limits_.max_new_series_per_request) {
+      tally.Reject(WriteRejection::kNewSeriesLimit, kept, [&] {
+        return absl::StrCat("more than ",
+                            write_limits_.max_new_series_per_request,
+                            " new series in one request "
+                            "(--max-new-series-per-request)");
+      });
+      return;
+    }
+    ref = store_->GetOrCreate(std::move(labels));
+    if (ref.ok()) ++tally.new_series;
+  }
+  if (!ref.ok()) {
+    bool full = absl::IsResourceExhausted(ref.status());
+    tally.bad_series += !full;
+    tally.Reject(
+        full ? WriteRejection::kSeriesLimit : WriteRejection::kBadLabels, kept,
+        [&] {
+          return absl::StrCat(std::string(ref.status().message()),
+                              full ? " (--max-series)" : "");
+        });
+    return;
+  }
+  for (const prompb::Sample& s : series.samples()) {
+    const int64_t t = s.timestamp();
+    if (t > newest_allowed || t < oldest_allowed) continue;
+    switch (store_->Append(*ref, t, s.value())) {
+      case core::AppendResult::kAppended:
+      case core::AppendResult::kDuplicate:
+        ++tally.stored;
+        break;
+      case core::AppendResult::kOutOfOrder:
+        tally.Reject(WriteRejection::kOutOfOrder, 1, [&] {
+          return absl::StrCat("out of order sample at ", t);
+        });
+        break;
+      case core::AppendResult::kConflict:
+        tally.Reject(WriteRejection::kConflict, 1, [&] {
+          return absl::StrCat("duplicate sample for timestamp ", t,
+                              " with another value");
+        });
+        break;
+      case core::AppendResult::kTooOld:  // retention moved meanwhile
+        tally.Reject(WriteRejection::kTooOld, 1, [&] {
+          return absl::StrCat("sample at ", t, " is older than the retention");
+        });
+        break;
+      case core::AppendResult::kUnknownSeries:
+        tally.Reject(WriteRejection::kSeriesDropped, 1,
+                     [] { return std::string("series dropped meanwhile"); });
+        break;
+    }
+  }
+}
+
 HttpResponse PromApi::Write(const HttpRequest& request) {
   write_requests_.fetch_add(1, std::memory_order_relaxed);
+  auto fail = [&](int status, std::string_view reason) {
+    write_failures_.fetch_add(1, std::memory_order_relaxed);
+    return HttpResponse::Error(status, reason);
+  };
   std::string_view encoding = request.header("Content-Encoding");
   if (!encoding.empty() && encoding != "snappy") {
-    write_failures_.fetch_add(1, std::memory_order_relaxed);
-    return HttpResponse::Error(
-        400, absl::StrCat("unsupported Content-Encoding \"",
-                          std::string(encoding), "\" (expected snappy)"));
+    return fail(400,
+                absl::StrCat("unsupported Content-Encoding \"",
+                             std::string(encoding), "\" (expected snappy)"));
   }
-  auto decoded = DecodeRemoteWrite(request.body, limits_);
-  if (!decoded.ok()) {
-    write_failures_.fetch_add(1, std::memory_order_relaxed);
-    return HttpResponse::Error(400, std::string(decoded.status().message()));
+  absl::StatusOr<size_t> decoded_size =
+      RemoteWriteDecodedSize(request.body, write_limits_.body);
+  if (!decoded_size.ok()) {
+    return fail(400, std::string(decoded_size.status().message()));
   }
-  uint64_t appended = 0, rejected = 0, bad_series = 0;
-  std::string first_error;
-  for (const prompb::TimeSeries& series : decoded->timeseries()) {
-    core::Labels labels;
-    labels.reserve(series.labels_size());
-    for (const prompb::Label& l : series.labels()) {
-      labels.push_back({l.name(), l.value()});
-    }
-    auto ref = store_->GetOrCreate(std::move(labels));
-    if (!ref.ok()) {
-      ++bad_series;
-      if (first_error.empty())
-        first_error = std::string(ref.status().message());
-      continue;
-    }
-    for (const prompb::Sample& s : series.samples()) {
-      switch (store_->Append(*ref, s.timestamp(), s.value())) {
-        case core::AppendResult::kAppended:
-        case core::AppendResult::kDuplicate:
-          ++appended;
-          break;
-        case core::AppendResult::kOutOfOrder:
-          ++rejected;
-          if (first_error.empty()) {
-            first_error =
-                absl::StrCat("out of order sample at ", s.timestamp());
-          }
-          break;
-        case core::AppendResult::kConflict:
-          ++rejected;
-          if (first_error.empty()) {
-            first_error = absl::StrCat("duplicate sample for timestamp ",
-                                       s.timestamp(), " with another value");
-          }
-          break;
-        case core::AppendResult::kTooOld:
-          ++rejected;
-          if (first_error.empty()) {
-            first_error = absl::StrCat("sample at ", s.timestamp(),
-                                       " is older than the retention");
-          }
-          break;
-        case core::AppendResult::kUnknownSeries:
-          ++rejected;
-          if (first_error.empty()) first_error = "series dropped meanwhile";
-          break;
-      }
-    }
+  if (*decoded_size > decoded_budget_.capacity()) {
+    return fail(
+        400,
+        absl::StrCat("remote-write body decodes to ", *decoded_size,
+                     " bytes, more than the whole write budget "
+                     "of ",
+                     decoded_budget_.capacity(), " (--write-decoded-budget)"));
   }
-  samples_written_.fetch_add(appended, std::memory_order_relaxed);
-  if (bad_series == 0 && rejected == 0) return HttpResponse::Empty(204);
-  write_failures_.fetch_add(1, std::memory_order_relaxed);
-  return HttpResponse::Error(
-      400, absl::StrCat(bad_series, " series with bad labels and ", rejected,
-                        " samples rejected (", appended,
-                        " stored); first: ", first_error));
+  DecodedBudget::Lease lease(decoded_budget_, *decoded_size,
+                             absl::Milliseconds(write_limits_.budget_wait_ms));
+  if (!lease.ok()) {
+    writes_throttled_.fetch_add(1, std::memory_order_relaxed);
+    HttpResponse busy =
+        fail(503, absl::StrCat("concurrent writes hold the decoded budget of ",
+                               decoded_budget_.capacity(),
+                               " bytes (--write-decoded-budget); retry"));
+    busy.headers = "Retry-After: 1\r\n";
+    return busy;
+  }
+  std::string decoded;
+  if (absl::Status s =
+          UncompressRemoteWrite(request.body, write_limits_.body, &decoded);
+      !s.ok()) {
+    return fail(400, std::string(s.message()));
+  }
+  if (absl::Status s =
+          ForEachRemoteWriteSeries(decoded, [](const prompb::TimeSeries&) {});
+      !s.ok()) {
+    return fail(400, std::string(s.message()));
+  }
+  const int64_t now = NowMs();
+  const int64_t newest_allowed =
+      now > std::numeric_limits<int64_t>::max() - write_limits_.max_future_ms
+          ? std::numeric_limits<int64_t>::max()
+          : now + write_limits_.max_future_ms;
+  WriteTally tally;
+  ForEachRemoteWriteSeries(decoded, [&](const prompb::TimeSeries& series) {
+    WriteSeries(series, newest_allowed, tally);
+  }).IgnoreError();  // checked above
+  samples_written_.fetch_add(tally.stored, std::memory_order_relaxed);
+  uint64_t rejected = 0;
+  std::string counts;
+  for (int i = 0; i < kWriteRejections; ++i) {
+    if (tally.rejected[i] == 0) continue;
+    rejected_[i].fetch_add(tally.rejected[i], std::memory_order_relaxed);
+    rejected += tally.rejected[i];
+    absl::StrAppend(
+        &counts, counts.empty() ? "" : ", ",
+        std::string(WriteRejectionName(static_cast<WriteRejection>(i))), "=",
+        tally.rejected[i]);
+  }
+  if (rejected == 0) return HttpResponse::Empty(204);
+  std::string bad_series =
+      tally.bad_series == 0
+          ? ""
+          : absl::StrCat(tally.bad_series, " series with bad labels; ");
+  return fail(400, absl::StrCat(bad_series, rejected, " samples rejected (",
+                                tally.stored, " stored): ", counts,
+                                "; first: ", tally.first_error));
 }
 
 HttpResponse PromApi::QueryFailed(const absl::Status& status) const {

@@ -1,7 +1,7 @@
 // PromApi: the Prometheus HTTP API over a core::SeriesStore, for plain
 // series selectors (`name{label="v",l2=~"re"}`): no query language.
 //
-//   POST /api/v1/write            remote-write 1.0 in; 204, or 400 + reason
+//   POST /api/v1/write            remote-write 1.0 in; 204, 400 + reason, 503
 //   GET  /api/v1/series?match[]=S&start=&end=
 //   GET  /api/v1/query?query=S&time=T
 //   GET  /api/v1/query_range?query=S&start=&end=&step=
@@ -52,6 +52,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <string_view>
 
 #include "keel/core/query_context.h"
 #include "keel/core/series_store.h"
@@ -60,14 +61,40 @@
 
 namespace keel::tools {
 
+struct WriteLimits {
+  RemoteWriteLimits body;                  // one request
+  int64_t max_future_ms = 10 * 60 * 1000;  // ahead of the server's clock
+  uint64_t max_new_series_per_request = 50'000;
+  uint64_t decoded_budget_bytes = 256u << 20;  // all writes in flight
+  int64_t budget_wait_ms = 1000;  // for room in the budget, then 503
+};
+
+// Why a remote-write sample was not stored: the `reason` label of
+// keel_remote_write_rejected_samples_total.
+enum class WriteRejection {
+  kTooFarInFuture,  // past max_future_ms ahead of the clock
+  kTooOld,          // before the store's OldestAppendable
+  kOutOfOrder,      // older than its series' last sample
+  kConflict,        // its series' last timestamp, another value
+  kSeriesLimit,     // its new series would pass the store's max_series
+  kNewSeriesLimit,  // its new series would pass max_new_series_per_request
+  kBadLabels,       // its series' labels break the rules
+  kSeriesDropped,   // retention dropped its series while it was written
+};
+inline constexpr int kWriteRejections = 8;
+std::string_view WriteRejectionName(WriteRejection reason);
+
 class PromApi {
  public:
   static constexpr int64_t kLookbackMs = 5 * 60 * 1000;
   static constexpr int64_t kMaxPointsPerSeries = 11000;  // as Prometheus
 
-  explicit PromApi(core::SeriesStore* store, RemoteWriteLimits limits = {},
+  explicit PromApi(core::SeriesStore* store, WriteLimits write_limits = {},
                    core::QueryLimits query_limits = {})
-      : store_(store), limits_(limits), query_limits_(query_limits) {}
+      : store_(store),
+        write_limits_(write_limits),
+        decoded_budget_(write_limits.decoded_budget_bytes),
+        query_limits_(query_limits) {}
 
   // REQUIRES: before server->Start.
   void Register(HttpServer* server);
@@ -81,6 +108,15 @@ class PromApi {
   uint64_t write_requests() const { return write_requests_.load(); }
   uint64_t write_failures() const { return write_failures_.load(); }
   uint64_t samples_written() const { return samples_written_.load(); }
+  uint64_t rejected_samples(WriteRejection reason) const {
+    return rejected_[static_cast<int>(reason)].load();
+  }
+  // Writes answered 503 for want of room in the decoded budget.
+  uint64_t writes_throttled() const { return writes_throttled_.load(); }
+  // Anything else in the process that holds decoded writes may share it
+  // (tests hold it to stand for writes in flight).
+  DecodedBudget& decoded_budget() { return decoded_budget_; }
+  const DecodedBudget& decoded_budget() const { return decoded_budget_; }
   // Queries stopped since start, for /metrics: at the deadline, because the
   // client went away, over a budget (422).
   uint64_t queries_timed_out() const { return queries_timed_out_.load(); }
@@ -91,12 +127,20 @@ class PromApi {
   // The answer to a query its context stopped, counted.
   HttpResponse QueryFailed(const absl::Status& status) const;
 
+  struct WriteTally;
+  // Stores one series' samples that pass the time checks.
+  void WriteSeries(const prompb::TimeSeries& series, int64_t newest_allowed,
+                   WriteTally& tally);
+
   core::SeriesStore* store_;
-  RemoteWriteLimits limits_;
+  const WriteLimits write_limits_;
+  DecodedBudget decoded_budget_;
   core::QueryLimits query_limits_;
   std::atomic<uint64_t> write_requests_{0};
   std::atomic<uint64_t> write_failures_{0};
   std::atomic<uint64_t> samples_written_{0};
+  std::atomic<uint64_t> rejected_[kWriteRejections] = {};
+  std::atomic<uint64_t> writes_throttled_{0};
   mutable std::atomic<uint64_t> queries_timed_out_{0};
   mutable std::atomic<uint64_t> queries_canceled_{0};
   mutable std::atomic<uint64_t> queries_over_limits_{0};

@@ -45,6 +45,7 @@ absl::Status ServeApp::Init() {
   core::SeriesStoreOptions options;
   options.chunk_window_ms = config_.chunk_window_ms;
   options.retention_windows = config_.retention_windows;
+  options.max_series = config_.max_series;
   if (absl::Status s = core::SeriesStore::CheckOptions(options); !s.ok()) {
     return s;
   }
@@ -58,8 +59,12 @@ absl::Status ServeApp::Init() {
     if (!store.ok()) return store.status();
     store_ = *std::move(store);
   }
+  WriteLimits write_limits;
+  write_limits.max_future_ms = config_.max_future_ms;
+  write_limits.max_new_series_per_request = config_.max_new_series_per_request;
+  write_limits.decoded_budget_bytes = config_.write_decoded_budget_bytes;
   prom_ = std::make_unique<PromApi>(
-      store_.get(), RemoteWriteLimits{},
+      store_.get(), write_limits,
       core::QueryLimits{.timeout_ms = config_.query_timeout_ms,
                         .max_samples = config_.query_max_samples,
                         .max_result_bytes = config_.query_max_result_bytes});
