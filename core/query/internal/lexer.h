@@ -1,0 +1,148 @@
+// The PromQL lexer: Prometheus 2.42's promql/parser/lex.go state machine,
+// token for token, since the parser's error messages name tokens the way it
+// does ("unexpected <op:*>", `unexpected identifier "foo"`) and at the
+// offsets it does.
+//
+//   Lexer lex("rate(x[5m])");
+//   for (Token t = lex.Next(); t.type != TokenType::kEof; t = lex.Next()) ...
+//
+// After an error token it returns kEof. The input's size is bounded by the
+// caller (ParseLimits), so offsets fit in 32 bits.
+//
+// Thread safety: one Lexer per thread.
+#ifndef KEEL_CORE_QUERY_INTERNAL_LEXER_H_
+#define KEEL_CORE_QUERY_INTERNAL_LEXER_H_
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace keel::query_internal {
+
+enum class TokenType {
+  kEof,
+  kError,
+  kComment,
+  kIdentifier,
+  kMetricIdentifier,
+  kString,
+  kNumber,
+  kDuration,
+  kLeftParen,
+  kRightParen,
+  kLeftBrace,
+  kRightBrace,
+  kLeftBracket,
+  kRightBracket,
+  kComma,
+  kEql,  // = (in braces)
+  kColon,
+  // Operators.
+  kAdd,
+  kSub,
+  kMul,
+  kDiv,
+  kMod,
+  kPow,
+  kEqlc,
+  kNeq,
+  kLte,
+  kLss,
+  kGte,
+  kGtr,
+  kEqlRegex,
+  kNeqRegex,
+  kAnd,
+  kOr,
+  kUnless,
+  kAtan2,
+  kAt,
+  // Aggregators.
+  kSum,
+  kAvg,
+  kCount,
+  kMin,
+  kMax,
+  kGroup,
+  kStddev,
+  kStdvar,
+  kTopk,
+  kBottomk,
+  kCountValues,
+  kQuantile,
+  // Keywords.
+  kBool,
+  kBy,
+  kGroupLeft,
+  kGroupRight,
+  kIgnoring,
+  kOffset,
+  kOn,
+  kWithout,
+  // Preprocessors of `@`.
+  kStart,
+  kEnd,
+};
+
+bool IsOperator(TokenType t);
+bool IsAggregator(TokenType t);
+bool IsKeyword(TokenType t);
+
+struct Token {
+  TokenType type = TokenType::kEof;
+  uint32_t pos = 0;       // byte offset of its first byte
+  std::string_view text;  // as written (empty for kError)
+  std::string error;      // kError's message
+
+  uint32_t end() const { return pos + static_cast<uint32_t>(text.size()); }
+};
+
+// How Prometheus' parser names a token in "unexpected ..." messages:
+// `end of input`, `<op:+>`, `<aggr:sum>`, `<by>`, `"("`,
+// `identifier "foo"`, `number "1"`, `string "\"abcdefghi"...`.
+std::string DescribeToken(const Token& token);
+
+class Lexer {
+ public:
+  explicit Lexer(std::string_view input) : input_(input) {}
+
+  Token Next();
+
+ private:
+  int32_t NextRune();  // -1 at the end
+  int32_t PeekRune();
+  void Backup() { pos_ -= width_; }
+  bool Accept(std::string_view valid);
+  void AcceptRun(std::string_view valid);
+  Token Emit(TokenType type);
+  Token Error(std::string message);
+
+  Token LexStatement();
+  Token LexInsideBraces();
+  Token LexString(char quote);
+  Token LexRawString();
+  // An escape's error message, or empty when it is well-formed.
+  std::string LexEscape(char quote);
+  Token LexComment();
+  Token LexDuration();
+  Token LexNumberOrDuration();
+  Token LexKeywordOrIdentifier();
+  bool ScanNumber();
+  bool AcceptRemainingDuration();
+  void SkipSpaces();
+
+  std::string_view input_;
+  uint32_t pos_ = 0;
+  uint32_t start_ = 0;
+  uint32_t width_ = 0;
+  bool done_ = false;
+  int paren_depth_ = 0;
+  bool brace_open_ = false;
+  bool bracket_open_ = false;
+  bool got_colon_ = false;
+  bool pending_duration_ = false;  // a `[` was just emitted
+};
+
+}  // namespace keel::query_internal
+
+#endif  // KEEL_CORE_QUERY_INTERNAL_LEXER_H_
