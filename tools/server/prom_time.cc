@@ -64,9 +64,15 @@ absl::StatusOr<int64_t> ParseDurationWithUnits(std::string_view text) {
     size_t start = i;
     while (i < text.size() && text[i] >= '0' && text[i] <= '9') ++i;
     if (i == start) return BadDuration(text, "expected a number, e.g. 5m");
-    if (i - start > 15) return BadDuration(text, "number too large");
+    // Bounded by the total's bound, not by a digit count, so that every
+    // duration accepted in any unit also reads in milliseconds.
     int64_t count = 0;
-    for (size_t k = start; k < i; ++k) count = count * 10 + (text[k] - '0');
+    for (size_t k = start; k < i; ++k) {
+      if (count > INT64_MAX / 4 / 10) {
+        return BadDuration(text, "number too large");
+      }
+      count = count * 10 + (text[k] - '0');
+    }
     const Unit* unit = nullptr;
     for (const Unit& u : kUnits) {
       if (text.substr(i).starts_with(u.name)) {
