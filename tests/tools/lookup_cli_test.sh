@@ -72,6 +72,37 @@ for a in "${addresses[@]}"; do
 done
 expect "batched answers in input order" "$(cat "$work/single")" "$(cat "$work/batched")"
 
+# A long bad line (within the 1 MiB line limit) is quoted to 100 bytes and
+# its length, not echoed whole.
+{ echo 1.0.0.1; head -c 500000 /dev/zero | tr '\0' x; echo; echo ::; } >"$work/long.txt"
+out=$("$keel" lookup --table "$work/t.keel" <"$work/long.txt" 2>"$work/err")
+expect "long bad line exit code" 1 $?
+expect "long bad line keeps the rest" $'1.0.0.1\t13335\tAU\tCloudflare, Inc.\n::\t-' "$out"
+err_bytes=$(wc -c <"$work/err")
+((err_bytes < 400)) || { echo "FAIL long bad line: $err_bytes bytes on stderr"; failures=$((failures + 1)); }
+grep -q "^x\{100\}\.\.\. (500000 bytes)"$'\t'"error: invalid IPv4 address" "$work/err" ||
+  { echo "FAIL long bad line message: $(head -c 400 "$work/err")"; failures=$((failures + 1)); }
+
+# A line past the limit (1 MiB) stops the reading with an error naming it.
+{ echo 1.0.0.1; head -c 2000000 /dev/zero; } | "$keel" lookup --table "$work/t.keel" >"$work/out" 2>"$work/err"
+expect "endless line exit code" 1 $?
+expect "endless line answers what came before" $'1.0.0.1\t13335\tAU\tCloudflare, Inc.' "$(cat "$work/out")"
+expect "endless line message" "keel lookup: stdin:2: line longer than the limit of 1048576 bytes" "$(cat "$work/err")"
+
+# A repeated row is named a duplicate; an empty feed is refused by name.
+printf '10.0.0.0,10.0.0.255,AU\n11.0.0.0,11.0.0.255,NZ\n10.0.0.0,10.0.0.255,AU\n' >"$work/twice.csv"
+"$keel" table compile --out "$work/twice.keel" "$work/twice.csv" >/dev/null 2>"$work/err"
+expect "duplicate row exit code" 1 $?
+grep -q "twice.csv:3 (10.0.0.0-10.0.0.255) duplicates .*twice.csv:1 (the same range and values)" "$work/err" ||
+  { echo "FAIL duplicate message: $(cat "$work/err")"; failures=$((failures + 1)); }
+"$keel" table compile --out "$work/twice.keel" --overlap last "$work/twice.csv" >/dev/null
+expect "duplicate row with --overlap last" 0 $?
+: >"$work/empty.tsv"
+"$keel" table compile --out "$work/empty.keel" "$data/ip2asn-v4-sample.tsv" "$work/empty.tsv" >/dev/null 2>"$work/err"
+expect "empty feed exit code" 1 $?
+expect "empty feed message" "keel table compile: $work/empty.tsv: no ranges (an empty feed)" "$(cat "$work/err")"
+[[ ! -e $work/empty.keel ]] || { echo "FAIL empty feed wrote an image"; failures=$((failures + 1)); }
+
 "$keel" lookup --table "$work/missing.tsv" 1.1.1.1 2>/dev/null
 expect "missing table exit code" 1 $?
 "$keel" lookup 1.1.1.1 2>/dev/null
