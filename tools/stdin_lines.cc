@@ -21,7 +21,7 @@ StdinLines::StdinLines() {
   auto reader = core::LineReader::FromDescriptor(
       fd, "stdin",
       {.max_line_bytes = core::LineReader::kMaxLineBytes,
-       .buffer_bytes = 64 << 10});
+       .buffer_bytes = 16 << 10});
   if (reader.ok()) {
     reader_.emplace(*std::move(reader));
   } else {
