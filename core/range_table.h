@@ -24,8 +24,9 @@
 // exception list for the few starts inside a /64. Records (AS number;
 // country and name slice; 4 + 8 bytes in two arrays) are deduplicated and
 // numbered by the IPv4 space they cover, so the ones lookups hit most share
-// lines; names are deduplicated into one pool. A table built from feeds lives
-// in one anonymous block, 2 MiB aligned and advised onto huge pages.
+// lines; names are deduplicated into one pool. A table built from feeds (or
+// a copied image) lives in one anonymous block, 2 MiB aligned and advised
+// onto huge pages.
 //
 // Thread safety: immutable; any number of threads may look up at once.
 // Ownership: a table owns its memory (its block, or a read-only file
