@@ -83,6 +83,11 @@ class QueryContext {
   // Counts samples the answer holds; false (ResourceExhausted) past
   // max_samples.
   bool AddSamples(uint64_t n);
+  // Gives back samples counted by AddSamples that the query no longer
+  // holds, so max_samples bounds the samples held at once (Prometheus'
+  // --query.max-samples), as the PromQL evaluator counts them.
+  // REQUIRES: n <= samples().
+  void ReleaseSamples(uint64_t n) { samples_ -= n; }
   // Counts bytes of the answer produced; false past max_result_bytes.
   bool AddResultBytes(uint64_t n);
   // Counts label bytes copied from the selected series; false past
