@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# PromQL compatibility (issue 15): the same samples go into a real Prometheus
+# (Debian's 2.42, through promtool's OpenMetrics backfill) and into keel serve
+# (through `keel series import --snapshot-out`), then tests/compat/compare.py
+# sends every query of tests/compat/queries.promql to both, as instant and
+# range queries, and compares the answers; it ends with `N passed, M failed`.
+#
+# Opt-in until keel's PromQL engine answers more than plain selectors: without
+# KEEL_PROMQL_COMPAT=1 in the environment this prints SKIP and exits 0.
+# Everything listens on loopback; every wait is bounded; the trap stops both
+# servers. KEEL_COMPAT_KEEP=1 keeps the work directory (data, logs) for a look.
+set -euo pipefail
+src=$1 keel=$3
+
+if [[ ${KEEL_PROMQL_COMPAT:-} != 1 ]]; then
+  echo "SKIP: promql_compat_test runs only with KEEL_PROMQL_COMPAT=1 (see tests/compat/README.md)"
+  exit 0
+fi
+for tool in prometheus promtool python3 curl; do
+  command -v "$tool" >/dev/null || { echo "FAILED: $tool not installed (scripts/setup installs it)"; exit 1; }
+done
+
+work=$(mktemp -d)
+keel_pid="" prom_pid=""
+stop() {  # stop PID: SIGTERM, then wait at most 30 s, then SIGKILL
+  local pid=$1
+  [[ -n $pid ]] || return 0
+  kill -TERM "$pid" 2>/dev/null || return 0
+  for _ in $(seq 300); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  kill -KILL "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+}
+cleanup() {
+  stop "$prom_pid"
+  stop "$keel_pid"
+  if [[ ${KEEL_COMPAT_KEEP:-} == 1 ]]; then
+    echo "kept $work"
+  else
+    rm -rf "$work"
+  fi
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+
+fail() {
+  echo "FAILED: $*"
+  echo "--- keel log"; tail -20 "$work/keel.log" 2>/dev/null || true
+  echo "--- prometheus log"; tail -20 "$work/prometheus.log" 2>/dev/null || true
+  exit 1
+}
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+started=$(date +%s)
+
+python3 "$src/tests/compat/gen_data.py" "$work/data" || fail "gen_data.py"
+
+# Prometheus: blocks from promtool, served from that directory. Its time
+# retention counts back from the newest block, not from the clock, but a
+# generous one keeps an old fixed-date dataset safe whatever the version does.
+promtool tsdb create-blocks-from openmetrics "$work/data/data.om" "$work/tsdb" \
+  >"$work/promtool.log" 2>&1 || { cat "$work/promtool.log"; fail "promtool create-blocks-from"; }
+printf 'global:\n  scrape_interval: 1h\n' >"$work/prometheus.yml"
+pport=$(free_port)
+prometheus --config.file="$work/prometheus.yml" --storage.tsdb.path="$work/tsdb" \
+  --storage.tsdb.retention.time=100y --web.listen-address="127.0.0.1:$pport" \
+  >"$work/prometheus.log" 2>&1 &
+prom_pid=$!
+
+# keel: a snapshot of the imported samples, restored by keel serve at start.
+# Retention counts windows back from the wall clock: keep them all, the data
+# is from 2024.
+mkdir "$work/keel"
+"$keel" series import "$work/data/data.txt" --snapshot-out "$work/keel/series.snap" \
+  >"$work/import.json" || fail "keel series import"
+python3 - "$work/import.json" "$work/data/meta.json" <<'PY' || fail "keel series import did not store every sample"
+import json, sys
+imported, meta = (json.load(open(p)) for p in sys.argv[1:])
+sys.exit(0 if imported["appended"] == meta["samples"] else 1)
+PY
+kport=$(free_port)
+"$keel" serve --listen "127.0.0.1:$kport" --data-dir "$work/keel" \
+  --retention-windows 1000000 --snapshot-interval 1h 2>"$work/keel.log" &
+keel_pid=$!
+
+for _ in $(seq 300); do  # 60 s at most for both
+  p=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$pport/-/ready" || true)
+  k=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$kport/metrics" || true)
+  [[ $p == 200 && $k == 200 ]] && break
+  kill -0 "$prom_pid" 2>/dev/null || fail "prometheus exited at start"
+  kill -0 "$keel_pid" 2>/dev/null || fail "keel serve exited at start"
+  sleep 0.2
+done
+[[ $p == 200 && $k == 200 ]] || fail "not ready within 60 s (prometheus $p, keel $k)"
+echo "ok: both ready after $(($(date +%s) - started)) s: $(cat "$work/data/meta.json")"
+
+# The comparator's last line, `N passed, M failed`, is the test's last line.
+timeout 400 python3 "$src/tests/compat/compare.py" \
+  --prom "http://127.0.0.1:$pport" --keel "http://127.0.0.1:$kport" \
+  --queries "$src/tests/compat/queries.promql" --meta "$work/data/meta.json"
