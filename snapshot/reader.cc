@@ -1,11 +1,15 @@
 #include "keel/snapshot/reader.h"
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <deque>
 #include <limits>
+#include <mutex>
 #include <optional>
 #include <string_view>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -59,13 +63,145 @@ core::ChunkData DataOf(const ChunkRecord& c) {
   return data;
 }
 
-absl::Status SampleCountFits(const ChunkRecord& c) {
+// What a visitor returns to stop the parse once the ChunkChecker failed;
+// the checker's error, earlier in the file, is the one reported.
+absl::Status Stopped() {
+  return absl::AbortedError("stopped: an earlier chunk failed its check");
+}
+
+// What can be checked of a chunk record at once, before its bytes are
+// decoded beside the parse (ChunkChecker).
+absl::Status CheckChunk(const ChunkRecord& c) {
   if (c.sample_count > std::numeric_limits<uint16_t>::max()) {
     return absl::InvalidArgumentError(absl::StrCat(
         "sample count ", c.sample_count, " exceeds a chunk's 65535"));
   }
-  return absl::OkStatus();
+  return core::core_internal::CheckChunkHeader(c.series, DataOf(c));
 }
+
+// Runs core_internal::CheckChunkContent over every chunk of a verify or a
+// restore on worker threads, beside the parse: decoding every sample costs
+// several times what parsing and restoring a chunk does. Chunks are copied
+// into batches of about kBatchBytes; at most two batches per worker wait, so
+// memory stays bounded. The error kept is the first chunk's in file order,
+// which precedes any error the parse itself stops at (the parse hands over
+// only records it accepted).
+class ChunkChecker {
+ public:
+  explicit ChunkChecker(std::string path) : path_(std::move(path)) {
+    unsigned n = std::clamp(std::thread::hardware_concurrency(), 1u, 8u);
+    max_queued_ = 2 * n;
+    for (unsigned i = 0; i < n; ++i) workers_.emplace_back([this] { Work(); });
+  }
+  ~ChunkChecker() { Stop(); }
+  ChunkChecker(const ChunkChecker&) = delete;
+  ChunkChecker& operator=(const ChunkChecker&) = delete;
+
+  // REQUIRES: CheckChunk(c) is OK.
+  void Add(const ChunkRecord& c) {
+    Item item;
+    item.offset = c.offset;
+    item.number = c.number;
+    item.series = c.series;
+    item.data = DataOf(c);
+    item.begin = open_.bytes.size();
+    open_.bytes.insert(open_.bytes.end(), c.bytes.begin(), c.bytes.end());
+    open_.items.push_back(item);
+    if (open_.bytes.size() >= kBatchBytes) Submit();
+  }
+  // Whether a chunk failed already: the parse may stop early.
+  bool failed() const { return failed_.load(std::memory_order_relaxed); }
+  // Checks what is left and returns the first failure, DataLoss naming the
+  // path, the offset and the chunk, as the parser's own errors do.
+  absl::Status Finish() {
+    Submit();
+    Stop();
+    return error_;
+  }
+
+ private:
+  static constexpr std::size_t kBatchBytes = 1 << 20;
+  struct Item {
+    uint64_t offset;
+    uint64_t number;
+    uint32_t series;
+    std::size_t begin;  // of its bytes in the batch
+    core::ChunkData data;
+  };
+  struct Batch {
+    std::vector<Item> items;
+    std::vector<uint8_t> bytes;
+  };
+
+  void Submit() {
+    if (open_.items.empty()) return;
+    std::unique_lock lock(mu_);
+    room_.wait(lock, [this] { return queue_.size() < max_queued_; });
+    queue_.push_back(std::move(open_));
+    open_ = Batch();
+    ready_.notify_one();
+  }
+
+  void Stop() {
+    {
+      std::lock_guard lock(mu_);
+      done_ = true;
+    }
+    ready_.notify_all();
+    for (std::thread& t : workers_) t.join();
+    workers_.clear();
+  }
+
+  void Work() {
+    for (;;) {
+      Batch batch;
+      {
+        std::unique_lock lock(mu_);
+        ready_.wait(lock, [this] { return !queue_.empty() || done_; });
+        if (queue_.empty()) return;
+        batch = std::move(queue_.front());
+        queue_.pop_front();
+      }
+      room_.notify_one();
+      for (Item& item : batch.items) {
+        item.data.bytes = {batch.bytes.data() + item.begin,
+                           item.data.bytes.size()};
+        absl::Status s =
+            core::core_internal::CheckChunkContent(item.series, item.data);
+        if (!s.ok()) [[unlikely]] {
+          Record(item, s);
+          break;  // later chunks of the batch cannot come first
+        }
+      }
+    }
+  }
+
+  [[gnu::cold]] void Record(const Item& item, const absl::Status& s) {
+    std::lock_guard lock(mu_);
+    if (failed_.load(std::memory_order_relaxed) &&
+        error_number_ < item.number) {
+      return;
+    }
+    error_number_ = item.number;
+    error_ = absl::DataLossError(absl::StrCat(path_, ": offset ", item.offset,
+                                              ": chunk ", item.number, ": ",
+                                              s.message()));
+    failed_.store(true, std::memory_order_relaxed);
+  }
+
+  const std::string path_;
+  std::size_t max_queued_ = 0;
+  Batch open_;  // filled by the parsing thread
+  std::mutex mu_;
+  std::condition_variable ready_;  // a batch queued, or done
+  std::condition_variable room_;   // a batch taken
+  std::deque<Batch> queue_;
+  bool done_ = false;
+  std::atomic<bool> failed_{false};
+  uint64_t error_number_ = 0;
+  absl::Status error_;
+  std::vector<std::thread> workers_;
+};
 
 // Makes, without a store, the checks of the records that a restore leaves
 // to the store: a series' labels are what NormalizeLabels accepts (with the
@@ -77,8 +213,10 @@ absl::Status SampleCountFits(const ChunkRecord& c) {
 // normalised label pairs of every series, as string ids.
 class Verifier : public snapshot_internal::RecordVisitor {
  public:
-  explicit Verifier(const core::LabelLimits& limits)
-      : limits_(limits), series_set_(0, SeriesHash{this}, SeriesEq{this}) {}
+  Verifier(const core::LabelLimits& limits, ChunkChecker& checker)
+      : limits_(limits),
+        checker_(checker),
+        series_set_(0, SeriesHash{this}, SeriesEq{this}) {}
 
   absl::Status OnHeader(const snapshot_internal::Header&) override {
     return absl::OkStatus();
@@ -115,8 +253,10 @@ class Verifier : public snapshot_internal::RecordVisitor {
   }
 
   absl::Status OnChunk(const ChunkRecord& c) override {
-    if (absl::Status s = SampleCountFits(c); !s.ok()) return s;
-    return core::core_internal::CheckChunkContent(c.series, DataOf(c));
+    if (absl::Status s = CheckChunk(c); !s.ok()) return s;
+    if (checker_.failed()) return Stopped();
+    checker_.Add(c);
+    return absl::OkStatus();
   }
 
  private:
@@ -182,6 +322,7 @@ class Verifier : public snapshot_internal::RecordVisitor {
   }
 
   const core::LabelLimits limits_;
+  ChunkChecker& checker_;
   std::deque<std::string> texts_;  // each distinct string once
   absl::flat_hash_map<std::string_view, uint32_t> ids_;  // text -> index
   std::vector<uint32_t> id_of_;  // string number -> index in texts_
@@ -193,7 +334,8 @@ class Verifier : public snapshot_internal::RecordVisitor {
 // Feeds the records into a fresh store through its bulk restore.
 class Restorer : public snapshot_internal::RecordVisitor {
  public:
-  explicit Restorer(core::SeriesStore& store) : store_(store) {}
+  Restorer(core::SeriesStore& store, ChunkChecker& checker)
+      : store_(store), checker_(checker) {}
 
   absl::Status OnHeader(const snapshot_internal::Header& h) override {
     // The header's counts are checked against the records only at the end:
@@ -228,8 +370,14 @@ class Restorer : public snapshot_internal::RecordVisitor {
   }
 
   absl::Status OnChunk(const ChunkRecord& c) override {
-    if (absl::Status s = SampleCountFits(c); !s.ok()) return s;
-    return restorer_->AddChunk(refs_[c.series], DataOf(c));
+    if (absl::Status s = CheckChunk(c); !s.ok()) return s;
+    if (checker_.failed()) return Stopped();
+    if (absl::Status s = restorer_->AddChunk(refs_[c.series], DataOf(c));
+        !s.ok()) {
+      return s;
+    }
+    checker_.Add(c);
+    return absl::OkStatus();
   }
 
   // Builds what the restore defers and hands the store back.
@@ -239,6 +387,7 @@ class Restorer : public snapshot_internal::RecordVisitor {
 
  private:
   core::SeriesStore& store_;
+  ChunkChecker& checker_;
   std::optional<core::SeriesRestorer> restorer_;
   std::vector<core::SeriesRef> refs_;
 };
@@ -247,9 +396,11 @@ class Restorer : public snapshot_internal::RecordVisitor {
 
 absl::StatusOr<SnapshotInfo> VerifySnapshot(const std::string& path,
                                             const core::LabelLimits& limits) {
-  Verifier verifier(limits);
+  ChunkChecker checker(path);
+  Verifier verifier(limits, checker);
   absl::StatusOr<snapshot_internal::ParseSummary> summary =
       snapshot_internal::ParseSnapshot(path, &verifier);
+  if (absl::Status s = checker.Finish(); !s.ok()) return s;
   if (!summary.ok()) return summary.status();
   return InfoOf(*summary);
 }
@@ -259,9 +410,11 @@ absl::StatusOr<std::unique_ptr<core::SeriesStore>> RestoreSnapshot(
     RestoreStats* stats) {
   auto start = std::chrono::steady_clock::now();
   auto store = std::make_unique<core::SeriesStore>(options);
-  Restorer restorer(*store);
+  ChunkChecker checker(path);
+  Restorer restorer(*store, checker);
   absl::StatusOr<snapshot_internal::ParseSummary> summary =
       snapshot_internal::ParseSnapshot(path, &restorer);
+  if (absl::Status s = checker.Finish(); !s.ok()) return s;
   if (!summary.ok()) return summary.status();
   restorer.Finish();
   if (stats != nullptr) {

@@ -41,8 +41,8 @@ constexpr uint64_t kMaxExpectedChunks = 1024;
 
 }  // namespace
 
-absl::Status CheckChunkContent(uint64_t series, const ChunkData& chunk) {
-  if (chunk.encoding != kXorEncoding) {
+absl::Status CheckChunkHeader(uint64_t series, const ChunkData& chunk) {
+  if (chunk.encoding != kXorEncoding) [[unlikely]] {
     return BadChunk(series, chunk,
                     absl::StrCat("encoding ", chunk.encoding, " is not XOR (",
                                  kXorEncoding, ")"));
@@ -59,6 +59,18 @@ absl::Status CheckChunkContent(uint64_t series, const ChunkData& chunk) {
         series, chunk,
         absl::StrCat("sample count: the record says ", chunk.samples,
                      ", the chunk's header ", XorSampleCount(chunk.bytes)));
+  }
+  if (int64_t first = XorFirstTimestamp(chunk.bytes); first != chunk.min_time)
+      [[unlikely]] {
+    return BadChunk(series, chunk,
+                    absl::StrCat("min_time: the first sample is at ", first));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckChunkContent(uint64_t series, const ChunkData& chunk) {
+  if (absl::Status s = CheckChunkHeader(series, chunk); !s.ok()) [[unlikely]] {
+    return s;
   }
   // Decoded in batches: Decode keeps the cursor in registers, and the
   // order check over a batch has no branch per sample.
@@ -87,7 +99,7 @@ absl::Status CheckChunkContent(uint64_t series, const ChunkData& chunk) {
   if (!ascending) [[unlikely]] {
     return NotAscending(series, chunk);
   }
-  if (first != chunk.min_time) [[unlikely]] {
+  if (first != chunk.min_time) [[unlikely]] {  // a varint read past its end
     return BadChunk(series, chunk,
                     absl::StrCat("min_time: the first sample is at ", first));
   }
@@ -284,10 +296,6 @@ absl::Status SeriesBulkRestore::Exists() const {
 absl::Status SeriesBulkRestore::AddChunk(SeriesRef ref,
                                          const ChunkData& chunk) {
   if (finished_) return absl::FailedPreconditionError("restore finished");
-  if (absl::Status status = CheckChunkContent(ref, chunk); !status.ok())
-      [[unlikely]] {
-    return status;
-  }
   // Chunks come window by window: inside the current window's bounds the
   // chunk is in one window, not truncated, and needs no division to place.
   bool checked = chunk.min_time >= window_start_ &&

@@ -46,11 +46,17 @@ namespace keel::core::core_internal {
 // timestamps strictly ascending from min_time to max_time. A checksum shows
 // only that the bytes are those written; a writer's fault (or a crafted file)
 // would otherwise put samples out of order or out of the chunk's time range,
-// which queries trust. SeriesBulkRestore::AddChunk and `keel snapshot
-// verify` both call it, so they accept the same chunks. Errors are
+// which queries trust. The snapshot reader calls it on every chunk, for a
+// restore and a verify alike (beside the parse, on its own threads), so both
+// accept the same chunks; SeriesBulkRestore::AddChunk, like RestoreChunk,
+// trusts the bit stream it is given. Errors are
 // InvalidArgument naming `series` (the caller's number for it), the chunk's
 // range and the field or sample at fault.
 absl::Status CheckChunkContent(uint64_t series, const ChunkData& chunk);
+// The part of CheckChunkContent that reads only the chunk's first bytes
+// (encoding, length, header count, first timestamp), for a caller that runs
+// the decode elsewhere but wants these errors at once, worded the same.
+absl::Status CheckChunkHeader(uint64_t series, const ChunkData& chunk);
 
 class SeriesBulkRestore {
  public:

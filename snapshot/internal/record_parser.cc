@@ -165,6 +165,8 @@ class Parser {
     uint32_t len = GetU32(pos_ + 25);
     if (!Need(kChunkRecordFixedBytes + size_t{len})) return Truncated("chunk");
     c.bytes = {pos_ + kChunkRecordFixedBytes, len};
+    c.offset = OffsetOf(at);
+    c.number = chunks_;
     if (c.series >= series_) {
       return Fail(at, absl::StrCat("chunk ", chunks_, ": series ", c.series,
                                    " out of range (", series_, " series)"));

@@ -37,6 +37,8 @@ struct ChunkRecord {
   uint32_t sample_count;
   uint8_t encoding;
   std::span<const uint8_t> bytes;  // valid during the visitor call
+  uint64_t offset;                 // the record's file offset
+  uint64_t number;                 // chunks before it in the file
 };
 
 // Receives records in file order. An error a visitor returns stops the
