@@ -20,6 +20,10 @@
 // every series' labels as a store would take them, no series twice. Only the
 // fit of chunks to the restoring store's chunk windows is left to a restore.
 //
+// Both decode every chunk on up to 8 worker threads of their own (as many
+// as the hardware has), beside the thread that parses, and join them before
+// they return.
+//
 // Thread safety: the functions share nothing; run them on any threads.
 #ifndef KEEL_SNAPSHOT_READER_H_
 #define KEEL_SNAPSHOT_READER_H_

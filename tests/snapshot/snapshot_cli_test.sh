@@ -58,4 +58,12 @@ grep -q "truncated" "$tmp/err" || fail "no truncation reason in: $(cat "$tmp/err
 if "$keel" series dump --snapshot "$tmp/short.snap" > /dev/null 2>&1; then
   fail "dump of a truncated file succeeded"
 fi
+# A FIFO is refused at once, not waited on (no writer ever comes).
+mkfifo "$tmp/fifo"
+set +e
+timeout 20 "$keel" snapshot verify "$tmp/fifo" 2> "$tmp/err"
+rc=$?
+set -e
+[ $rc -eq 1 ] || fail "verify of a FIFO: exit $rc"
+grep -q "not a regular file" "$tmp/err" || fail "FIFO: $(cat "$tmp/err")"
 echo ok
