@@ -9,6 +9,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "keel/core/line_reader.h"
 #include "keel/tools/server/prom_time.h"
 
 namespace keel::tools {
@@ -163,14 +164,22 @@ absl::StatusOr<uint64_t> ParseByteSize(std::string_view text) {
 }
 
 absl::StatusOr<Settings> ReadConfigFile(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) {
-    return absl::NotFoundError(absl::StrCat("cannot open config ", path));
-  }
+  // A configuration is a few dozen short lines; anything much larger is
+  // the wrong file, refused before it costs memory.
+  constexpr size_t kMaxLineBytes = 64 << 10;
+  constexpr int64_t kMaxLines = 100'000;
+  auto reader = core::LineReader::Open(
+      path, {.max_line_bytes = kMaxLineBytes, .buffer_bytes = 4096});
+  if (!reader.ok()) return reader.status();
   std::filesystem::path dir = std::filesystem::path(path).parent_path();
   Settings settings;
-  std::string line;
-  for (int number = 1; std::getline(in, line); ++number) {
+  std::string_view line;
+  while (reader->Next(&line)) {
+    const int64_t number = reader->line_number();
+    if (number > kMaxLines) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          path, ": more than ", kMaxLines, " lines: not a configuration"));
+    }
     std::string_view text = line;
     text = text.substr(0, text.find('#'));
     absl::string_view stripped =
@@ -197,6 +206,7 @@ absl::StatusOr<Settings> ReadConfigFile(const std::string& path) {
     }
     settings.emplace_back(std::move(key), std::move(value));
   }
+  if (!reader->status().ok()) return reader->status();
   return settings;
 }
 
