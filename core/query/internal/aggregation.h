@@ -1,0 +1,59 @@
+// The aggregation operators (sum avg count min max group stddev stdvar topk
+// bottomk quantile count_values, by or without) over one step's instant
+// vector, as Prometheus 2.42's evaluator.aggregation: groups in the order
+// of their first series, sum without Kahan compensation, avg by its
+// incremental mean, topk/bottomk through the same heaps.
+//
+// Thread safety: an Aggregator belongs to one evaluation of one node.
+#ifndef KEEL_CORE_QUERY_INTERNAL_AGGREGATION_H_
+#define KEEL_CORE_QUERY_INTERNAL_AGGREGATION_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "keel/core/query/ast.h"
+#include "keel/core/query/internal/eval_types.h"
+
+namespace keel::query_internal {
+
+class Aggregator {
+ public:
+  // `grouping` as written; sorted here.
+  Aggregator(AggregateOp op, std::vector<std::string> grouping, bool without,
+             LabelPool& pool);
+
+  // The grouping key of a series, computed once per input series.
+  void Key(const core::Labels& labels, std::string* key) const;
+
+  // One step: `keys[i]` is in[i]'s key; `param` is topk/bottomk's k or
+  // quantile's q; `label` count_values' label name.
+  absl::Status Apply(const EvalVector& in,
+                     const std::vector<const std::string*>& keys, double param,
+                     const std::string& label, EvalVector& out);
+
+ private:
+  struct Group {
+    LabelsRef labels;
+    double value;
+    double mean;
+    int64_t count;
+    std::vector<EvalSample> heap;
+  };
+
+  LabelsRef GroupLabels(const core::Labels& metric);
+
+  AggregateOp op_;
+  std::vector<std::string> grouping_;
+  bool without_;
+  LabelPool& pool_;
+  absl::flat_hash_map<std::string_view, std::size_t> index_;
+  std::vector<Group> groups_;
+  std::string scratch_;
+  std::vector<std::string> value_keys_;
+};
+
+}  // namespace keel::query_internal
+
+#endif  // KEEL_CORE_QUERY_INTERNAL_AGGREGATION_H_

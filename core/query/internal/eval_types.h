@@ -1,0 +1,100 @@
+// What the evaluator passes between its parts: series and samples whose
+// label sets are interned in a per-query LabelPool, so a label set is a
+// pointer, two equal sets are the same pointer, and a sample costs 24 bytes
+// however many labels its series has.
+//
+// Thread safety: one query's evaluation runs on one thread; none of this is
+// shared between queries.
+#ifndef KEEL_CORE_QUERY_INTERNAL_EVAL_TYPES_H_
+#define KEEL_CORE_QUERY_INTERNAL_EVAL_TYPES_H_
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/container/node_hash_map.h"
+#include "absl/status/status.h"
+#include "keel/core/labels.h"
+#include "keel/core/query/ast.h"
+
+namespace keel::query_internal {
+
+// The syntax tree's names, which every part of the evaluator uses.
+using query::AggregateOp;
+using query::BinaryExpr;
+using query::BinaryOp;
+using query::Call;
+using query::Cardinality;
+using query::Expr;
+using query::ExprKind;
+using query::MatrixSelector;
+using query::ParenExpr;
+using query::StringLiteral;
+using query::VectorMatching;
+using query::VectorSelector;
+
+#define KEEL_QUERY_RETURN_IF_ERROR(expr)                     \
+  do {                                                       \
+    absl::Status keel_query_status_ = (expr);                \
+    if (!keel_query_status_.ok()) return keel_query_status_; \
+  } while (0)
+
+// An interned label set: equal sets are equal pointers.
+using LabelsRef = const core::Labels*;
+
+struct EvalPoint {
+  int64_t t;
+  double v;
+};
+
+struct EvalSeries {
+  LabelsRef metric;
+  std::vector<EvalPoint> points;  // ascending t
+};
+using EvalMatrix = std::vector<EvalSeries>;
+
+struct EvalSample {
+  LabelsRef metric;
+  double v;
+  int64_t t;  // the sample's own time (timestamp() reads it)
+};
+using EvalVector = std::vector<EvalSample>;
+
+// Owns every label set of one query. Pointers stay valid for its lifetime.
+class LabelPool {
+ public:
+  LabelPool();
+  LabelPool(const LabelPool&) = delete;
+  LabelPool& operator=(const LabelPool&) = delete;
+
+  // REQUIRES: `labels` sorted by name, names unique.
+  LabelsRef Intern(core::Labels labels);
+  LabelsRef Empty() const { return empty_; }
+
+ private:
+  absl::node_hash_map<std::string, core::Labels> sets_;
+  std::string key_;
+  LabelsRef empty_;
+};
+
+// An execution error (Prometheus' errorExecution).
+absl::Status ExecutionError(std::string_view message);
+
+// The value of label `name`, "" when absent.
+std::string_view GetLabel(const core::Labels& labels, std::string_view name);
+// Prometheus' labels.Compare: label by label, name then value; a prefix
+// sorts first.
+int CompareLabels(const core::Labels& a, const core::Labels& b);
+// `labels` without __name__.
+core::Labels WithoutMetricName(const core::Labels& labels);
+
+// A key identifying a series by the labels in `names` (REQUIRES: sorted)
+// when `on`, else by all labels but those in `names` and __name__: the
+// vector-matching signature and the aggregation grouping key.
+void SignatureKey(const core::Labels& labels, bool on,
+                  const std::vector<std::string>& names, std::string* key);
+
+}  // namespace keel::query_internal
+
+#endif  // KEEL_CORE_QUERY_INTERNAL_EVAL_TYPES_H_

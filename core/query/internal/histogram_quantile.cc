@@ -1,0 +1,142 @@
+#include "keel/core/query/internal/histogram_quantile.h"
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <limits>
+#include <string>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/ascii.h"
+
+namespace keel::query_internal {
+namespace {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+constexpr double kInf = std::numeric_limits<double>::infinity();
+
+}  // namespace
+
+double BucketQuantile(double q, std::vector<Bucket>& buckets) {
+  if (std::isnan(q)) return kNaN;
+  if (q < 0) return -kInf;
+  if (q > 1) return kInf;
+  std::stable_sort(buckets.begin(), buckets.end(),
+                   [](const Bucket& a, const Bucket& b) {
+                     return a.upper_bound < b.upper_bound;
+                   });
+  if (!std::isinf(buckets.back().upper_bound) ||
+      buckets.back().upper_bound < 0) {
+    return kNaN;
+  }
+  // Merge buckets with equal bounds (series that differ only in how `le`
+  // is written, "1" and "1.0").
+  std::size_t n = 0;
+  for (std::size_t i = 1; i < buckets.size(); ++i) {
+    if (buckets[i].upper_bound == buckets[n].upper_bound) {
+      buckets[n].count += buckets[i].count;
+    } else {
+      buckets[++n] = buckets[i];
+    }
+  }
+  buckets.resize(n + 1);
+  // Counts must not fall as bounds rise; a fall comes from scrapes of
+  // buckets taken at slightly different times.
+  double max = buckets[0].count;
+  for (std::size_t i = 1; i < buckets.size(); ++i) {
+    if (buckets[i].count > max) {
+      max = buckets[i].count;
+    } else if (buckets[i].count < max) {
+      buckets[i].count = max;
+    }
+  }
+  if (buckets.size() < 2) return kNaN;
+  double observations = buckets.back().count;
+  if (observations == 0) return kNaN;
+  double rank = q * observations;
+  // sort.Search over all but the +Inf bucket.
+  std::size_t b = 0;
+  std::size_t hi = buckets.size() - 1;
+  while (b < hi) {
+    std::size_t mid = b + (hi - b) / 2;
+    if (buckets[mid].count >= rank) {
+      hi = mid;
+    } else {
+      b = mid + 1;
+    }
+  }
+  if (b == buckets.size() - 1) return buckets[buckets.size() - 2].upper_bound;
+  if (b == 0 && buckets[0].upper_bound <= 0) return buckets[0].upper_bound;
+  double start = 0;
+  double end = buckets[b].upper_bound;
+  double count = buckets[b].count;
+  if (b > 0) {
+    start = buckets[b - 1].upper_bound;
+    count -= buckets[b - 1].count;
+    rank -= buckets[b - 1].count;
+  }
+  return start + (end - start) * (rank / count);
+}
+
+std::optional<double> ParseGoFloat(std::string_view s) {
+  std::string_view body = s;
+  bool negative = false;
+  if (!body.empty() && (body[0] == '+' || body[0] == '-')) {
+    negative = body[0] == '-';
+    body.remove_prefix(1);
+  }
+  std::string lower =
+      absl::AsciiStrToLower(absl::string_view(body.data(), body.size()));
+  if (lower == "inf" || lower == "infinity") return negative ? -kInf : kInf;
+  if (lower == "nan") return kNaN;
+  if (body.empty() || !(absl::ascii_isdigit(body[0]) || body[0] == '.')) {
+    return std::nullopt;
+  }
+  double v = 0;
+  auto [ptr, ec] = std::from_chars(body.data(), body.data() + body.size(), v,
+                                   std::chars_format::general);
+  if (ec != std::errc() || ptr != body.data() + body.size()) {
+    return std::nullopt;
+  }
+  return negative ? -v : v;
+}
+
+void HistogramQuantile(double q, const EvalVector& in, LabelPool& pool,
+                       EvalVector& out) {
+  struct Group {
+    LabelsRef metric;
+    std::vector<Bucket> buckets;
+  };
+  std::vector<Group> groups;
+  absl::flat_hash_map<std::string, std::size_t> index;
+  std::vector<std::string> without = {"le"};
+  std::string key;
+  for (const EvalSample& s : in) {
+    std::optional<double> upper = ParseGoFloat(GetLabel(*s.metric, "le"));
+    if (!upper) continue;
+    // Grouped by every label but `le` (the metric name included), yet
+    // named without the metric name.
+    key.clear();
+    for (const core::Label& l : *s.metric) {
+      if (l.name == "le") continue;
+      key.append(l.name).push_back('\xff');
+      key.append(l.value).push_back('\xff');
+    }
+    auto [it, inserted] = index.try_emplace(key, groups.size());
+    if (inserted) {
+      core::Labels labels;
+      for (const core::Label& l : *s.metric) {
+        if (l.name != "le" && l.name != core::kMetricNameLabel) {
+          labels.push_back(l);
+        }
+      }
+      groups.push_back({pool.Intern(std::move(labels)), {}});
+    }
+    groups[it->second].buckets.push_back({*upper, s.v});
+  }
+  for (Group& g : groups) {
+    out.push_back({g.metric, BucketQuantile(q, g.buckets), 0});
+  }
+}
+
+}  // namespace keel::query_internal
