@@ -147,6 +147,10 @@ TEST_CASE("config errors name the file and line or the key") {
   CHECK_THAT(Message(unknown.status()),
              Catch::Contains("b.conf:1: unknown key \"colour\""));
   CHECK_FALSE(ReadConfigFile(dir.path() + "/missing.conf").ok());
+  // The wrong file is refused at the first long line, never read whole.
+  auto endless = ReadConfigFile("/dev/zero");
+  REQUIRE_FALSE(endless.ok());
+  CHECK_THAT(Message(endless.status()), Catch::Contains("/dev/zero:1: line"));
   auto bad_duration =
       ServeConfig::FromSettings({{"snapshot-interval", "5 minutes"}});
   REQUIRE_FALSE(bad_duration.ok());
