@@ -113,7 +113,7 @@ struct HttpServerOptions {
   std::string listen = "127.0.0.1:9464";
   // civetweb serves one connection per worker thread, so this bounds the
   // open connections being served; more wait in the accept queue.
-  int threads = 128;
+  int threads = 512;
   int64_t read_timeout_ms = 30 * 1000;
   int64_t idle_timeout_ms = 5 * 1000;
   uint32_t max_concurrent_writes = 16;

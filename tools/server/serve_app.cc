@@ -54,7 +54,8 @@ absl::Status ServeApp::Init() {
     store_ = std::make_unique<core::SeriesStore>(options);
   } else {
     snapshots_ = std::make_unique<SnapshotManager>(
-        config_.data_dir, config_.snapshot_keep, snapshot_collector_.get());
+        config_.data_dir, config_.snapshot_keep, snapshot_collector_.get(),
+        config_.snapshot_max_series_loss);
     auto store = snapshots_->RestoreNewest(options);
     if (!store.ok()) return store.status();
     store_ = *std::move(store);

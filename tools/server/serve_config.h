@@ -70,7 +70,10 @@ struct ServeConfig {
   uint32_t snapshot_keep = 2;
   uint32_t retention_windows = 8;
   int64_t chunk_window_ms = 2 * 3600 * 1000;
-  int threads = 128;  // HTTP worker threads (one per open connection)
+  // HTTP worker threads, one per open connection: enough that a few hundred
+  // slow or idle clients (each cut off by the timeouts below) leave threads
+  // for everyone else. An idle thread costs a few tens of KiB resident.
+  int threads = 512;
 
   // HTTP limits. A request's headers and body must arrive within
   // read_timeout_ms of its start; a keep-alive connection with no request
