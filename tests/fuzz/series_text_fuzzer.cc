@@ -41,6 +41,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (end == std::string_view::npos) end = text.size();
     std::string_view line = text.substr(begin, end - begin);
     begin = end + 1;
+    // As ImportTextFile's LineReader does.
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
     keel::core::TextSample sample;
     auto parsed = keel::core::ParseSampleLine(line, sample);
     if (!parsed.ok()) {

@@ -24,6 +24,16 @@ TEST_CASE("A duration accepted in one form reads the same in milliseconds") {
   CHECK(*long_millis == *long_seconds);
 }
 
+// Found by tests/fuzz/prom_time_fuzzer.cc: absl::ParseTime's own words for
+// the infinite times were taken as INT64_MIN / INT64_MAX milliseconds.
+TEST_CASE("Times are bounded in every form") {
+  CHECK(!ParsePromTime("infinite-past").ok());
+  CHECK(!ParsePromTime("infinite-future").ok());
+  CHECK(!ParsePromTime("\ninfinite-future\n").ok());
+  CHECK(!ParsePromTime("9999999999999").ok());  // past 9e15 ms
+  CHECK(ParsePromTime("2023-11-14T22:13:20.5Z").value() == 1700000000500);
+}
+
 TEST_CASE("Durations with units bound their numbers and total") {
   CHECK(!ParseDurationWithUnits("9999999999999999999ms").ok());  // 19 digits
   CHECK(!ParseDurationWithUnits("999999999999999999y").ok());    // too long

@@ -43,7 +43,12 @@ absl::StatusOr<int64_t> ParsePromTime(std::string_view text) {
   if (!absl::ParseTime(absl::RFC3339_full, std::string(text), &t, &error)) {
     return BadTime(text);
   }
-  return absl::ToUnixMillis(t);
+  // absl::ParseTime also takes "infinite-past" and "infinite-future" (as
+  // INT64_MIN and INT64_MAX ms), which would overflow a query's range
+  // arithmetic: the same bound as Unix seconds.
+  int64_t millis = absl::ToUnixMillis(t);
+  if (millis > kMaxMillis || millis < -kMaxMillis) return BadTime(text);
+  return millis;
 }
 
 absl::StatusOr<int64_t> ParseDurationWithUnits(std::string_view text) {
