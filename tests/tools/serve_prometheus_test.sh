@@ -152,11 +152,16 @@ cmp -s "$work/before.json" "$work/after.json" || {
 }
 echo "ok: after SIGTERM and restart the same $series series and samples answer"
 
+# PromQL over what Prometheus wrote: an aggregation of a rate per job.
+query 'sum by (job) (rate(prometheus_http_requests_total[5m])) >= 0' >"$work/rate.json"
+grep -q '"job":"prometheus"' "$work/rate.json" || fail "sum by (job) (rate(...)): $(cat "$work/rate.json")"
+echo "ok: sum by (job) (rate(...)) answers per job"
+
 # A few bad requests, end to end (tests/tools/serve_http_test.cc covers each).
 code=$(curl -s -o "$work/bad.json" -w '%{http_code}' "$keel_url/v1/lookup?ip=1.2.3")
 [[ $code == 400 ]] && grep -q error "$work/bad.json" || fail "malformed IP: $code"
-code=$(curl -s -o "$work/bad.json" -w '%{http_code}' -G "$keel_url/api/v1/query" --data-urlencode 'query=rate(up[5m])')
-[[ $code == 400 ]] && grep -q 'unsupported expression' "$work/bad.json" || fail "expression: $code"
+code=$(curl -s -o "$work/bad.json" -w '%{http_code}' -G "$keel_url/api/v1/query" --data-urlencode 'query=rate(up)')
+[[ $code == 400 ]] && grep -q '1:6: parse error' "$work/bad.json" || fail "expression: $code"
 code=$(curl -s -o "$work/bad.json" -w '%{http_code}' -X POST -H 'Content-Encoding: snappy' \
   --data-binary 'not snappy at all' "$keel_url/api/v1/write")
 [[ $code == 400 ]] && grep -q snappy "$work/bad.json" || fail "corrupt remote write: $code"

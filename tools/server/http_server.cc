@@ -333,6 +333,10 @@ HttpServer::~HttpServer() { Stop(); }
 
 void HttpServer::Route(std::string method, std::string path,
                        HttpHandler handler, RouteOptions options) {
+  if (size_t at = path.find("/{}/");
+      at != std::string::npos && !routes_.contains(path)) {
+    patterns_.emplace_back(path.substr(0, at + 1), path.substr(at + 3));
+  }
   routes_[std::move(path)][std::move(method)] =
       Endpoint{std::move(handler), options};
 }
@@ -456,6 +460,15 @@ void HttpServer::Serve(mg_connection* connection) {
   }
   std::string_view path = info->local_uri_raw ? info->local_uri_raw : "";
   auto by_path = routes_.find(absl::string_view(path.data(), path.size()));
+  for (size_t i = 0; by_path == routes_.end() && i < patterns_.size(); ++i) {
+    const auto& [before, after] = patterns_[i];
+    if (path.size() > before.size() + after.size() &&
+        path.starts_with(before) && path.ends_with(after) &&
+        path.substr(before.size(), path.size() - before.size() - after.size())
+                .find('/') == std::string_view::npos) {
+      by_path = routes_.find(absl::StrCat(before, "{}", after));
+    }
+  }
   if (by_path == routes_.end()) {
     return Send(connection,
                 HttpResponse::Error(

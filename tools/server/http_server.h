@@ -1,5 +1,7 @@
 // HttpServer: one civetweb server with a small exact-path router, for
-// `keel serve`. Handlers take a parsed request and return a whole response;
+// `keel serve`. A path may hold one `{}` segment, which matches any
+// non-empty segment (`/api/v1/label/{}/values`); the handler reads it from
+// HttpRequest::path. Handlers take a parsed request and return a whole response;
 // the server reads bodies up to the route's limit and writes each answer in
 // one call.
 //
@@ -186,6 +188,8 @@ class HttpServer {
   // path -> method -> endpoint
   absl::flat_hash_map<std::string, absl::flat_hash_map<std::string, Endpoint>>
       routes_;
+  // Paths with a `{}` segment: what comes before it and after it.
+  std::vector<std::pair<std::string, std::string>> patterns_;
   HttpServerOptions options_;
   Kind kinds_[kRequestKinds];
   std::atomic<uint64_t> read_timeouts_{0};

@@ -1,48 +1,59 @@
 #include "keel/tools/server/prom_api.h"
 
+#include <zlib.h>
+
 #include <algorithm>
-#include <bit>
 #include <cctype>
-#include <charconv>
 #include <chrono>
 #include <cmath>
 #include <limits>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/functional/function_ref.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "keel/core/selector.h"
+#include "keel/core/query/parser.h"
+#include "keel/core/query/result_json.h"
+#include "keel/core/query/value.h"
+#include "keel/core/series_text_format.h"
 #include "keel/tools/json.h"
 #include "keel/tools/server/prom_time.h"
 
 namespace keel::tools {
 namespace {
 
-constexpr int64_t kMinTime = std::numeric_limits<int64_t>::min() / 2;
-constexpr int64_t kMaxTime = std::numeric_limits<int64_t>::max() / 2;
-// Prometheus' staleness marker: a NaN with this exact payload.
-constexpr uint64_t kStaleNaNBits = 0x7ff0000000000002ull;
+// Prometheus' minTime and maxTime, the defaults of start and end.
+constexpr int64_t kMinTime = -9223309901257974;
+constexpr int64_t kMaxTime = 9223309901257974;
 
-bool IsStale(double v) { return std::bit_cast<uint64_t>(v) == kStaleNaNBits; }
-
-[[gnu::cold]] HttpResponse BadData(std::string_view reason) {
-  return HttpResponse::Json(400, JsonObject()
-                                     .add("status", "error")
-                                     .add("errorType", "bad_data")
-                                     .add("error", reason)
-                                     .str());
+std::string_view View(const absl::Status& status) {
+  return std::string_view(status.message().data(), status.message().size());
 }
 
-[[gnu::cold]] HttpResponse BadData(const absl::Status& status) {
-  return BadData(
-      std::string_view(status.message().data(), status.message().size()));
+HttpResponse ApiError(int code, std::string_view type, std::string_view why) {
+  return HttpResponse::Json(code, JsonObject()
+                                      .add("status", "error")
+                                      .add("errorType", type)
+                                      .add("error", why)
+                                      .str());
+}
+
+[[gnu::cold]] HttpResponse BadData(std::string_view reason) {
+  return ApiError(400, "bad_data", reason);
+}
+
+[[gnu::cold]] HttpResponse BadParam(std::string_view name,
+                                    std::string_view reason) {
+  return BadData(absl::StrCat("invalid parameter \"", std::string(name),
+                              "\": ", std::string(reason)));
 }
 
 // A query's answer is built in place, so that a large one is never copied:
 // AnswerStart's text, the data, then AnswerEnd.
-constexpr std::string_view kAnswerStart = R"({"status":"success","data":)";
+constexpr char kAnswerStart[] = R"({"status":"success","data":)";
 HttpResponse AnswerEnd(std::string out) {
   out.push_back('}');
   return HttpResponse::Json(200, std::move(out));
@@ -63,136 +74,108 @@ int64_t NowMs() {
       .count();
 }
 
-// Whether `text`, which did not parse as a selector, is some other PromQL
-// expression (a function call, a range, an operator, a number, ...) rather
-// than a broken selector: outside braces and quotes a selector holds only a
-// metric name.
-bool LooksLikeExpression(std::string_view text) {
-  size_t first = text.find_first_not_of(" \t\n\r");
-  if (first == std::string_view::npos) return false;
-  text = text.substr(first, text.find_last_not_of(" \t\n\r") - first + 1);
-  if (text[0] >= '0' && text[0] <= '9') return true;
-  int depth = 0;
-  char quote = 0;
-  for (size_t i = 0; i < text.size(); ++i) {
-    char c = text[i];
-    if (quote != 0) {
-      if (c == '\\') {
-        ++i;
-      } else if (c == quote) {
-        quote = 0;
-      }
-    } else if (c == '"' || c == '\'' || c == '`') {
-      quote = c;
-    } else if (c == '{') {
-      ++depth;
-    } else if (c == '}') {
-      if (--depth < 0) return true;
-    } else if (depth == 0 && !(std::isalnum(static_cast<unsigned char>(c)) ||
-                               c == '_' || c == ':')) {
-      return true;
-    }
-  }
-  return false;
-}
-
-[[gnu::noinline]] absl::StatusOr<std::vector<core::Matcher>> ParseQuery(
-    std::string_view text) {
-  auto matchers = core::ParseSelector(text);
-  if (!matchers.ok()) {
-    if (LooksLikeExpression(text)) {
-      return absl::InvalidArgumentError("unsupported expression");
-    }
-    // A selector may be long: the error quotes its start.
-    constexpr size_t kQuoted = 256;
-    return absl::InvalidArgumentError(absl::StrCat(
-        "invalid selector \"", std::string(text.substr(0, kQuoted)),
-        text.size() > kQuoted ? "...\": " : "\": ",
-        std::string(matchers.status().message())));
-  }
-  if (std::all_of(matchers->begin(), matchers->end(),
-                  [](const core::Matcher& m) { return m.matches_empty(); })) {
-    return absl::InvalidArgumentError(
-        "vector selector must contain at least one non-empty matcher");
-  }
-  return matchers;
-}
-
+// A time parameter, `fallback` when absent or empty.
 absl::StatusOr<int64_t> TimeParam(const HttpRequest& request,
                                   std::string_view name, int64_t fallback) {
   const std::string* text = request.param(name);
   if (text == nullptr || text->empty()) return fallback;
-  auto t = ParsePromTime(*text);
-  if (!t.ok()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("invalid parameter \"", std::string(name),
-                     "\": ", std::string(t.status().message())));
+  return ParsePromTime(*text);
+}
+
+// The match[] selectors, as Prometheus' parseMatchersParam reads them.
+absl::StatusOr<std::vector<std::vector<core::Matcher>>> MatchParams(
+    const HttpRequest& request) {
+  std::vector<std::vector<core::Matcher>> selectors;
+  for (const auto& [name, value] : request.params) {
+    if (name != "match[]") continue;
+    auto matchers = query::ParseMetricSelector(value);
+    if (!matchers.ok()) return matchers.status();
+    if (std::all_of(matchers->begin(), matchers->end(),
+                    [](const core::Matcher& m) { return m.matches_empty(); })) {
+      return absl::InvalidArgumentError(
+          "match[] must contain at least one non-empty matcher");
+    }
+    selectors.push_back(*std::move(matchers));
   }
-  return t;
+  return selectors;
 }
 
-using Entry = core::SeriesSet::Entry;
-
-// Label sets in Prometheus' order: pair by pair, name then value.
-bool LabelsLess(const Entry* a, const Entry* b) {
-  return std::lexicographical_compare(
-      a->labels.begin(), a->labels.end(), b->labels.begin(), b->labels.end(),
-      [](const core::Label& x, const core::Label& y) {
-        return x.name != y.name ? x.name < y.name : x.value < y.value;
-      });
-}
-
-// A set's series ordered by their label sets, as Prometheus answers them.
-std::vector<const Entry*> SortedByLabels(const core::SeriesSet& set) {
-  std::vector<const Entry*> sorted;
-  sorted.reserve(set.series().size());
-  for (const auto& entry : set.series()) sorted.push_back(&entry);
-  std::sort(sorted.begin(), sorted.end(), LabelsLess);
-  return sorted;
-}
-
-void AppendLabelsJson(const core::Labels& labels, std::string* out) {
-  out->push_back('{');
-  for (size_t i = 0; i < labels.size(); ++i) {
-    if (i > 0) out->push_back(',');
-    *out += JsonQuote(labels[i].name);
-    out->push_back(':');
-    *out += JsonQuote(labels[i].value);
+// [start, end] of series, labels and label values.
+absl::Status TimeRange(const HttpRequest& request, int64_t* start, int64_t* end,
+                       HttpResponse* error) {
+  auto s = TimeParam(request, "start", kMinTime);
+  if (!s.ok()) {
+    *error = BadParam("start", View(s.status()));
+    return s.status();
   }
-  out->push_back('}');
+  auto e = TimeParam(request, "end", kMaxTime);
+  if (!e.ok()) {
+    *error = BadParam("end", View(e.status()));
+    return e.status();
+  }
+  *start = *s;
+  *end = *e;
+  return absl::OkStatus();
 }
 
-// [seconds, "value"] as Prometheus writes a sample: the time as seconds
-// with up to three decimals (exact: no double rounding), the value as Go's
-// strconv.FormatFloat(v, 'f', -1, 64).
-void AppendSampleJson(int64_t t, double v, std::string* out) {
+// A JSON array of strings, charged to `ctx`; false once it fails.
+bool AppendStrings(const std::vector<std::string>& strings,
+                   core::QueryContext& ctx, std::string* out) {
   out->push_back('[');
-  int64_t seconds = t / 1000;
-  int64_t millis = t % 1000;
-  if (millis < 0) {
-    millis = -millis;
-    if (seconds == 0) out->push_back('-');
+  for (size_t i = 0; i < strings.size(); ++i) {
+    if (!Charged(ctx, out, [&] {
+          if (i > 0) out->push_back(',');
+          query::AppendJsonString(strings[i], out);
+        })) {
+      return false;
+    }
   }
-  absl::StrAppend(out, seconds);
-  if (millis != 0) {
-    char frac[4] = {static_cast<char>('0' + millis / 100),
-                    static_cast<char>('0' + millis / 10 % 10),
-                    static_cast<char>('0' + millis % 10), 0};
-    size_t n = frac[2] != '0' ? 3 : frac[1] != '0' ? 2 : 1;
-    out->push_back('.');
-    out->append(frac, n);
+  out->push_back(']');
+  return true;
+}
+
+// Inflates a gzip body into `out`, at most `limit` bytes.
+absl::Status Gunzip(std::string_view in, uint64_t limit, std::string* out) {
+  z_stream z{};
+  if (inflateInit2(&z, 16 + MAX_WBITS) != Z_OK) {
+    return absl::InternalError("zlib: inflateInit2 failed");
   }
-  out->append(",\"");
-  if (std::isnan(v)) {
-    out->append("NaN");
-  } else if (std::isinf(v)) {
-    out->append(v > 0 ? "+Inf" : "-Inf");
-  } else {
-    char buf[400];  // a fixed-notation double has at most ~330 digits
-    auto r = std::to_chars(buf, buf + sizeof(buf), v, std::chars_format::fixed);
-    out->append(buf, r.ptr);
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
+  z.avail_in = static_cast<uInt>(in.size());
+  char buf[64 << 10];
+  int rc = Z_OK;
+  while (rc != Z_STREAM_END) {
+    z.next_out = reinterpret_cast<Bytef*>(buf);
+    z.avail_out = sizeof(buf);
+    rc = inflate(&z, Z_NO_FLUSH);
+    if (rc != Z_OK && rc != Z_STREAM_END) {
+      const std::string why = z.msg ? z.msg : "truncated";
+      inflateEnd(&z);
+      return absl::InvalidArgumentError(
+          absl::StrCat("gzip body is corrupt at byte ", z.total_in, ": ", why));
+    }
+    const size_t got = sizeof(buf) - z.avail_out;
+    if (out->size() + got > limit) {
+      inflateEnd(&z);
+      return absl::InvalidArgumentError(
+          absl::StrCat("gzip body decompresses to more than ", limit,
+                       " bytes (import-max-bytes)"));
+    }
+    out->append(buf, got);
+    if (rc == Z_STREAM_END && z.avail_in > 0) {  // another gzip member
+      inflateReset(&z);
+      rc = Z_OK;
+    }
   }
-  out->append("\"]");
+  inflateEnd(&z);
+  return absl::OkStatus();
+}
+
+std::string_view MetricTypeName(int type) {
+  static constexpr std::string_view kNames[] = {
+      "unknown",        "counter", "gauge", "histogram",
+      "gaugehistogram", "summary", "info",  "stateset"};
+  return type >= 0 && type < 8 ? kNames[type] : "unknown";
 }
 
 }  // namespace
@@ -203,16 +186,48 @@ void PromApi::Register(HttpServer* server) {
                 {.max_body_bytes = write_limits_.body.max_body_bytes,
                  .kind = RequestKind::kWrite,
                  .needs_auth = true});
+  server->Route("POST", "/api/v1/import/prometheus",
+                [this](const HttpRequest& r) { return Import(r); },
+                {.max_body_bytes = write_limits_.import_max_bytes,
+                 .kind = RequestKind::kWrite,
+                 .needs_auth = true});
+  using Handler = HttpResponse (PromApi::*)(const HttpRequest&) const;
+  const std::pair<const char*, Handler> queries[] = {
+      {"/api/v1/series", &PromApi::Series},
+      {"/api/v1/query", &PromApi::Query},
+      {"/api/v1/query_range", &PromApi::QueryRange},
+      {"/api/v1/labels", &PromApi::LabelNames},
+      {"/api/v1/label/{}/values", &PromApi::LabelValues},
+  };
   for (const char* method : {"GET", "POST"}) {
-    server->Route(method, "/api/v1/series",
-                  [this](const HttpRequest& r) { return Series(r); },
-                  {.kind = RequestKind::kQuery});
-    server->Route(method, "/api/v1/query",
-                  [this](const HttpRequest& r) { return Query(r); },
-                  {.kind = RequestKind::kQuery});
-    server->Route(method, "/api/v1/query_range",
-                  [this](const HttpRequest& r) { return QueryRange(r); },
-                  {.kind = RequestKind::kQuery});
+    for (const auto& [path, handler] : queries) {
+      server->Route(
+          method, path,
+          [this, handler](const HttpRequest& r) { return (this->*handler)(r); },
+          {.kind = RequestKind::kQuery});
+    }
+  }
+  server->Route("GET", "/api/v1/metadata",
+                [this](const HttpRequest& r) { return Metadata(r); });
+  server->Route("GET", "/api/v1/status/buildinfo", [](const HttpRequest&) {
+    // Grafana reads `version` to tell what the API supports: keel answers
+    // as the Prometheus whose API it follows.
+    return HttpResponse::Json(200, absl::StrCat(kAnswerStart,
+                                                JsonObject()
+                                                    .add("version", "2.42.0")
+                                                    .add("revision", "")
+                                                    .add("branch", "")
+                                                    .add("buildUser", "")
+                                                    .add("buildDate", "")
+                                                    .add("goVersion", "")
+                                                    .add("application", "keel")
+                                                    .str(),
+                                                "}"));
+  });
+  for (const char* method : {"GET", "POST"}) {
+    server->Route(method, "/api/v1/query_exemplars", [](const HttpRequest&) {
+      return HttpResponse::Json(200, absl::StrCat(kAnswerStart, "[]}"));
+    });
   }
 }
 
@@ -393,6 +408,7 @@ HttpResponse PromApi::Write(const HttpRequest& request) {
       !s.ok()) {
     return fail(400, std::string(s.message()));
   }
+  KeepMetadata(decoded);
   const int64_t now = NowMs();
   const int64_t newest_allowed =
       now > std::numeric_limits<int64_t>::max() - write_limits_.max_future_ms
@@ -425,71 +441,97 @@ HttpResponse PromApi::Write(const HttpRequest& request) {
 }
 
 HttpResponse PromApi::QueryFailed(const absl::Status& status) const {
-  // Prometheus' status codes: 503 for a timeout, 499 (client closed) for a
-  // cancelled query, 422 for one past a limit.
   int code = 422;
-  std::string_view type = "execution";
-  if (absl::IsDeadlineExceeded(status)) {
-    queries_timed_out_.fetch_add(1, std::memory_order_relaxed);
-    code = 503;
-    type = "timeout";
-  } else if (absl::IsCancelled(status)) {
-    queries_canceled_.fetch_add(1, std::memory_order_relaxed);
-    code = 499;
-    type = "canceled";
-  } else {
-    queries_over_limits_.fetch_add(1, std::memory_order_relaxed);
+  const query::ErrorType type = query::ClassifyError(status);
+  switch (type) {
+    case query::ErrorType::kBadData:
+      code = 400;
+      break;
+    case query::ErrorType::kTimeout:
+      queries_timed_out_.fetch_add(1, std::memory_order_relaxed);
+      code = 503;
+      break;
+    case query::ErrorType::kCanceled:
+      queries_canceled_.fetch_add(1, std::memory_order_relaxed);
+      code = 499;  // Prometheus' "client closed request"
+      break;
+    default:
+      if (absl::IsResourceExhausted(status)) {
+        queries_over_limits_.fetch_add(1, std::memory_order_relaxed);
+      }
+      break;
   }
-  return HttpResponse::Json(
-      code, JsonObject()
-                .add("status", "error")
-                .add("errorType", type)
-                .add("error", std::string_view(status.message().data(),
-                                               status.message().size()))
-                .str());
+  return ApiError(code, query::ErrorTypeName(type), View(status));
+}
+
+absl::StatusOr<core::QueryLimits> PromApi::LimitsOf(
+    const HttpRequest& request) const {
+  core::QueryLimits limits = query_limits_;
+  const std::string* timeout = request.param("timeout");
+  if (timeout == nullptr || timeout->empty()) return limits;
+  auto ms = ParsePromDuration(*timeout);
+  if (!ms.ok()) return ms.status();
+  if (limits.timeout_ms <= 0 || *ms < limits.timeout_ms) {
+    limits.timeout_ms = *ms;
+  }
+  return limits;
+}
+
+absl::StatusOr<std::vector<core::Labels>> PromApi::SelectLabelSets(
+    const std::vector<std::vector<core::Matcher>>& selectors, int64_t start,
+    int64_t end, core::QueryContext& ctx) const {
+  static const core::Matcher* const kAll = new core::Matcher(
+      *core::Matcher::Create(core::MatchType::kRegexMatch, "__name__", ".+"));
+  std::vector<core::Labels> out;
+  absl::flat_hash_set<core::SeriesRef> seen;
+  auto select = [&](std::span<const core::Matcher> matchers) -> absl::Status {
+    auto set = store_->Select(matchers, start, end, ctx);
+    if (!set.ok()) return set.status();
+    for (const auto& entry : set->series()) {
+      if (!ctx.Work()) return ctx.status();
+      if (seen.insert(entry.ref).second) out.push_back(entry.labels);
+    }
+    return absl::OkStatus();
+  };
+  if (selectors.empty()) {
+    if (absl::Status s = select(std::span<const core::Matcher>(kAll, 1));
+        !s.ok())
+      return s;
+  }
+  for (const auto& matchers : selectors) {
+    if (absl::Status s = select(matchers); !s.ok()) return s;
+  }
+  std::sort(
+      out.begin(), out.end(), [](const core::Labels& a, const core::Labels& b) {
+        return std::lexicographical_compare(
+            a.begin(), a.end(), b.begin(), b.end(),
+            [](const core::Label& x, const core::Label& y) {
+              return x.name != y.name ? x.name < y.name : x.value < y.value;
+            });
+      });
+  return out;
 }
 
 HttpResponse PromApi::Series(const HttpRequest& request) const {
-  std::vector<std::vector<core::Matcher>> selectors;
-  for (const auto& [name, value] : request.params) {
-    if (name != "match[]") continue;
-    auto matchers = ParseQuery(value);
-    if (!matchers.ok()) return BadData(matchers.status());
-    selectors.push_back(*std::move(matchers));
+  if (request.param("match[]") == nullptr) {
+    return BadData("no match[] parameter provided");
   }
-  if (selectors.empty()) return BadData("no match[] parameter provided");
-  auto start = TimeParam(request, "start", kMinTime);
-  if (!start.ok()) return BadData(start.status());
-  auto end = TimeParam(request, "end", kMaxTime);
-  if (!end.ok()) return BadData(end.status());
-  if (*end < *start) {
-    return BadData(
-        "invalid parameter \"end\": end timestamp must not be before start "
-        "time");
-  }
-  core::QueryContext ctx(query_limits_,
-                         [&request] { return request.ClientGone(); });
-  // Selects stay alive so that the entries they own can be sorted together.
-  std::vector<core::SeriesSet> sets;
-  absl::flat_hash_set<core::SeriesRef> seen;
-  std::vector<const Entry*> entries;
-  for (const auto& matchers : selectors) {
-    auto set = store_->Select(matchers, *start, *end, ctx);
-    if (!set.ok()) return QueryFailed(set.status());
-    sets.push_back(*std::move(set));
-  }
-  for (const auto& set : sets) {
-    for (const auto* entry : SortedByLabels(set)) {
-      if (seen.insert(entry->ref).second) entries.push_back(entry);
-    }
-  }
-  if (sets.size() > 1) std::sort(entries.begin(), entries.end(), LabelsLess);
+  int64_t start = 0, end = 0;
+  HttpResponse error;
+  if (!TimeRange(request, &start, &end, &error).ok()) return error;
+  auto selectors = MatchParams(request);
+  if (!selectors.ok()) return BadParam("match[]", View(selectors.status()));
+  auto limits = LimitsOf(request);
+  if (!limits.ok()) return BadParam("timeout", View(limits.status()));
+  core::QueryContext ctx(*limits, [&request] { return request.ClientGone(); });
+  auto sets = SelectLabelSets(*selectors, start, end, ctx);
+  if (!sets.ok()) return QueryFailed(sets.status());
   std::string out(kAnswerStart);
   out.push_back('[');
-  for (size_t i = 0; i < entries.size(); ++i) {
-    if (!ctx.Work() || !Charged(ctx, &out, [&] {
+  for (size_t i = 0; i < sets->size(); ++i) {
+    if (!Charged(ctx, &out, [&] {
           if (i > 0) out.push_back(',');
-          AppendLabelsJson(entries[i]->labels, &out);
+          query::AppendLabelsJson((*sets)[i], &out);
         })) {
       return QueryFailed(ctx.status());
     }
@@ -498,126 +540,334 @@ HttpResponse PromApi::Series(const HttpRequest& request) const {
   return AnswerEnd(std::move(out));
 }
 
-HttpResponse PromApi::Query(const HttpRequest& request) const {
-  const std::string* query = request.param("query");
-  if (query == nullptr) return BadData("invalid parameter \"query\": missing");
-  auto matchers = ParseQuery(*query);
-  if (!matchers.ok()) return BadData(matchers.status());
-  auto time = TimeParam(request, "time", NowMs());
-  if (!time.ok()) return BadData(time.status());
-  core::QueryContext ctx(query_limits_,
-                         [&request] { return request.ClientGone(); });
-  auto set = store_->Select(*matchers, *time - kLookbackMs, *time, ctx);
-  if (!set.ok()) return QueryFailed(set.status());
-  std::string out(kAnswerStart);
-  out += R"({"resultType":"vector","result":[)";
-  bool first = true;
-  for (const auto* entry_ptr : SortedByLabels(*set)) {
-    const auto& entry = *entry_ptr;
-    bool found = false;
-    double v = 0;
-    for (auto it = set->Samples(entry); it.Next();) {
-      if (!ctx.Work()) return QueryFailed(ctx.status());
-      found = true;
-      v = it.v();
+HttpResponse PromApi::LabelNames(const HttpRequest& request) const {
+  int64_t start = 0, end = 0;
+  HttpResponse error;
+  if (!TimeRange(request, &start, &end, &error).ok()) return error;
+  auto selectors = MatchParams(request);
+  if (!selectors.ok()) return BadData(View(selectors.status()));
+  auto limits = LimitsOf(request);
+  if (!limits.ok()) return BadParam("timeout", View(limits.status()));
+  core::QueryContext ctx(*limits, [&request] { return request.ClientGone(); });
+  auto sets = SelectLabelSets(*selectors, start, end, ctx);
+  if (!sets.ok()) return QueryFailed(sets.status());
+  absl::flat_hash_set<std::string_view> seen;
+  std::vector<std::string> names;
+  for (const auto& labels : *sets) {
+    for (const auto& label : labels) {
+      if (seen.insert(label.name).second) names.push_back(label.name);
     }
-    if (!found || IsStale(v)) continue;
-    if (!ctx.AddSamples(1) || !Charged(ctx, &out, [&] {
-          if (!first) out.push_back(',');
-          out += R"({"metric":)";
-          AppendLabelsJson(entry.labels, &out);
-          out += R"(,"value":)";
-          // Prometheus stamps an instant result with the query time.
-          AppendSampleJson(*time, v, &out);
-          out.push_back('}');
-        })) {
-      return QueryFailed(ctx.status());
-    }
-    first = false;
   }
-  out += "]}";
+  std::sort(names.begin(), names.end());
+  std::string out(kAnswerStart);
+  if (!AppendStrings(names, ctx, &out)) return QueryFailed(ctx.status());
+  return AnswerEnd(std::move(out));
+}
+
+HttpResponse PromApi::LabelValues(const HttpRequest& request) const {
+  constexpr std::string_view kBefore = "/api/v1/label/";
+  constexpr std::string_view kAfter = "/values";
+  std::string_view name = request.path;
+  if (name.starts_with(kBefore) && name.ends_with(kAfter) &&
+      name.size() >= kBefore.size() + kAfter.size()) {
+    name = name.substr(kBefore.size(),
+                       name.size() - kBefore.size() - kAfter.size());
+  }
+  const bool valid =
+      !name.empty() && !std::isdigit(static_cast<unsigned char>(name[0])) &&
+      std::all_of(name.begin(), name.end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
+      });
+  if (!valid) {
+    std::string quoted;
+    query::AppendJsonString(name, &quoted);
+    return BadData(absl::StrCat("invalid label name: ", quoted));
+  }
+  int64_t start = 0, end = 0;
+  HttpResponse error;
+  if (!TimeRange(request, &start, &end, &error).ok()) return error;
+  auto selectors = MatchParams(request);
+  if (!selectors.ok()) return BadData(View(selectors.status()));
+  auto limits = LimitsOf(request);
+  if (!limits.ok()) return BadParam("timeout", View(limits.status()));
+  core::QueryContext ctx(*limits, [&request] { return request.ClientGone(); });
+  if (selectors->empty()) {
+    // Only series that have the label: fewer to select than all of them.
+    selectors->push_back({*core::Matcher::Create(core::MatchType::kRegexMatch,
+                                                 std::string(name), ".+")});
+  }
+  auto sets = SelectLabelSets(*selectors, start, end, ctx);
+  if (!sets.ok()) return QueryFailed(sets.status());
+  absl::flat_hash_set<std::string_view> seen;
+  std::vector<std::string> values;
+  for (const auto& labels : *sets) {
+    for (const auto& label : labels) {
+      if (label.name == name && seen.insert(label.value).second) {
+        values.push_back(label.value);
+      }
+    }
+  }
+  std::sort(values.begin(), values.end());
+  std::string out(kAnswerStart);
+  if (!AppendStrings(values, ctx, &out)) return QueryFailed(ctx.status());
+  return AnswerEnd(std::move(out));
+}
+
+void PromApi::KeepMetadata(std::string_view decoded) {
+  std::lock_guard lock(metadata_mu_);
+  ForEachRemoteWriteMetadata(decoded, [&](const prompb::MetricMetadata& m) {
+    auto it = metadata_.find(m.metric_family_name());
+    if (it == metadata_.end()) {
+      if (metadata_.size() >= kMaxMetadata) return;
+      it = metadata_.emplace(m.metric_family_name(), MetricMetadata{}).first;
+    }
+    it->second.type = std::string(MetricTypeName(m.type()));
+    it->second.help = m.help().substr(0, kMaxHelpBytes);
+    it->second.unit = m.unit().substr(0, kMaxHelpBytes);
+  }).IgnoreError();  // the body was checked before
+}
+
+HttpResponse PromApi::Metadata(const HttpRequest& request) const {
+  int64_t limit = -1;
+  if (const std::string* text = request.param("limit");
+      text != nullptr && !text->empty() && !absl::SimpleAtoi(*text, &limit)) {
+    return BadData("limit must be a number");
+  }
+  const std::string* metric = request.param("metric");
+  std::vector<std::pair<std::string, MetricMetadata>> entries;
+  {
+    std::lock_guard lock(metadata_mu_);
+    if (metric != nullptr && !metric->empty()) {
+      if (auto it = metadata_.find(*metric); it != metadata_.end()) {
+        entries.emplace_back(*it);
+      }
+    } else {
+      entries.assign(metadata_.begin(), metadata_.end());
+    }
+  }
+  std::sort(entries.begin(), entries.end(),
+            [](const auto& a, const auto& b) { return a.first < b.first; });
+  if (limit >= 0 && static_cast<uint64_t>(limit) < entries.size()) {
+    entries.resize(limit);
+  }
+  std::string out(kAnswerStart);
+  out.push_back('{');
+  for (size_t i = 0; i < entries.size(); ++i) {
+    if (i > 0) out.push_back(',');
+    query::AppendJsonString(entries[i].first, &out);
+    absl::StrAppend(&out, ":[",
+                    JsonObject()
+                        .add("type", entries[i].second.type)
+                        .add("help", entries[i].second.help)
+                        .add("unit", entries[i].second.unit)
+                        .str(),
+                    "]");
+  }
+  out.push_back('}');
+  return AnswerEnd(std::move(out));
+}
+
+HttpResponse PromApi::Query(const HttpRequest& request) const {
+  auto time = TimeParam(request, "time", NowMs());
+  if (!time.ok()) return BadParam("time", View(time.status()));
+  auto limits = LimitsOf(request);
+  if (!limits.ok()) return BadParam("timeout", View(limits.status()));
+  const std::string* text = request.param("query");
+  auto expr = query::ParseExpr(text != nullptr ? *text : "");
+  if (!expr.ok()) return BadParam("query", View(expr.status()));
+  core::QueryContext ctx(*limits, [&request] { return request.ClientGone(); });
+  auto value = engine_.Instant(**expr, *time, ctx);
+  if (!value.ok()) return QueryFailed(value.status());
+  std::string out(kAnswerStart);
+  if (!query::AppendResultJson(*value, &out, [&](size_t bytes) {
+        return ctx.AddResultBytes(bytes);
+      })) {
+    return QueryFailed(ctx.status());
+  }
   return AnswerEnd(std::move(out));
 }
 
 HttpResponse PromApi::QueryRange(const HttpRequest& request) const {
-  const std::string* query = request.param("query");
-  if (query == nullptr) return BadData("invalid parameter \"query\": missing");
-  for (const char* name : {"start", "end", "step"}) {
-    if (request.param(name) == nullptr) {
-      return BadData(absl::StrCat("invalid parameter \"", name, "\": missing"));
-    }
-  }
-  auto start = TimeParam(request, "start", 0);
-  if (!start.ok()) return BadData(start.status());
-  auto end = TimeParam(request, "end", 0);
-  if (!end.ok()) return BadData(end.status());
+  auto param = [&](std::string_view name) {
+    const std::string* text = request.param(name);
+    return text != nullptr ? std::string_view(*text) : std::string_view();
+  };
+  auto start = ParsePromTime(param("start"));
+  if (!start.ok()) return BadParam("start", View(start.status()));
+  auto end = ParsePromTime(param("end"));
+  if (!end.ok()) return BadParam("end", View(end.status()));
   if (*end < *start) {
-    return BadData(
-        "invalid parameter \"end\": end timestamp must not be before start "
-        "time");
+    return BadParam("end", "end timestamp must not be before start time");
   }
-  auto step = ParsePromDuration(*request.param("step"));
+  auto step = ParsePromDuration(param("step"));
   if (!step.ok()) {
-    return BadData(absl::StrCat("invalid parameter \"step\": ",
-                                std::string(step.status().message())));
+    double seconds = 0;
+    if (absl::SimpleAtod(std::string(param("step")), &seconds) && seconds <= 0) {
+      return BadParam("step",
+                      "zero or negative query resolution step widths are not "
+                      "accepted. Try a positive integer");
+    }
+    return BadParam("step", View(step.status()));
   }
-  if ((*end - *start) / *step >= kMaxPointsPerSeries) {
+  // As Prometheus: (end - start) / step points past the first.
+  if ((*end - *start) / *step > kMaxPointsPerSeries) {
     return BadData(
         "exceeded maximum resolution of 11,000 points per timeseries. Try "
         "decreasing the query resolution (?step=XX)");
   }
-  auto matchers = ParseQuery(*query);
-  if (!matchers.ok()) return BadData(matchers.status());
-  core::QueryContext ctx(query_limits_,
-                         [&request] { return request.ClientGone(); });
-  auto set = store_->Select(*matchers, *start - kLookbackMs, *end, ctx);
-  if (!set.ok()) return QueryFailed(set.status());
+  auto limits = LimitsOf(request);
+  if (!limits.ok()) return BadParam("timeout", View(limits.status()));
+  const std::string* text = request.param("query");
+  auto expr = query::ParseExpr(text != nullptr ? *text : "");
+  if (!expr.ok()) return BadData(View(expr.status()));
+  core::QueryContext ctx(*limits, [&request] { return request.ClientGone(); });
+  auto value = engine_.Range(**expr, *start, *end, *step, ctx);
+  if (!value.ok()) return QueryFailed(value.status());
   std::string out(kAnswerStart);
-  out += R"({"resultType":"matrix","result":[)";
-  bool first_series = true;
-  // One series' points, at most kMaxPointsPerSeries, counted against the
-  // result bytes as they are written.
-  std::string values;
-  for (const auto* entry_ptr : SortedByLabels(*set)) {
-    const auto& entry = *entry_ptr;
-    values.clear();
-    auto it = set->Samples(entry);
-    bool have_next = it.Next();
-    bool have_last = false;
-    int64_t last_t = 0;
-    double last_v = 0;
-    for (int64_t ts = *start; ts <= *end; ts += *step) {
-      if (!ctx.Work()) return QueryFailed(ctx.status());
-      while (have_next && it.t() <= ts) {
-        have_last = true;
-        last_t = it.t();
-        last_v = it.v();
-        have_next = it.Next();
-        if (!ctx.Work()) return QueryFailed(ctx.status());
-      }
-      if (!have_last || last_t < ts - kLookbackMs || IsStale(last_v)) continue;
-      if (!ctx.AddSamples(1) || !Charged(ctx, &values, [&] {
-            if (!values.empty()) values.push_back(',');
-            AppendSampleJson(ts, last_v, &values);
-          })) {
-        return QueryFailed(ctx.status());
-      }
-    }
-    if (values.empty()) continue;
-    if (!Charged(ctx, &out, [&] {
-          if (!first_series) out.push_back(',');
-          out += R"({"metric":)";
-          AppendLabelsJson(entry.labels, &out);
-          out += R"(,"values":[)";
-        })) {
-      return QueryFailed(ctx.status());
-    }
-    out += values;  // charged as it was written
-    out += "]}";
-    first_series = false;
+  if (!query::AppendResultJson(*value, &out, [&](size_t bytes) {
+        return ctx.AddResultBytes(bytes);
+      })) {
+    return QueryFailed(ctx.status());
   }
-  out += "]}";
   return AnswerEnd(std::move(out));
+}
+
+HttpResponse PromApi::Import(const HttpRequest& request) {
+  std::string_view encoding = request.header("Content-Encoding");
+  std::string inflated;
+  std::string_view body = request.body;
+  if (encoding == "gzip") {
+    if (absl::Status s =
+            Gunzip(request.body, write_limits_.import_max_bytes, &inflated);
+        !s.ok()) {
+      return BadData(View(s));
+    }
+    body = inflated;
+  } else if (!encoding.empty() && encoding != "identity") {
+    return BadData(absl::StrCat("unsupported Content-Encoding \"",
+                                std::string(encoding),
+                                "\" (expected gzip or none)"));
+  }
+  // 1. Parse every line; series as written map to their samples.
+  struct Pending {
+    int64_t first_line = 0;
+    core::Labels labels;
+    std::vector<query::Point> points;
+    core::SeriesRef ref{};
+  };
+  std::vector<Pending> pending;
+  absl::flat_hash_map<std::string, size_t> index;  // labels as written
+  const int64_t oldest = store_->OldestAppendable();
+  core::TextSample sample;
+  std::string key;
+  int64_t line_number = 0;
+  while (!body.empty()) {
+    size_t nl = body.find('\n');
+    std::string_view line = body.substr(0, nl);
+    body.remove_prefix(nl == std::string_view::npos ? body.size() : nl + 1);
+    ++line_number;
+    if (line.ends_with('\r')) line.remove_suffix(1);
+    auto parsed = core::ParseSampleLine(line, sample);
+    if (!parsed.ok()) {
+      return BadData(absl::StrCat("line ", line_number, ": ",
+                                  std::string(View(parsed.status()))));
+    }
+    if (!*parsed) continue;
+    if (sample.t < oldest) {
+      return BadData(absl::StrCat("line ", line_number, ": sample at ",
+                                  sample.t,
+                                  " is older than the retention (oldest "
+                                  "accepted ",
+                                  oldest, ")"));
+    }
+    key.clear();
+    for (const auto& l : sample.labels) {
+      absl::StrAppend(&key, l.name, "\xff", l.value, "\xff");
+    }
+    auto [it, fresh] = index.try_emplace(key, pending.size());
+    if (fresh) {
+      pending.push_back({line_number, sample.labels, {}, {}});
+    }
+    pending[it->second].points.push_back({sample.t, sample.v});
+  }
+  // 2. Check every series' labels and the room for new ones.
+  uint64_t new_series = 0;
+  for (auto& p : pending) {
+    auto ref = store_->Find(p.labels);
+    if (ref.ok()) {
+      p.ref = *ref;
+    } else if (absl::IsNotFound(ref.status())) {
+      ++new_series;
+    } else {
+      return BadData(absl::StrCat("line ", p.first_line, ": ",
+                                  std::string(View(ref.status()))));
+    }
+  }
+  const uint64_t max_series = store_->options().max_series;
+  const uint64_t series = store_->Stats().series;
+  if (max_series != 0 && new_series > 0 &&
+      (series >= max_series || new_series > max_series - series)) {
+    return BadData(absl::StrCat("the import adds ", new_series,
+                                " series to the store's ", series,
+                                ": more than --max-series ", max_series));
+  }
+  // 3. Create the new series: a failure here (a concurrent write took the
+  // last room) leaves empty series behind, never samples.
+  for (auto& p : pending) {
+    auto ref = store_->GetOrCreate(p.labels);
+    if (!ref.ok()) {
+      return BadData(absl::StrCat("line ", p.first_line, ": ",
+                                  std::string(View(ref.status()))));
+    }
+    p.ref = *ref;
+  }
+  // 4. Append, each series in time order.
+  WriteTally tally;
+  for (auto& p : pending) {
+    std::stable_sort(
+        p.points.begin(), p.points.end(),
+        [](const query::Point& a, const query::Point& b) { return a.t < b.t; });
+    for (const auto& point : p.points) {
+      switch (store_->Append(p.ref, point.t, point.v)) {
+        case core::AppendResult::kAppended:
+        case core::AppendResult::kDuplicate:
+          ++tally.stored;
+          break;
+        case core::AppendResult::kOutOfOrder:
+          tally.Reject(WriteRejection::kOutOfOrder, 1, [&] {
+            return absl::StrCat("out of order sample at ", point.t,
+                                " (series of line ", p.first_line, ")");
+          });
+          break;
+        case core::AppendResult::kConflict:
+          tally.Reject(WriteRejection::kConflict, 1, [&] {
+            return absl::StrCat("duplicate sample for timestamp ", point.t,
+                                " with another value (series of line ",
+                                p.first_line, ")");
+          });
+          break;
+        case core::AppendResult::kTooOld:
+          tally.Reject(WriteRejection::kTooOld, 1, [&] {
+            return absl::StrCat("sample at ", point.t,
+                                " is older than the retention");
+          });
+          break;
+        case core::AppendResult::kUnknownSeries:
+          tally.Reject(WriteRejection::kSeriesDropped, 1,
+                       [] { return std::string("series dropped meanwhile"); });
+          break;
+      }
+    }
+  }
+  samples_written_.fetch_add(tally.stored, std::memory_order_relaxed);
+  uint64_t rejected = 0;
+  for (int i = 0; i < kWriteRejections; ++i) {
+    rejected_[i].fetch_add(tally.rejected[i], std::memory_order_relaxed);
+    rejected += tally.rejected[i];
+  }
+  if (rejected == 0) return HttpResponse::Empty(204);
+  return BadData(absl::StrCat(rejected, " samples rejected (", tally.stored,
+                              " stored); first: ", tally.first_error));
 }
 
 }  // namespace keel::tools

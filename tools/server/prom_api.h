@@ -1,27 +1,47 @@
-// PromApi: the Prometheus HTTP API over a core::SeriesStore, for plain
-// series selectors (`name{label="v",l2=~"re"}`): no query language.
+// PromApi: the Prometheus HTTP API (2.42's) over a core::SeriesStore, with
+// full PromQL (keel::query's parser and Engine):
 //
-//   POST /api/v1/write            remote-write 1.0 in; 204, 400 + reason, 503
+//   POST /api/v1/write                remote-write 1.0 in; 204, 400, 503
+//   POST /api/v1/import/prometheus    text samples with ms timestamps in
+//   GET  /api/v1/query?query=E&time=T[&timeout=D]
+//   GET  /api/v1/query_range?query=E&start=&end=&step=[&timeout=D]
 //   GET  /api/v1/series?match[]=S&start=&end=
-//   GET  /api/v1/query?query=S&time=T
-//   GET  /api/v1/query_range?query=S&start=&end=&step=
+//   GET  /api/v1/labels[?match[]=S&start=&end=]
+//   GET  /api/v1/label/<name>/values[?match[]=S&start=&end=]
+//   GET  /api/v1/metadata[?metric=M&limit=N]
+//   GET  /api/v1/query_exemplars      always an empty list: none are stored
+//   GET  /api/v1/status/buildinfo
 //
 // Answers are the Prometheus API's JSON ({"status":"success","data":...} or
-// {"status":"error","errorType":"bad_data","error":...} with 400). An instant
-// query returns each series' latest sample at or before T within a 5-minute
-// lookback, skipping Prometheus' stale markers, as Prometheus does; a range
-// query does the same at every step. Anything but a plain selector answers
-// 400 "unsupported expression". GET and form-encoded POST both work.
+// {"status":"error","errorType":...,"error":...}), with its status codes
+// and messages: bad_data 400 (a bad parameter; a syntax error names its
+// line:column), execution 422, canceled 499, timeout 503. Results are
+// written as result_json.h says. GET and form-encoded POST both work.
 //
-// Each query (instant, range or series) runs under a core::QueryContext
-// built from the QueryLimits: a deadline checked while label values are
-// matched, postings combined and samples decoded, and a client that hung
-// up (polled about every 10 ms) cancels it. As Prometheus answers: a timeout
-// is 503 errorType "timeout", a cancelled query 499 "canceled", a query
-// past max_samples (points returned) or max_result_bytes (JSON produced, or
-// labels copied from the selected series) 422 "execution". The answer is
-// built once, counted as it grows, so a refused query never held more than
-// about the budget. Selectors are bounded as core::SelectorLimits says (400).
+// Each query (and series, labels, label values) runs under a
+// core::QueryContext built from the QueryLimits (the request's `timeout`
+// may shorten the deadline): the engine polls the deadline and whether
+// the client hung up, bounds the samples it holds by max_samples, and the
+// JSON is charged to max_result_bytes as it is written, so a refused query
+// never held more than about its budgets.
+//
+// /api/v1/metadata answers what remote-write requests carried (Prometheus
+// sends it when its remote_write has send_metadata, the default): the
+// latest type, help and unit per metric family, at most kMaxMetadata
+// families (later ones are dropped) and help texts cut at kMaxHelpBytes.
+//
+// An import (POST /api/v1/import/prometheus, VictoriaMetrics' endpoint of
+// the name) is core/series_text_format.h's format, gzip when the request
+// says Content-Encoding: gzip, at most WriteLimits::import_max_bytes
+// (received and decompressed). It is backfill: no --max-future check and
+// no per-request new-series limit, but the store's max_series holds. The
+// whole body is parsed and checked first (a bad line is 400 "line N: ...",
+// a sample older than the store's OldestAppendable 400 naming its line, a
+// series past max_series 400), all before any sample is appended, so a
+// rejected request stores nothing. Each series' samples are then appended
+// in time order; the answer is 204, or 400 counting samples the store
+// refused against what it already held (out of order, another value at
+// the same time).
 //
 // A remote-write request is read under the WriteLimits. Its decoded size
 // (from the snappy header, before anything is decompressed) must fit the
@@ -52,8 +72,13 @@
 
 #include <atomic>
 #include <cstdint>
+#include <mutex>
+#include <string>
 #include <string_view>
+#include <vector>
 
+#include "absl/container/flat_hash_map.h"
+#include "keel/core/query/engine.h"
 #include "keel/core/query_context.h"
 #include "keel/core/series_store.h"
 #include "keel/tools/server/http_server.h"
@@ -67,6 +92,8 @@ struct WriteLimits {
   uint64_t max_new_series_per_request = 50'000;
   uint64_t decoded_budget_bytes = 256u << 20;  // all writes in flight
   int64_t budget_wait_ms = 1000;  // for room in the budget, then 503
+  // An import's body, as received and once decompressed.
+  uint64_t import_max_bytes = 32u << 20;
 };
 
 // Why a remote-write sample was not stored: the `reason` label of
@@ -86,12 +113,14 @@ std::string_view WriteRejectionName(WriteRejection reason);
 
 class PromApi {
  public:
-  static constexpr int64_t kLookbackMs = 5 * 60 * 1000;
   static constexpr int64_t kMaxPointsPerSeries = 11000;  // as Prometheus
+  static constexpr size_t kMaxMetadata = 20'000;
+  static constexpr size_t kMaxHelpBytes = 4096;
 
   explicit PromApi(core::SeriesStore* store, WriteLimits write_limits = {},
                    core::QueryLimits query_limits = {})
       : store_(store),
+        engine_(*store),
         write_limits_(write_limits),
         decoded_budget_(write_limits.decoded_budget_bytes),
         query_limits_(query_limits) {}
@@ -100,9 +129,14 @@ class PromApi {
   void Register(HttpServer* server);
 
   HttpResponse Write(const HttpRequest& request);
+  HttpResponse Import(const HttpRequest& request);
   HttpResponse Series(const HttpRequest& request) const;
   HttpResponse Query(const HttpRequest& request) const;
   HttpResponse QueryRange(const HttpRequest& request) const;
+  HttpResponse LabelNames(const HttpRequest& request) const;
+  // GET /api/v1/label/<name>/values: the name is read from request.path.
+  HttpResponse LabelValues(const HttpRequest& request) const;
+  HttpResponse Metadata(const HttpRequest& request) const;
 
   // Remote-write figures since start, for /metrics.
   uint64_t write_requests() const { return write_requests_.load(); }
@@ -124,8 +158,24 @@ class PromApi {
   uint64_t queries_over_limits() const { return queries_over_limits_.load(); }
 
  private:
-  // The answer to a query its context stopped, counted.
+  // The answer to a failed query (bad_data, execution, timeout, canceled),
+  // counted.
   HttpResponse QueryFailed(const absl::Status& status) const;
+  // The request's limits: the configured ones, the deadline shortened by a
+  // `timeout` parameter.
+  absl::StatusOr<core::QueryLimits> LimitsOf(const HttpRequest& request) const;
+  // The distinct label sets, sorted, of series matching any of the
+  // selectors (every series when there is none) with a sample in
+  // [start, end]. Errors: the context's.
+  absl::StatusOr<std::vector<core::Labels>> SelectLabelSets(
+      const std::vector<std::vector<core::Matcher>>& selectors, int64_t start,
+      int64_t end, core::QueryContext& ctx) const;
+  // Keeps what a remote-write request says of its metric families.
+  void KeepMetadata(std::string_view decoded);
+
+  struct MetricMetadata {
+    std::string type, help, unit;
+  };
 
   struct WriteTally;
   // Stores one series' samples that pass the time checks.
@@ -133,6 +183,7 @@ class PromApi {
                    WriteTally& tally);
 
   core::SeriesStore* store_;
+  const query::Engine engine_;
   const WriteLimits write_limits_;
   DecodedBudget decoded_budget_;
   core::QueryLimits query_limits_;
@@ -144,6 +195,8 @@ class PromApi {
   mutable std::atomic<uint64_t> queries_timed_out_{0};
   mutable std::atomic<uint64_t> queries_canceled_{0};
   mutable std::atomic<uint64_t> queries_over_limits_{0};
+  mutable std::mutex metadata_mu_;
+  absl::flat_hash_map<std::string, MetricMetadata> metadata_;  // metadata_mu_
 };
 
 }  // namespace keel::tools

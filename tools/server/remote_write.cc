@@ -46,19 +46,23 @@ absl::Status UncompressRemoteWrite(std::string_view body,
   return absl::OkStatus();
 }
 
-absl::Status ForEachRemoteWriteSeries(
-    std::string_view decoded,
-    absl::FunctionRef<void(const prompb::TimeSeries&)> fn) {
+namespace {
+
+// Calls `fn` on each length-delimited field `field` of a WriteRequest,
+// parsed into `message`; `what` names it in errors.
+template <typename Message, typename Fn>
+absl::Status ForEachField(std::string_view decoded, int field,
+                          std::string_view what, std::string_view type,
+                          Message& message, Fn fn) {
   // The limits bound `decoded` far below 2 GiB, CodedInputStream's range.
   const auto* data = reinterpret_cast<const uint8_t*>(decoded.data());
   const int size = static_cast<int>(decoded.size());
   google::protobuf::io::CodedInputStream in(data, size);
-  prompb::TimeSeries series;
   uint64_t index = 0;
-  auto bad = [&](int offset, std::string_view what) {
+  auto bad = [&](int offset, std::string_view reason) {
     return absl::InvalidArgumentError(absl::StrCat(
         "remote-write body is not a protobuf WriteRequest (", decoded.size(),
-        " bytes after snappy): ", std::string(what), " at byte ", offset));
+        " bytes after snappy): ", std::string(reason), " at byte ", offset));
   };
   while (true) {
     const int offset = in.CurrentPosition();
@@ -67,21 +71,22 @@ absl::Status ForEachRemoteWriteSeries(
       if (offset == size) return absl::OkStatus();
       return bad(offset, "bad field tag");
     }
-    if (WireFormatLite::GetTagFieldNumber(tag) == 1 &&
+    if (WireFormatLite::GetTagFieldNumber(tag) == field &&
         WireFormatLite::GetTagWireType(tag) ==
             WireFormatLite::WIRETYPE_LENGTH_DELIMITED) {
       uint32_t length = 0;
       if (!in.ReadVarint32(&length) ||
           length > static_cast<uint32_t>(size - in.CurrentPosition())) {
-        return bad(offset, absl::StrCat("series ", index, ": bad length"));
+        return bad(offset,
+                   absl::StrCat(std::string(what), " ", index, ": bad length"));
       }
       const int start = in.CurrentPosition();
-      if (!series.ParseFromArray(data + start, static_cast<int>(length))) {
-        return bad(start,
-                   absl::StrCat("series ", index, " is not a TimeSeries"));
+      if (!message.ParseFromArray(data + start, static_cast<int>(length))) {
+        return bad(start, absl::StrCat(std::string(what), " ", index,
+                                       " is not a ", std::string(type)));
       }
       in.Skip(static_cast<int>(length));
-      fn(series);
+      fn(message);
       ++index;
     } else if (!WireFormatLite::SkipField(&in, tag)) {
       return bad(offset,
@@ -89,6 +94,22 @@ absl::Status ForEachRemoteWriteSeries(
                               " is malformed"));
     }
   }
+}
+
+}  // namespace
+
+absl::Status ForEachRemoteWriteSeries(
+    std::string_view decoded,
+    absl::FunctionRef<void(const prompb::TimeSeries&)> fn) {
+  prompb::TimeSeries series;
+  return ForEachField(decoded, 1, "series", "TimeSeries", series, fn);
+}
+
+absl::Status ForEachRemoteWriteMetadata(
+    std::string_view decoded,
+    absl::FunctionRef<void(const prompb::MetricMetadata&)> fn) {
+  prompb::MetricMetadata metadata;
+  return ForEachField(decoded, 4, "metadata", "MetricMetadata", metadata, fn);
 }
 
 absl::StatusOr<prompb::WriteRequest> DecodeRemoteWrite(

@@ -65,6 +65,12 @@ absl::Status ForEachRemoteWriteSeries(
     std::string_view decoded,
     absl::FunctionRef<void(const prompb::TimeSeries&)> fn);
 
+// Calls `fn` for each metric metadata entry (WriteRequest field 4) of a
+// decoded WriteRequest, skipping everything else; errors as above.
+absl::Status ForEachRemoteWriteMetadata(
+    std::string_view decoded,
+    absl::FunctionRef<void(const prompb::MetricMetadata&)> fn);
+
 // The three steps above into one message (its series only).
 absl::StatusOr<prompb::WriteRequest> DecodeRemoteWrite(
     std::string_view body, const RemoteWriteLimits& limits);

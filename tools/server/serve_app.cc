@@ -64,6 +64,7 @@ absl::Status ServeApp::Init() {
   write_limits.max_future_ms = config_.max_future_ms;
   write_limits.max_new_series_per_request = config_.max_new_series_per_request;
   write_limits.decoded_budget_bytes = config_.write_decoded_budget_bytes;
+  write_limits.import_max_bytes = config_.import_max_bytes;
   prom_ = std::make_unique<PromApi>(
       store_.get(), write_limits,
       core::QueryLimits{.timeout_ms = config_.query_timeout_ms,
@@ -80,10 +81,22 @@ absl::Status ServeApp::Init() {
   lookup_->Register(&http_, kLookupBodyLimit);
   prom_->Register(&http_);
   metrics_.Register(&http_);
-  http_.Route(
-      "POST", "/v1/snapshot",
-      [this](const HttpRequest& r) { return TakeSnapshot(r); },
-      {.kind = RequestKind::kWrite, .needs_auth = true});
+  http_.Route("GET", "/-/healthy", [](const HttpRequest&) {
+    HttpResponse r = HttpResponse::Json(200, "keel is Healthy.\n");
+    r.content_type = "text/plain";
+    return r;
+  });
+  http_.Route("GET", "/-/ready", [this](const HttpRequest&) {
+    const bool ready = ready_.load(std::memory_order_acquire);
+    HttpResponse r =
+        HttpResponse::Json(ready ? 200 : 503, ready ? "keel is Ready.\n"
+                                                    : "Service Unavailable\n");
+    r.content_type = "text/plain";
+    return r;
+  });
+  http_.Route("POST", "/v1/snapshot",
+              [this](const HttpRequest& r) { return TakeSnapshot(r); },
+              {.kind = RequestKind::kWrite, .needs_auth = true});
   HttpServerOptions http;
   http.listen = config_.listen;
   http.threads = config_.threads;
@@ -100,6 +113,7 @@ absl::Status ServeApp::Init() {
   LogEvent(absl::StrCat("listening on ", config_.listen, " (port ",
                         http_.port(), ")"));
   background_ = std::thread([this] { Background(); });
+  ready_.store(true, std::memory_order_release);
   return absl::OkStatus();
 }
 

@@ -17,6 +17,7 @@
 #ifndef KEEL_TOOLS_SERVER_SERVE_APP_H_
 #define KEEL_TOOLS_SERVER_SERVE_APP_H_
 
+#include <atomic>
 #include <memory>
 #include <thread>
 
@@ -66,6 +67,10 @@ class ServeApp {
   absl::Mutex mu_;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   bool stopped_ = false;
+  // Set once Init has restored the store and started everything. The
+  // restore runs before the server listens today, so /-/ready answers 503
+  // only if that order changes; it reads this flag rather than assuming.
+  std::atomic<bool> ready_{false};
 };
 
 }  // namespace keel::tools

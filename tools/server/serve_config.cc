@@ -274,7 +274,7 @@ absl::StatusOr<ServeConfig> ServeConfig::FromSettings(
        : key == "max-new-series-per-request" ? c.max_new_series_per_request
                                              : c.query_max_samples) = *n;
     } else if (key == "write-decoded-budget" ||
-               key == "query-max-result-bytes") {
+               key == "query-max-result-bytes" || key == "import-max-bytes") {
       auto n = ParseByteSize(value);
       if (!n.ok()) {
         return absl::InvalidArgumentError(
@@ -282,6 +282,7 @@ absl::StatusOr<ServeConfig> ServeConfig::FromSettings(
       }
       if (*n < 4096) return BadValue(key, value, "must be at least 4096 bytes");
       (key == "write-decoded-budget" ? c.write_decoded_budget_bytes
+       : key == "import-max-bytes"   ? c.import_max_bytes
                                      : c.query_max_result_bytes) = *n;
     } else if (key == "snapshot-max-series-loss") {
       double f = 0;

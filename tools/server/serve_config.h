@@ -56,6 +56,7 @@ inline constexpr std::string_view kServeKeys[] = {"listen",
                                                   "max-series",
                                                   "max-new-series-per-request",
                                                   "write-decoded-budget",
+                                                  "import-max-bytes",
                                                   "query-timeout",
                                                   "query-max-samples",
                                                   "query-max-result-bytes",
@@ -89,6 +90,8 @@ struct ServeConfig {
   uint64_t max_series = 2'000'000;
   uint64_t max_new_series_per_request = 50'000;
   uint64_t write_decoded_budget_bytes = 256u << 20;  // all writes at once
+  // POST /api/v1/import/prometheus bodies, received and decompressed.
+  uint64_t import_max_bytes = 32u << 20;
 
   // Query limits (Prometheus' --query.timeout, --query.max-samples).
   int64_t query_timeout_ms = 2 * 60 * 1000;

@@ -1,7 +1,9 @@
 #include "keel/core/query/internal/instant_functions.h"
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
+#include <cstdint>
 #include <limits>
 #include <numbers>
 
@@ -20,6 +22,22 @@ constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 double Sgn(double v) { return v < 0 ? -1 : v > 0 ? 1 : v; }
 double Rad(double v) { return v * std::numbers::pi / 180; }
 double Deg(double v) { return v * 180 / std::numbers::pi; }
+
+// Go's math.Log as Prometheus 2.42's amd64 build runs it (log_amd64.s): the
+// exponent is read from the bits without normalizing a subnormal, so the
+// log of a subnormal x is that of 0.5 + x's mantissa times 2^-1022 (about
+// -709 for every one), not the true one. Go's Log10 is Log(x) / ln 10, so
+// ln and log10 of subnormals must follow it to answer as Prometheus does;
+// Log2 goes through Frexp and is right.
+double GoLog(double v) {
+  if (v > 0 && v < std::numeric_limits<double>::min()) {
+    const uint64_t bits = std::bit_cast<uint64_t>(v);
+    const double f1 = std::bit_cast<double>((bits & 0x000FFFFFFFFFFFFFull) |
+                                            0x3FE0000000000000ull);
+    return std::log(f1) - 1022 * std::numbers::ln2;
+  }
+  return std::log(v);
+}
 
 struct MathEntry {
   std::string_view name;
@@ -40,8 +58,13 @@ const MathEntry kMath[] = {
     {"deg", Deg},
     {"exp", [](double v) { return std::exp(v); }},
     {"floor", [](double v) { return std::floor(v); }},
-    {"ln", [](double v) { return std::log(v); }},
-    {"log10", [](double v) { return std::log10(v); }},
+    {"ln", GoLog},
+    {"log10",
+     [](double v) {
+       return v > 0 && v < std::numeric_limits<double>::min()
+                  ? GoLog(v) / std::numbers::ln10
+                  : std::log10(v);
+     }},
     {"log2", [](double v) { return std::log2(v); }},
     {"rad", Rad},
     {"sgn", Sgn},
