@@ -5,9 +5,11 @@
 #include <cassert>
 #include <cstdio>
 #include <cstdlib>
+#include <mutex>
 #include <new>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "keel/alloc/internal/arena_registry.h"
@@ -20,6 +22,36 @@ namespace {
 int Flags(unsigned index) { return MALLOCX_ARENA(index) | MALLOCX_TCACHE_NONE; }
 
 [[noreturn]] [[gnu::noinline]] void ThrowBadAlloc() { throw std::bad_alloc(); }
+
+// jemalloc keeps about 4 KiB of every arena it destroys, so a process that
+// builds and drops arenas for months (table reloads, restores, tests) would
+// grow by that much each time. Arenas are instead reset, purged and kept
+// here, one list per kind of extent hooks, for the next Arena of that kind.
+class RetiredArenas {
+ public:
+  static RetiredArenas& Get() {
+    static auto* retired = new RetiredArenas;  // arenas outlive statics
+    return *retired;
+  }
+  // An index to reuse, or false.
+  bool Take(bool huge_pages, unsigned* index) {
+    std::lock_guard lock(mu_);
+    std::vector<unsigned>& list = huge_pages ? huge_ : plain_;
+    if (list.empty()) return false;
+    *index = list.back();
+    list.pop_back();
+    return true;
+  }
+  void Give(bool huge_pages, unsigned index) {
+    std::lock_guard lock(mu_);
+    (huge_pages ? huge_ : plain_).push_back(index);
+  }
+
+ private:
+  std::mutex mu_;
+  std::vector<unsigned> plain_;
+  std::vector<unsigned> huge_;
+};
 
 #ifndef NDEBUG
 [[noreturn]] [[gnu::noinline]] void DestroyedWhileLive(const std::string& name,
@@ -43,14 +75,17 @@ size_t LiveBytes(unsigned index) {
 Arena::Arena(std::string name, ArenaOptions options)
     : record_(std::make_unique<alloc_internal::ArenaRecord>()) {
   unsigned index = 0;
-  size_t size = sizeof(index);
-  extent_hooks_t* hooks =
-      options.huge_pages ? alloc_internal::HugePageExtentHooks() : nullptr;
-  int error = mallctl("arenas.create", &index, &size,
-                      hooks != nullptr ? &hooks : nullptr,
-                      hooks != nullptr ? sizeof(hooks) : 0);
-  if (error != 0) alloc_internal::MallctlFailed("arenas.create", error);
+  if (!RetiredArenas::Get().Take(options.huge_pages, &index)) {
+    size_t size = sizeof(index);
+    extent_hooks_t* hooks =
+        options.huge_pages ? alloc_internal::HugePageExtentHooks() : nullptr;
+    int error = mallctl("arenas.create", &index, &size,
+                        hooks != nullptr ? &hooks : nullptr,
+                        hooks != nullptr ? sizeof(hooks) : 0);
+    if (error != 0) alloc_internal::MallctlFailed("arenas.create", error);
+  }
   record_->index = index;
+  record_->huge_pages = options.huge_pages;
   record_->name = std::move(name);
   alloc_internal::RegisterArena(record_.get());
 }
@@ -64,7 +99,10 @@ Arena::~Arena() {
   }
 #endif
   alloc_internal::UnregisterArena(record_.get());
-  alloc_internal::WriteMallctl(absl::StrCat("arena.", index, ".destroy"));
+  // Frees whatever is left and hands every page back to the kernel.
+  alloc_internal::WriteMallctl(absl::StrCat("arena.", index, ".reset"));
+  alloc_internal::WriteMallctl(absl::StrCat("arena.", index, ".purge"));
+  RetiredArenas::Get().Give(record_->huge_pages, index);
 }
 
 Arena::Arena(Arena&& other) noexcept = default;

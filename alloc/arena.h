@@ -16,9 +16,14 @@
 //
 // Thread safety: allocate, deallocate and reallocate may be called from any
 // number of threads at once (jemalloc arenas lock per size class).
-// Ownership: the Arena owns the jemalloc arena; destroying the Arena destroys
-// the arena and returns all its memory. Destroying it while allocations are
-// still live is a bug; debug builds abort with the arena's name.
+// Ownership: the Arena owns the jemalloc arena while it lives; destroying the
+// Arena frees what is left in it and returns all its pages to the kernel.
+// The emptied jemalloc arena is kept for the next Arena with the same
+// options (jemalloc would keep a few KiB of every arena it destroyed, which
+// adds up over months of table reloads and restores), so a process holds as
+// many jemalloc arenas as it ever had Arenas alive at once. Destroying an
+// Arena while allocations are still live is a bug; debug builds abort with
+// the arena's name.
 #ifndef KEEL_ALLOC_ARENA_H_
 #define KEEL_ALLOC_ARENA_H_
 
@@ -41,7 +46,8 @@ struct ArenaOptions {
 
 class Arena {
  public:
-  // Creates a fresh jemalloc arena. `name` labels it in statistics; when a
+  // Takes an empty jemalloc arena (a fresh one, or one a destroyed Arena
+  // left). `name` labels it in statistics; when a
   // live arena already has that name, ".<index>" is appended. Aborts when
   // jemalloc cannot create an arena (address space or its 4095-arena limit
   // exhausted), which, like a failed allocation, a caller cannot repair.

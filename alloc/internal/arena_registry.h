@@ -14,6 +14,7 @@ namespace keel::alloc::alloc_internal {
 struct ArenaRecord {
   unsigned index = 0;
   std::string name;
+  bool huge_pages = false;  // which extent hooks the jemalloc arena has
   std::atomic<uint64_t> purges{0};
   std::atomic<uint64_t> purged_bytes{0};
 };
