@@ -75,7 +75,7 @@ absl::StatusOr<Value> Engine::Range(const Expr& expr, int64_t start_ms,
     return absl::InvalidArgumentError(
         "end timestamp must not be before start time");
   }
-  if ((end_ms - start_ms) / step_ms >= options_.max_points_per_series) {
+  if ((end_ms - start_ms) / step_ms > options_.max_points_per_series) {
     return absl::InvalidArgumentError(absl::StrCat(
         "exceeded maximum resolution of ", options_.max_points_per_series,
         " points per timeseries. Try decreasing the query resolution "

@@ -1,0 +1,514 @@
+// keel query EXPR [--time T] [--start S --end E --step D]
+//                 (--snapshot FILE | --url URL) [--format json|table]
+//
+// Evaluates a PromQL expression, as an instant query at --time (default:
+// now) or as a range query, against a snapshot restored into a store in
+// this process, or against a running keel serve (or Prometheus) at --url
+// through its /api/v1/query or query_range. Prints the answer as the
+// Prometheus API's JSON, or as a table: one line per sample, labels, time
+// (seconds) and value separated by tabs.
+//
+// --url takes http://HOST:PORT (no TLS): the request is one HTTP/1.1 GET
+// with Connection: close, and the answer is read up to kMaxAnswerBytes.
+#include <netdb.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cctype>
+#include <cerrno>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "keel/core/query/engine.h"
+#include "keel/core/query/parser.h"
+#include "keel/core/query/result_json.h"
+#include "keel/core/query/value.h"
+#include "keel/snapshot/reader.h"
+#include "keel/tools/command.h"
+#include "keel/tools/server/prom_time.h"
+
+namespace keel::tools {
+namespace {
+
+constexpr char kName[] = "query";
+constexpr size_t kMaxAnswerBytes = size_t{1} << 30;
+
+std::string Usage() {
+  return "usage: keel query EXPR [--time T] [--start S --end E --step D] "
+         "(--snapshot FILE | --url http://HOST:PORT) [--format json|table]";
+}
+
+// --- A small JSON reader, for --url --format table: the answer's shape is
+// the Prometheus API's, nothing else is needed.
+struct Json {
+  enum Kind { kNull, kText, kArray, kObject } kind = kNull;
+  std::string text;  // a string's value, or a number's or literal's text
+  std::vector<Json> items;
+  std::vector<std::pair<std::string, Json>> fields;
+
+  const Json* Field(std::string_view name) const {
+    for (const auto& [k, v] : fields) {
+      if (k == name) return &v;
+    }
+    return nullptr;
+  }
+};
+
+class JsonReader {
+ public:
+  explicit JsonReader(std::string_view text) : s_(text) {}
+
+  absl::StatusOr<Json> Read() {
+    Json j;
+    if (!Value(j, 0)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("the answer is not JSON (at byte ", pos_, ")"));
+    }
+    return j;
+  }
+
+ private:
+  void Space() {
+    while (pos_ < s_.size() && (s_[pos_] == ' ' || s_[pos_] == '\n' ||
+                                s_[pos_] == '\r' || s_[pos_] == '\t')) {
+      ++pos_;
+    }
+  }
+  bool Eat(char c) {
+    Space();
+    if (pos_ < s_.size() && s_[pos_] == c) {
+      ++pos_;
+      return true;
+    }
+    return false;
+  }
+  bool String(std::string& out) {
+    if (!Eat('"')) return false;
+    while (pos_ < s_.size() && s_[pos_] != '"') {
+      char c = s_[pos_++];
+      if (c != '\\') {
+        out.push_back(c);
+        continue;
+      }
+      if (pos_ >= s_.size()) return false;
+      c = s_[pos_++];
+      switch (c) {
+        case 'n':
+          out.push_back('\n');
+          break;
+        case 't':
+          out.push_back('\t');
+          break;
+        case 'r':
+          out.push_back('\r');
+          break;
+        case 'b':
+          out.push_back('\b');
+          break;
+        case 'f':
+          out.push_back('\f');
+          break;
+        case 'u': {
+          uint32_t cp = 0;
+          if (pos_ + 4 > s_.size() ||
+              !absl::SimpleHexAtoi(std::string(s_.substr(pos_, 4)), &cp)) {
+            return false;
+          }
+          pos_ += 4;
+          // UTF-8; a surrogate half stays as it is (labels are UTF-8).
+          if (cp < 0x80) {
+            out.push_back(static_cast<char>(cp));
+          } else if (cp < 0x800) {
+            out.push_back(static_cast<char>(0xC0 | cp >> 6));
+            out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+          } else {
+            out.push_back(static_cast<char>(0xE0 | cp >> 12));
+            out.push_back(static_cast<char>(0x80 | (cp >> 6 & 0x3F)));
+            out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+          }
+          break;
+        }
+        default:
+          out.push_back(c);
+      }
+    }
+    return Eat('"');
+  }
+  bool Value(Json& j, int depth) {
+    if (depth > 64) return false;
+    Space();
+    if (pos_ >= s_.size()) return false;
+    const char c = s_[pos_];
+    if (c == '"') {
+      j.kind = Json::kText;
+      return String(j.text);
+    }
+    if (c == '[') {
+      ++pos_;
+      j.kind = Json::kArray;
+      if (Eat(']')) return true;
+      do {
+        j.items.emplace_back();
+        if (!Value(j.items.back(), depth + 1)) return false;
+      } while (Eat(','));
+      return Eat(']');
+    }
+    if (c == '{') {
+      ++pos_;
+      j.kind = Json::kObject;
+      if (Eat('}')) return true;
+      do {
+        j.fields.emplace_back();
+        if (!String(j.fields.back().first) || !Eat(':') ||
+            !Value(j.fields.back().second, depth + 1)) {
+          return false;
+        }
+      } while (Eat(','));
+      return Eat('}');
+    }
+    const size_t start = pos_;
+    while (pos_ < s_.size() && std::string_view(",]} \n\r\t").find(s_[pos_]) ==
+                                   std::string_view::npos) {
+      ++pos_;
+    }
+    j.kind = Json::kText;
+    j.text = std::string(s_.substr(start, pos_ - start));
+    return pos_ > start;
+  }
+
+  std::string_view s_;
+  size_t pos_ = 0;
+};
+
+absl::StatusOr<int64_t> SecondsToMs(const Json& j) {
+  double seconds = 0;
+  if (!absl::SimpleAtod(j.text, &seconds)) {
+    return absl::InvalidArgumentError("bad timestamp " + j.text);
+  }
+  return static_cast<int64_t>(std::llround(seconds * 1000));
+}
+
+double ValueOf(const Json& j) { return std::strtod(j.text.c_str(), nullptr); }
+
+core::Labels LabelsOf(const Json* metric) {
+  core::Labels labels;
+  if (metric == nullptr) return labels;
+  for (const auto& [k, v] : metric->fields) labels.push_back({k, v.text});
+  return labels;
+}
+
+// The data of a Prometheus API answer as a query::Value.
+absl::StatusOr<query::Value> ValueFromJson(const Json& data) {
+  const Json* type = data.Field("resultType");
+  const Json* result = data.Field("result");
+  auto bad = absl::InvalidArgumentError("unexpected answer shape");
+  if (type == nullptr || result == nullptr) return bad;
+  auto point = [&](const Json& p) -> absl::StatusOr<query::Point> {
+    if (p.items.size() != 2) return bad;
+    auto t = SecondsToMs(p.items[0]);
+    if (!t.ok()) return t.status();
+    return query::Point{*t, ValueOf(p.items[1])};
+  };
+  if (type->text == "scalar" || type->text == "string") {
+    auto p = point(*result);
+    if (!p.ok()) return p.status();
+    if (type->text == "scalar") return query::Scalar{p->t, p->v};
+    return query::String{p->t, result->items[1].text};
+  }
+  if (type->text == "vector") {
+    query::Vector v;
+    for (const Json& s : result->items) {
+      const Json* value = s.Field("value");
+      if (value == nullptr) return bad;
+      auto p = point(*value);
+      if (!p.ok()) return p.status();
+      v.push_back({LabelsOf(s.Field("metric")), p->t, p->v});
+    }
+    return v;
+  }
+  query::Matrix m;
+  for (const Json& s : result->items) {
+    query::Series series{LabelsOf(s.Field("metric")), {}};
+    if (const Json* values = s.Field("values")) {
+      for (const Json& pj : values->items) {
+        auto p = point(pj);
+        if (!p.ok()) return p.status();
+        series.points.push_back(*p);
+      }
+    }
+    m.push_back(std::move(series));
+  }
+  return m;
+}
+
+// --- Output.
+std::string LabelsText(const core::Labels& labels) {
+  std::string name, rest;
+  for (const auto& l : labels) {
+    if (l.name == "__name__") {
+      name = l.value;
+      continue;
+    }
+    if (!rest.empty()) rest.push_back(',');
+    rest += l.name;
+    rest.push_back('=');
+    query::AppendJsonString(l.value, &rest);
+  }
+  return absl::StrCat(name, "{", rest, "}");
+}
+
+std::string TimeText(int64_t t) {
+  std::string s;
+  query::AppendTimestamp(t, &s);
+  return s;
+}
+
+std::string ValueText(double v) {
+  std::string s;
+  query::AppendValueText(v, &s);
+  return s;
+}
+
+std::string Table(const query::Value& value) {
+  std::string out;
+  if (const auto* s = std::get_if<query::Scalar>(&value)) {
+    absl::StrAppend(&out, TimeText(s->t), "\t", ValueText(s->v), "\n");
+  } else if (const auto* str = std::get_if<query::String>(&value)) {
+    absl::StrAppend(&out, TimeText(str->t), "\t", str->v, "\n");
+  } else if (const auto* vec = std::get_if<query::Vector>(&value)) {
+    for (const auto& s : *vec) {
+      absl::StrAppend(&out, LabelsText(s.metric), "\t", TimeText(s.t), "\t",
+                      ValueText(s.v), "\n");
+    }
+  } else {
+    for (const auto& series : std::get<query::Matrix>(value)) {
+      const std::string labels = LabelsText(series.metric);
+      for (const auto& p : series.points) {
+        absl::StrAppend(&out, labels, "\t", TimeText(p.t), "\t", ValueText(p.v),
+                        "\n");
+      }
+    }
+  }
+  return out;
+}
+
+// --- Evaluation.
+struct Request {
+  std::string expr;
+  bool range = false;
+  std::string time, start, end, step;  // as given
+};
+
+absl::StatusOr<query::Value> EvalSnapshot(const Request& r,
+                                          const std::string& path) {
+  auto expr = query::ParseExpr(r.expr);
+  if (!expr.ok()) return expr.status();
+  auto store = snapshot::RestoreSnapshot(path);
+  if (!store.ok()) return store.status();
+  query::Engine engine(**store);
+  core::QueryContext ctx(core::QueryLimits{});
+  if (!r.range) {
+    int64_t t = std::chrono::duration_cast<std::chrono::milliseconds>(
+                    std::chrono::system_clock::now().time_since_epoch())
+                    .count();
+    if (!r.time.empty()) {
+      auto parsed = ParsePromTime(r.time);
+      if (!parsed.ok()) return parsed.status();
+      t = *parsed;
+    }
+    return engine.Instant(**expr, t, ctx);
+  }
+  auto start = ParsePromTime(r.start);
+  if (!start.ok()) return start.status();
+  auto end = ParsePromTime(r.end);
+  if (!end.ok()) return end.status();
+  auto step = ParsePromDuration(r.step);
+  if (!step.ok()) return step.status();
+  return engine.Range(**expr, *start, *end, *step, ctx);
+}
+
+std::string Escape(std::string_view s) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : s) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out.push_back(static_cast<char>(c));
+    } else {
+      out.push_back('%');
+      out.push_back(kHex[c >> 4]);
+      out.push_back(kHex[c & 15]);
+    }
+  }
+  return out;
+}
+
+// GETs `target` from http://HOST:PORT; the status code and body.
+absl::StatusOr<std::pair<int, std::string>> HttpGet(std::string_view url,
+                                                    const std::string& target) {
+  constexpr std::string_view kScheme = "http://";
+  if (!url.starts_with(kScheme)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--url ", std::string(url), ": expected http://HOST:PORT"));
+  }
+  std::string_view hostport = url.substr(kScheme.size());
+  if (size_t slash = hostport.find('/'); slash != std::string_view::npos) {
+    hostport = hostport.substr(0, slash);
+  }
+  const size_t colon = hostport.rfind(':');
+  std::string host(hostport.substr(0, colon));
+  std::string port = colon == std::string_view::npos
+                         ? "80"
+                         : std::string(hostport.substr(colon + 1));
+  if (host.size() > 1 && host.front() == '[')
+    host = host.substr(1, host.size() - 2);
+  addrinfo hints{};
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* found = nullptr;
+  if (int rc = getaddrinfo(host.c_str(), port.c_str(), &hints, &found);
+      rc != 0) {
+    return absl::UnavailableError(
+        absl::StrCat("--url ", std::string(url), ": ", gai_strerror(rc)));
+  }
+  int fd = -1;
+  for (addrinfo* a = found; a != nullptr && fd < 0; a = a->ai_next) {
+    fd = socket(a->ai_family, a->ai_socktype, a->ai_protocol);
+    if (fd >= 0 && connect(fd, a->ai_addr, a->ai_addrlen) != 0) {
+      close(fd);
+      fd = -1;
+    }
+  }
+  freeaddrinfo(found);
+  if (fd < 0) {
+    return absl::UnavailableError(absl::StrCat(
+        "--url ", std::string(url), ": cannot connect: ", strerror(errno)));
+  }
+  const std::string request =
+      absl::StrCat("GET ", target, " HTTP/1.1\r\nHost: ", std::string(hostport),
+                   "\r\nAccept: application/json\r\nConnection: close\r\n\r\n");
+  for (size_t sent = 0; sent < request.size();) {
+    ssize_t n =
+        send(fd, request.data() + sent, request.size() - sent, MSG_NOSIGNAL);
+    if (n <= 0) {
+      close(fd);
+      return absl::UnavailableError("sending the request failed");
+    }
+    sent += n;
+  }
+  std::string answer;
+  char buf[64 << 10];
+  while (true) {
+    ssize_t n = recv(fd, buf, sizeof(buf), 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    answer.append(buf, n);
+    if (answer.size() > kMaxAnswerBytes) {
+      close(fd);
+      return absl::ResourceExhaustedError(
+          absl::StrCat("the answer is over ", kMaxAnswerBytes, " bytes"));
+    }
+  }
+  close(fd);
+  const size_t head_end = answer.find("\r\n\r\n");
+  int code = 0;
+  if (head_end == std::string::npos || !answer.starts_with("HTTP/1.") ||
+      answer.size() < 12 ||
+      !absl::SimpleAtoi(std::string(answer.substr(9, 3)), &code)) {
+    return absl::UnavailableError("the server's answer is not HTTP");
+  }
+  std::string head = absl::AsciiStrToLower(answer.substr(0, head_end));
+  if (head.find("transfer-encoding: chunked") != std::string::npos) {
+    return absl::UnimplementedError("chunked answers are not read");
+  }
+  return std::make_pair(code, answer.substr(head_end + 4));
+}
+
+int RunQuery(Args& args) {
+  if (auto s = args.Check(
+          {"time", "start", "end", "step", "snapshot", "url", "format"});
+      !s.ok()) {
+    return Fail(kName, s, 2);
+  }
+  const std::string format = args.Get("format", "json");
+  Request r;
+  r.range = args.Has("start") || args.Has("end") || args.Has("step");
+  if (args.positional().size() != 1 ||
+      args.Has("snapshot") == args.Has("url") ||
+      (format != "json" && format != "table") ||
+      (r.range && (!args.Has("start") || !args.Has("end") ||
+                   !args.Has("step") || args.Has("time")))) {
+    return Fail(kName, absl::InvalidArgumentError(Usage()), 2);
+  }
+  r.expr = args.positional()[0];
+  r.time = args.Get("time");
+  r.start = args.Get("start");
+  r.end = args.Get("end");
+  r.step = args.Get("step");
+
+  std::string json;
+  absl::StatusOr<query::Value> value = absl::UnknownError("");
+  if (args.Has("snapshot")) {
+    value = EvalSnapshot(r, args.Get("snapshot"));
+    if (!value.ok()) return Fail(kName, value.status(), 1);
+    if (format == "json") {
+      json = R"({"status":"success","data":)";
+      query::AppendResultJson(*value, &json, [](size_t) { return true; });
+      json += "}";
+    }
+  } else {
+    std::string target =
+        absl::StrCat(r.range ? "/api/v1/query_range" : "/api/v1/query",
+                     "?query=", Escape(r.expr));
+    if (r.range) {
+      absl::StrAppend(&target, "&start=", Escape(r.start),
+                      "&end=", Escape(r.end), "&step=", Escape(r.step));
+    } else if (!r.time.empty()) {
+      absl::StrAppend(&target, "&time=", Escape(r.time));
+    }
+    auto answer = HttpGet(args.Get("url"), target);
+    if (!answer.ok()) return Fail(kName, answer.status(), 1);
+    if (answer->first != 200) {
+      return Fail(kName,
+                  absl::UnknownError(absl::StrCat("HTTP ", answer->first, ": ",
+                                                  answer->second)),
+                  1);
+    }
+    json = std::move(answer->second);
+    if (format == "table") {
+      auto parsed = JsonReader(json).Read();
+      if (!parsed.ok()) return Fail(kName, parsed.status(), 1);
+      const Json* data = parsed->Field("data");
+      if (data == nullptr) {
+        return Fail(kName, absl::UnknownError("no data in the answer"), 1);
+      }
+      value = ValueFromJson(*data);
+      if (!value.ok()) return Fail(kName, value.status(), 1);
+    }
+  }
+  std::string out = format == "json" ? json + "\n" : Table(*value);
+  std::fwrite(out.data(), 1, out.size(), stdout);
+  if (std::fflush(stdout) != 0) {
+    return Fail(kName, absl::InternalError("writing stdout failed"), 1);
+  }
+  return 0;
+}
+
+}  // namespace
+
+KEEL_COMMAND("query",
+             "evaluate PromQL against a snapshot or a running server (--url)",
+             RunQuery);
+
+}  // namespace keel::tools
