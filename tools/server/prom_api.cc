@@ -200,7 +200,9 @@ void PromApi::Register(HttpServer* server) {
       {"/api/v1/label/{}/values", &PromApi::LabelValues},
   };
   for (const char* method : {"GET", "POST"}) {
-    for (const auto& [path, handler] : queries) {
+    for (const auto& [path, bound] : queries) {
+      // clang before 16 cannot capture a structured binding.
+      const Handler handler = bound;
       server->Route(
           method, path,
           [this, handler](const HttpRequest& r) { return (this->*handler)(r); },
