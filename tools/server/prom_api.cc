@@ -142,11 +142,14 @@ absl::Status Gunzip(std::string_view in, uint64_t limit, std::string* out) {
   }
   z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
   z.avail_in = static_cast<uInt>(in.size());
-  char buf[64 << 10];
+  // On the heap: civetweb's worker threads have small stacks.
+  std::string chunk(64 << 10, '\0');
+  char* const buf = chunk.data();
+  const size_t buf_size = chunk.size();
   int rc = Z_OK;
   while (rc != Z_STREAM_END) {
     z.next_out = reinterpret_cast<Bytef*>(buf);
-    z.avail_out = sizeof(buf);
+    z.avail_out = static_cast<uInt>(buf_size);
     rc = inflate(&z, Z_NO_FLUSH);
     if (rc != Z_OK && rc != Z_STREAM_END) {
       const std::string why = z.msg ? z.msg : "truncated";
@@ -154,7 +157,7 @@ absl::Status Gunzip(std::string_view in, uint64_t limit, std::string* out) {
       return absl::InvalidArgumentError(
           absl::StrCat("gzip body is corrupt at byte ", z.total_in, ": ", why));
     }
-    const size_t got = sizeof(buf) - z.avail_out;
+    const size_t got = buf_size - z.avail_out;
     if (out->size() + got > limit) {
       inflateEnd(&z);
       return absl::InvalidArgumentError(
@@ -704,7 +707,8 @@ HttpResponse PromApi::QueryRange(const HttpRequest& request) const {
   auto step = ParsePromDuration(param("step"));
   if (!step.ok()) {
     double seconds = 0;
-    if (absl::SimpleAtod(std::string(param("step")), &seconds) && seconds <= 0) {
+    if (absl::SimpleAtod(std::string(param("step")), &seconds) &&
+        seconds <= 0) {
       return BadParam("step",
                       "zero or negative query resolution step widths are not "
                       "accepted. Try a positive integer");
