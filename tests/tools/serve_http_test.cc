@@ -22,6 +22,7 @@
 #include "keel/core/range_table_builder.h"
 #include "keel/tools/server/remote_write.h"
 #include "keel/tools/server/serve_app.h"
+#include "testing/http_exchange.h"
 #include "testing/temp_dir.h"
 
 namespace keel::tools {
@@ -29,47 +30,17 @@ namespace {
 
 using testing::TempDir;
 
-struct Reply {
-  int status = 0;
-  std::string body;
-};
+using Reply = testing::HttpReply;
 
 // One HTTP/1.1 request on a fresh connection; `content_length` < 0 sends
 // the body's own length.
 Reply Http(int port, const std::string& method, const std::string& target,
            const std::string& body = "", const std::string& headers = "",
            long long content_length = -1) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  REQUIRE(fd >= 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  REQUIRE(connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0);
-  std::string request =
-      method + " " + target +
-      " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n" + headers +
-      "Content-Length: " +
-      std::to_string(content_length < 0 ? static_cast<long long>(body.size())
-                                        : content_length) +
-      "\r\n\r\n" + body;
-  for (size_t sent = 0; sent < request.size();) {
-    ssize_t n =
-        send(fd, request.data() + sent, request.size() - sent, MSG_NOSIGNAL);
-    if (n <= 0) break;  // the server may answer and close early
-    sent += n;
-  }
-  std::string response;
-  char buf[65536];
-  for (ssize_t n; (n = read(fd, buf, sizeof(buf))) > 0;)
-    response.append(buf, n);
-  close(fd);
-  Reply reply;
-  REQUIRE(response.size() > 12);
-  reply.status = std::stoi(response.substr(9, 3));
-  size_t end = response.find("\r\n\r\n");
-  REQUIRE(end != std::string::npos);
-  reply.body = response.substr(end + 4);
+  Reply reply = testing::HttpExchange(
+      port,
+      testing::HttpRequestText(method, target, body, headers, content_length));
+  REQUIRE(reply.status != 0);
   return reply;
 }
 

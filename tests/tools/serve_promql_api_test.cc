@@ -17,42 +17,18 @@
 #include "keel/tools/server/prom_api.h"
 #include "keel/tools/server/serve_app.h"
 #include "remote_write.pb.h"
+#include "testing/http_exchange.h"
 
 namespace keel::tools {
 namespace {
 
-struct Reply {
-  int status = 0;
-  std::string body;
-};
+using Reply = testing::HttpReply;
 
 Reply Http(int port, const std::string& method, const std::string& target,
            const std::string& body = "", const std::string& headers = "") {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  REQUIRE(fd >= 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  REQUIRE(connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0);
-  std::string request =
-      method + " " + target +
-      " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n" + headers +
-      "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
-  REQUIRE(send(fd, request.data(), request.size(), MSG_NOSIGNAL) ==
-          static_cast<ssize_t>(request.size()));
-  std::string response;
-  char buf[65536];
-  for (ssize_t n; (n = read(fd, buf, sizeof(buf))) > 0;) {
-    response.append(buf, n);
-  }
-  close(fd);
-  REQUIRE(response.size() > 12);
-  Reply reply;
-  reply.status = std::stoi(response.substr(9, 3));
-  size_t end = response.find("\r\n\r\n");
-  REQUIRE(end != std::string::npos);
-  reply.body = response.substr(end + 4);
+  Reply reply = testing::HttpExchange(
+      port, testing::HttpRequestText(method, target, body, headers));
+  REQUIRE(reply.status != 0);
   return reply;
 }
 

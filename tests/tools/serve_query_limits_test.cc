@@ -16,56 +16,26 @@
 
 #include "keel/tools/server/http_server.h"
 #include "keel/tools/server/serve_app.h"
+#include "testing/http_exchange.h"
 
 namespace keel::tools {
 namespace {
 
-struct Reply {
-  int status = 0;
-  std::string body;
-};
-
-int Connect(int port) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  REQUIRE(fd >= 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  REQUIRE(connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0);
-  return fd;
-}
+using Reply = testing::HttpReply;
 
 // A GET, or a POST of a form when `form` is not empty.
-void Send(int fd, const std::string& target, const std::string& form = "") {
-  std::string request = form.empty() ? "GET " : "POST ";
-  request += target;
-  request += " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n";
-  if (!form.empty()) {
-    request += "Content-Type: application/x-www-form-urlencoded\r\n";
-    request += "Content-Length: " + std::to_string(form.size()) + "\r\n";
-  }
-  request += "\r\n";
-  request += form;
-  REQUIRE(send(fd, request.data(), request.size(), MSG_NOSIGNAL) ==
-          static_cast<ssize_t>(request.size()));
+std::string RequestText(const std::string& target,
+                        const std::string& form = "") {
+  return form.empty()
+             ? testing::HttpRequestText("GET", target)
+             : testing::HttpRequestText(
+                   "POST", target, form,
+                   "Content-Type: application/x-www-form-urlencoded\r\n");
 }
 
 Reply Get(int port, const std::string& target, const std::string& form = "") {
-  int fd = Connect(port);
-  Send(fd, target, form);
-  std::string response;
-  char buf[65536];
-  for (ssize_t n; (n = read(fd, buf, sizeof(buf))) > 0;) {
-    response.append(buf, n);
-  }
-  close(fd);
-  Reply reply;
-  REQUIRE(response.size() > 12);
-  reply.status = std::stoi(response.substr(9, 3));
-  size_t end = response.find("\r\n\r\n");
-  REQUIRE(end != std::string::npos);
-  reply.body = response.substr(end + 4);
+  Reply reply = testing::HttpExchange(port, RequestText(target, form));
+  REQUIRE(reply.status != 0);
   return reply;
 }
 
@@ -237,8 +207,11 @@ TEST_CASE("a client hanging up cancels its query") {
   int port = app->port();
   REQUIRE(Stopped(port, "canceled") == "0");
   std::string selector = SlowSelector();
-  int fd = Connect(port);
-  Send(fd, Query(selector));
+  int fd = testing::ConnectLoopback(port);
+  REQUIRE(fd >= 0);
+  std::string request = RequestText(Query(selector));
+  REQUIRE(send(fd, request.data(), request.size(), MSG_NOSIGNAL) ==
+          static_cast<ssize_t>(request.size()));
   std::this_thread::sleep_for(std::chrono::milliseconds(100));
   close(fd);
   // Unbounded, the query runs for minutes; cancelled, within ~10 ms plus

@@ -23,6 +23,7 @@
 #include "keel/tools/server/prom_api.h"
 #include "keel/tools/server/remote_write.h"
 #include "keel/tools/server/serve_app.h"
+#include "testing/http_exchange.h"
 #include "testing/temp_dir.h"
 
 namespace keel::tools {
@@ -40,50 +41,13 @@ int64_t NowMs() {
       .count();
 }
 
-struct Reply {
-  int status = 0;
-  std::string body;
-};
-
-// One request on a fresh connection; status 0 when no answer came. Uses
-// no Catch macros, so that writer threads may call it.
-Reply Exchange(int port, const std::string& request) {
-  Reply reply;
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) return reply;
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
-    close(fd);
-    return reply;
-  }
-  for (size_t sent = 0; sent < request.size();) {
-    ssize_t n =
-        send(fd, request.data() + sent, request.size() - sent, MSG_NOSIGNAL);
-    if (n <= 0) break;  // the server may answer and close early
-    sent += n;
-  }
-  std::string response;
-  char buf[65536];
-  for (ssize_t n; (n = read(fd, buf, sizeof(buf))) > 0;)
-    response.append(buf, n);
-  close(fd);
-  size_t end = response.find("\r\n\r\n");
-  if (response.size() < 12 || end == std::string::npos) return reply;
-  reply.status = std::stoi(response.substr(9, 3));
-  reply.body = response.substr(end + 4);
-  return reply;
-}
+using Reply = testing::HttpReply;
+using testing::HttpExchange;
+using testing::HttpRequestText;
 
 Reply PostNoAssert(int port, const std::string& target, const std::string& body,
                    const std::string& headers) {
-  return Exchange(port, absl::StrCat("POST ", target,
-                                     " HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-                                     "Connection: close\r\n",
-                                     headers, "Content-Length: ", body.size(),
-                                     "\r\n\r\n", body));
+  return HttpExchange(port, HttpRequestText("POST", target, body, headers));
 }
 
 Reply Post(int port, const std::string& target, const std::string& body,
@@ -94,10 +58,7 @@ Reply Post(int port, const std::string& target, const std::string& body,
 }
 
 Reply Get(int port, const std::string& target) {
-  Reply reply =
-      Exchange(port, absl::StrCat("GET ", target,
-                                  " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: "
-                                  "close\r\n\r\n"));
+  Reply reply = HttpExchange(port, HttpRequestText("GET", target));
   REQUIRE(reply.status != 0);
   return reply;
 }
