@@ -46,7 +46,10 @@ std::string TimeSuffix(const TimeModifiers& t) {
 std::string SelectorBody(const VectorSelector& vs) {
   std::vector<std::string> matchers;
   for (const core::Matcher& m : vs.matchers) {
-    if (m.name() == core::kMetricNameLabel &&
+    // The name written outside the braces. Prometheus 2.42 also drops a
+    // `__name__=""` when there is no name, printing `{__name__="",a="b"}`
+    // as `{a="b"}`, which selects other series: keel writes it.
+    if (!vs.name.empty() && m.name() == core::kMetricNameLabel &&
         m.type() == core::MatchType::kEqual && m.value() == vs.name) {
       continue;
     }
