@@ -41,6 +41,7 @@ bool QueryContext::CheckNow() {
 
 bool QueryContext::AddSamples(uint64_t n) {
   samples_ += n;
+  if (samples_ > peak_samples_) peak_samples_ = samples_;
   if (samples_ > limits_.max_samples) {
     // Prometheus' words, which clients may look for.
     return Fail(absl::ResourceExhaustedError(

@@ -42,9 +42,9 @@ struct QueryLimits {
   int64_t timeout_ms = 2 * 60 * 1000;
   // Samples (points) a query may produce.
   uint64_t max_samples = 50'000'000;
-  // Bytes a query may produce for its answer, and, separately, bytes of
-  // label names and values it may copy from the selected series (less than
-  // those labels take in any answer).
+  // Bytes a query may produce for its answer, and, separately, the memory
+  // of the label sets it copies from the selected series (strings and
+  // their containers, as allocated).
   uint64_t max_result_bytes = uint64_t{256} << 20;
 
   // No deadline and no budgets, for callers that bound nothing.
@@ -90,8 +90,8 @@ class QueryContext {
   void ReleaseSamples(uint64_t n) { samples_ -= n; }
   // Counts bytes of the answer produced; false past max_result_bytes.
   bool AddResultBytes(uint64_t n);
-  // Counts label bytes copied from the selected series; false past
-  // max_result_bytes.
+  // Counts the memory of label sets copied from the selected series; false
+  // past max_result_bytes.
   bool AddSelectedBytes(uint64_t n);
 
   // Makes the next check fail with Cancelled. Any thread.
@@ -101,6 +101,9 @@ class QueryContext {
   const absl::Status& status() const { return status_; }
   const QueryLimits& limits() const { return limits_; }
   uint64_t samples() const { return samples_; }
+  // The most samples held at once so far (Prometheus' peakSamples): with
+  // ReleaseSamples, what bounds the query's sample memory.
+  uint64_t peak_samples() const { return peak_samples_; }
   uint64_t result_bytes() const { return result_bytes_; }
   uint64_t selected_bytes() const { return selected_bytes_; }
 
@@ -115,6 +118,7 @@ class QueryContext {
   uint64_t work_ = 0;
   uint64_t next_check_ = kUnitsPerCheck;
   uint64_t samples_ = 0;
+  uint64_t peak_samples_ = 0;
   uint64_t result_bytes_ = 0;
   uint64_t selected_bytes_ = 0;
   absl::Status status_;

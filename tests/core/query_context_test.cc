@@ -152,5 +152,17 @@ TEST_CASE("selected labels count against the byte budget") {
   CHECK(ample.selected_bytes() > 2000 * 4000);
 }
 
+TEST_CASE("peak_samples is the most samples held at once") {
+  QueryContext ctx(QueryLimits::Unbounded());
+  CHECK(ctx.peak_samples() == 0);
+  REQUIRE(ctx.AddSamples(10));
+  ctx.ReleaseSamples(8);
+  REQUIRE(ctx.AddSamples(5));
+  CHECK(ctx.samples() == 7);
+  CHECK(ctx.peak_samples() == 10);
+  REQUIRE(ctx.AddSamples(4));
+  CHECK(ctx.peak_samples() == 11);
+}
+
 }  // namespace
 }  // namespace keel::core

@@ -68,6 +68,26 @@ bool Charged(core::QueryContext& ctx, std::string* out, Append append) {
   return ctx.AddResultBytes(out->size() - before);
 }
 
+// With a non-empty stats parameter (Prometheus' stats=all), what the
+// query's context counted, inside the data object where Prometheus puts its
+// stats: samples.peakSamples as Prometheus names the most samples held at
+// once, and under "keel" the bytes of the answer's data and of the labels
+// copied from the store. keel has no per-query arena, so these counts are
+// its measure of a query's memory. `out` ends with the data object's '}'.
+void AppendStatsIfAsked(const HttpRequest& request,
+                        const core::QueryContext& ctx, std::string* out) {
+  const std::string* stats = request.param("stats");
+  if (stats == nullptr || stats->empty() || out->empty() ||
+      out->back() != '}') {
+    return;
+  }
+  out->pop_back();
+  absl::StrAppend(out, R"(,"stats":{"samples":{"peakSamples":)",
+                  ctx.peak_samples(), R"(},"keel":{"resultBytes":)",
+                  ctx.result_bytes(), R"(,"selectedLabelBytes":)",
+                  ctx.selected_bytes(), "}}}");
+}
+
 int64_t NowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())
@@ -689,6 +709,7 @@ HttpResponse PromApi::Query(const HttpRequest& request) const {
       })) {
     return QueryFailed(ctx.status());
   }
+  AppendStatsIfAsked(request, ctx, &out);
   return AnswerEnd(std::move(out));
 }
 
@@ -735,6 +756,7 @@ HttpResponse PromApi::QueryRange(const HttpRequest& request) const {
       })) {
     return QueryFailed(ctx.status());
   }
+  AppendStatsIfAsked(request, ctx, &out);
   return AnswerEnd(std::move(out));
 }
 
