@@ -7,9 +7,11 @@
 // retrying 429/503 after Retry-After as Prometheus' queue manager does; Q
 // query threads meanwhile send selectors that touch every flood series; a
 // probe thread asks /metrics and /v1/lookup twice a second and reads the
-// server's RSS (VmRSS of PID). When the writers are done (or S seconds have
-// passed) every acknowledged (2xx) request is checked: its batch must answer
-// all K series with the written value, else the samples count as lost.
+// server's RSS (VmRSS of PID), also from the first refused write (a limit
+// reached) on, which shows whether the limits hold memory flat. When the
+// writers are done (or S seconds have passed) every acknowledged (2xx) request
+// is checked: its batch must answer all K series with the written value, else
+// the samples count as lost.
 //
 // bench/flood.sh starts a server with chosen limits and runs this against it.
 #include <arpa/inet.h>
@@ -289,6 +291,7 @@ int RunFlood(Args& args) {
   std::atomic<uint64_t> next_batch{0};
   std::atomic<bool> writers_done{false};
   std::atomic<uint64_t> retries{0}, sent_bytes{0};
+  std::atomic<bool> refused{false};  // a write was refused (a limit reached)
   StatusCounts write_status, query_status;
   std::mutex ack_mu;
   std::vector<Acknowledged> acknowledged;
@@ -315,6 +318,7 @@ int RunFlood(Args& args) {
               std::clamp(r.retry_after_s * 1000, 100, 5000)));
         }
         write_status.Add(r.status);
+        if (r.status == 400) refused.store(true);
         if (r.status / 100 == 2) {
           std::lock_guard lock(ack_mu);
           acknowledged.push_back({batch, t});
@@ -340,6 +344,7 @@ int RunFlood(Args& args) {
   }
   Probe metrics_probe, lookup_probe;
   uint64_t peak_rss = 0;
+  uint64_t rss_at_first_refusal = 0, peak_rss_after_refusal = 0;
   std::thread prober([&] {
     HttpClient client(o.port);
     while (!stop_probes.load()) {
@@ -353,7 +358,12 @@ int RunFlood(Args& args) {
         ++probe->probes;
         if (r.status != 200) ++probe->failures;
       }
-      peak_rss = std::max(peak_rss, RssBytes(o.pid));
+      uint64_t rss = RssBytes(o.pid);
+      peak_rss = std::max(peak_rss, rss);
+      if (refused.load()) {
+        if (rss_at_first_refusal == 0) rss_at_first_refusal = rss;
+        peak_rss_after_refusal = std::max(peak_rss_after_refusal, rss);
+      }
       std::this_thread::sleep_for(std::chrono::milliseconds(500));
     }
   });
@@ -422,6 +432,8 @@ int RunFlood(Args& args) {
           .add("lookup_failures", lookup_probe.failures)
           .add("lookup_max_latency_s", lookup_probe.max_latency_s)
           .add("peak_rss_bytes", peak_rss)
+          .add("rss_at_first_refusal_bytes", rss_at_first_refusal)
+          .add("peak_rss_after_refusal_bytes", peak_rss_after_refusal)
           .add("final_rss_bytes", final_rss)
           .add("verify_failures", verify_failures)
           .add("lost_samples", lost)

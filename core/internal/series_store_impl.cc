@@ -335,11 +335,17 @@ std::shared_ptr<const ChunkWindow> SeriesStoreImpl::FindWindow(
   return it == windows_.end() ? nullptr : it->second;
 }
 
-// The bytes of a series' label names and values: less than their JSON in
-// any answer, and a fixed fraction of the memory their copy takes.
+// What a copied label set costs in memory, not only its characters: the
+// vector and each Label's two strings, plus the heap blocks of strings too
+// long for std::string's inline buffer. A selection of a million series is
+// several times its label text, and the budget must see that.
 static uint64_t LabelBytes(const Labels& labels) {
-  uint64_t bytes = 0;
-  for (const Label& l : labels) bytes += l.name.size() + l.value.size();
+  constexpr std::size_t kInline = 15;  // libstdc++'s short-string capacity
+  uint64_t bytes = sizeof(Labels) + labels.size() * sizeof(Label);
+  for (const Label& l : labels) {
+    if (l.name.size() > kInline) bytes += l.name.size() + 1;
+    if (l.value.size() > kInline) bytes += l.value.size() + 1;
+  }
   return bytes;
 }
 
