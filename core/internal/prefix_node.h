@@ -32,6 +32,8 @@
 #include <cstring>
 #include <type_traits>
 
+#include "keel/core/internal/select.h"
+
 namespace keel::core::core_internal {
 
 inline constexpr int kStride = 8;
@@ -76,29 +78,6 @@ inline unsigned Popcount(uint64_t x) {
 
 inline bool TestBit(const uint64_t* words, unsigned i) {
   return (words[i >> 6] >> (i & 63)) & 1;
-}
-
-// cond != 0 ? a : b without a branch: the compiler turns a plain ?: on
-// random data into a branch that mispredicts half the time. T is at least
-// 16 bits wide; C is any integer type or bool.
-template <class T, class C>
-inline T Select(C cond, T a, T b) {
-#if defined(__x86_64__) && defined(__GNUC__)
-  // One cmov (two instructions with the test): masks would cost five, and
-  // lookups are bound by instructions as much as by memory.
-  asm("test %2, %2\n\tcmovnz %1, %0" : "+r"(b) : "r"(a), "r"(cond) : "cc");
-  return b;
-#else
-  if constexpr (std::is_pointer_v<T>) {
-    auto ia = reinterpret_cast<uintptr_t>(a),
-         ib = reinterpret_cast<uintptr_t>(b);
-    uintptr_t mask = uintptr_t{0} - static_cast<uintptr_t>(cond);
-    return reinterpret_cast<T>((ia & mask) | (ib & ~mask));
-  } else {
-    T mask = T{0} - static_cast<T>(cond);
-    return (a & mask) | (b & ~mask);
-  }
-#endif
 }
 
 // cond ? a : b for a small trivially copyable object, by Select on its

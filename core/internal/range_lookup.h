@@ -13,6 +13,7 @@
 #endif
 
 #include "keel/core/internal/range_format.h"
+#include "keel/core/internal/select.h"
 
 namespace keel::core::core_internal {
 
@@ -27,14 +28,6 @@ struct CountryLetters {
   }
 };
 inline constexpr CountryLetters kCountryLetters;
-
-// `when ? x : y` as arithmetic. A ?: whose arm loads may become a branch
-// around the load; on random addresses such a branch is a coin toss, and
-// each miss discards the lookups the CPU had started behind this one.
-inline uint32_t Select(bool when, uint32_t x, uint32_t y) {
-  const uint32_t mask = 0u - static_cast<uint32_t>(when);
-  return y ^ ((x ^ y) & mask);
-}
 
 // Whether IPv4 bucket `bucket` lies wholly in a gap.
 inline bool V4GapBucket(const RangeView& v, uint32_t bucket) {
