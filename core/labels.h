@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "keel/core/utf8.h"  // IsValidUtf8, for the values
 
 namespace keel::core {
 
@@ -50,8 +51,6 @@ absl::Status NormalizeLabels(Labels& labels, const LabelLimits& limits);
 bool IsValidLabelName(std::string_view name);
 // True if `name` is a valid metric name: [a-zA-Z_:][a-zA-Z0-9_:]*.
 bool IsValidMetricName(std::string_view name);
-// True if `text` is well-formed UTF-8 (no overlongs, surrogates or > U+10FFFF).
-bool IsValidUtf8(std::string_view text);
 
 // `name{a="x",b="y"}` with values escaped as in the text format (\\, \", \n);
 // `{...}` when there is no metric name.

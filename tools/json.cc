@@ -5,40 +5,9 @@
 #include <cstdio>
 
 #include "absl/strings/str_cat.h"
+#include "keel/core/utf8.h"
 
 namespace keel::tools {
-
-namespace {
-
-// The length of the well-formed UTF-8 sequence (RFC 3629: no overlongs, no
-// surrogates, nothing past U+10FFFF) that starts `text`, or 0.
-size_t Utf8SequenceLength(std::string_view text) {
-  auto byte = [&](size_t i) { return static_cast<unsigned char>(text[i]); };
-  unsigned char lead = byte(0);
-  size_t length;
-  unsigned char low = 0x80, high = 0xbf;  // the second byte's range
-  if (lead >= 0xc2 && lead <= 0xdf) {
-    length = 2;
-  } else if (lead >= 0xe0 && lead <= 0xef) {
-    length = 3;
-    if (lead == 0xe0) low = 0xa0;
-    if (lead == 0xed) high = 0x9f;
-  } else if (lead >= 0xf0 && lead <= 0xf4) {
-    length = 4;
-    if (lead == 0xf0) low = 0x90;
-    if (lead == 0xf4) high = 0x8f;
-  } else {
-    return 0;
-  }
-  if (text.size() < length) return 0;
-  if (byte(1) < low || byte(1) > high) return 0;
-  for (size_t i = 2; i < length; ++i) {
-    if ((byte(i) & 0xc0) != 0x80) return 0;
-  }
-  return length;
-}
-
-}  // namespace
 
 // Feeds carry names in whatever encoding their sources used; a byte that is
 // not part of well-formed UTF-8 becomes U+FFFD so the output stays valid
@@ -49,7 +18,7 @@ std::string JsonQuote(std::string_view text) {
   for (size_t i = 0; i < text.size();) {
     auto c = static_cast<unsigned char>(text[i]);
     if (c >= 0x80) {
-      size_t length = Utf8SequenceLength(text.substr(i));
+      size_t length = core::Utf8SequenceLength(text.substr(i));
       if (length == 0) {
         out += "\xef\xbf\xbd";
         ++i;

@@ -20,19 +20,6 @@ TEST_CASE("label names follow [a-zA-Z_][a-zA-Z0-9_]*") {
   CHECK_FALSE(IsValidMetricName("a b"));
 }
 
-TEST_CASE("UTF-8 validation rejects malformed sequences") {
-  CHECK(IsValidUtf8(""));
-  CHECK(IsValidUtf8("plain"));
-  CHECK(IsValidUtf8("h\xc3\xa9llo \xe2\x82\xac \xf0\x9f\x98\x80"));
-  CHECK_FALSE(IsValidUtf8("\x80"));              // lone continuation
-  CHECK_FALSE(IsValidUtf8("\xc3"));              // truncated
-  CHECK_FALSE(IsValidUtf8("\xc0\xaf"));          // overlong '/'
-  CHECK_FALSE(IsValidUtf8("\xe0\x80\xaf"));      // overlong
-  CHECK_FALSE(IsValidUtf8("\xed\xa0\x80"));      // surrogate
-  CHECK_FALSE(IsValidUtf8("\xf4\x90\x80\x80"));  // above U+10FFFF
-  CHECK_FALSE(IsValidUtf8("\xff"));
-}
-
 TEST_CASE("NormalizeLabels sorts, drops empty values and checks limits") {
   Labels labels = {{"job", "api"}, {"__name__", "up"}, {"empty", ""}};
   REQUIRE(NormalizeLabels(labels, LabelLimits()).ok());
