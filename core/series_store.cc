@@ -1,6 +1,9 @@
 #include "keel/core/series_store.h"
 
 #include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -9,8 +12,24 @@
 
 namespace keel::core {
 
+namespace {
+
+// The options themselves, once checked: a store never runs on values other
+// than the ones given.
+const SeriesStoreOptions& CheckedOrDie(const SeriesStoreOptions& options) {
+  if (absl::Status s = SeriesStore::CheckOptions(options); !s.ok()) {
+    std::fprintf(stderr, "keel: SeriesStore given bad options: %s\n",
+                 std::string(s.message()).c_str());
+    std::abort();
+  }
+  return options;
+}
+
+}  // namespace
+
 SeriesStore::SeriesStore(SeriesStoreOptions options)
-    : impl_(std::make_unique<core_internal::SeriesStoreImpl>(options)) {}
+    : impl_(std::make_unique<core_internal::SeriesStoreImpl>(
+          CheckedOrDie(options))) {}
 
 SeriesStore::~SeriesStore() = default;
 
@@ -31,14 +50,23 @@ absl::Status SeriesStore::CheckOptions(const SeriesStoreOptions& o) {
     return absl::InvalidArgumentError(absl::StrCat(
         "max_chunk_bytes ", o.max_chunk_bytes, " is outside 16..32768"));
   }
-  if (o.head_first_capacity > 4096) {
-    return absl::InvalidArgumentError("head_first_capacity must be <= 4096");
+  // A head chunk must hold the chunk header and one append's worst case.
+  constexpr std::size_t kMinHead = kXorHeaderBytes + kXorAppendReserve;
+  if (o.head_first_capacity < kMinHead || o.head_first_capacity > 4096) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("head_first_capacity ", o.head_first_capacity,
+                     " is outside ", kMinHead, "..4096"));
   }
-  if (o.head_min_growth < 0) {
-    return absl::InvalidArgumentError("head_min_growth must be >= 0");
+  if (!(o.head_min_growth >= 0)) {  // NaN too
+    return absl::InvalidArgumentError(
+        absl::StrCat("head_min_growth ", o.head_min_growth, " must be >= 0"));
   }
   if (o.label_limits.max_labels > 255) {
-    return absl::InvalidArgumentError("max_labels must be <= 255");
+    return absl::InvalidArgumentError(absl::StrCat(
+        "max_labels ", o.label_limits.max_labels, " is outside 0..255"));
+  }
+  if (o.arena_name == nullptr) {
+    return absl::InvalidArgumentError("arena_name must not be null");
   }
   return absl::OkStatus();
 }

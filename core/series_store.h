@@ -97,14 +97,14 @@ struct SeriesStoreOptions {
   uint32_t retention_windows = 8;             // ApplyRetention keeps these
   uint32_t max_chunk_samples = 120;           // 1 .. 65535
   uint32_t max_chunk_bytes = 1024;            // cut at this size; <= 32768
-  std::size_t head_first_capacity = 128;      // GrowthPolicy's first; <= 4096
+  std::size_t head_first_capacity = 128;      // GrowthPolicy's first; 30..4096
   double head_min_growth = 0.0;               // GrowthPolicy min_growth
   ChunkMemory chunk_memory = ChunkMemory::kArena;
   SealedChunkLayout sealed_layout = SealedChunkLayout::kPackedPerWindow;
   RestoreCapacity restore_capacity = RestoreCapacity::kGrowthPolicy;
   LabelLimits label_limits;
   std::size_t purge_threshold_bytes = 8u << 20;  // alloc::PurgePolicy's
-  const char* arena_name = "series";
+  const char* arena_name = "series";             // not null
   // The arena asks for transparent huge pages (alloc::ArenaOptions): a
   // restore of gigabytes then takes one page fault per 2 MiB, not per 4 KiB.
   bool huge_pages = true;
@@ -186,12 +186,16 @@ class SeriesRestorer;
 
 class SeriesStore {
  public:
+  // REQUIRES: CheckOptions(options).ok(). Bad options abort the process,
+  // naming the option, rather than be changed into values nobody chose:
+  // callers taking options from users check them first.
   explicit SeriesStore(SeriesStoreOptions options = {});
   ~SeriesStore();
   SeriesStore(const SeriesStore&) = delete;
   SeriesStore& operator=(const SeriesStore&) = delete;
 
-  // Validates options; the constructor clamps instead of failing.
+  // InvalidArgument, naming the option and its range, unless every option
+  // is within the ranges SeriesStoreOptions states.
   static absl::Status CheckOptions(const SeriesStoreOptions& options);
 
   // The series with these labels (normalized: see NormalizeLabels), created

@@ -215,6 +215,9 @@ class Churn {
   }
 
   absl::Status Run() {
+    if (absl::Status s = core::SeriesStore::CheckOptions(options_); !s.ok()) {
+      return s;
+    }
     store_ = std::make_unique<core::SeriesStore>(options_);
     if (absl::Status s = Resolve(); !s.ok()) return s;
     const int64_t total_steps = (config_.hours_before + config_.hours_after) *

@@ -13,21 +13,6 @@
 namespace keel::core::core_internal {
 namespace {
 
-SeriesStoreOptions Clamped(SeriesStoreOptions o) {
-  o.chunk_window_ms = std::clamp<int64_t>(o.chunk_window_ms, 1, INT32_MAX);
-  o.retention_windows = std::max<uint32_t>(o.retention_windows, 1);
-  o.max_chunk_samples =
-      std::clamp<uint32_t>(o.max_chunk_samples, 1, kXorMaxSamples);
-  o.max_chunk_bytes = std::clamp<uint32_t>(o.max_chunk_bytes, 16, 32768);
-  o.head_first_capacity = std::clamp<std::size_t>(
-      o.head_first_capacity, kXorHeaderBytes + kXorAppendReserve, 4096);
-  o.head_min_growth = std::max(o.head_min_growth, 0.0);
-  o.label_limits.max_labels =
-      std::min<std::size_t>(o.label_limits.max_labels, 255);
-  if (o.arena_name == nullptr) o.arena_name = "series";
-  return o;
-}
-
 uint64_t LastValueBits(std::span<const uint8_t> chunk) {
   XorIterator it(chunk);
   uint64_t bits = 0;
@@ -38,7 +23,7 @@ uint64_t LastValueBits(std::span<const uint8_t> chunk) {
 }  // namespace
 
 SeriesStoreImpl::SeriesStoreImpl(const SeriesStoreOptions& options)
-    : options_(Clamped(options)),
+    : options_(options),
       window_(options_.chunk_window_ms),
       arena_(options_.arena_name, {.huge_pages = options_.huge_pages}),
       growth_(options_.head_first_capacity, options_.head_min_growth),

@@ -1,5 +1,9 @@
 #include "keel/core/series_store.h"
 
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <bit>
 #include <catch2/catch.hpp>
@@ -702,6 +706,54 @@ TEST_CASE("every sample reads back bit-exact, extremes included") {
   REQUIRE(store.Append(r, last, 1.0) == AppendResult::kAppended);
   want.push_back({last, std::bit_cast<uint64_t>(1.0)});
   REQUIRE(ReadRef(store, r) == want);
+}
+
+TEST_CASE("CheckOptions refuses every option outside its range") {
+  REQUIRE(SeriesStore::CheckOptions(SeriesStoreOptions()).ok());
+  auto refused = [](void (*set)(SeriesStoreOptions&), const char* names) {
+    SeriesStoreOptions o;
+    set(o);
+    absl::Status s = SeriesStore::CheckOptions(o);
+    CHECK(s.code() == absl::StatusCode::kInvalidArgument);
+    CHECK_THAT(std::string(s.message()), Catch::Contains(names));
+  };
+  // The smallest head chunk holds the header and one worst-case append.
+  refused([](SeriesStoreOptions& o) { o.head_first_capacity = 16; },
+          "head_first_capacity 16 is outside 30..4096");
+  refused([](SeriesStoreOptions& o) { o.head_first_capacity = 29; },
+          "head_first_capacity 29");
+  refused([](SeriesStoreOptions& o) { o.head_first_capacity = 4097; },
+          "head_first_capacity 4097");
+  refused([](SeriesStoreOptions& o) { o.arena_name = nullptr; }, "arena_name");
+  refused([](SeriesStoreOptions& o) { o.head_min_growth = std::nan(""); },
+          "head_min_growth");
+  refused([](SeriesStoreOptions& o) { o.chunk_window_ms = 0; },
+          "chunk window 0 ms");
+  refused([](SeriesStoreOptions& o) { o.max_chunk_bytes = 15; },
+          "max_chunk_bytes 15");
+  refused([](SeriesStoreOptions& o) { o.label_limits.max_labels = 256; },
+          "max_labels 256");
+  SeriesStoreOptions edge;
+  edge.head_first_capacity = kXorHeaderBytes + kXorAppendReserve;
+  CHECK(SeriesStore::CheckOptions(edge).ok());
+  edge.head_first_capacity = 4096;
+  CHECK(SeriesStore::CheckOptions(edge).ok());
+}
+
+TEST_CASE("a store given bad options stops rather than change them") {
+  // In a child process: the constructor aborts.
+  pid_t child = fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    SeriesStoreOptions o;
+    o.head_first_capacity = 16;
+    SeriesStore store(o);
+    _exit(0);
+  }
+  int status = 0;
+  REQUIRE(waitpid(child, &status, 0) == child);
+  CHECK(WIFSIGNALED(status));
+  CHECK(WTERMSIG(status) == SIGABRT);
 }
 
 }  // namespace
