@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "keel/core/internal/errno_status.h"
 
 namespace keel::core {
 namespace core_internal {
@@ -129,20 +130,11 @@ class GzipSource final : public ByteSource {
 }  // namespace
 }  // namespace core_internal
 
-namespace {
-
-[[gnu::cold]] absl::Status OpenError(std::string_view path, int error) {
-  return absl::NotFoundError(absl::StrCat(
-      absl::string_view(path.data(), path.size()), ": ", std::strerror(error)));
-}
-
-}  // namespace
-
 absl::StatusOr<LineReader> LineReader::Open(std::string_view path,
                                             const Options& options) {
   std::string name(path);
   int fd = open(name.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return OpenError(path, errno);
+  if (fd < 0) return core_internal::ErrnoStatus(errno, path, "open");
   return FromDescriptor(fd, std::move(name), options);
 }
 
@@ -157,7 +149,7 @@ absl::StatusOr<LineReader> LineReader::FromDescriptor(int fd, std::string name,
     if (n < 0) {
       int error = errno;
       close(fd);
-      return OpenError(name, error);
+      return core_internal::ErrnoStatus(error, name, "read");
     }
     if (n == 0) break;
     got += static_cast<size_t>(n);

@@ -129,7 +129,12 @@ class RangeTable {
   void lookup_batch(std::span<const Ipv6> addresses,
                     std::span<std::optional<RangeRecord>> out) const;
 
-  // Writes the table as an image file (replacing `path` atomically).
+  // Writes the table as an image file, replacing `path` atomically and
+  // durably: written to `path`.tmp, fsynced, renamed over `path`, and the
+  // directory fsynced (core/internal/atomic_file.h), so that after a crash
+  // `path` holds the old image or the new one, whole. One writer per path at
+  // a time. Errors name the file and the system call; a full disk is
+  // ResourceExhausted.
   absl::Status save(std::string_view path) const;
 
   // Calls fn(first, last, record) for every range with a record, IPv4 then

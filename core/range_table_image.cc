@@ -2,21 +2,25 @@
 //
 // File: an ImageHeader, zero padding to kDataOffset, then the table's block
 // exactly as range_format.h lays it out. The header carries the counts, each
-// section's place and checksum, and a checksum of itself; every one is
-// checked at open, before a lookup can read anything.
+// section's place and CRC32C, and a CRC32C of itself; every one is checked
+// at open, before a lookup can read anything. save() writes through
+// AtomicFile: the new image is complete and fsynced before it replaces the
+// old one.
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstdio>
 #include <cstring>
 #include <memory>
 #include <new>
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "keel/core/internal/atomic_file.h"
+#include "keel/core/internal/crc32c.h"
+#include "keel/core/internal/errno_status.h"
 #include "keel/core/internal/range_format.h"
 #include "keel/core/internal/range_storage.h"
 #include "keel/core/range_table.h"
@@ -36,7 +40,8 @@ void DropPages(const void* data, size_t bytes) {
 
 // 2: IPv4 record indices past 16 bits in an overflow list (was a high-bits
 // array), a bitmap of all-gap buckets, AS numbers in their own array.
-constexpr uint32_t kVersion = 2;
+// 3: CRC32C checksums (32-bit fields) instead of a 64-bit hash of keel's own.
+constexpr uint32_t kVersion = 3;
 constexpr uint32_t kByteOrderMark = 0x01020304;
 constexpr uint64_t kDataOffset = 4096;
 
@@ -49,10 +54,13 @@ struct ImageHeader {
   uint64_t file_bytes;
   ci::RangeCounts counts;
   ci::SectionPlace sections[ci::kRangeSectionCount];
-  uint64_t section_checksums[ci::kRangeSectionCount];
-  uint64_t header_checksum;  // of the whole header page, this field zero
+  uint32_t section_checksums[ci::kRangeSectionCount];  // CRC32C
+  uint32_t header_checksum;  // of the whole header page, this field zero
 };
 static_assert(sizeof(ImageHeader) < kDataOffset);
+// No padding the compiler might leave uninitialized in what is written.
+static_assert(sizeof(ImageHeader) ==
+              offsetof(ImageHeader, header_checksum) + sizeof(uint32_t));
 
 constexpr const char* kSectionNames[ci::kRangeSectionCount] = {
     "v4_buckets",  "v4_gap_buckets", "v4_tops", "v4_rows",    "v4_overflow",
@@ -68,37 +76,15 @@ constexpr const char* kSectionNames[ci::kRangeSectionCount] = {
                    absl::string_view(why.data(), why.size())));
 }
 
-[[gnu::cold, gnu::noinline]] absl::Status SystemError(std::string_view path,
-                                                      const char* what,
-                                                      int error) {
-  return absl::UnavailableError(
-      absl::StrCat(absl::string_view(path.data(), path.size()), ": ", what,
-                   ": ", std::strerror(error)));
-}
-
 // The checksum of the header page (kDataOffset bytes, padding included, so
 // that no byte before the data goes unchecked).
-uint64_t HeaderChecksum(const uint8_t* page) {
-  uint8_t copy[kDataOffset];
-  std::memcpy(copy, page, kDataOffset);
-  std::memset(copy + offsetof(ImageHeader, header_checksum), 0,
-              sizeof(uint64_t));
-  return ci::Checksum64(copy, kDataOffset);
-}
-
-absl::Status WriteAll(int fd, const void* data, size_t bytes,
-                      std::string_view path) {
-  const auto* p = static_cast<const uint8_t*>(data);
-  while (bytes > 0) {
-    ssize_t n = write(fd, p, bytes);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return SystemError(path, "write", errno);
-    }
-    p += n;
-    bytes -= static_cast<size_t>(n);
-  }
-  return absl::OkStatus();
+uint32_t HeaderChecksum(const uint8_t* page) {
+  constexpr size_t kAt = offsetof(ImageHeader, header_checksum);
+  constexpr uint32_t kZero = 0;
+  uint32_t crc = ci::Crc32c(page, kAt);
+  crc = ci::ExtendCrc32c(crc, &kZero, sizeof(kZero));
+  return ci::ExtendCrc32c(crc, page + kAt + sizeof(kZero),
+                          kDataOffset - kAt - sizeof(kZero));
 }
 
 // Reads exactly `bytes` at `offset`; a file that ends sooner (it shrank
@@ -110,7 +96,7 @@ absl::Status ReadAll(int fd, void* data, size_t bytes, uint64_t offset,
     ssize_t n = pread(fd, p, bytes, static_cast<off_t>(offset));
     if (n < 0) {
       if (errno == EINTR) continue;
-      return SystemError(path, "read", errno);
+      return ci::ErrnoStatus(errno, path, absl::StrCat("read at ", offset));
     }
     if (n == 0) {
       return Refuse(path, absl::StrCat("file ended at byte ", offset,
@@ -183,41 +169,30 @@ absl::Status RangeTable::save(std::string_view path) const {
   h.file_bytes = kDataOffset + block_bytes;
   for (int s = 0; s < ci::kRangeSectionCount; ++s) {
     h.section_checksums[s] =
-        ci::Checksum64(block + h.sections[s].offset, h.sections[s].bytes);
+        ci::Crc32c(block + h.sections[s].offset, h.sections[s].bytes);
   }
+  uint8_t head[kDataOffset] = {};
+  std::memcpy(head, &h, sizeof(h));
+  h.header_checksum = HeaderChecksum(head);
+  std::memcpy(head, &h, sizeof(h));
 
-  std::string final_path(path);
-  std::string temp_path = absl::StrCat(final_path, ".tmp.", getpid());
-  int fd =
-      open(temp_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return SystemError(temp_path, "create", errno);
-  std::string head(kDataOffset, '\0');
-  std::memcpy(head.data(), &h, sizeof(h));
-  h.header_checksum =
-      HeaderChecksum(reinterpret_cast<const uint8_t*>(head.data()));
-  std::memcpy(head.data(), &h, sizeof(h));
-  absl::Status status = WriteAll(fd, head.data(), head.size(), temp_path);
-  if (status.ok()) status = WriteAll(fd, block, block_bytes, temp_path);
-  if (close(fd) != 0 && status.ok()) {
-    status = SystemError(temp_path, "close", errno);
-  }
-  if (status.ok() && rename(temp_path.c_str(), final_path.c_str()) != 0) {
-    status = SystemError(final_path, "rename", errno);
-  }
-  if (!status.ok()) unlink(temp_path.c_str());
-  return status;
+  auto file = ci::AtomicFile::Create(std::string(path), h.file_bytes);
+  if (!file.ok()) return file.status();
+  if (auto s = file->Append(head, kDataOffset); !s.ok()) return s;
+  if (auto s = file->Append(block, block_bytes); !s.ok()) return s;
+  return file->Commit(/*keep=*/1);
 }
 
 absl::StatusOr<RangeTable> RangeTable::open_image(std::string_view path,
                                                   ImageHolding holding) {
   std::string name(path);
   int fd = open(name.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return SystemError(path, "open", errno);
+  if (fd < 0) return ci::ErrnoStatus(errno, path, "open");
   struct stat st;
   if (fstat(fd, &st) != 0) {
     int error = errno;
     close(fd);
-    return SystemError(path, "stat", error);
+    return ci::ErrnoStatus(error, path, "stat");
   }
   auto file_bytes = static_cast<uint64_t>(st.st_size);
   if (!S_ISREG(st.st_mode)) {
@@ -237,7 +212,7 @@ absl::StatusOr<RangeTable> RangeTable::open_image(std::string_view path,
     void* address = mmap(nullptr, file_bytes, PROT_READ, MAP_SHARED, fd, 0);
     int error = errno;
     close(fd);
-    if (address == MAP_FAILED) return SystemError(path, "mmap", error);
+    if (address == MAP_FAILED) return ci::ErrnoStatus(error, path, "mmap");
     storage = ci::AdoptMapping(address, file_bytes);
     const auto* base = static_cast<const uint8_t*>(address);
     if (auto s = CheckHeader(base, file_bytes, path); !s.ok()) return s;
@@ -273,8 +248,7 @@ absl::StatusOr<RangeTable> RangeTable::open_image(std::string_view path,
   auto drop = mapped ? DropPages : nullptr;
   for (int s = 0; s < ci::kRangeSectionCount; ++s) {
     const uint8_t* section = block + h.sections[s].offset;
-    if (ci::Checksum64(section, h.sections[s].bytes) !=
-        h.section_checksums[s]) {
+    if (ci::Crc32c(section, h.sections[s].bytes) != h.section_checksums[s]) {
       return Refuse(path, absl::StrCat("checksum mismatch in section ",
                                        kSectionNames[s]));
     }

@@ -10,7 +10,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
-#include "keel/snapshot/internal/atomic_file.h"
+#include "keel/core/internal/atomic_file.h"
 #include "keel/snapshot/internal/block_writer.h"
 #include "keel/snapshot/internal/format.h"
 #include "keel/snapshot/internal/little_endian.h"
@@ -18,7 +18,7 @@
 namespace keel::snapshot {
 namespace {
 
-using snapshot_internal::AtomicFile;
+using core::core_internal::AtomicFile;
 using snapshot_internal::BlockWriter;
 using snapshot_internal::kBlockHeaderBytes;
 using snapshot_internal::kChunkRecordFixedBytes;

@@ -1,34 +1,31 @@
-#include "keel/snapshot/internal/atomic_file.h"
+#include "keel/core/internal/atomic_file.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
-#include <cstring>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "keel/core/internal/errno_status.h"
 
-namespace keel::snapshot::snapshot_internal {
+namespace keel::core::core_internal {
 namespace {
 
-[[gnu::cold]] absl::Status ErrnoError(const std::string& what,
-                                      const std::string& path, int err) {
-  return absl::InternalError(
-      absl::StrCat(what, " ", path, ": ", std::strerror(err)));
-}
+std::atomic<void (*)(const std::string&)> before_rename_hook{nullptr};
 
 std::string TempPath(const std::string& path) { return path + ".tmp"; }
 
 absl::Status FsyncDirectory(const std::string& path) {
   std::string dir = DirectoryOf(path);
   int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return ErrnoError("open directory", dir, errno);
+  if (fd < 0) return ErrnoStatus(errno, dir, "open directory");
   int rc = ::fsync(fd);
   int err = errno;
   ::close(fd);
-  if (rc != 0) return ErrnoError("fsync directory", dir, err);
+  if (rc != 0) return ErrnoStatus(err, dir, "fsync directory");
   return absl::OkStatus();
 }
 
@@ -45,22 +42,26 @@ absl::Status KeepPrevious(const std::string& path, int keep) {
     std::string from = absl::StrCat(path, ".", i - 1);
     std::string to = absl::StrCat(path, ".", i);
     if (::rename(from.c_str(), to.c_str()) != 0 && errno != ENOENT) {
-      return ErrnoError("rename to " + to, from, errno);
+      return ErrnoStatus(errno, from, "rename to " + to);
     }
   }
   std::string previous = path + ".1";
   std::string staging = previous + ".tmp";
   ::unlink(staging.c_str());
   if (::link(path.c_str(), staging.c_str()) != 0) {
-    return ErrnoError("link to " + staging, path, errno);
+    return ErrnoStatus(errno, path, "link to " + staging);
   }
   if (::rename(staging.c_str(), previous.c_str()) != 0) {
-    return ErrnoError("rename to " + previous, staging, errno);
+    return ErrnoStatus(errno, staging, "rename to " + previous);
   }
   return absl::OkStatus();
 }
 
 }  // namespace
+
+void SetBeforeRenameHookForTesting(void (*hook)(const std::string& temp)) {
+  before_rename_hook.store(hook, std::memory_order_release);
+}
 
 std::string DirectoryOf(const std::string& path) {
   size_t slash = path.rfind('/');
@@ -77,11 +78,10 @@ absl::StatusOr<AtomicFile> AtomicFile::Create(std::string path,
   // that could not be removed, a directory say, instead of writing into it.
   ::unlink(temp.c_str());
   int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-  if (fd < 0) return ErrnoError("create", temp, errno);
+  if (fd < 0) return ErrnoStatus(errno, temp, "create");
   AtomicFile file(std::move(path), fd, bytes);
   if (int rc = ::posix_fallocate(fd, 0, static_cast<off_t>(bytes)); rc != 0) {
-    return ErrnoError(absl::StrCat("preallocate ", bytes, " bytes for"), temp,
-                      rc);
+    return ErrnoStatus(rc, temp, absl::StrCat("preallocate ", bytes, " bytes"));
   }
   return file;
 }
@@ -102,15 +102,15 @@ AtomicFile::~AtomicFile() {
 absl::Status AtomicFile::Append(const uint8_t* data, size_t n) {
   if (written_ + n > planned_) {
     return absl::InternalError(
-        absl::StrCat("write ", TempPath(path_), ": ", written_ + n,
+        absl::StrCat(TempPath(path_), ": write: ", written_ + n,
                      " bytes exceed the planned size ", planned_));
   }
   while (n > 0) {
     ssize_t w = ::write(fd_, data, n);
     if (w < 0) {
       if (errno == EINTR) continue;
-      return ErrnoError(absl::StrCat("write at offset ", written_),
-                        TempPath(path_), errno);
+      return ErrnoStatus(errno, TempPath(path_),
+                         absl::StrCat("write at offset ", written_));
     }
     data += w;
     n -= static_cast<size_t>(w);
@@ -122,25 +122,28 @@ absl::Status AtomicFile::Append(const uint8_t* data, size_t n) {
 absl::Status AtomicFile::Commit(int keep) {
   std::string temp = TempPath(path_);
   if (written_ != planned_) {
-    return absl::InternalError(absl::StrCat(
-        "write ", temp, ": wrote ", written_, " bytes, planned ", planned_));
+    return absl::InternalError(absl::StrCat(temp, ": commit: wrote ", written_,
+                                            " bytes, planned ", planned_));
   }
-  if (::fsync(fd_) != 0) return ErrnoError("fsync", temp, errno);
+  if (::fsync(fd_) != 0) return ErrnoStatus(errno, temp, "fsync");
   if (::close(std::exchange(fd_, -1)) != 0) {
     int err = errno;
     ::unlink(temp.c_str());
-    return ErrnoError("close", temp, err);
+    return ErrnoStatus(err, temp, "close");
   }
   if (absl::Status s = KeepPrevious(path_, keep); !s.ok()) {
     ::unlink(temp.c_str());
     return s;
   }
+  if (auto* hook = before_rename_hook.load(std::memory_order_acquire)) {
+    hook(temp);
+  }
   if (::rename(temp.c_str(), path_.c_str()) != 0) {
     int err = errno;
     ::unlink(temp.c_str());
-    return ErrnoError("rename to " + path_, temp, err);
+    return ErrnoStatus(err, temp, "rename to " + path_);
   }
   return FsyncDirectory(path_);
 }
 
-}  // namespace keel::snapshot::snapshot_internal
+}  // namespace keel::core::core_internal

@@ -11,11 +11,16 @@
 //   RETURN_IF_ERROR(file->Append(bytes, n));   // ... until `size` bytes
 //   RETURN_IF_ERROR(file->Commit(/*keep=*/2));
 //
-// One writer per PATH at a time (PATH.tmp is shared). Dropping an
-// uncommitted AtomicFile removes PATH.tmp.
+// One writer per PATH at a time (PATH.tmp is shared; a PATH.tmp left by a
+// writer that died is removed by the next). Dropping an uncommitted
+// AtomicFile removes PATH.tmp. Errors from the system are ErrnoStatus's
+// (errno_status.h): a full disk is ResourceExhausted.
+//
+// The primitive under every file keel writes whole: range table images
+// (RangeTable::save) and series snapshots (snapshot/writer.h).
 // Thread safety: none; one thread uses an AtomicFile.
-#ifndef KEEL_SNAPSHOT_INTERNAL_ATOMIC_FILE_H_
-#define KEEL_SNAPSHOT_INTERNAL_ATOMIC_FILE_H_
+#ifndef KEEL_CORE_INTERNAL_ATOMIC_FILE_H_
+#define KEEL_CORE_INTERNAL_ATOMIC_FILE_H_
 
 #include <cstddef>
 #include <cstdint>
@@ -24,7 +29,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 
-namespace keel::snapshot::snapshot_internal {
+namespace keel::core::core_internal {
 
 class AtomicFile {
  public:
@@ -53,9 +58,15 @@ class AtomicFile {
   uint64_t written_ = 0;
 };
 
+// For tests of a crash between the two steps of Commit: `hook` (nullptr
+// for none, the default) runs in every Commit after PATH.tmp is complete
+// and fsynced and before it is renamed over PATH, given PATH.tmp's name.
+// The hook is process-wide; set it only where no other AtomicFile commits.
+void SetBeforeRenameHookForTesting(void (*hook)(const std::string& temp));
+
 // The directory part of `path` ("." when it has none).
 std::string DirectoryOf(const std::string& path);
 
-}  // namespace keel::snapshot::snapshot_internal
+}  // namespace keel::core::core_internal
 
-#endif  // KEEL_SNAPSHOT_INTERNAL_ATOMIC_FILE_H_
+#endif  // KEEL_CORE_INTERNAL_ATOMIC_FILE_H_

@@ -1,4 +1,4 @@
-#include "keel/snapshot/internal/crc32c.h"
+#include "keel/core/internal/crc32c.h"
 
 #include <array>
 #include <cstring>
@@ -7,7 +7,7 @@
 #include <nmmintrin.h>
 #endif
 
-namespace keel::snapshot::snapshot_internal {
+namespace keel::core::core_internal {
 namespace {
 
 constexpr uint32_t kPolynomial = 0x82F63B78;  // 0x1EDC6F41 reflected
@@ -157,4 +157,4 @@ uint32_t ExtendCrc32c(uint32_t crc, const void* data, size_t n) {
   return ExtendCrc32cPortable(crc, data, n);
 }
 
-}  // namespace keel::snapshot::snapshot_internal
+}  // namespace keel::core::core_internal

@@ -9,13 +9,13 @@
 //   crc = ExtendCrc32c(crc, payload.data(), payload.size());
 //
 // Thread safety: pure functions.
-#ifndef KEEL_SNAPSHOT_INTERNAL_CRC32C_H_
-#define KEEL_SNAPSHOT_INTERNAL_CRC32C_H_
+#ifndef KEEL_CORE_INTERNAL_CRC32C_H_
+#define KEEL_CORE_INTERNAL_CRC32C_H_
 
 #include <cstddef>
 #include <cstdint>
 
-namespace keel::snapshot::snapshot_internal {
+namespace keel::core::core_internal {
 
 // The CRC32C of data[0, n) continued from `crc` (the value a previous call
 // returned; 0 for a fresh start).
@@ -29,6 +29,6 @@ inline uint32_t Crc32c(const void* data, size_t n) {
 // hardware one on every machine.
 uint32_t ExtendCrc32cPortable(uint32_t crc, const void* data, size_t n);
 
-}  // namespace keel::snapshot::snapshot_internal
+}  // namespace keel::core::core_internal
 
-#endif  // KEEL_SNAPSHOT_INTERNAL_CRC32C_H_
+#endif  // KEEL_CORE_INTERNAL_CRC32C_H_

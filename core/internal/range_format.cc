@@ -1,8 +1,5 @@
 #include "keel/core/internal/range_format.h"
 
-#include <bit>
-#include <cstring>
-
 #include "absl/strings/str_cat.h"
 
 namespace keel::core::core_internal {
@@ -19,28 +16,6 @@ uint64_t CeilDiv(uint64_t a, uint64_t b) { return (a + b - 1) / b; }
   return absl::DataLossError(absl::StrCat(
       what,
       ": corrupt range table: ", absl::string_view(why.data(), why.size())));
-}
-
-constexpr uint64_t kP1 = 0x9E3779B185EBCA87ull;
-constexpr uint64_t kP2 = 0xC2B2AE3D27D4EB4Full;
-constexpr uint64_t kP3 = 0x165667B19E3779F9ull;
-constexpr uint64_t kP4 = 0x85EBCA77C2B2AE63ull;
-constexpr uint64_t kP5 = 0x27D4EB2F165667C5ull;
-
-uint64_t Load64(const uint8_t* p) {
-  uint64_t v;
-  std::memcpy(&v, p, 8);
-  return v;
-}
-
-uint64_t Round(uint64_t acc, uint64_t input) {
-  acc += input * kP2;
-  return std::rotl(acc, 31) * kP1;
-}
-
-uint64_t Merge(uint64_t acc, uint64_t lane) {
-  acc ^= Round(0, lane);
-  return acc * kP1 + kP4;
 }
 
 }  // namespace
@@ -197,43 +172,6 @@ uint32_t V4OverflowRecord(const RangeView& view, uint64_t row) {
   const V4Overflow* o =
       FindRowEntry(view.v4_overflow, view.counts.v4_overflow, row);
   return o != nullptr ? o->record : 0;
-}
-
-uint64_t Checksum64(const void* data, size_t bytes) {
-  const auto* p = static_cast<const uint8_t*>(data);
-  const uint8_t* end = p + bytes;
-  uint64_t h;
-  if (bytes >= 32) {
-    uint64_t v1 = kP1 + kP2, v2 = kP2, v3 = 0, v4 = 0 - kP1;
-    const uint8_t* limit = end - 32;
-    do {
-      v1 = Round(v1, Load64(p));
-      v2 = Round(v2, Load64(p + 8));
-      v3 = Round(v3, Load64(p + 16));
-      v4 = Round(v4, Load64(p + 24));
-      p += 32;
-    } while (p <= limit);
-    h = std::rotl(v1, 1) + std::rotl(v2, 7) + std::rotl(v3, 12) +
-        std::rotl(v4, 18);
-    h = Merge(Merge(Merge(Merge(h, v1), v2), v3), v4);
-  } else {
-    h = kP5;
-  }
-  h += bytes;
-  for (; p + 8 <= end; p += 8) {
-    h ^= Round(0, Load64(p));
-    h = std::rotl(h, 27) * kP1 + kP4;
-  }
-  for (; p < end; ++p) {
-    h ^= *p * kP5;
-    h = std::rotl(h, 11) * kP1;
-  }
-  h ^= h >> 33;
-  h *= kP2;
-  h ^= h >> 29;
-  h *= kP3;
-  h ^= h >> 32;
-  return h;
 }
 
 }  // namespace keel::core::core_internal

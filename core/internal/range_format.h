@@ -174,10 +174,6 @@ const Entry* FindRowEntry(const Entry* entries, uint64_t count, uint64_t row) {
 // found in the overflow list (the gap, 0, if a forged image left it out).
 uint32_t V4OverflowRecord(const RangeView& view, uint64_t row);
 
-// A 64-bit checksum of `bytes` (a four-lane multiply-rotate hash in the
-// manner of XXH64, ~10 GB/s; not compatible with any published hash).
-uint64_t Checksum64(const void* data, size_t bytes);
-
 }  // namespace keel::core::core_internal
 
 #endif  // KEEL_CORE_INTERNAL_RANGE_FORMAT_H_

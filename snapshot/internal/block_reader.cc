@@ -6,12 +6,17 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <cstring>
 
 #include "absl/strings/str_cat.h"
-#include "keel/snapshot/internal/crc32c.h"
+#include "keel/core/internal/crc32c.h"
+#include "keel/core/internal/errno_status.h"
 
 namespace keel::snapshot::snapshot_internal {
+
+using core::core_internal::Crc32c;
+using core::core_internal::ErrnoStatus;
+using core::core_internal::ExtendCrc32c;
+
 namespace {
 
 const char* FileKind(mode_t mode) {
@@ -30,24 +35,17 @@ absl::StatusOr<std::unique_ptr<BlockReader>> BlockReader::Open(
   // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a
   // writer, and reading one would wait for data; only a regular file is read.
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-  if (fd < 0) {
-    return absl::NotFoundError(
-        absl::StrCat("open ", path, ": ", std::strerror(errno)));
-  }
+  if (fd < 0) return ErrnoStatus(errno, path, "open");
   std::unique_ptr<BlockReader> r(new BlockReader(path, fd));
   struct stat st;
-  if (::fstat(fd, &st) != 0) {
-    return absl::InternalError(
-        absl::StrCat("stat ", path, ": ", std::strerror(errno)));
-  }
+  if (::fstat(fd, &st) != 0) return ErrnoStatus(errno, path, "stat");
   if (!S_ISREG(st.st_mode)) {
     return absl::FailedPreconditionError(
         absl::StrCat(path, ": not a regular file (", FileKind(st.st_mode),
                      "); a snapshot is read only from a regular file"));
   }
   if (::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK) != 0) {
-    return absl::InternalError(
-        absl::StrCat("fcntl ", path, ": ", std::strerror(errno)));
+    return ErrnoStatus(errno, path, "fcntl");
   }
   auto size = static_cast<uint64_t>(st.st_size);
   if (size < kHeaderBytes) {
@@ -104,8 +102,8 @@ absl::Status BlockReader::ReadExactly(uint8_t* out, size_t n,
     ssize_t got = ::read(fd_, out, n);
     if (got < 0) {
       if (errno == EINTR) continue;
-      return absl::InternalError(absl::StrCat(
-          path_, ": read at offset ", offset_, ": ", std::strerror(errno)));
+      return ErrnoStatus(errno, path_,
+                         absl::StrCat("read at offset ", offset_));
     }
     if (got == 0) {
       return Corrupt(offset_, absl::StrCat("file ends inside the ", what,

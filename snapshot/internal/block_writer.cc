@@ -3,9 +3,13 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
-#include "keel/snapshot/internal/crc32c.h"
+#include "keel/core/internal/crc32c.h"
 
 namespace keel::snapshot::snapshot_internal {
+
+using core::core_internal::AtomicFile;
+using core::core_internal::Crc32c;
+using core::core_internal::ExtendCrc32c;
 
 BlockWriter::BlockWriter(AtomicFile& out, size_t block_payload,
                          size_t largest_record)

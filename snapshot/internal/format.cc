@@ -4,10 +4,13 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
-#include "keel/snapshot/internal/crc32c.h"
+#include "keel/core/internal/crc32c.h"
 #include "keel/snapshot/internal/little_endian.h"
 
 namespace keel::snapshot::snapshot_internal {
+
+using core::core_internal::Crc32c;
+using core::core_internal::ExtendCrc32c;
 
 const char* SectionName(Section s) {
   switch (s) {

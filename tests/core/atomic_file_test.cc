@@ -1,4 +1,4 @@
-#include "keel/snapshot/internal/atomic_file.h"
+#include "keel/core/internal/atomic_file.h"
 
 #include <sys/stat.h>
 
@@ -7,7 +7,7 @@
 
 #include "testing/temp_dir.h"
 
-namespace keel::snapshot::snapshot_internal {
+namespace keel::core::core_internal {
 namespace {
 
 using testing::ReadFile;
@@ -68,8 +68,12 @@ TEST_CASE("atomic file refuses a wrong size and leaves the old file",
   }  // dropped uncommitted: the temporary file goes
   CHECK(ReadFile(path) == "old");
   CHECK_FALSE(Exists(path + ".tmp"));
-  CHECK_FALSE(AtomicFile::Create(dir + "/no/such/dir/snap", 4).ok());
+  auto nowhere = AtomicFile::Create(dir + "/no/such/dir/snap", 4);
+  REQUIRE_FALSE(nowhere.ok());
+  CHECK(nowhere.status().code() == absl::StatusCode::kNotFound);
+  CHECK(std::string(nowhere.status().message())
+            .find("/no/such/dir/snap.tmp: create: ") != std::string::npos);
 }
 
 }  // namespace
-}  // namespace keel::snapshot::snapshot_internal
+}  // namespace keel::core::core_internal

@@ -1,4 +1,4 @@
-#include "keel/snapshot/internal/crc32c.h"
+#include "keel/core/internal/crc32c.h"
 
 #include <catch2/catch.hpp>
 #include <cstdint>
@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-namespace keel::snapshot::snapshot_internal {
+namespace keel::core::core_internal {
 namespace {
 
 TEST_CASE("crc32c matches the published check values", "[crc32c]") {
@@ -50,4 +50,4 @@ TEST_CASE("crc32c hardware and table agree, and extend concatenates",
 }
 
 }  // namespace
-}  // namespace keel::snapshot::snapshot_internal
+}  // namespace keel::core::core_internal

@@ -96,7 +96,15 @@ TEST_CASE("LineReader refuses a missing file and an endless line") {
   TempDir dir("line_reader_test");
   auto missing = LineReader::Open(dir.File("does_not_exist"));
   REQUIRE_FALSE(missing.ok());
-  CHECK(std::string(missing.status().message()).find("does_not_exist") !=
+  CHECK(missing.status().code() == absl::StatusCode::kNotFound);
+  CHECK(std::string(missing.status().message()).find("does_not_exist: open") !=
+        std::string::npos);
+  // errno gives the code: a directory opens, then fails to read, and is not
+  // "not found".
+  auto directory = LineReader::Open(dir.path());
+  REQUIRE_FALSE(directory.ok());
+  CHECK(directory.status().code() == absl::StatusCode::kFailedPrecondition);
+  CHECK(std::string(directory.status().message()).find(": read: ") !=
         std::string::npos);
 
   std::string path = dir.File("long.txt");

@@ -1,12 +1,15 @@
-
+#include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <random>
 #include <string>
 
+#include "keel/core/internal/atomic_file.h"
 #include "keel/core/range_table.h"
 #include "keel/core/range_table_builder.h"
 #include "testing/temp_dir.h"
@@ -209,17 +212,17 @@ TEST_CASE("truncated, extended and foreign files are refused") {
   CHECK(std::string(longer.status().message()).find("header says") !=
         std::string::npos);
 
-  // An image of an earlier format (1: IPv4 record high bits in an array) is
+  // An image of an earlier format (2: 64-bit checksums of keel's own) is
   // refused by name; the version, after the 8 magic bytes, is checked
   // before the checksum.
   std::string older = good;
-  const uint32_t version = 1;
+  const uint32_t version = 2;
   std::memcpy(older.data() + 8, &version, sizeof(version));
   WriteFile(bad_path, older);
   auto old_format = RangeTable::open_mapped(bad_path);
   REQUIRE_FALSE(old_format.ok());
   CHECK(std::string(old_format.status().message())
-            .find("format version 1, this build reads 2") != std::string::npos);
+            .find("format version 2, this build reads 3") != std::string::npos);
 
   WriteFile(bad_path, std::string(5000, 'a'));
   auto foreign = RangeTable::open_mapped(bad_path);
@@ -232,7 +235,75 @@ TEST_CASE("truncated, extended and foreign files are refused") {
         std::string::npos);
   auto missing = RangeTable::open_mapped(dir.File("missing.keel"));
   REQUIRE_FALSE(missing.ok());
-  CHECK(std::string(missing.status().message()).find("missing.keel") !=
+  CHECK(missing.status().code() == absl::StatusCode::kNotFound);
+  CHECK(std::string(missing.status().message()).find("missing.keel: open") !=
+        std::string::npos);
+}
+
+// Stops the writer where a crash would leave it: the new image complete and
+// fsynced beside the old one, not yet renamed over it.
+int stop_pipe = -1;
+void StopBeforeRename(const std::string&) {
+  char byte = 1;
+  if (write(stop_pipe, &byte, 1) != 1) _exit(2);
+  sleep(60);  // killed long before: the parent waits for the byte alone
+  _exit(3);
+}
+
+TEST_CASE("a writer killed before its rename leaves the previous image") {
+  TempDir dir("range_image_test");
+  RangeTable before = Fixture();
+  std::string path = dir.File("live.keel");
+  REQUIRE(before.save(path).ok());
+  const std::string old_bytes = ReadFile(path);
+  RangeTableBuilder builder;
+  REQUIRE(builder.AddFile(kData + "/ip2asn-v4-sample.tsv").ok());
+  auto after = std::move(builder).Build();
+  REQUIRE(after.ok());
+
+  int fds[2];
+  REQUIRE(pipe(fds) == 0);
+  pid_t child = fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    close(fds[0]);
+    stop_pipe = fds[1];
+    core_internal::SetBeforeRenameHookForTesting(StopBeforeRename);
+    (void)after->save(path);
+    _exit(4);  // the hook did not run
+  }
+  close(fds[1]);
+  char byte = 0;
+  ssize_t got = read(fds[0], &byte, 1);
+  close(fds[0]);
+  kill(child, SIGKILL);
+  int status = 0;
+  REQUIRE(waitpid(child, &status, 0) == child);
+  REQUIRE(got == 1);
+  CHECK(WIFSIGNALED(status));
+
+  CHECK(ReadFile(path) == old_bytes);
+  auto live = RangeTable::open_mapped(path);
+  REQUIRE(live.ok());
+  CheckSameAnswers(before, *live);
+  // The new image was whole in PATH.tmp when the writer died.
+  auto stranded = RangeTable::open_image(path + ".tmp", ImageHolding::kCopied);
+  REQUIRE(stranded.ok());
+  CheckSameAnswers(*after, *stranded);
+
+  // The next writer clears what the dead one left and replaces the image.
+  REQUIRE(after->save(path).ok());
+  CHECK_FALSE(std::filesystem::exists(path + ".tmp"));
+  auto replaced = RangeTable::open_mapped(path);
+  REQUIRE(replaced.ok());
+  CheckSameAnswers(*after, *replaced);
+}
+
+TEST_CASE("save names the file and the failing call") {
+  TempDir dir("range_image_test");
+  absl::Status s = Fixture().save(dir.File("no/such/dir/t.keel"));
+  CHECK(s.code() == absl::StatusCode::kNotFound);
+  CHECK(std::string(s.message()).find("no/such/dir/t.keel.tmp: create") !=
         std::string::npos);
 }
 

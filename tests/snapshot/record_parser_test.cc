@@ -9,7 +9,6 @@
 #include <string>
 #include <vector>
 
-#include "keel/snapshot/internal/atomic_file.h"
 #include "keel/snapshot/internal/block_writer.h"
 #include "keel/snapshot/internal/format.h"
 #include "keel/snapshot/internal/little_endian.h"

@@ -11,8 +11,8 @@
 #include <utility>
 #include <vector>
 
+#include "keel/core/internal/atomic_file.h"
 #include "keel/core/xor_chunk.h"
-#include "keel/snapshot/internal/atomic_file.h"
 #include "keel/snapshot/internal/block_writer.h"
 #include "keel/snapshot/internal/format.h"
 #include "keel/snapshot/internal/little_endian.h"
@@ -70,7 +70,7 @@ inline void WriteSynthetic(const Synthetic& s, const std::string& path,
   h.largest_block_payload = static_cast<uint32_t>(
       std::max({strings.largest_payload(), series.largest_payload(),
                 chunks.largest_payload()}));
-  auto file = AtomicFile::Create(path, h.file_bytes);
+  auto file = core::core_internal::AtomicFile::Create(path, h.file_bytes);
   REQUIRE(file.ok());
   BlockWriter w(*file, block_payload, largest);
   uint8_t head[kHeaderBytes];
