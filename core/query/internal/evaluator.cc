@@ -652,6 +652,13 @@ absl::StatusOr<EvalMatrix> Evaluator::EvalRangeCall(const Call& c,
   EvalMatrix out;
   std::vector<EvalPoint> window;
   std::size_t head = 0;  // window[head..] is the live window
+  // The series' points pushed so far are numbered 0, 1, ...; drop_seq holds
+  // the numbers of those below their predecessor (drop_seq[drop_head..]
+  // those still of use), and drops a step's as indices into its window.
+  uint64_t pushed = 0;
+  std::vector<uint64_t> drop_seq;
+  std::size_t drop_head = 0;
+  std::vector<uint32_t> drops;
   for (std::size_t index_in_order : order) {
     std::optional<PointCursor> cursor;
     LabelsRef labels;
@@ -671,7 +678,11 @@ absl::StatusOr<EvalMatrix> Evaluator::EvalRangeCall(const Call& c,
     q_.Release(window.size() - head);
     window.clear();
     head = 0;
+    pushed = 0;
+    drop_seq.clear();
+    drop_head = 0;
     EvalPoint next;
+    double last_pushed = 0;
     bool has_next = cursor->Next(&next);
     std::size_t step = 0;
     for (int64_t ts = start_; ts <= end_; ts += interval_, ++step) {
@@ -687,6 +698,9 @@ absl::StatusOr<EvalMatrix> Evaluator::EvalRangeCall(const Call& c,
       while (has_next && next.t <= maxt) {
         if (next.t >= mint && !IsStale(next.v)) {
           KEEL_QUERY_RETURN_IF_ERROR(q_.Take(1));
+          if (pushed > 0 && next.v < last_pushed) drop_seq.push_back(pushed);
+          last_pushed = next.v;
+          ++pushed;
           window.push_back(next);
         }
         has_next = cursor->Next(&next);
@@ -694,8 +708,22 @@ absl::StatusOr<EvalMatrix> Evaluator::EvalRangeCall(const Call& c,
       }
       KEEL_QUERY_RETURN_IF_ERROR(Work());
       if (head == window.size()) continue;
+      // Drops after the window's first point count; earlier ones are done.
+      const uint64_t first_seq = pushed - (window.size() - head);
+      while (drop_head < drop_seq.size() && drop_seq[drop_head] <= first_seq) {
+        ++drop_head;
+      }
+      if (drop_head > 0 && drop_head * 2 >= drop_seq.size()) {
+        drop_seq.erase(drop_seq.begin(), drop_seq.begin() + drop_head);
+        drop_head = 0;
+      }
+      drops.clear();
+      for (std::size_t k = drop_head; k < drop_seq.size(); ++k) {
+        drops.push_back(static_cast<uint32_t>(drop_seq[k] - first_seq));
+      }
       WindowArgs args;
       args.points = std::span<const EvalPoint>(window).subspan(head);
+      args.drops = drops;
       args.ts = ts;
       args.range_start = mint;
       args.range_end = maxt;

@@ -19,11 +19,8 @@ absl::Status ExtrapolatedRate(const WindowArgs& a, bool is_counter,
   if (p.size() < 2) return absl::OkStatus();
   double result = p.back().v - p.front().v;
   if (is_counter) {
-    double prev = p.front().v;
-    for (std::size_t i = 1; i < p.size(); ++i) {
-      if (p[i].v < prev) result += prev;
-      prev = p[i].v;
-    }
+    // In order, as Prometheus adds them, for the same rounding.
+    for (uint32_t i : a.drops) result += p[i - 1].v;
   }
   double to_start = static_cast<double>(p.front().t - a.range_start) / 1000;
   double to_end = static_cast<double>(a.range_end - p.back().t) / 1000;
@@ -163,13 +160,7 @@ absl::Status HoltWinters(const WindowArgs& a, Out* out) {
 }
 
 absl::Status Resets(const WindowArgs& a, Out* out) {
-  int resets = 0;
-  double prev = a.points[0].v;
-  for (std::size_t i = 1; i < a.points.size(); ++i) {
-    if (a.points[i].v < prev) ++resets;
-    prev = a.points[i].v;
-  }
-  *out = resets;
+  *out = static_cast<double>(a.drops.size());
   return absl::OkStatus();
 }
 

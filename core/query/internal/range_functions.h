@@ -19,9 +19,13 @@ namespace keel::query_internal {
 
 struct WindowArgs {
   std::span<const EvalPoint> points;  // never empty
-  int64_t ts = 0;                     // the step's evaluation time
-  int64_t range_start = 0;            // ts - offset - range
-  int64_t range_end = 0;              // ts - offset
+  // Every i >= 1 with points[i].v < points[i - 1].v, ascending: a counter's
+  // resets, which the evaluator tracks as the window slides, so that rate
+  // and increase need not scan a long window at every step.
+  std::span<const uint32_t> drops;
+  int64_t ts = 0;           // the step's evaluation time
+  int64_t range_start = 0;  // ts - offset - range
+  int64_t range_end = 0;    // ts - offset
   int64_t range_ms = 0;
   // The scalar arguments at this step, in call order (quantile_over_time's
   // q, predict_linear's t, holt_winters' sf and tf).
