@@ -3,10 +3,14 @@
 
     compare.py --prom URL --keel URL --queries FILE --meta META.json
                [--show N] [--list N] [--empty-report]
+    compare.py --prom URL --keel URL --queries FILE
+               --times T1,T2,... --range START:END:STEP ... [...]
 
 Each query runs as an instant query (/api/v1/query) at several evaluation
 times and as range queries (/api/v1/query_range) over two spans, all placed
-relative to the dataset's base time (META.json from gen_data.py). Every
+relative to the dataset's base time (META.json from gen_data.py), or at
+the unix times of --times and over each --range given instead (data
+recorded live, as by tests/tools/promql_remote_write_test.sh). Every
 (query, evaluation) pair is one case. A case passes when:
 
 - both fail, with the same errorType when keel gives one; or
@@ -273,7 +277,15 @@ def main():
     ap.add_argument("--prom", required=True)
     ap.add_argument("--keel", required=True)
     ap.add_argument("--queries", required=True)
-    ap.add_argument("--meta", required=True)
+    ap.add_argument("--meta",
+                    help="gen_data.py's meta.json: evaluations relative to "
+                    "its base time")
+    ap.add_argument("--times",
+                    help="instant evaluations at these unix times (comma-"
+                    "separated), instead of --meta's")
+    ap.add_argument("--range", action="append", default=[],
+                    help="a range evaluation START:END:STEP (unix times, "
+                    "seconds), instead of --meta's; repeatable")
     ap.add_argument("--show", type=int, default=40,
                     help="queries whose first failure prints both answers "
                     "(default 40)")
@@ -284,19 +296,40 @@ def main():
                     help="list queries Prometheus answers empty or with an "
                     "error in every case")
     args = ap.parse_args()
-    with open(args.meta) as f:
-        base = json.load(f)["base"]
+    if (args.meta is None) == (args.times is None and not args.range):
+        ap.error("give either --meta or --times/--range")
     queries = load_queries(args.queries)
 
     cases = []
-    for off in INSTANT_OFFSETS:
-        cases.append(("instant@+%gs" % off, "query",
-                      {"time": "%.3f" % (base + off)}))
-    for a, b, step in RANGES:
-        cases.append(("range+%g..+%gs/%gs" % (a, b, step), "query_range",
-                      {"start": "%.3f" % (base + a),
-                       "end": "%.3f" % (base + b),
-                       "step": str(step)}))
+    if args.meta is not None:
+        with open(args.meta) as f:
+            base = json.load(f)["base"]
+        for off in INSTANT_OFFSETS:
+            cases.append(("instant@+%gs" % off, "query",
+                          {"time": "%.3f" % (base + off)}))
+        for a, b, step in RANGES:
+            cases.append(("range+%g..+%gs/%gs" % (a, b, step),
+                          "query_range",
+                          {"start": "%.3f" % (base + a),
+                           "end": "%.3f" % (base + b),
+                           "step": str(step)}))
+    else:
+        try:
+            times = [float(t) for t in (args.times or "").split(",") if t]
+            ranges = [tuple(float(x) for x in r.split(":"))
+                      for r in args.range]
+        except ValueError:
+            ap.error("--times and --range take numbers")
+        if any(len(r) != 3 or r[2] <= 0 for r in ranges):
+            ap.error("--range is START:END:STEP with STEP > 0")
+        for t in times:
+            cases.append(("instant@%.3f" % t, "query",
+                          {"time": "%.3f" % t}))
+        for a, b, step in ranges:
+            cases.append(("range %.3f..%.3f/%gs" % (a, b, step),
+                          "query_range",
+                          {"start": "%.3f" % a, "end": "%.3f" % b,
+                           "step": "%g" % step}))
 
     passed = failed = detailed = listed = unlisted = queries_passed = 0
     weak = []  # queries Prometheus answers empty or with an error every time
