@@ -367,11 +367,24 @@ SeriesSet SeriesStoreImpl::Select(std::span<const Matcher> matchers,
     StripeGuard lock(stripe.mu);
     if (s.dead) continue;
     std::size_t first = set.chunks_.size();
-    for (uint32_t c = 0; c < s.sealed_count; ++c) {
+    // Sealed chunks are in time order and a chunk's times are read from its
+    // own bytes (a cache miss each): find the first ending at or after mint
+    // by bisection, and stop at the first starting after maxt.
+    uint32_t begin = 0;
+    for (uint32_t end = s.sealed_count; begin < end;) {
+      uint32_t mid = begin + (end - begin) / 2;
+      if (s.sealed[mid].max_time() < mint) {
+        begin = mid + 1;
+      } else {
+        end = mid;
+      }
+    }
+    for (uint32_t c = begin; c < s.sealed_count; ++c) {
       const SealedChunk& chunk = s.sealed[c];
       int64_t min_time = chunk.min_time();
-      int64_t max_time = chunk.max_time();
-      if (max_time < mint || min_time > maxt) continue;
+      if (min_time > maxt) break;
+      int64_t max_time =
+          static_cast<int64_t>(static_cast<uint64_t>(min_time) + chunk.span);
       int64_t w = WindowOf(min_time);
       if (set.windows_.empty() || set.windows_.back()->index() != w) {
         bool held = std::any_of(set.windows_.begin(), set.windows_.end(),
