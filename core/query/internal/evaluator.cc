@@ -685,6 +685,32 @@ absl::StatusOr<EvalMatrix> Evaluator::EvalRangeCall(const Call& c,
   std::vector<uint64_t> drop_seq;
   std::size_t drop_head = 0;
   std::vector<uint32_t> drops;
+  // With a batch form, steps wait in `pending` (their windows as indices
+  // into `window`, kept until computed) and are computed kWindowBatch at a
+  // time, in step order.
+  WindowBatchFunction batch =
+      scalars.empty() ? FindWindowBatchFunction(name) : nullptr;
+  struct Pending {
+    int64_t ts;
+    std::size_t begin, end;
+  };
+  std::vector<Pending> pending;
+  auto flush = [&](EvalSeries& series) -> absl::Status {
+    std::span<const EvalPoint> spans[kWindowBatch];
+    double values[kWindowBatch];
+    for (std::size_t k = 0; k < pending.size(); ++k) {
+      spans[k] = std::span<const EvalPoint>(window).subspan(
+          pending[k].begin, pending[k].end - pending[k].begin);
+    }
+    batch(std::span<const std::span<const EvalPoint>>(spans, pending.size()),
+          values);
+    for (std::size_t k = 0; k < pending.size(); ++k) {
+      KEEL_QUERY_RETURN_IF_ERROR(q_.Take(1));
+      series.points.push_back({pending[k].ts, values[k]});
+    }
+    pending.clear();
+    return absl::OkStatus();
+  };
   for (std::size_t index_in_order : order) {
     std::optional<PointCursor> cursor;
     LabelsRef labels;
@@ -718,6 +744,7 @@ absl::StatusOr<EvalMatrix> Evaluator::EvalRangeCall(const Call& c,
       while (head < window.size() && window[head].t < mint) ++head;
       q_.Release(head - before);
       if (head > 0 && head * 2 >= window.size()) {
+        if (!pending.empty()) KEEL_QUERY_RETURN_IF_ERROR(flush(series));
         window.erase(window.begin(), window.begin() + head);
         head = 0;
       }
@@ -734,6 +761,13 @@ absl::StatusOr<EvalMatrix> Evaluator::EvalRangeCall(const Call& c,
       }
       KEEL_QUERY_RETURN_IF_ERROR(Work());
       if (head == window.size()) continue;
+      if (batch != nullptr) {
+        pending.push_back({ts, head, window.size()});
+        if (pending.size() == kWindowBatch) {
+          KEEL_QUERY_RETURN_IF_ERROR(flush(series));
+        }
+        continue;
+      }
       // Drops after the window's first point count; earlier ones are done.
       const uint64_t first_seq = pushed - (window.size() - head);
       while (drop_head < drop_seq.size() && drop_seq[drop_head] <= first_seq) {
@@ -764,6 +798,7 @@ absl::StatusOr<EvalMatrix> Evaluator::EvalRangeCall(const Call& c,
         series.points.push_back({ts, *v});
       }
     }
+    if (!pending.empty()) KEEL_QUERY_RETURN_IF_ERROR(flush(series));
     if (!series.points.empty()) out.push_back(std::move(series));
   }
   q_.Release(window.size() - head);

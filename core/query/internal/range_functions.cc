@@ -176,18 +176,39 @@ absl::Status Changes(const WindowArgs& a, Out* out) {
   return absl::OkStatus();
 }
 
-absl::Status AvgOverTime(const WindowArgs& a, Out* out) {
+// avg_over_time's running mean, one sample at a time.
+struct Mean {
   double mean = 0, count = 0, c = 0;
-  for (const EvalPoint& p : a.points) {
+
+  void Add(double v) {
     count++;
     if (std::isinf(mean)) {
-      if (std::isinf(p.v) && (mean > 0) == (p.v > 0)) continue;
-      if (!std::isinf(p.v) && !std::isnan(p.v)) continue;
+      if (std::isinf(v) && (mean > 0) == (v > 0)) return;
+      if (!std::isinf(v) && !std::isnan(v)) return;
     }
-    KahanInc(p.v / count - mean / count, mean, c);
+    KahanInc(v / count - mean / count, mean, c);
   }
-  *out = std::isinf(mean) ? mean : mean + c;
+  double Value() const { return std::isinf(mean) ? mean : mean + c; }
+};
+
+absl::Status AvgOverTime(const WindowArgs& a, Out* out) {
+  Mean m;
+  for (const EvalPoint& p : a.points) m.Add(p.v);
+  *out = m.Value();
   return absl::OkStatus();
+}
+
+void AvgOverTimeBatch(std::span<const std::span<const EvalPoint>> windows,
+                      double* out) {
+  Mean m[kWindowBatch];
+  std::size_t longest = 0;
+  for (const auto& w : windows) longest = std::max(longest, w.size());
+  for (std::size_t i = 0; i < longest; ++i) {
+    for (std::size_t k = 0; k < windows.size(); ++k) {
+      if (i < windows[k].size()) m[k].Add(windows[k][i].v);
+    }
+  }
+  for (std::size_t k = 0; k < windows.size(); ++k) out[k] = m[k].Value();
 }
 
 absl::Status CountOverTime(const WindowArgs& a, Out* out) {
@@ -295,6 +316,10 @@ WindowFunction FindWindowFunction(std::string_view name) {
     if (e.name == name) return e.fn;
   }
   return nullptr;
+}
+
+WindowBatchFunction FindWindowBatchFunction(std::string_view name) {
+  return name == "avg_over_time" ? AvgOverTimeBatch : nullptr;
 }
 
 double Quantile(double q, std::span<double> values) {

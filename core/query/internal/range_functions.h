@@ -40,6 +40,18 @@ using WindowFunction = absl::Status (*)(const WindowArgs& args,
 // The function named `name`, null if it takes no range vector.
 WindowFunction FindWindowFunction(std::string_view name);
 
+// A function's values over up to kWindowBatch windows at once (no scalar
+// arguments; every window non-empty), each exactly as the WindowFunction
+// computes it: a window's arithmetic is one chain of dependent operations
+// (avg_over_time's divisions), and interleaving the chains of several
+// windows lets the CPU overlap their latencies.
+constexpr std::size_t kWindowBatch = 4;
+using WindowBatchFunction =
+    void (*)(std::span<const std::span<const EvalPoint>> windows, double* out);
+
+// The batch form of the function named `name`, null if it has none.
+WindowBatchFunction FindWindowBatchFunction(std::string_view name);
+
 // Prometheus' quantile over values (sorted here): the interpolated rank
 // q * (n - 1); NaN for none or q NaN, -Inf below 0, +Inf above 1.
 double Quantile(double q, std::span<double> values);
