@@ -101,40 +101,48 @@ std::optional<double> ParseGoFloat(std::string_view s) {
   return negative ? -v : v;
 }
 
-void HistogramQuantile(double q, const EvalVector& in, LabelPool& pool,
-                       EvalVector& out) {
-  struct Group {
-    LabelsRef metric;
-    std::vector<Bucket> buckets;
-  };
-  std::vector<Group> groups;
-  absl::flat_hash_map<std::string, std::size_t> index;
-  std::vector<std::string> without = {"le"};
-  std::string key;
+void HistogramQuantiler::Apply(double q, const EvalVector& in, LabelPool& pool,
+                               EvalVector& out) {
+  ++step_;
+  order_.clear();
   for (const EvalSample& s : in) {
-    std::optional<double> upper = ParseGoFloat(GetLabel(*s.metric, "le"));
-    if (!upper) continue;
-    // Grouped by every label but `le` (the metric name included), yet
-    // named without the metric name.
-    key.clear();
-    for (const core::Label& l : *s.metric) {
-      if (l.name == "le") continue;
-      key.append(l.name).push_back('\xff');
-      key.append(l.value).push_back('\xff');
-    }
-    auto [it, inserted] = index.try_emplace(key, groups.size());
-    if (inserted) {
-      core::Labels labels;
-      for (const core::Label& l : *s.metric) {
-        if (l.name != "le" && l.name != core::kMetricNameLabel) {
-          labels.push_back(l);
+    auto [found, fresh] = series_.try_emplace(s.metric);
+    Series& series = found->second;
+    if (fresh) {
+      series.upper = ParseGoFloat(GetLabel(*s.metric, "le"));
+      if (series.upper) {
+        // Grouped by every label but `le` (the metric name included), yet
+        // named without the metric name.
+        key_.clear();
+        for (const core::Label& l : *s.metric) {
+          if (l.name == "le") continue;
+          key_.append(l.name).push_back('\xff');
+          key_.append(l.value).push_back('\xff');
         }
+        auto [it, inserted] = index_.try_emplace(key_, groups_.size());
+        if (inserted) {
+          core::Labels labels;
+          for (const core::Label& l : *s.metric) {
+            if (l.name != "le" && l.name != core::kMetricNameLabel) {
+              labels.push_back(l);
+            }
+          }
+          groups_.push_back({pool.Intern(std::move(labels)), {}, 0});
+        }
+        series.group = it->second;
       }
-      groups.push_back({pool.Intern(std::move(labels)), {}});
     }
-    groups[it->second].buckets.push_back({*upper, s.v});
+    if (!series.upper) continue;
+    Group& g = groups_[series.group];
+    if (g.step != step_) {
+      g.step = step_;
+      g.buckets.clear();
+      order_.push_back(series.group);
+    }
+    g.buckets.push_back({*series.upper, s.v});
   }
-  for (Group& g : groups) {
+  for (std::size_t id : order_) {
+    Group& g = groups_[id];
     out.push_back({g.metric, BucketQuantile(q, g.buckets), 0});
   }
 }

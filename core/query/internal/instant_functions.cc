@@ -465,7 +465,7 @@ absl::Status CallState::Apply(std::span<const EvalVector> args, int64_t ts,
   if (name == "label_replace") return LabelReplace(args[0], out);
   if (name == "label_join") return LabelJoin(args[0], out);
   if (name == "histogram_quantile") {
-    HistogramQuantile(scalar(0), args[1], pool_, out);
+    quantiler_.Apply(scalar(0), args[1], pool_, out);
     return absl::OkStatus();
   }
   return absl::UnimplementedError(

@@ -17,6 +17,7 @@
 #include "absl/status/status.h"
 #include "keel/core/query/ast.h"
 #include "keel/core/query/internal/eval_types.h"
+#include "keel/core/query/internal/histogram_quantile.h"
 
 namespace re2 {
 class RE2;
@@ -49,6 +50,7 @@ class CallState {
   absl::flat_hash_map<LabelsRef, LabelsRef> dropped_;
   absl::flat_hash_map<LabelsRef, LabelsRef> relabelled_;
   std::unique_ptr<re2::RE2> regex_;
+  HistogramQuantiler quantiler_;
 };
 
 // The labels absent() and absent_over_time() give their answer: those of
