@@ -154,10 +154,33 @@ absl::Status Aggregator::Apply(const EvalVector& in,
 
   index_.clear();
   groups_.clear();
+  for (uint32_t id : touched_) group_of_id_[id] = -1;
+  touched_.clear();
   for (std::size_t si = 0; si < input->size(); ++si) {
     const EvalSample& s = (*input)[si];
-    auto [it, inserted] =
-        index_.try_emplace(*(*input_keys)[si], groups_.size());
+    const std::string* key = (*input_keys)[si];
+    std::size_t group = groups_.size();
+    bool inserted;
+    if (op_ == AggregateOp::kCountValues) {
+      auto [it, fresh] = index_.try_emplace(*key, group);
+      group = it->second;
+      inserted = fresh;
+    } else {
+      auto [kit, fresh_key] = key_ids_.try_emplace(key, 0);
+      if (fresh_key) {
+        auto [tit, fresh_text] = id_of_text_.try_emplace(
+            *key, static_cast<uint32_t>(group_of_id_.size()));
+        if (fresh_text) group_of_id_.push_back(-1);
+        kit->second = tit->second;
+      }
+      int64_t& slot = group_of_id_[kit->second];
+      inserted = slot < 0;
+      if (inserted) {
+        slot = static_cast<int64_t>(group);
+        touched_.push_back(kit->second);
+      }
+      group = static_cast<std::size_t>(slot);
+    }
     if (inserted) {
       Group g{op_ == AggregateOp::kCountValues
                   ? [&] {
@@ -191,7 +214,7 @@ absl::Status Aggregator::Apply(const EvalVector& in,
       groups_.push_back(std::move(g));
       continue;
     }
-    Group& g = groups_[it->second];
+    Group& g = groups_[group];
     switch (op_) {
       case AggregateOp::kSum:
         g.value += s.v;

@@ -8,6 +8,7 @@
 #ifndef KEEL_CORE_QUERY_INTERNAL_AGGREGATION_H_
 #define KEEL_CORE_QUERY_INTERNAL_AGGREGATION_H_
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -29,6 +30,9 @@ class Aggregator {
 
   // One step: `keys[i]` is in[i]'s key; `param` is topk/bottomk's k or
   // quantile's q; `label` count_values' label name.
+  // REQUIRES: a key string, once given, stays where it is and unchanged
+  // for the aggregator's lifetime (the evaluator keeps one per input series
+  // for the whole evaluation).
   absl::Status Apply(const EvalVector& in,
                      const std::vector<const std::string*>& keys, double param,
                      const std::string& label, EvalVector& out);
@@ -48,7 +52,15 @@ class Aggregator {
   std::vector<std::string> grouping_;
   bool without_;
   LabelPool& pool_;
-  absl::flat_hash_map<std::string_view, std::size_t> index_;
+  absl::flat_hash_map<std::string_view, std::size_t> index_;  // count_values
+  // For the other operations, whose keys are the same at every step: a
+  // key's address to the number of its text, and that number to its
+  // group's index at this step (-1: none yet; touched_ lists those set), so
+  // that a step looks addresses up instead of hashing key text.
+  absl::flat_hash_map<const std::string*, uint32_t> key_ids_;
+  absl::flat_hash_map<std::string_view, uint32_t> id_of_text_;
+  std::vector<int64_t> group_of_id_;
+  std::vector<uint32_t> touched_;
   std::vector<Group> groups_;
   std::string scratch_;
   std::vector<std::string> value_keys_;
