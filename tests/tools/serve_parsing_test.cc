@@ -96,7 +96,7 @@ TEST_CASE("durations: Prometheus units and float seconds") {
        {Case{"", "empty"}, Case{"5", "expected a unit"},
         Case{"5x", "expected a unit"}, Case{"m", "expected a number"},
         Case{"30s5m", "largest to smallest"}, Case{"0s", "must be positive"},
-        Case{"9999999999999999y", "too large"}}) {
+        Case{"9999999999999999y", "too long"}}) {
     INFO(c.text);
     auto d = ParseDurationWithUnits(c.text);
     REQUIRE_FALSE(d.ok());
