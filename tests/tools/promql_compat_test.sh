@@ -23,14 +23,7 @@ done
 
 work=$(mktemp -d)
 keel_pid="" prom_pid=""
-stop() {  # stop PID: SIGTERM, then wait at most 30 s, then SIGKILL
-  local pid=$1
-  [[ -n $pid ]] || return 0
-  kill -TERM "$pid" 2>/dev/null || return 0
-  for _ in $(seq 300); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-  kill -KILL "$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null || true
-}
+source "$src/scripts/lib/processes.sh"
 cleanup() {
   stop "$prom_pid"
   stop "$keel_pid"
@@ -48,9 +41,6 @@ fail() {
   echo "--- keel log"; tail -20 "$work/keel.log" 2>/dev/null || true
   echo "--- prometheus log"; tail -20 "$work/prometheus.log" 2>/dev/null || true
   exit 1
-}
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
 started=$(date +%s)
 

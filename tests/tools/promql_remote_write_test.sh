@@ -32,14 +32,7 @@ done
 SCRAPE_SECONDS=${KEEL_RW_SECONDS:-60}
 work=$(mktemp -d)
 keel_pid="" prom_pid="" target_pid=""
-stop() {  # stop PID: SIGTERM, then wait at most 30 s, then SIGKILL
-  local pid=$1
-  [[ -n $pid ]] || return 0
-  kill -TERM "$pid" 2>/dev/null || return 0
-  for _ in $(seq 300); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-  kill -KILL "$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null || true
-}
+source "$src/scripts/lib/processes.sh"
 cleanup() {
   stop "$prom_pid"
   stop "$keel_pid"
@@ -54,9 +47,6 @@ fail() {
   echo "--- keel log"; tail -20 "$work/keel.log" 2>/dev/null || true
   echo "--- prometheus log"; tail -20 "$work/prometheus.log" 2>/dev/null || true
   exit 1
-}
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
 # instant QUERY SERVER-URL TIME: the first result value, "none" for an
 # empty vector, the number of points for a matrix, "error" for an error.

@@ -11,15 +11,7 @@ src=$1 keel=$3
 work=$(mktemp -d)
 keel_pid="" prom_pid=""
 stopped_rc=0
-stop() {  # stop PID: SIGTERM, then wait at most 30 s, then SIGKILL; exit code in stopped_rc
-  local pid=$1
-  stopped_rc=0
-  [[ -n $pid ]] || return 0
-  kill -TERM "$pid" 2>/dev/null || return 0
-  for _ in $(seq 300); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-  kill -KILL "$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null || stopped_rc=$?
-}
+source "$src/scripts/lib/processes.sh"
 cleanup() {
   stop "$prom_pid"
   stop "$keel_pid"
@@ -33,9 +25,6 @@ fail() {
   echo "--- keel log"; cat "$work"/keel*.log 2>/dev/null | tail -40 || true
   echo "--- prometheus log"; tail -20 "$work/prometheus.log" 2>/dev/null || true
   exit 1
-}
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
 kport=$(free_port)
 pport=$(free_port)
