@@ -275,6 +275,11 @@ void CheckExpr(const std::string& text) {
   again_limits.max_bytes = std::max(limits.max_bytes, printed.size());
   auto again = ParseExpr(printed, again_limits);
   FUZZ_CHECK(again.ok()) << text << " -> " << printed << ": " << again.status();
+  // Prometheus' printer writes positive infinity as "+Inf", which reads back
+  // as a unary plus, and a unary operator binds looser than `^`: `2 * Inf ^
+  // 3` prints as `2 * +Inf ^ 3`, another tree. keel prints as Prometheus
+  // does, so the round trip is not checked for such a query.
+  if (printed.find("+Inf") != std::string::npos) return;
   const std::string difference = Difference(**parsed, **again);
   FUZZ_CHECK(difference.empty())
       << text << " -> " << printed << ": " << difference << " differs";
