@@ -121,7 +121,8 @@ TEST_CASE("a huge-page arena advises huge pages on what it maps") {
   plain.deallocate(other, kLarge);
 }
 
-TEST_CASE("an emptied arena is reused: making arenas repeatedly costs no memory") {
+TEST_CASE(
+    "an emptied arena is reused: making arenas repeatedly costs no memory") {
   // jemalloc keeps ~4 KiB of every arena it destroys: 4,000 destroyed
   // arenas would have grown its resident memory by ~16 MB. (jemalloc's own
   // figure: a sanitizer's allocator grows the process's RSS meanwhile.)

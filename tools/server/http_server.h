@@ -1,9 +1,9 @@
 // HttpServer: one civetweb server with a small exact-path router, for
 // `keel serve`. A path may hold one `{}` segment, which matches any
 // non-empty segment (`/api/v1/label/{}/values`); the handler reads it from
-// HttpRequest::path. Handlers take a parsed request and return a whole response;
-// the server reads bodies up to the route's limit and writes each answer in
-// one call.
+// HttpRequest::path. Handlers take a parsed request and return a whole
+// response; the server reads bodies up to the route's limit and writes each
+// answer in one call.
 //
 //   HttpServer server;
 //   server.Route("GET", "/v1/lookup", [](const HttpRequest& r) {

@@ -51,10 +51,9 @@ LookupApi::LookupApi(std::optional<core::RangeTable> ranges,
 void LookupApi::Register(HttpServer* server, size_t max_body_bytes) {
   server->Route("GET", "/v1/lookup",
                 [this](const HttpRequest& r) { return LookupOne(r); });
-  server->Route(
-      "POST", "/v1/lookup",
-      [this](const HttpRequest& r) { return LookupMany(r); },
-      {.max_body_bytes = max_body_bytes});
+  server->Route("POST", "/v1/lookup",
+                [this](const HttpRequest& r) { return LookupMany(r); },
+                {.max_body_bytes = max_body_bytes});
   server->Route("GET", "/v1/prefix",
                 [this](const HttpRequest& r) { return Prefix(r); });
 }
