@@ -1,4 +1,4 @@
-#include "keel/alloc/arena.h"
+#include "alloc/arena.h"
 
 #include <jemalloc/jemalloc.h>
 
@@ -12,9 +12,9 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "keel/alloc/internal/arena_registry.h"
-#include "keel/alloc/internal/huge_page_hooks.h"
-#include "keel/alloc/internal/mallctl.h"
+#include "alloc/internal/arena_registry.h"
+#include "alloc/internal/huge_page_hooks.h"
+#include "alloc/internal/mallctl.h"
 
 namespace keel::alloc {
 namespace {

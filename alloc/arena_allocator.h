@@ -18,7 +18,7 @@
 #include <cstddef>
 #include <new>
 
-#include "keel/alloc/arena.h"
+#include "alloc/arena.h"
 
 namespace keel::alloc {
 

@@ -1,9 +1,9 @@
-#include "keel/alloc/growth_policy.h"
+#include "alloc/growth_policy.h"
 
 #include <algorithm>
 #include <cassert>
 
-#include "keel/alloc/size_classes.h"
+#include "alloc/size_classes.h"
 
 namespace keel::alloc {
 

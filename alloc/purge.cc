@@ -1,8 +1,8 @@
-#include "keel/alloc/purge.h"
+#include "alloc/purge.h"
 
 #include "absl/strings/str_cat.h"
-#include "keel/alloc/internal/arena_registry.h"
-#include "keel/alloc/internal/mallctl.h"
+#include "alloc/internal/arena_registry.h"
+#include "alloc/internal/mallctl.h"
 
 namespace keel::alloc {
 namespace {

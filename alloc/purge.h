@@ -16,7 +16,7 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "keel/alloc/arena.h"
+#include "alloc/arena.h"
 
 namespace keel::alloc {
 

@@ -1,10 +1,10 @@
-#include "keel/alloc/size_classes.h"
+#include "alloc/size_classes.h"
 
 #include <algorithm>
 #include <cassert>
 
 #include "absl/strings/str_cat.h"
-#include "keel/alloc/internal/mallctl.h"
+#include "alloc/internal/mallctl.h"
 
 namespace keel::alloc {
 

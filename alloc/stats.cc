@@ -1,4 +1,4 @@
-#include "keel/alloc/stats.h"
+#include "alloc/stats.h"
 
 #include <jemalloc/jemalloc.h>
 #include <unistd.h>
@@ -6,9 +6,9 @@
 #include <cstdio>
 
 #include "absl/strings/str_cat.h"
-#include "keel/alloc/internal/arena_registry.h"
-#include "keel/alloc/internal/mallctl.h"
-#include "keel/alloc/size_classes.h"
+#include "alloc/internal/arena_registry.h"
+#include "alloc/internal/mallctl.h"
+#include "alloc/size_classes.h"
 
 namespace keel::alloc {
 namespace {

@@ -21,7 +21,7 @@
 #include <string>
 #include <vector>
 
-#include "keel/alloc/arena.h"
+#include "alloc/arena.h"
 
 namespace keel::alloc {
 

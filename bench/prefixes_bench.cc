@@ -35,13 +35,13 @@
 #include <utility>
 #include <vector>
 
-#include "keel/alloc/purge.h"
-#include "keel/alloc/stats.h"
-#include "keel/core/ip.h"
-#include "keel/core/prefix_loader.h"
-#include "keel/core/prefix_table.h"
-#include "keel/tools/command.h"
-#include "keel/tools/json.h"
+#include "alloc/purge.h"
+#include "alloc/stats.h"
+#include "core/ip.h"
+#include "core/prefixes/prefix_loader.h"
+#include "core/prefixes/prefix_table.h"
+#include "tools/command.h"
+#include "tools/json.h"
 
 namespace keel::tools {
 namespace {

@@ -17,8 +17,8 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
-#include "keel/tools/args.h"
-#include "keel/tools/command.h"
+#include "tools/args.h"
+#include "tools/command.h"
 
 namespace keel::tools {
 namespace {

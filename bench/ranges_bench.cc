@@ -23,14 +23,14 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
-#include "keel/alloc/stats.h"
-#include "keel/core/internal/range_feed.h"
-#include "keel/core/ip.h"
-#include "keel/core/line_reader.h"
-#include "keel/core/range_table.h"
-#include "keel/core/range_table_builder.h"
-#include "keel/tools/command.h"
-#include "keel/tools/json.h"
+#include "alloc/stats.h"
+#include "core/io/line_reader.h"
+#include "core/ip.h"
+#include "core/ranges/internal/range_feed.h"
+#include "core/ranges/range_table.h"
+#include "core/ranges/range_table_builder.h"
+#include "tools/command.h"
+#include "tools/json.h"
 
 namespace keel::tools {
 namespace {

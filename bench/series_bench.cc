@@ -25,12 +25,12 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "keel/alloc/stats.h"
-#include "keel/core/selector.h"
-#include "keel/core/series_store.h"
-#include "keel/core/series_text_format.h"
-#include "keel/tools/command.h"
-#include "keel/tools/json.h"
+#include "alloc/stats.h"
+#include "core/series/selector.h"
+#include "core/series/series_store.h"
+#include "core/series/series_text_format.h"
+#include "tools/command.h"
+#include "tools/json.h"
 
 namespace keel::tools {
 namespace {

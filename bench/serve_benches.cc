@@ -1,7 +1,7 @@
 // The benchmarks that keel-serve runs (they speak remote-write, whose
 // libraries only keel-serve links): `keel bench flood ...` execs
 // `keel-serve bench flood ...`.
-#include "keel/tools/command.h"
+#include "tools/command.h"
 
 KEEL_FORWARDED_COMMAND("bench flood",
                        "write and query flood against a running keel serve "

@@ -1,4 +1,4 @@
-#include "keel/core/utf8.h"
+#include "core/utf8.h"
 
 namespace keel::core {
 

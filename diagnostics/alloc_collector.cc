@@ -1,9 +1,9 @@
-#include "keel/diagnostics/alloc_collector.h"
+#include "diagnostics/alloc_collector.h"
 
 #include <string>
 
-#include "keel/alloc/stats.h"
-#include "keel/diagnostics/metric_builder.h"
+#include "alloc/stats.h"
+#include "diagnostics/metric_builder.h"
 
 namespace keel::diagnostics {
 namespace {

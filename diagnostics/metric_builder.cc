@@ -1,4 +1,4 @@
-#include "keel/diagnostics/metric_builder.h"
+#include "diagnostics/metric_builder.h"
 
 #include <iterator>
 

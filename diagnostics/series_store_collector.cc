@@ -1,6 +1,6 @@
-#include "keel/diagnostics/series_store_collector.h"
+#include "diagnostics/series_store_collector.h"
 
-#include "keel/diagnostics/metric_builder.h"
+#include "diagnostics/metric_builder.h"
 
 namespace keel::diagnostics {
 

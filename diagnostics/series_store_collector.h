@@ -18,7 +18,7 @@
 
 #include <vector>
 
-#include "keel/core/series_store.h"
+#include "core/series/series_store.h"
 #include "prometheus/collectable.h"
 #include "prometheus/metric_family.h"
 

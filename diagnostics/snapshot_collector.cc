@@ -1,8 +1,8 @@
-#include "keel/diagnostics/snapshot_collector.h"
+#include "diagnostics/snapshot_collector.h"
 
 #include <chrono>
 
-#include "keel/diagnostics/metric_builder.h"
+#include "diagnostics/metric_builder.h"
 
 namespace keel::diagnostics {
 namespace {

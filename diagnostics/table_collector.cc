@@ -1,8 +1,8 @@
-#include "keel/diagnostics/table_collector.h"
+#include "diagnostics/table_collector.h"
 
 #include <utility>
 
-#include "keel/diagnostics/metric_builder.h"
+#include "diagnostics/metric_builder.h"
 
 namespace keel::diagnostics {
 

@@ -19,8 +19,8 @@
 #include <string>
 #include <vector>
 
-#include "keel/core/prefix_table.h"
-#include "keel/core/range_table.h"
+#include "core/prefixes/prefix_table.h"
+#include "core/ranges/range_table.h"
 #include "prometheus/collectable.h"
 #include "prometheus/metric_family.h"
 

@@ -1,4 +1,4 @@
-#include "keel/snapshot/reader.h"
+#include "snapshot/reader.h"
 
 #include <algorithm>
 #include <atomic>
@@ -18,10 +18,10 @@
 #include "absl/hash/hash.h"
 #include "absl/strings/str_cat.h"
 #include "absl/types/span.h"
-#include "keel/core/internal/series_restorer.h"
-#include "keel/core/labels.h"
-#include "keel/snapshot/internal/format.h"
-#include "keel/snapshot/internal/record_parser.h"
+#include "core/series/internal/series_restorer.h"
+#include "core/series/labels.h"
+#include "snapshot/internal/format.h"
+#include "snapshot/internal/record_parser.h"
 
 namespace keel::snapshot {
 namespace {

@@ -1,4 +1,4 @@
-#include "keel/snapshot/writer.h"
+#include "snapshot/writer.h"
 
 #include <algorithm>
 #include <chrono>
@@ -10,15 +10,15 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
-#include "keel/core/internal/atomic_file.h"
-#include "keel/snapshot/internal/block_writer.h"
-#include "keel/snapshot/internal/format.h"
-#include "keel/snapshot/internal/little_endian.h"
+#include "core/io/atomic_file.h"
+#include "core/io/little_endian.h"
+#include "snapshot/internal/block_writer.h"
+#include "snapshot/internal/format.h"
 
 namespace keel::snapshot {
 namespace {
 
-using core::core_internal::AtomicFile;
+using core::AtomicFile;
 using snapshot_internal::BlockWriter;
 using snapshot_internal::kBlockHeaderBytes;
 using snapshot_internal::kChunkRecordFixedBytes;
@@ -182,7 +182,7 @@ absl::StatusOr<WriteStats> WriteSnapshot(const core::SeriesStore& store,
       st = r.status();
       break;
     }
-    snapshot_internal::PutU32(*r, static_cast<uint32_t>(s.size()));
+    core::PutU32(*r, static_cast<uint32_t>(s.size()));
     std::memcpy(*r + 4, s.data(), s.size());
   }
   if (st.ok()) st = blocks.StartSection(Section::kSeries);
@@ -194,10 +194,10 @@ absl::StatusOr<WriteStats> WriteSnapshot(const core::SeriesStore& store,
       break;
     }
     uint8_t* p = *r;
-    snapshot_internal::PutU32(p, static_cast<uint32_t>(labels.size()));
+    core::PutU32(p, static_cast<uint32_t>(labels.size()));
     for (size_t j = 0; j < labels.size(); ++j) {
-      snapshot_internal::PutU32(p + 4 + 8 * j, table.Find(labels[j].name));
-      snapshot_internal::PutU32(p + 8 + 8 * j, table.Find(labels[j].value));
+      core::PutU32(p + 4 + 8 * j, table.Find(labels[j].name));
+      core::PutU32(p + 8 + 8 * j, table.Find(labels[j].value));
     }
   }
   snapshot_internal::Footer footer;
@@ -212,12 +212,12 @@ absl::StatusOr<WriteStats> WriteSnapshot(const core::SeriesStore& store,
       break;
     }
     uint8_t* p = *r;
-    snapshot_internal::PutU32(p, pos.series);
-    snapshot_internal::PutI64(p + 4, c.min_time);
-    snapshot_internal::PutI64(p + 12, c.max_time);
-    snapshot_internal::PutU32(p + 20, c.samples);
+    core::PutU32(p, pos.series);
+    core::PutI64(p + 4, c.min_time);
+    core::PutI64(p + 12, c.max_time);
+    core::PutU32(p + 20, c.samples);
     p[24] = c.encoding;
-    snapshot_internal::PutU32(p + 25, static_cast<uint32_t>(c.bytes.size()));
+    core::PutU32(p + 25, static_cast<uint32_t>(c.bytes.size()));
     std::memcpy(p + kChunkRecordFixedBytes, c.bytes.data(), c.bytes.size());
     footer.sample_count += c.samples;
     footer.chunk_bytes += c.bytes.size();

@@ -21,7 +21,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
-#include "keel/core/series_store.h"
+#include "core/series/series_store.h"
 
 namespace keel::snapshot {
 

@@ -4,12 +4,12 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "keel/alloc/arena.h"
-#include "keel/alloc/purge.h"
-#include "keel/alloc/size_classes.h"
-#include "keel/alloc/stats.h"
-#include "keel/tools/command.h"
-#include "keel/tools/json.h"
+#include "alloc/arena.h"
+#include "alloc/purge.h"
+#include "alloc/size_classes.h"
+#include "alloc/stats.h"
+#include "tools/command.h"
+#include "tools/json.h"
 
 namespace keel::tools {
 namespace {

@@ -1,4 +1,4 @@
-#include "keel/tools/args.h"
+#include "tools/args.h"
 
 #include <algorithm>
 #include <cstdio>

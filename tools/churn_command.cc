@@ -26,12 +26,12 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "keel/alloc/stats.h"
-#include "keel/core/series_store.h"
-#include "keel/snapshot/reader.h"
-#include "keel/snapshot/writer.h"
-#include "keel/tools/command.h"
-#include "keel/tools/json.h"
+#include "alloc/stats.h"
+#include "core/series/series_store.h"
+#include "snapshot/reader.h"
+#include "snapshot/writer.h"
+#include "tools/command.h"
+#include "tools/json.h"
 
 namespace keel::tools {
 namespace {

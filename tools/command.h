@@ -13,7 +13,7 @@
 #include <string_view>
 #include <vector>
 
-#include "keel/tools/args.h"
+#include "tools/args.h"
 
 namespace keel::tools {
 

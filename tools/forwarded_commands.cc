@@ -1,6 +1,6 @@
 // The commands that keel-serve runs (tools/CMakeLists.txt says why they are
 // an executable of their own); `keel serve ...` execs `keel-serve serve ...`.
-#include "keel/tools/command.h"
+#include "tools/command.h"
 
 KEEL_FORWARDED_COMMAND("serve",
                        "HTTP server: IP and prefix lookups, Prometheus remote "

@@ -1,11 +1,11 @@
-#include "keel/tools/json.h"
+#include "tools/json.h"
 
 #include <charconv>
 #include <cmath>
 #include <cstdio>
 
 #include "absl/strings/str_cat.h"
-#include "keel/core/utf8.h"
+#include "core/utf8.h"
 
 namespace keel::tools {
 

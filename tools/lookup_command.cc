@@ -16,11 +16,11 @@
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
-#include "keel/core/ip.h"
-#include "keel/core/range_table.h"
-#include "keel/core/range_table_builder.h"
-#include "keel/tools/command.h"
-#include "keel/tools/stdin_lines.h"
+#include "core/ip.h"
+#include "core/ranges/range_table.h"
+#include "core/ranges/range_table_builder.h"
+#include "tools/command.h"
+#include "tools/stdin_lines.h"
 
 namespace keel::tools {
 namespace {

@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "absl/strings/str_split.h"
-#include "keel/tools/command.h"
+#include "tools/command.h"
 
 namespace keel::tools {
 

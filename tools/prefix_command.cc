@@ -8,11 +8,11 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
-#include "keel/core/ip.h"
-#include "keel/core/prefix_loader.h"
-#include "keel/core/prefix_table.h"
-#include "keel/tools/command.h"
-#include "keel/tools/stdin_lines.h"
+#include "core/ip.h"
+#include "core/prefixes/prefix_loader.h"
+#include "core/prefixes/prefix_table.h"
+#include "tools/command.h"
+#include "tools/stdin_lines.h"
 
 namespace keel::tools {
 namespace {

@@ -32,13 +32,13 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "keel/core/query/engine.h"
-#include "keel/core/query/parser.h"
-#include "keel/core/query/result_json.h"
-#include "keel/core/query/value.h"
-#include "keel/snapshot/reader.h"
-#include "keel/tools/command.h"
-#include "keel/tools/server/prom_time.h"
+#include "core/query/engine.h"
+#include "core/query/parser.h"
+#include "core/query/result_json.h"
+#include "core/query/value.h"
+#include "snapshot/reader.h"
+#include "tools/command.h"
+#include "tools/server/prom_time.h"
 
 namespace keel::tools {
 namespace {

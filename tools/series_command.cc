@@ -1,14 +1,15 @@
 // keel series import FILE [--snapshot-out PATH]: reads samples in the import
-// format (core/series_text_format.h) into a fresh SeriesStore and prints, as
-// JSON, what it stored; with --snapshot-out also writes a snapshot of it.
+// format (core/series/series_text_format.h) into a fresh SeriesStore and
+// prints, as JSON, what it stored; with --snapshot-out also writes a snapshot
+// of it.
 #include <cstdio>
 
 #include "absl/status/status.h"
-#include "keel/core/series_store.h"
-#include "keel/core/series_text_format.h"
-#include "keel/snapshot/writer.h"
-#include "keel/tools/command.h"
-#include "keel/tools/json.h"
+#include "core/series/series_store.h"
+#include "core/series/series_text_format.h"
+#include "snapshot/writer.h"
+#include "tools/command.h"
+#include "tools/json.h"
 
 namespace keel::tools {
 namespace {

@@ -6,9 +6,9 @@
 #include <vector>
 
 #include "absl/status/status.h"
-#include "keel/core/series_text_format.h"
-#include "keel/snapshot/reader.h"
-#include "keel/tools/command.h"
+#include "core/series/series_text_format.h"
+#include "snapshot/reader.h"
+#include "tools/command.h"
 
 namespace keel::tools {
 namespace {

@@ -9,10 +9,10 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
-#include "keel/tools/command.h"
-#include "keel/tools/server/event_log.h"
-#include "keel/tools/server/serve_app.h"
-#include "keel/tools/server/serve_config.h"
+#include "tools/command.h"
+#include "tools/server/event_log.h"
+#include "tools/server/serve_app.h"
+#include "tools/server/serve_config.h"
 
 namespace keel::tools {
 namespace {

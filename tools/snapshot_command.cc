@@ -8,9 +8,9 @@
 #include <cstdio>
 
 #include "absl/status/status.h"
-#include "keel/snapshot/reader.h"
-#include "keel/tools/command.h"
-#include "keel/tools/json.h"
+#include "snapshot/reader.h"
+#include "tools/command.h"
+#include "tools/json.h"
 
 namespace keel::tools {
 namespace {

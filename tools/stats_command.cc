@@ -2,9 +2,9 @@
 #include <cstdio>
 #include <memory>
 
-#include "keel/diagnostics/alloc_collector.h"
-#include "keel/tools/command.h"
+#include "diagnostics/alloc_collector.h"
 #include "prometheus/text_serializer.h"
+#include "tools/command.h"
 
 namespace keel::tools {
 namespace {

@@ -1,4 +1,4 @@
-#include "keel/tools/stdin_lines.h"
+#include "tools/stdin_lines.h"
 
 #include <fcntl.h>
 #include <unistd.h>

@@ -6,7 +6,7 @@
 //   while (lines.Next(&line)) ...
 //   if (!lines.status().ok()) ...      // stopped before the end
 //
-// A LineReader (core/line_reader.h) over a duplicate of descriptor 0, with a
+// A LineReader (core/io/line_reader.h) over a duplicate of descriptor 0, with a
 // small first buffer: lines are bounded by LineReader::kMaxLineBytes (a
 // longer one stops the reading with an error naming "stdin:N" and the limit),
 // and a read error or a failed allocation is an error, never the end of the
@@ -24,7 +24,7 @@
 #include <string_view>
 
 #include "absl/status/status.h"
-#include "keel/core/line_reader.h"
+#include "core/io/line_reader.h"
 
 namespace keel::tools {
 

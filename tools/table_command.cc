@@ -6,10 +6,10 @@
 // Prints one JSON object describing the table.
 #include <cstdio>
 
-#include "keel/core/range_table.h"
-#include "keel/core/range_table_builder.h"
-#include "keel/tools/command.h"
-#include "keel/tools/json.h"
+#include "core/ranges/range_table.h"
+#include "core/ranges/range_table_builder.h"
+#include "tools/command.h"
+#include "tools/json.h"
 
 namespace keel::tools {
 namespace {

@@ -1,4 +1,4 @@
-#include "keel/alloc/internal/arena_registry.h"
+#include "alloc/internal/arena_registry.h"
 
 #include <algorithm>
 

@@ -1,11 +1,11 @@
-#include "keel/alloc/internal/huge_page_hooks.h"
+#include "alloc/internal/huge_page_hooks.h"
 
 #include <sys/mman.h>
 
 #include <algorithm>
 #include <cstddef>
 
-#include "keel/alloc/internal/mallctl.h"
+#include "alloc/internal/mallctl.h"
 
 namespace keel::alloc::alloc_internal {
 namespace {

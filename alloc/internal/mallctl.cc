@@ -1,4 +1,4 @@
-#include "keel/alloc/internal/mallctl.h"
+#include "alloc/internal/mallctl.h"
 
 #include <jemalloc/jemalloc.h>
 

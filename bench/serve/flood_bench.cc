@@ -35,9 +35,9 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "keel/tools/command.h"
-#include "keel/tools/json.h"
 #include "remote_write.pb.h"
+#include "tools/command.h"
+#include "tools/json.h"
 
 namespace keel::tools {
 namespace {

@@ -1,6 +1,6 @@
-#include "keel/core/query/ast.h"
+#include "core/query/ast.h"
 
-#include "keel/core/query/functions.h"
+#include "core/query/functions.h"
 
 namespace keel::query {
 

@@ -1,5 +1,5 @@
 // The syntax tree of a PromQL expression, as Prometheus 2.42's parser builds
-// it (promql/parser/ast.go): the parser (keel/core/query/parser.h) makes one,
+// it (promql/parser/ast.go): the parser (core/query/parser.h) makes one,
 // the printer (printer.h) writes it back in Prometheus' canonical form, and
 // the evaluator walks it.
 //
@@ -25,7 +25,7 @@
 #include <string_view>
 #include <vector>
 
-#include "keel/core/matcher.h"
+#include "core/series/matcher.h"
 
 namespace keel::query {
 

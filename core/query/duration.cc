@@ -1,11 +1,11 @@
-#include "keel/core/query/duration.h"
+#include "core/query/duration.h"
 
 #include <array>
 #include <limits>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
-#include "keel/core/query/internal/go_text.h"
+#include "core/query/internal/go_text.h"
 
 namespace keel::query {
 namespace {

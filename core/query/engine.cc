@@ -1,12 +1,12 @@
-#include "keel/core/query/engine.h"
+#include "core/query/engine.h"
 
 #include <algorithm>
 #include <utility>
 #include <variant>
 
 #include "absl/strings/str_cat.h"
-#include "keel/core/query/internal/eval_types.h"
-#include "keel/core/query/internal/evaluator.h"
+#include "core/query/internal/eval_types.h"
+#include "core/query/internal/evaluator.h"
 
 namespace keel::query {
 namespace {

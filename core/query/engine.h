@@ -40,10 +40,10 @@
 #include <cstdint>
 
 #include "absl/status/statusor.h"
-#include "keel/core/query/ast.h"
-#include "keel/core/query/value.h"
-#include "keel/core/query_context.h"
-#include "keel/core/series_store.h"
+#include "core/query/ast.h"
+#include "core/query/value.h"
+#include "core/series/query_context.h"
+#include "core/series/series_store.h"
 
 namespace keel::query {
 

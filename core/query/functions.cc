@@ -1,4 +1,4 @@
-#include "keel/core/query/functions.h"
+#include "core/query/functions.h"
 
 #include <algorithm>
 #include <array>

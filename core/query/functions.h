@@ -12,7 +12,7 @@
 #include <span>
 #include <string_view>
 
-#include "keel/core/query/ast.h"
+#include "core/query/ast.h"
 
 namespace keel::query {
 

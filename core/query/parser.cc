@@ -1,4 +1,4 @@
-#include "keel/core/query/parser.h"
+#include "core/query/parser.h"
 
 #include <algorithm>
 #include <cmath>
@@ -10,13 +10,13 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "keel/core/labels.h"
-#include "keel/core/query/duration.h"
-#include "keel/core/query/functions.h"
-#include "keel/core/query/internal/checker.h"
-#include "keel/core/query/internal/go_text.h"
-#include "keel/core/query/internal/lexer.h"
-#include "keel/core/query/internal/parse_error.h"
+#include "core/query/duration.h"
+#include "core/query/functions.h"
+#include "core/query/internal/checker.h"
+#include "core/query/internal/go_text.h"
+#include "core/query/internal/lexer.h"
+#include "core/query/internal/parse_error.h"
+#include "core/series/labels.h"
 
 namespace keel::query {
 namespace {

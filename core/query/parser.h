@@ -35,8 +35,8 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "keel/core/matcher.h"
-#include "keel/core/query/ast.h"
+#include "core/query/ast.h"
+#include "core/series/matcher.h"
 
 namespace keel::query {
 

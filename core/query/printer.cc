@@ -1,14 +1,14 @@
-#include "keel/core/query/printer.h"
+#include "core/query/printer.h"
 
 #include <algorithm>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "keel/core/labels.h"
-#include "keel/core/query/duration.h"
-#include "keel/core/query/functions.h"
-#include "keel/core/query/internal/go_text.h"
+#include "core/query/duration.h"
+#include "core/query/functions.h"
+#include "core/query/internal/go_text.h"
+#include "core/series/labels.h"
 
 namespace keel::query {
 namespace {

@@ -18,7 +18,7 @@
 
 #include <string>
 
-#include "keel/core/query/ast.h"
+#include "core/query/ast.h"
 
 namespace keel::query {
 

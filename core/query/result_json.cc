@@ -1,4 +1,4 @@
-#include "keel/core/query/result_json.h"
+#include "core/query/result_json.h"
 
 #include <charconv>
 #include <cmath>

@@ -23,8 +23,8 @@
 #include <string_view>
 
 #include "absl/functional/function_ref.h"
-#include "keel/core/labels.h"
-#include "keel/core/query/value.h"
+#include "core/query/value.h"
+#include "core/series/labels.h"
 
 namespace keel::query {
 

@@ -1,4 +1,4 @@
-#include "keel/core/query/value.h"
+#include "core/query/value.h"
 
 namespace keel::query {
 

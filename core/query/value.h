@@ -20,7 +20,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
-#include "keel/core/labels.h"
+#include "core/series/labels.h"
 
 namespace keel::query {
 

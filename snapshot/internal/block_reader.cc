@@ -1,4 +1,4 @@
-#include "keel/snapshot/internal/block_reader.h"
+#include "snapshot/internal/block_reader.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -8,14 +8,14 @@
 #include <cerrno>
 
 #include "absl/strings/str_cat.h"
-#include "keel/core/internal/crc32c.h"
-#include "keel/core/internal/errno_status.h"
+#include "core/io/crc32c.h"
+#include "core/io/errno_status.h"
 
 namespace keel::snapshot::snapshot_internal {
 
-using core::core_internal::Crc32c;
-using core::core_internal::ErrnoStatus;
-using core::core_internal::ExtendCrc32c;
+using core::Crc32c;
+using core::ErrnoStatus;
+using core::ExtendCrc32c;
 
 namespace {
 

@@ -26,7 +26,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "keel/snapshot/internal/format.h"
+#include "snapshot/internal/format.h"
 
 namespace keel::snapshot::snapshot_internal {
 

@@ -1,15 +1,15 @@
-#include "keel/snapshot/internal/block_writer.h"
+#include "snapshot/internal/block_writer.h"
 
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
-#include "keel/core/internal/crc32c.h"
+#include "core/io/crc32c.h"
 
 namespace keel::snapshot::snapshot_internal {
 
-using core::core_internal::AtomicFile;
-using core::core_internal::Crc32c;
-using core::core_internal::ExtendCrc32c;
+using core::AtomicFile;
+using core::Crc32c;
+using core::ExtendCrc32c;
 
 BlockWriter::BlockWriter(AtomicFile& out, size_t block_payload,
                          size_t largest_record)

@@ -20,8 +20,8 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "keel/core/internal/atomic_file.h"
-#include "keel/snapshot/internal/format.h"
+#include "core/io/atomic_file.h"
+#include "snapshot/internal/format.h"
 
 namespace keel::snapshot::snapshot_internal {
 
@@ -29,7 +29,7 @@ class BlockWriter {
  public:
   // `out` must outlive the writer. Records up to max(block_payload,
   // largest_record) bytes fit; the buffer is that plus a block header.
-  BlockWriter(core::core_internal::AtomicFile& out, size_t block_payload,
+  BlockWriter(core::AtomicFile& out, size_t block_payload,
               size_t largest_record);
 
   // Writes the file header and starts the chain checksum with it.
@@ -48,7 +48,7 @@ class BlockWriter {
  private:
   absl::Status CloseBlock();
 
-  core::core_internal::AtomicFile& out_;
+  core::AtomicFile& out_;
   size_t block_payload_;
   size_t capacity_;
   std::unique_ptr<uint8_t[]> buffer_;  // block header, then payload

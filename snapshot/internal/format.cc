@@ -1,16 +1,22 @@
-#include "keel/snapshot/internal/format.h"
+#include "snapshot/internal/format.h"
 
 #include <cstring>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
-#include "keel/core/internal/crc32c.h"
-#include "keel/snapshot/internal/little_endian.h"
+#include "core/io/crc32c.h"
+#include "core/io/little_endian.h"
 
 namespace keel::snapshot::snapshot_internal {
+using core::GetI64;
+using core::GetU32;
+using core::GetU64;
+using core::PutI64;
+using core::PutU32;
+using core::PutU64;
 
-using core::core_internal::Crc32c;
-using core::core_internal::ExtendCrc32c;
+using core::Crc32c;
+using core::ExtendCrc32c;
 
 const char* SectionName(Section s) {
   switch (s) {

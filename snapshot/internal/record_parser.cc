@@ -1,13 +1,15 @@
-#include "keel/snapshot/internal/record_parser.h"
+#include "snapshot/internal/record_parser.h"
 
 #include <limits>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "keel/snapshot/internal/block_reader.h"
-#include "keel/snapshot/internal/little_endian.h"
+#include "core/io/little_endian.h"
+#include "snapshot/internal/block_reader.h"
 
 namespace keel::snapshot::snapshot_internal {
+using core::GetI64;
+using core::GetU32;
 namespace {
 
 // Walks one file; each Parse* method consumes one block's records.

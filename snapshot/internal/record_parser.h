@@ -20,8 +20,8 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "keel/core/series_store.h"
-#include "keel/snapshot/internal/format.h"
+#include "core/series/series_store.h"
+#include "snapshot/internal/format.h"
 
 namespace keel::snapshot::snapshot_internal {
 

@@ -1,4 +1,4 @@
-#include "keel/alloc/arena_allocator.h"
+#include "alloc/arena_allocator.h"
 
 #include <catch2/catch.hpp>
 #include <functional>
@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
-#include "keel/alloc/stats.h"
+#include "alloc/stats.h"
 
 namespace keel::alloc {
 namespace {

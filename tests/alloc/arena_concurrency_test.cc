@@ -3,10 +3,10 @@
 #include <thread>
 #include <vector>
 
-#include "keel/alloc/arena.h"
-#include "keel/alloc/arena_allocator.h"
-#include "keel/alloc/purge.h"
-#include "keel/alloc/stats.h"
+#include "alloc/arena.h"
+#include "alloc/arena_allocator.h"
+#include "alloc/purge.h"
+#include "alloc/stats.h"
 
 namespace keel::alloc {
 namespace {

@@ -1,4 +1,4 @@
-#include "keel/alloc/arena.h"
+#include "alloc/arena.h"
 
 #include <sys/wait.h>
 #include <unistd.h>
@@ -13,8 +13,8 @@
 #include <utility>
 #include <vector>
 
-#include "keel/alloc/size_classes.h"
-#include "keel/alloc/stats.h"
+#include "alloc/size_classes.h"
+#include "alloc/stats.h"
 
 namespace keel::alloc {
 namespace {

@@ -1,8 +1,8 @@
-#include "keel/alloc/growth_policy.h"
+#include "alloc/growth_policy.h"
 
 #include <catch2/catch.hpp>
 
-#include "keel/alloc/size_classes.h"
+#include "alloc/size_classes.h"
 
 namespace keel::alloc {
 namespace {

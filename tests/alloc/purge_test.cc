@@ -1,9 +1,9 @@
-#include "keel/alloc/purge.h"
+#include "alloc/purge.h"
 
 #include <catch2/catch.hpp>
 #include <vector>
 
-#include "keel/alloc/stats.h"
+#include "alloc/stats.h"
 
 namespace keel::alloc {
 namespace {

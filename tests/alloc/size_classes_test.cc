@@ -1,4 +1,4 @@
-#include "keel/alloc/size_classes.h"
+#include "alloc/size_classes.h"
 
 #include <jemalloc/jemalloc.h>
 

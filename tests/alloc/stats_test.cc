@@ -1,9 +1,9 @@
-#include "keel/alloc/stats.h"
+#include "alloc/stats.h"
 
 #include <catch2/catch.hpp>
 #include <vector>
 
-#include "keel/alloc/size_classes.h"
+#include "alloc/size_classes.h"
 
 namespace keel::alloc {
 namespace {

@@ -6,7 +6,7 @@
 OUTDIR/data.om   OpenMetrics text for `promtool tsdb create-blocks-from
                  openmetrics` (timestamps in seconds, `# TYPE`, `# EOF`)
 OUTDIR/data.txt  the same samples in keel's import format (millisecond
-                 timestamps; core/series_text_format.h)
+                 timestamps; core/series/series_text_format.h)
 OUTDIR/meta.json the data's time span (base, end in unix seconds)
 
 Deterministic: a fixed seed and a fixed base time (2024-02-29T20:00:00Z, six

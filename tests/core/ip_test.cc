@@ -1,4 +1,4 @@
-#include "keel/core/ip.h"
+#include "core/ip.h"
 
 #include <catch2/catch.hpp>
 #include <string>

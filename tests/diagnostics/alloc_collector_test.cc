@@ -1,13 +1,13 @@
-#include "keel/diagnostics/alloc_collector.h"
+#include "diagnostics/alloc_collector.h"
 
 #include <catch2/catch.hpp>
 #include <string>
 #include <vector>
 
-#include "diagnostics/metric_samples.h"
-#include "keel/alloc/arena.h"
-#include "keel/alloc/purge.h"
+#include "alloc/arena.h"
+#include "alloc/purge.h"
 #include "prometheus/text_serializer.h"
+#include "tests/diagnostics/metric_samples.h"
 
 namespace keel::diagnostics {
 namespace {

@@ -1,10 +1,10 @@
-#include "keel/diagnostics/snapshot_collector.h"
+#include "diagnostics/snapshot_collector.h"
 
 #include <catch2/catch.hpp>
 #include <string>
 
-#include "diagnostics/metric_samples.h"
 #include "prometheus/text_serializer.h"
+#include "tests/diagnostics/metric_samples.h"
 
 namespace keel::diagnostics {
 namespace {

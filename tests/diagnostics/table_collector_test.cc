@@ -1,11 +1,11 @@
-#include "keel/diagnostics/table_collector.h"
+#include "diagnostics/table_collector.h"
 
 #include <catch2/catch.hpp>
 #include <string>
 
-#include "diagnostics/metric_samples.h"
-#include "keel/core/range_table_builder.h"
+#include "core/ranges/range_table_builder.h"
 #include "prometheus/text_serializer.h"
+#include "tests/diagnostics/metric_samples.h"
 
 namespace keel::diagnostics {
 namespace {

@@ -1,6 +1,6 @@
-// Range table images (core/range_table.h open_image): the input is a feed,
-// a NUL, then edits. The feed is built into a table and saved as an image;
-// the edits overwrite bytes of the image, whose checksums are then
+// Range table images (core/ranges/range_table.h open_image): the input is a
+// feed, a NUL, then edits. The feed is built into a table and saved as an
+// image; the edits overwrite bytes of the image, whose checksums are then
 // recomputed (unless the edits say not to), so that forged counts, indices
 // and names reach the structural checks behind the checksums. The image is
 // opened both ways (kMapped, kCopied): the verdicts must agree; an unedited
@@ -25,11 +25,11 @@
 #include <string>
 #include <vector>
 
-#include "fuzz_util.h"
-#include "keel/core/internal/crc32c.h"
-#include "keel/core/internal/range_format.h"
-#include "keel/core/range_table.h"
-#include "keel/core/range_table_builder.h"
+#include "core/io/crc32c.h"
+#include "core/ranges/internal/range_format.h"
+#include "core/ranges/range_table.h"
+#include "core/ranges/range_table_builder.h"
+#include "tests/fuzz/fuzz_util.h"
 
 namespace {
 

@@ -7,8 +7,8 @@
 #include <cstring>
 #include <string>
 
-#include "fuzz_util.h"
-#include "keel/core/ip.h"
+#include "core/ip.h"
+#include "tests/fuzz/fuzz_util.h"
 
 namespace {
 

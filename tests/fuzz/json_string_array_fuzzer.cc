@@ -5,10 +5,10 @@
 #include <string>
 #include <vector>
 
-#include "fuzz_util.h"
-#include "keel/core/labels.h"
-#include "keel/tools/json.h"
-#include "keel/tools/server/json_string_array.h"
+#include "core/series/labels.h"
+#include "tests/fuzz/fuzz_util.h"
+#include "tools/json.h"
+#include "tools/server/json_string_array.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   constexpr size_t kMaxItems = 64;

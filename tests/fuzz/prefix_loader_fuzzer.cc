@@ -1,6 +1,6 @@
-// BGP prefix-to-origin files (core/prefix_loader.h): the input is a file in
-// any of the three formats. ReadPrefixFile and LoadPrefixTable must agree
-// (same verdict, same counts), every row must be a valid prefix, and the
+// BGP prefix-to-origin files (core/prefixes/prefix_loader.h): the input is a
+// file in any of the three formats. ReadPrefixFile and LoadPrefixTable must
+// agree (same verdict, same counts), every row must be a valid prefix, and the
 // table must hold, for every prefix, the origin of its last row and answer
 // a longest-prefix match at each prefix's first and last address as a
 // brute-force search over the rows does. Runs strict and with
@@ -9,9 +9,9 @@
 #include <optional>
 #include <vector>
 
-#include "fuzz_util.h"
-#include "keel/core/prefix_loader.h"
-#include "keel/core/prefix_table.h"
+#include "core/prefixes/prefix_loader.h"
+#include "core/prefixes/prefix_table.h"
+#include "tests/fuzz/fuzz_util.h"
 
 namespace {
 

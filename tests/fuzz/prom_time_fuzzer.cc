@@ -6,9 +6,9 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
-#include "fuzz_util.h"
-#include "keel/tools/server/prom_time.h"
-#include "keel/tools/server/serve_config.h"
+#include "tests/fuzz/fuzz_util.h"
+#include "tools/server/prom_time.h"
+#include "tools/server/serve_config.h"
 
 namespace {
 

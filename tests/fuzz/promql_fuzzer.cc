@@ -23,11 +23,11 @@
 #include <vector>
 
 #include "absl/status/status.h"
-#include "fuzz_util.h"
-#include "keel/core/query/ast.h"
-#include "keel/core/query/functions.h"
-#include "keel/core/query/parser.h"
-#include "keel/core/query/printer.h"
+#include "core/query/ast.h"
+#include "core/query/functions.h"
+#include "core/query/parser.h"
+#include "core/query/printer.h"
+#include "tests/fuzz/fuzz_util.h"
 
 namespace keel::query {
 namespace {

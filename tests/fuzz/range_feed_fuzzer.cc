@@ -1,18 +1,19 @@
-// IP range feeds (core/internal/range_feed.h, core/range_table_builder.h):
-// the input is a feed file. Its lines go through ParseFeedLine one by one,
-// and the whole file through RangeTableBuilder::AddFile and Build under the
-// "last" overlap policy; the built table must then answer, at every row's
-// ends and just outside them, what the last row covering the address set
-// for each field group (the AS number and name, the country).
+// IP range feeds (core/ranges/internal/range_feed.h,
+// core/ranges/range_table_builder.h): the input is a feed file. Its lines go
+// through ParseFeedLine one by one, and the whole file through
+// RangeTableBuilder::AddFile and Build under the "last" overlap policy; the
+// built table must then answer, at every row's ends and just outside them, what
+// the last row covering the address set for each field group (the AS number and
+// name, the country).
 #include <cctype>
 #include <optional>
 #include <string>
 #include <vector>
 
-#include "fuzz_util.h"
-#include "keel/core/internal/range_feed.h"
-#include "keel/core/range_table.h"
-#include "keel/core/range_table_builder.h"
+#include "core/ranges/internal/range_feed.h"
+#include "core/ranges/range_table.h"
+#include "core/ranges/range_table_builder.h"
+#include "tests/fuzz/fuzz_util.h"
 
 namespace {
 

@@ -7,8 +7,8 @@
 
 #include <string>
 
-#include "fuzz_util.h"
-#include "keel/tools/server/remote_write.h"
+#include "tests/fuzz/fuzz_util.h"
+#include "tools/server/remote_write.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) return 0;

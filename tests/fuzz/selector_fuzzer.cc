@@ -1,11 +1,11 @@
-// Series selectors (core/selector.h): a selector that parses prints, matcher
-// by matcher, as a selector that parses back to the same matchers; each
+// Series selectors (core/series/selector.h): a selector that parses prints,
+// matcher by matcher, as a selector that parses back to the same matchers; each
 // matcher's matches_empty() is Matches("").
 #include <string>
 #include <vector>
 
-#include "fuzz_util.h"
-#include "keel/core/selector.h"
+#include "core/series/selector.h"
+#include "tests/fuzz/fuzz_util.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view text = keel::fuzz::AsText(data, size);

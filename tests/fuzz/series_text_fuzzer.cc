@@ -1,6 +1,6 @@
-// The series import format (core/series_text_format.h): a line that parses
-// into labels a store takes (NormalizeLabels) formats (FormatSampleLine) as a
-// line that parses back to the same labels, timestamp and value bits (any
+// The series import format (core/series/series_text_format.h): a line that
+// parses into labels a store takes (NormalizeLabels) formats (FormatSampleLine)
+// as a line that parses back to the same labels, timestamp and value bits (any
 // NaN as NaN). The whole input also goes
 // through ImportTextFile into a store, whose counts must add up to the
 // sample lines read.
@@ -10,9 +10,9 @@
 #include <string>
 #include <tuple>
 
-#include "fuzz_util.h"
-#include "keel/core/series_store.h"
-#include "keel/core/series_text_format.h"
+#include "core/series/series_store.h"
+#include "core/series/series_text_format.h"
+#include "tests/fuzz/fuzz_util.h"
 
 namespace {
 

@@ -7,8 +7,8 @@
 #include <string>
 
 #include "absl/strings/ascii.h"
-#include "fuzz_util.h"
-#include "keel/tools/server/serve_config.h"
+#include "tests/fuzz/fuzz_util.h"
+#include "tools/server/serve_config.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   keel::fuzz::MemFile file(keel::fuzz::AsText(data, size));

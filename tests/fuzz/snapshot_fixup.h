@@ -12,14 +12,13 @@
 #include <cstring>
 #include <string>
 
-#include "keel/core/internal/crc32c.h"
-#include "keel/snapshot/internal/format.h"
+#include "core/io/crc32c.h"
+#include "snapshot/internal/format.h"
 
 namespace keel::fuzz {
 
 inline void RepairSnapshot(std::string& file) {
   namespace si = snapshot::snapshot_internal;
-  namespace ci = core::core_internal;
   constexpr size_t kHeader = si::kHeaderBytes;
   constexpr size_t kBlockHeader = si::kBlockHeaderBytes;
   if (file.size() < kHeader ||
@@ -48,10 +47,10 @@ inline void RepairSnapshot(std::string& file) {
   }
   put64(48, file.size());
   put32(56, std::min<uint32_t>(largest, si::kMaxReadBuffer));
-  put32(60, ci::Crc32c(file.data(), 60));
+  put32(60, core::Crc32c(file.data(), 60));
 
   // Pass 2: block CRCs and the chain over the data blocks' headers.
-  uint32_t chain = ci::Crc32c(file.data(), kHeader);
+  uint32_t chain = core::Crc32c(file.data(), kHeader);
   uint64_t data_blocks = 0;
   for (size_t at = kHeader; at + kBlockHeader <= file.size();) {
     uint32_t payload = get32(at + 4);
@@ -61,11 +60,11 @@ inline void RepairSnapshot(std::string& file) {
       put64(at + kBlockHeader + 32, data_blocks);
       put32(at + kBlockHeader + 40, chain);
     }
-    uint32_t crc = ci::Crc32c(&file[at], 12);
-    crc = ci::ExtendCrc32c(crc, &file[at + kBlockHeader], payload);
+    uint32_t crc = core::Crc32c(&file[at], 12);
+    crc = core::ExtendCrc32c(crc, &file[at + kBlockHeader], payload);
     put32(at + 12, crc);
     if (footer) break;
-    chain = ci::ExtendCrc32c(chain, &file[at], kBlockHeader);
+    chain = core::ExtendCrc32c(chain, &file[at], kBlockHeader);
     ++data_blocks;
     at += kBlockHeader + payload;
   }

@@ -8,10 +8,10 @@
 #include <cstdio>
 #include <string>
 
-#include "fuzz_util.h"
-#include "keel/snapshot/reader.h"
-#include "keel/snapshot/writer.h"
-#include "snapshot_fixup.h"
+#include "snapshot/reader.h"
+#include "snapshot/writer.h"
+#include "tests/fuzz/fuzz_util.h"
+#include "tests/fuzz/snapshot_fixup.h"
 
 namespace {
 

@@ -9,10 +9,10 @@
 #include <string>
 #include <vector>
 
-#include "fuzz_util.h"
-#include "keel/core/xor_chunk.h"
-#include "keel/snapshot/internal/record_parser.h"
-#include "snapshot_fixup.h"
+#include "core/series/xor_chunk.h"
+#include "snapshot/internal/record_parser.h"
+#include "tests/fuzz/fuzz_util.h"
+#include "tests/fuzz/snapshot_fixup.h"
 
 namespace {
 

@@ -1,6 +1,6 @@
 // The format without a store: files built with the block writer and read
 // back with the parser, then damaged byte by byte.
-#include "keel/snapshot/internal/record_parser.h"
+#include "snapshot/internal/record_parser.h"
 
 #include <sys/stat.h>
 
@@ -9,12 +9,12 @@
 #include <string>
 #include <vector>
 
-#include "keel/snapshot/internal/block_writer.h"
-#include "keel/snapshot/internal/format.h"
-#include "keel/snapshot/internal/little_endian.h"
-#include "keel/snapshot/reader.h"
-#include "snapshot/synthetic_snapshot.h"
-#include "testing/temp_dir.h"
+#include "core/io/little_endian.h"
+#include "snapshot/internal/block_writer.h"
+#include "snapshot/internal/format.h"
+#include "snapshot/reader.h"
+#include "tests/snapshot/synthetic_snapshot.h"
+#include "tests/testing/temp_dir.h"
 
 namespace keel::snapshot::snapshot_internal {
 namespace {

@@ -17,10 +17,10 @@
 #include <tuple>
 #include <vector>
 
-#include "keel/core/series_store.h"
-#include "keel/snapshot/reader.h"
-#include "keel/snapshot/writer.h"
-#include "testing/temp_dir.h"
+#include "core/series/series_store.h"
+#include "snapshot/reader.h"
+#include "snapshot/writer.h"
+#include "tests/testing/temp_dir.h"
 
 namespace keel::snapshot {
 namespace {

@@ -11,11 +11,11 @@
 #include <utility>
 #include <vector>
 
-#include "keel/core/internal/atomic_file.h"
-#include "keel/core/xor_chunk.h"
-#include "keel/snapshot/internal/block_writer.h"
-#include "keel/snapshot/internal/format.h"
-#include "keel/snapshot/internal/little_endian.h"
+#include "core/io/atomic_file.h"
+#include "core/io/little_endian.h"
+#include "core/series/xor_chunk.h"
+#include "snapshot/internal/block_writer.h"
+#include "snapshot/internal/format.h"
 
 namespace keel::snapshot::snapshot_internal {
 
@@ -70,7 +70,7 @@ inline void WriteSynthetic(const Synthetic& s, const std::string& path,
   h.largest_block_payload = static_cast<uint32_t>(
       std::max({strings.largest_payload(), series.largest_payload(),
                 chunks.largest_payload()}));
-  auto file = core::core_internal::AtomicFile::Create(path, h.file_bytes);
+  auto file = core::AtomicFile::Create(path, h.file_bytes);
   REQUIRE(file.ok());
   BlockWriter w(*file, block_payload, largest);
   uint8_t head[kHeaderBytes];
@@ -79,16 +79,16 @@ inline void WriteSynthetic(const Synthetic& s, const std::string& path,
   REQUIRE(w.StartSection(Section::kStrings).ok());
   for (const auto& x : s.strings) {
     uint8_t* p = w.AddRecord(4 + x.size()).value();
-    PutU32(p, static_cast<uint32_t>(x.size()));
+    core::PutU32(p, static_cast<uint32_t>(x.size()));
     std::memcpy(p + 4, x.data(), x.size());
   }
   REQUIRE(w.StartSection(Section::kSeries).ok());
   for (const auto& x : s.series) {
     uint8_t* p = w.AddRecord(4 + 8 * x.size()).value();
-    PutU32(p, static_cast<uint32_t>(x.size()));
+    core::PutU32(p, static_cast<uint32_t>(x.size()));
     for (size_t i = 0; i < x.size(); ++i) {
-      PutU32(p + 4 + 8 * i, x[i].first);
-      PutU32(p + 8 + 8 * i, x[i].second);
+      core::PutU32(p + 4 + 8 * i, x[i].first);
+      core::PutU32(p + 8 + 8 * i, x[i].second);
     }
   }
   REQUIRE(w.StartSection(Section::kChunks).ok());
@@ -96,12 +96,12 @@ inline void WriteSynthetic(const Synthetic& s, const std::string& path,
   for (size_t i = 0; i < s.chunks.size(); ++i) {
     const auto& c = s.chunks[i];
     uint8_t* p = w.AddRecord(kChunkRecordFixedBytes + c.bytes.size()).value();
-    PutU32(p, c.series);
-    PutI64(p + 4, c.min_time);
-    PutI64(p + 12, c.max_time);
-    PutU32(p + 20, c.samples);
+    core::PutU32(p, c.series);
+    core::PutI64(p + 4, c.min_time);
+    core::PutI64(p + 12, c.max_time);
+    core::PutU32(p + 20, c.samples);
     p[24] = 1;
-    PutU32(p + 25, static_cast<uint32_t>(c.bytes.size()));
+    core::PutU32(p + 25, static_cast<uint32_t>(c.bytes.size()));
     std::memcpy(p + kChunkRecordFixedBytes, c.bytes.data(), c.bytes.size());
     f.sample_count += c.samples;
     f.chunk_bytes += c.bytes.size();

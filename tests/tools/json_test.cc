@@ -1,4 +1,4 @@
-#include "keel/tools/json.h"
+#include "tools/json.h"
 
 #include <catch2/catch.hpp>
 #include <cmath>

@@ -8,9 +8,9 @@
 #include <string>
 #include <vector>
 
-#include "keel/core/range_table_builder.h"
-#include "keel/tools/server/lookup_api.h"
-#include "testing/temp_dir.h"
+#include "core/ranges/range_table_builder.h"
+#include "tests/testing/temp_dir.h"
+#include "tools/server/lookup_api.h"
 
 namespace keel::tools {
 namespace {

@@ -19,11 +19,11 @@
 #include <thread>
 #include <vector>
 
-#include "keel/core/range_table_builder.h"
-#include "keel/tools/server/remote_write.h"
-#include "keel/tools/server/serve_app.h"
-#include "testing/http_exchange.h"
-#include "testing/temp_dir.h"
+#include "core/ranges/range_table_builder.h"
+#include "tests/testing/http_exchange.h"
+#include "tests/testing/temp_dir.h"
+#include "tools/server/remote_write.h"
+#include "tools/server/serve_app.h"
 
 namespace keel::tools {
 namespace {

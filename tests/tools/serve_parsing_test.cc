@@ -8,11 +8,11 @@
 #include <fstream>
 #include <string>
 
-#include "keel/tools/server/json_string_array.h"
-#include "keel/tools/server/prom_time.h"
-#include "keel/tools/server/remote_write.h"
-#include "keel/tools/server/serve_config.h"
-#include "testing/temp_dir.h"
+#include "tests/testing/temp_dir.h"
+#include "tools/server/json_string_array.h"
+#include "tools/server/prom_time.h"
+#include "tools/server/remote_write.h"
+#include "tools/server/serve_config.h"
 
 namespace keel::tools {
 namespace {

@@ -12,12 +12,12 @@
 #include <memory>
 #include <string>
 
-#include "keel/core/series_store.h"
-#include "keel/tools/server/http_server.h"
-#include "keel/tools/server/prom_api.h"
-#include "keel/tools/server/serve_app.h"
+#include "core/series/series_store.h"
 #include "remote_write.pb.h"
-#include "testing/http_exchange.h"
+#include "tests/testing/http_exchange.h"
+#include "tools/server/http_server.h"
+#include "tools/server/prom_api.h"
+#include "tools/server/serve_app.h"
 
 namespace keel::tools {
 namespace {

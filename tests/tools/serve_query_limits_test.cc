@@ -14,9 +14,9 @@
 #include <string>
 #include <thread>
 
-#include "keel/tools/server/http_server.h"
-#include "keel/tools/server/serve_app.h"
-#include "testing/http_exchange.h"
+#include "tests/testing/http_exchange.h"
+#include "tools/server/http_server.h"
+#include "tools/server/serve_app.h"
 
 namespace keel::tools {
 namespace {

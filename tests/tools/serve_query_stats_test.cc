@@ -4,9 +4,9 @@
 #include <catch2/catch.hpp>
 #include <string>
 
-#include "keel/core/series_store.h"
-#include "keel/tools/server/http_server.h"
-#include "keel/tools/server/prom_api.h"
+#include "core/series/series_store.h"
+#include "tools/server/http_server.h"
+#include "tools/server/prom_api.h"
 
 namespace keel::tools {
 namespace {

@@ -18,13 +18,13 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "keel/core/selector.h"
-#include "keel/core/series_store.h"
-#include "keel/tools/server/prom_api.h"
-#include "keel/tools/server/remote_write.h"
-#include "keel/tools/server/serve_app.h"
-#include "testing/http_exchange.h"
-#include "testing/temp_dir.h"
+#include "core/series/selector.h"
+#include "core/series/series_store.h"
+#include "tests/testing/http_exchange.h"
+#include "tests/testing/temp_dir.h"
+#include "tools/server/prom_api.h"
+#include "tools/server/remote_write.h"
+#include "tools/server/serve_app.h"
 
 namespace keel::tools {
 namespace {

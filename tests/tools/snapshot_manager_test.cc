@@ -1,6 +1,6 @@
 // keel serve's snapshots: the fall-back at start past any snapshot that
 // cannot be restored, and the series-loss guard (issue 13, findings 7 and 1).
-#include "keel/tools/server/snapshot_manager.h"
+#include "tools/server/snapshot_manager.h"
 
 #include <catch2/catch.hpp>
 #include <filesystem>
@@ -8,11 +8,11 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "diagnostics/metric_samples.h"
-#include "keel/snapshot/reader.h"
-#include "keel/snapshot/writer.h"
-#include "snapshot/synthetic_snapshot.h"
-#include "testing/temp_dir.h"
+#include "snapshot/reader.h"
+#include "snapshot/writer.h"
+#include "tests/diagnostics/metric_samples.h"
+#include "tests/snapshot/synthetic_snapshot.h"
+#include "tests/testing/temp_dir.h"
 
 namespace keel::tools {
 namespace {

@@ -1,4 +1,4 @@
-#include "keel/tools/server/event_log.h"
+#include "tools/server/event_log.h"
 
 #include <unistd.h>
 

@@ -1,4 +1,4 @@
-#include "keel/tools/server/http_server.h"
+#include "tools/server/http_server.h"
 
 #include <arpa/inet.h>
 #include <civetweb.h>
@@ -22,7 +22,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "keel/tools/json.h"
+#include "tools/json.h"
 
 namespace keel::tools {
 namespace {

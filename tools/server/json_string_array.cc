@@ -1,4 +1,4 @@
-#include "keel/tools/server/json_string_array.h"
+#include "tools/server/json_string_array.h"
 
 #include <cstdint>
 

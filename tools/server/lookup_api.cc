@@ -1,4 +1,4 @@
-#include "keel/tools/server/lookup_api.h"
+#include "tools/server/lookup_api.h"
 
 #include <chrono>
 #include <utility>
@@ -6,11 +6,11 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
-#include "keel/core/prefix_loader.h"
-#include "keel/core/range_table_builder.h"
-#include "keel/tools/json.h"
-#include "keel/tools/server/event_log.h"
-#include "keel/tools/server/json_string_array.h"
+#include "core/prefixes/prefix_loader.h"
+#include "core/ranges/range_table_builder.h"
+#include "tools/json.h"
+#include "tools/server/event_log.h"
+#include "tools/server/json_string_array.h"
 
 namespace keel::tools {
 namespace {

@@ -28,10 +28,10 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "keel/core/prefix_table.h"
-#include "keel/core/range_table.h"
-#include "keel/diagnostics/table_collector.h"
-#include "keel/tools/server/http_server.h"
+#include "core/prefixes/prefix_table.h"
+#include "core/ranges/range_table.h"
+#include "diagnostics/table_collector.h"
+#include "tools/server/http_server.h"
 
 namespace keel::tools {
 

@@ -1,4 +1,4 @@
-#include "keel/tools/server/metrics_endpoint.h"
+#include "tools/server/metrics_endpoint.h"
 
 #include <utility>
 

@@ -15,8 +15,8 @@
 #include <string>
 #include <vector>
 
-#include "keel/tools/server/http_server.h"
 #include "prometheus/collectable.h"
+#include "tools/server/http_server.h"
 
 namespace keel::tools {
 

@@ -1,10 +1,10 @@
-#include "keel/tools/server/process_collector.h"
+#include "tools/server/process_collector.h"
 
 #include <chrono>
 #include <string>
 
-#include "keel/alloc/stats.h"
-#include "keel/diagnostics/metric_builder.h"
+#include "alloc/stats.h"
+#include "diagnostics/metric_builder.h"
 
 namespace keel::tools {
 

@@ -19,10 +19,10 @@
 
 #include <vector>
 
-#include "keel/tools/server/http_server.h"
-#include "keel/tools/server/prom_api.h"
 #include "prometheus/collectable.h"
 #include "prometheus/metric_family.h"
+#include "tools/server/http_server.h"
+#include "tools/server/prom_api.h"
 
 namespace keel::tools {
 

@@ -1,4 +1,4 @@
-#include "keel/tools/server/prom_api.h"
+#include "tools/server/prom_api.h"
 
 #include <zlib.h>
 
@@ -15,12 +15,12 @@
 #include "absl/functional/function_ref.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "keel/core/query/parser.h"
-#include "keel/core/query/result_json.h"
-#include "keel/core/query/value.h"
-#include "keel/core/series_text_format.h"
-#include "keel/tools/json.h"
-#include "keel/tools/server/prom_time.h"
+#include "core/query/parser.h"
+#include "core/query/result_json.h"
+#include "core/query/value.h"
+#include "core/series/series_text_format.h"
+#include "tools/json.h"
+#include "tools/server/prom_time.h"
 
 namespace keel::tools {
 namespace {

@@ -31,7 +31,7 @@
 // families (later ones are dropped) and help texts cut at kMaxHelpBytes.
 //
 // An import (POST /api/v1/import/prometheus, VictoriaMetrics' endpoint of
-// the name) is core/series_text_format.h's format, gzip when the request
+// the name) is core/series/series_text_format.h's format, gzip when the request
 // says Content-Encoding: gzip, at most WriteLimits::import_max_bytes
 // (received and decompressed). It is backfill: no --max-future check and
 // no per-request new-series limit, but the store's max_series holds. The
@@ -78,11 +78,11 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
-#include "keel/core/query/engine.h"
-#include "keel/core/query_context.h"
-#include "keel/core/series_store.h"
-#include "keel/tools/server/http_server.h"
-#include "keel/tools/server/remote_write.h"
+#include "core/query/engine.h"
+#include "core/series/query_context.h"
+#include "core/series/series_store.h"
+#include "tools/server/http_server.h"
+#include "tools/server/remote_write.h"
 
 namespace keel::tools {
 

@@ -1,4 +1,4 @@
-#include "keel/tools/server/prom_time.h"
+#include "tools/server/prom_time.h"
 
 #include <cmath>
 #include <string>

@@ -1,4 +1,4 @@
-#include "keel/tools/server/remote_write.h"
+#include "tools/server/remote_write.h"
 
 #include <google/protobuf/io/coded_stream.h>
 #include <google/protobuf/wire_format_lite.h>

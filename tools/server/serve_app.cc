@@ -1,15 +1,15 @@
-#include "keel/tools/server/serve_app.h"
+#include "tools/server/serve_app.h"
 
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
-#include "keel/diagnostics/alloc_collector.h"
-#include "keel/diagnostics/series_store_collector.h"
-#include "keel/tools/json.h"
-#include "keel/tools/server/event_log.h"
-#include "keel/tools/server/process_collector.h"
+#include "diagnostics/alloc_collector.h"
+#include "diagnostics/series_store_collector.h"
+#include "tools/json.h"
+#include "tools/server/event_log.h"
+#include "tools/server/process_collector.h"
 
 namespace keel::tools {
 namespace {

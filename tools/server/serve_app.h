@@ -23,14 +23,14 @@
 
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
-#include "keel/core/series_store.h"
-#include "keel/diagnostics/snapshot_collector.h"
-#include "keel/tools/server/http_server.h"
-#include "keel/tools/server/lookup_api.h"
-#include "keel/tools/server/metrics_endpoint.h"
-#include "keel/tools/server/prom_api.h"
-#include "keel/tools/server/serve_config.h"
-#include "keel/tools/server/snapshot_manager.h"
+#include "core/series/series_store.h"
+#include "diagnostics/snapshot_collector.h"
+#include "tools/server/http_server.h"
+#include "tools/server/lookup_api.h"
+#include "tools/server/metrics_endpoint.h"
+#include "tools/server/prom_api.h"
+#include "tools/server/serve_config.h"
+#include "tools/server/snapshot_manager.h"
 
 namespace keel::tools {
 

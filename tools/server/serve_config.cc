@@ -1,4 +1,4 @@
-#include "keel/tools/server/serve_config.h"
+#include "tools/server/serve_config.h"
 
 #include <arpa/inet.h>
 
@@ -9,8 +9,8 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "keel/core/line_reader.h"
-#include "keel/tools/server/prom_time.h"
+#include "core/io/line_reader.h"
+#include "tools/server/prom_time.h"
 
 namespace keel::tools {
 namespace {

@@ -1,4 +1,4 @@
-#include "keel/tools/server/snapshot_manager.h"
+#include "tools/server/snapshot_manager.h"
 
 #include <chrono>
 #include <filesystem>
@@ -7,8 +7,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "keel/snapshot/reader.h"
-#include "keel/tools/server/event_log.h"
+#include "snapshot/reader.h"
+#include "tools/server/event_log.h"
 
 namespace keel::tools {
 namespace {

@@ -51,9 +51,9 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
-#include "keel/core/series_store.h"
-#include "keel/diagnostics/snapshot_collector.h"
-#include "keel/snapshot/writer.h"
+#include "core/series/series_store.h"
+#include "diagnostics/snapshot_collector.h"
+#include "snapshot/writer.h"
 
 namespace keel::tools {
 

@@ -1,4 +1,4 @@
-#include "keel/core/query/internal/aggregation.h"
+#include "core/query/internal/aggregation.h"
 
 #include <algorithm>
 #include <charconv>
@@ -7,8 +7,8 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "keel/core/query/internal/go_text.h"
-#include "keel/core/query/internal/range_functions.h"
+#include "core/query/internal/go_text.h"
+#include "core/query/internal/range_functions.h"
 
 namespace keel::query_internal {
 namespace {

@@ -14,8 +14,8 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
-#include "keel/core/query/ast.h"
-#include "keel/core/query/internal/eval_types.h"
+#include "core/query/ast.h"
+#include "core/query/internal/eval_types.h"
 
 namespace keel::query_internal {
 

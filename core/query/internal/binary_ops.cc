@@ -1,4 +1,4 @@
-#include "keel/core/query/internal/binary_ops.h"
+#include "core/query/internal/binary_ops.h"
 
 #include <algorithm>
 #include <cmath>

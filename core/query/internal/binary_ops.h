@@ -14,7 +14,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
-#include "keel/core/query/internal/eval_types.h"
+#include "core/query/internal/eval_types.h"
 
 namespace keel::query_internal {
 

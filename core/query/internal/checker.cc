@@ -1,12 +1,12 @@
-#include "keel/core/query/internal/checker.h"
+#include "core/query/internal/checker.h"
 
 #include <string>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "keel/core/labels.h"
-#include "keel/core/query/functions.h"
-#include "keel/core/query/internal/go_text.h"
+#include "core/query/functions.h"
+#include "core/query/internal/go_text.h"
+#include "core/series/labels.h"
 
 namespace keel::query_internal {
 namespace {

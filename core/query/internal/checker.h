@@ -15,8 +15,8 @@
 #include <optional>
 #include <string_view>
 
-#include "keel/core/query/ast.h"
-#include "keel/core/query/internal/parse_error.h"
+#include "core/query/ast.h"
+#include "core/query/internal/parse_error.h"
 
 namespace keel::query_internal {
 

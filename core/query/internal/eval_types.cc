@@ -1,4 +1,4 @@
-#include "keel/core/query/internal/eval_types.h"
+#include "core/query/internal/eval_types.h"
 
 #include <algorithm>
 #include <cstring>

@@ -15,8 +15,8 @@
 
 #include "absl/container/node_hash_map.h"
 #include "absl/status/status.h"
-#include "keel/core/labels.h"
-#include "keel/core/query/ast.h"
+#include "core/query/ast.h"
+#include "core/series/labels.h"
 
 namespace keel::query_internal {
 

@@ -1,4 +1,4 @@
-#include "keel/core/query/internal/evaluator.h"
+#include "core/query/internal/evaluator.h"
 
 #include <algorithm>
 #include <bit>
@@ -10,11 +10,11 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
-#include "keel/core/query/functions.h"
-#include "keel/core/query/internal/aggregation.h"
-#include "keel/core/query/internal/binary_ops.h"
-#include "keel/core/query/internal/instant_functions.h"
-#include "keel/core/query/internal/range_functions.h"
+#include "core/query/functions.h"
+#include "core/query/internal/aggregation.h"
+#include "core/query/internal/binary_ops.h"
+#include "core/query/internal/instant_functions.h"
+#include "core/query/internal/range_functions.h"
 
 namespace keel::query_internal {
 namespace {

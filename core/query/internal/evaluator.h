@@ -23,9 +23,9 @@
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
-#include "keel/core/query/internal/eval_types.h"
-#include "keel/core/query_context.h"
-#include "keel/core/series_store.h"
+#include "core/query/internal/eval_types.h"
+#include "core/series/query_context.h"
+#include "core/series/series_store.h"
 
 namespace keel::query_internal {
 

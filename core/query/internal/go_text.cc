@@ -1,4 +1,4 @@
-#include "keel/core/query/internal/go_text.h"
+#include "core/query/internal/go_text.h"
 
 #include <cctype>
 #include <charconv>

@@ -1,4 +1,4 @@
-#include "keel/core/query/internal/histogram_quantile.h"
+#include "core/query/internal/histogram_quantile.h"
 
 #include <algorithm>
 #include <charconv>

@@ -17,7 +17,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
-#include "keel/core/query/internal/eval_types.h"
+#include "core/query/internal/eval_types.h"
 
 namespace keel::query_internal {
 

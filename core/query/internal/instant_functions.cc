@@ -1,4 +1,4 @@
-#include "keel/core/query/internal/instant_functions.h"
+#include "core/query/internal/instant_functions.h"
 
 #include <algorithm>
 #include <bit>
@@ -9,9 +9,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "keel/core/matcher.h"
-#include "keel/core/query/functions.h"
-#include "keel/core/query/internal/histogram_quantile.h"
+#include "core/query/functions.h"
+#include "core/query/internal/histogram_quantile.h"
+#include "core/series/matcher.h"
 #include "re2/re2.h"
 
 namespace keel::query_internal {

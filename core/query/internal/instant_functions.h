@@ -15,9 +15,9 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
-#include "keel/core/query/ast.h"
-#include "keel/core/query/internal/eval_types.h"
-#include "keel/core/query/internal/histogram_quantile.h"
+#include "core/query/ast.h"
+#include "core/query/internal/eval_types.h"
+#include "core/query/internal/histogram_quantile.h"
 
 namespace re2 {
 class RE2;

@@ -1,11 +1,11 @@
-#include "keel/core/query/internal/lexer.h"
+#include "core/query/internal/lexer.h"
 
 #include <array>
 #include <utility>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
-#include "keel/core/query/internal/go_text.h"
+#include "core/query/internal/go_text.h"
 
 namespace keel::query_internal {
 namespace {

@@ -1,4 +1,4 @@
-#include "keel/core/query/internal/parse_error.h"
+#include "core/query/internal/parse_error.h"
 
 #include "absl/strings/str_cat.h"
 

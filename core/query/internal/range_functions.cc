@@ -1,4 +1,4 @@
-#include "keel/core/query/internal/range_functions.h"
+#include "core/query/internal/range_functions.h"
 
 #include <algorithm>
 #include <cmath>
@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "keel/core/query/internal/go_text.h"
+#include "core/query/internal/go_text.h"
 
 namespace keel::query_internal {
 namespace {

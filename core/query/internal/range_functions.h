@@ -13,7 +13,7 @@
 #include <string_view>
 
 #include "absl/status/status.h"
-#include "keel/core/query/internal/eval_types.h"
+#include "core/query/internal/eval_types.h"
 
 namespace keel::query_internal {
 

@@ -1,0 +1,41 @@
+#include "core/series/internal/chunk_window.h"
+
+#include <algorithm>
+#include <cstring>
+
+namespace keel::core::core_internal {
+
+ChunkWindow::ChunkWindow(int64_t index, ChunkAllocator& memory)
+    : index_(index),
+      memory_(memory),
+      blocks_(alloc::ArenaAllocator<Buffer>(memory.arena())),
+      own_(alloc::ArenaAllocator<Buffer>(memory.arena())) {}
+
+ChunkWindow::~ChunkWindow() {
+  for (const Buffer& b : blocks_) memory_.Free(b.data, b.bytes);
+  for (const Buffer& b : own_) memory_.Free(b.data, b.bytes);
+}
+
+const uint8_t* ChunkWindow::PackLocked(std::span<const uint8_t> bytes) {
+  if (bytes.size() > kMaxBlock / 8) {
+    // Too big to pack without wasting a block's tail: its own allocation.
+    uint8_t* p = memory_.AllocateUninitialized(bytes.size());
+    own_.push_back({p, bytes.size()});
+    std::memcpy(p, bytes.data(), bytes.size());
+    return p;
+  }
+  if (blocks_.empty() || blocks_.back().bytes - block_used_ < bytes.size()) {
+    std::size_t size = blocks_.empty()
+                           ? kFirstBlock
+                           : std::min(kMaxBlock, blocks_.back().bytes * 2);
+    // Only the bytes handed out are ever read, each after its copy.
+    blocks_.push_back({memory_.AllocateUninitialized(size), size});
+    block_used_ = 0;
+  }
+  uint8_t* p = blocks_.back().data + block_used_;
+  std::memcpy(p, bytes.data(), bytes.size());
+  block_used_ += bytes.size();
+  return p;
+}
+
+}  // namespace keel::core::core_internal

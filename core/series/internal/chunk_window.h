@@ -1,0 +1,91 @@
+// ChunkWindow: the sealed chunks of one time window, packed Beringei-style:
+// exact chunk bytes bump-allocated in blocks (4 KiB doubling to 64 KiB), so
+// sealed chunks carry no size-class slack and dropping the window frees
+// whole blocks. Under SealedChunkLayout::kOwnBuffer it instead adopts each
+// chunk's own buffer. Windows are shared_ptr-owned: by the store while the
+// window is retained, and by every SeriesSet reading its chunks, so the last
+// owner frees the memory.
+//
+// Thread safety: Pack and Adopt may be called from any thread.
+#ifndef KEEL_CORE_SERIES_INTERNAL_CHUNK_WINDOW_H_
+#define KEEL_CORE_SERIES_INTERNAL_CHUNK_WINDOW_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <mutex>
+#include <span>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "alloc/arena_allocator.h"
+#include "core/series/internal/chunk_allocator.h"
+
+namespace keel::core::core_internal {
+
+class ChunkWindow {
+ public:
+  static constexpr std::size_t kFirstBlock = 4u << 10;
+  static constexpr std::size_t kMaxBlock = 64u << 10;
+
+  // REQUIRES: `memory` outlives the window.
+  ChunkWindow(int64_t index, ChunkAllocator& memory);
+  ~ChunkWindow();
+  ChunkWindow(const ChunkWindow&) = delete;
+  ChunkWindow& operator=(const ChunkWindow&) = delete;
+
+  int64_t index() const { return index_; }
+
+  // Copies `bytes` into the window's blocks; the copy lives as long as the
+  // window. REQUIRES: bytes non-empty.
+  const uint8_t* Pack(std::span<const uint8_t> bytes) {
+    std::lock_guard lock(mu_);
+    return PackLocked(bytes);
+  }
+  // Takes ownership of a buffer from `memory` of `capacity` bytes.
+  void Adopt(uint8_t* buffer, std::size_t capacity) {
+    std::lock_guard lock(mu_);
+    AdoptLocked(buffer, capacity);
+  }
+
+  // Holds the window's lock across many Pack and Adopt calls (a bulk
+  // restore's), which then do not take it one by one.
+  class Writer {
+   public:
+    explicit Writer(ChunkWindow& window) : window_(window), lock_(window.mu_) {}
+    const uint8_t* Pack(std::span<const uint8_t> bytes) {
+      return window_.PackLocked(bytes);
+    }
+    void Adopt(uint8_t* buffer, std::size_t capacity) {
+      window_.AdoptLocked(buffer, capacity);
+    }
+
+   private:
+    ChunkWindow& window_;
+    std::lock_guard<std::mutex> lock_;
+  };
+
+ private:
+  struct Buffer {
+    uint8_t* data;
+    std::size_t bytes;
+  };
+  using Buffers = std::vector<Buffer, alloc::ArenaAllocator<Buffer>>;
+
+  const uint8_t* PackLocked(std::span<const uint8_t> bytes)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void AdoptLocked(uint8_t* buffer, std::size_t capacity)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    own_.push_back({buffer, capacity});
+  }
+
+  const int64_t index_;
+  ChunkAllocator& memory_;
+  std::mutex mu_;
+  Buffers blocks_ ABSL_GUARDED_BY(mu_);
+  std::size_t block_used_ ABSL_GUARDED_BY(mu_) = 0;
+  Buffers own_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace keel::core::core_internal
+
+#endif  // KEEL_CORE_SERIES_INTERNAL_CHUNK_WINDOW_H_

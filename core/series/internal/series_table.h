@@ -1,0 +1,111 @@
+// Series and SeriesTable: the per-series record and the ref -> record table.
+//
+// A Series is one 64-byte cache line, all an append touches besides the head
+// buffer: the XOR encoder state of its head chunk, the head buffer, and an
+// array of 12-byte SealedChunk refs (pointer, length and time span; the
+// first timestamp and count are read from the chunk's own bytes). Its labels
+// live in the SeriesIndex. SeriesTable hands out refs in order and keeps
+// records at stable addresses in 1024-record segments behind a two-level
+// directory, so Find never takes a lock.
+//
+// Thread safety: Find from any thread; Add serialized by the caller (the
+// store's index lock). A Series' fields are guarded by its stripe lock.
+#ifndef KEEL_CORE_SERIES_INTERNAL_SERIES_TABLE_H_
+#define KEEL_CORE_SERIES_INTERNAL_SERIES_TABLE_H_
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <cstring>
+#include <span>
+
+#include "alloc/arena.h"
+#include "alloc/size_classes.h"
+#include "core/series/series_store.h"
+#include "core/series/xor_chunk.h"
+
+namespace keel::core::core_internal {
+
+// A sealed chunk: where its bytes are, how many, and max - min time.
+struct SealedChunk {
+  uint32_t ptr_low;
+  uint16_t ptr_high;  // user-space pointers fit 48 bits
+  uint16_t bytes;
+  uint32_t span;  // max_time - min_time; < chunk window <= 2^31
+
+  static SealedChunk Make(const uint8_t* p, std::size_t bytes, uint64_t span) {
+    auto address = reinterpret_cast<uintptr_t>(p);
+    return {static_cast<uint32_t>(address),
+            static_cast<uint16_t>(address >> 32), static_cast<uint16_t>(bytes),
+            static_cast<uint32_t>(span)};
+  }
+  const uint8_t* data() const {
+    return reinterpret_cast<const uint8_t*>(uintptr_t{ptr_high} << 32 |
+                                            ptr_low);
+  }
+  std::span<const uint8_t> view() const { return {data(), bytes}; }
+  int64_t min_time() const { return XorFirstTimestamp(view()); }
+  int64_t max_time() const {
+    return static_cast<int64_t>(static_cast<uint64_t>(min_time()) + span);
+  }
+  uint16_t samples() const { return XorSampleCount(view()); }
+};
+static_assert(sizeof(SealedChunk) == 12);
+
+// The bytes of a series' sealed-chunk array: exactly its size class, so
+// capacity follows count and is never stored.
+inline std::size_t SealedBytes(uint32_t count) {
+  return count == 0
+             ? 0
+             : alloc::SizeClasses::Get().round_up(count * sizeof(SealedChunk));
+}
+
+struct alignas(64) Series {
+  XorAppendState head_state;
+  uint8_t* head = nullptr;        // open chunk, or null
+  SealedChunk* sealed = nullptr;  // time order
+  int64_t head_last = 0;          // last timestamp of the head's window
+  uint32_t sealed_count = 0;
+  uint16_t head_capacity = 0;  // max_chunk_bytes <= 32 KiB keeps it < 64 KiB
+  bool dead = false;           // dropped by Truncate: its ref is never reused
+};
+static_assert(sizeof(Series) == 64);
+
+class SeriesTable {
+ public:
+  static constexpr unsigned kSegmentBits = 10;
+  static constexpr unsigned kDirectoryBits = 10;
+  static constexpr std::size_t kTop = std::size_t{1}
+                                      << (32 - kSegmentBits - kDirectoryBits);
+
+  explicit SeriesTable(alloc::Arena& arena) : arena_(arena) {}
+  ~SeriesTable();
+  SeriesTable(const SeriesTable&) = delete;
+  SeriesTable& operator=(const SeriesTable&) = delete;
+
+  // The record of `ref`, or null if no such ref was ever handed out.
+  Series* Find(SeriesRef ref) const {
+    if (ref >= size_.load(std::memory_order_acquire)) return nullptr;
+    Series** directory = top_[ref >> (kSegmentBits + kDirectoryBits)].load(
+        std::memory_order_relaxed);
+    Series* segment =
+        directory[(ref >> kSegmentBits) & ((1u << kDirectoryBits) - 1)];
+    return &segment[ref & ((1u << kSegmentBits) - 1)];
+  }
+
+  // Stores `record` under the next ref and publishes it. Returns false when
+  // all 2^32 - 1 refs are used. REQUIRES: calls serialized.
+  bool Add(const Series& record, SeriesRef& ref);
+
+  // Refs handed out so far.
+  uint32_t size() const { return size_.load(std::memory_order_acquire); }
+
+ private:
+  alloc::Arena& arena_;
+  std::array<std::atomic<Series**>, kTop> top_{};
+  std::atomic<uint32_t> size_{0};
+};
+
+}  // namespace keel::core::core_internal
+
+#endif  // KEEL_CORE_SERIES_INTERNAL_SERIES_TABLE_H_
