@@ -115,18 +115,18 @@ Arena& Arena::operator=(Arena&& other) noexcept {
   return *this;
 }
 
-void* Arena::allocate(std::size_t bytes) {
+void* Arena::Allocate(std::size_t bytes) {
   assert(bytes > 0);
   void* p = mallocx(bytes, Flags(record_->index));
   if (p == nullptr) ThrowBadAlloc();
   return p;
 }
 
-void Arena::deallocate(void* p, std::size_t bytes) noexcept {
+void Arena::Deallocate(void* p, std::size_t bytes) noexcept {
   sdallocx(p, bytes, Flags(record_->index));
 }
 
-void* Arena::reallocate(void* p, std::size_t new_bytes) {
+void* Arena::Reallocate(void* p, std::size_t new_bytes) {
   assert(new_bytes > 0);
   void* q = rallocx(p, new_bytes, Flags(record_->index));
   if (q == nullptr) ThrowBadAlloc();

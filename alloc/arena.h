@@ -6,15 +6,15 @@
 // any moment and a bulk free is visible, and purgeable, at once.
 //
 //   keel::alloc::Arena arena("series");
-//   void* p = arena.allocate(100);      // lands in the 112-byte class
-//   arena.deallocate(p, 100);
+//   void* p = arena.Allocate(100);      // lands in the 112-byte class
+//   arena.Deallocate(p, 100);
 //
 // A table read at random, or a store filled by the gigabyte, may ask for
 // transparent huge pages (fewer TLB misses, one page fault per 2 MiB):
 //
 //   keel::alloc::Arena table_arena("prefix_table", {.huge_pages = true});
 //
-// Thread safety: allocate, deallocate and reallocate may be called from any
+// Thread safety: Allocate, Deallocate and Reallocate may be called from any
 // number of threads at once (jemalloc arenas lock per size class).
 // Ownership: the Arena owns the jemalloc arena while it lives; destroying the
 // Arena frees what is left in it and returns all its pages to the kernel.
@@ -60,13 +60,13 @@ class Arena {
   Arena& operator=(const Arena&) = delete;
 
   // REQUIRES: bytes > 0. Throws std::bad_alloc when memory is exhausted.
-  void* allocate(std::size_t bytes);
+  void* Allocate(std::size_t bytes);
   // REQUIRES: p came from this arena with a request of `bytes` bytes (or any
   // size rounding to the same class).
-  void deallocate(void* p, std::size_t bytes) noexcept;
+  void Deallocate(void* p, std::size_t bytes) noexcept;
   // Moves or resizes `p` to hold `new_bytes`; the first min(old, new) bytes
   // are kept. REQUIRES: new_bytes > 0 and p from this arena.
-  void* reallocate(void* p, std::size_t new_bytes);
+  void* Reallocate(void* p, std::size_t new_bytes);
 
   // jemalloc's arena index, for mallctl("arena.<i>...") and stats.
   unsigned index() const;

@@ -37,10 +37,10 @@ class ArenaAllocator {
 
   T* allocate(std::size_t n) {
     if (n > std::size_t(-1) / sizeof(T)) throw std::bad_array_new_length();
-    return static_cast<T*>(arena_->allocate(n * sizeof(T)));
+    return static_cast<T*>(arena_->Allocate(n * sizeof(T)));
   }
   void deallocate(T* p, std::size_t n) noexcept {
-    arena_->deallocate(p, n * sizeof(T));
+    arena_->Deallocate(p, n * sizeof(T));
   }
 
   Arena* arena() const noexcept { return arena_; }

@@ -2,14 +2,14 @@
 //
 // Every capacity it hands out is exactly a jemalloc size class, so no byte
 // inside a class goes unused by accident, and a buffer rebuilt at size n
-// (from a snapshot, say) gets capacity_for(n): the capacity ingestion would
+// (from a snapshot, say) gets CapacityFor(n): the capacity ingestion would
 // have reached at size n. Restored and ingested buffers then share size
 // classes and slabs instead of fragmenting each other.
 //
 //   keel::alloc::GrowthPolicy policy(/*first_capacity=*/128);
 //   size_t cap = policy.first();      // 128
-//   cap = policy.next(cap);           // 160: the next class
-//   policy.capacity_for(150);         // 160, never 150
+//   cap = policy.Next(cap);           // 160: the next class
+//   policy.CapacityFor(150);         // 160, never 150
 //
 // Thread safety: immutable; share freely.
 #ifndef KEEL_ALLOC_GROWTH_POLICY_H_
@@ -30,9 +30,9 @@ class GrowthPolicy {
 
   std::size_t first() const { return first_; }
   // The capacity after `capacity`. REQUIRES: capacity is one this policy gave.
-  std::size_t next(std::size_t capacity) const;
+  std::size_t Next(std::size_t capacity) const;
   // The smallest capacity at least `size` that the steps from first() reach.
-  std::size_t capacity_for(std::size_t size) const;
+  std::size_t CapacityFor(std::size_t size) const;
 
  private:
   std::size_t first_;

@@ -24,7 +24,7 @@ uint64_t Purge(Arena& arena) {
   return released;
 }
 
-uint64_t PurgePolicy::freed(std::size_t bytes) {
+uint64_t PurgePolicy::Freed(std::size_t bytes) {
   std::size_t pending = pending_.fetch_add(bytes) + bytes;
   if (pending < threshold_) return 0;
   // Only the thread that takes the pending bytes purges; the rest go on.

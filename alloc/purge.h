@@ -6,9 +6,9 @@
 // enough bytes have been freed since the last purge.
 //
 //   keel::alloc::PurgePolicy policy(arena);        // default 8 MiB
-//   store.drop_window();  policy.freed(bytes_dropped);
+//   store.Truncate(before);  policy.Freed(bytes_dropped);
 //
-// Thread safety: Purge and PurgePolicy::freed may be called from any thread.
+// Thread safety: Purge and PurgePolicy::Freed may be called from any thread.
 #ifndef KEEL_ALLOC_PURGE_H_
 #define KEEL_ALLOC_PURGE_H_
 
@@ -35,7 +35,7 @@ class PurgePolicy {
 
   // Notes `bytes` just freed; purges at once when the frees since the last
   // purge reach the threshold. Returns the bytes that purge released, or 0.
-  uint64_t freed(std::size_t bytes);
+  uint64_t Freed(std::size_t bytes);
 
   std::size_t threshold() const { return threshold_; }
 

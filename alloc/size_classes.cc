@@ -32,7 +32,7 @@ SizeClasses::SizeClasses() {
   }
 }
 
-std::size_t SizeClasses::index_of(std::size_t n) const {
+std::size_t SizeClasses::IndexOf(std::size_t n) const {
   assert(n > 0 && n <= largest());
   return std::lower_bound(sizes_.begin(), sizes_.end(), n) - sizes_.begin();
 }

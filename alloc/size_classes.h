@@ -1,12 +1,12 @@
 // SizeClasses: jemalloc's size-class table, as this process's jemalloc has it.
 //
 // Use it to reason about what an allocation really costs: a request of n
-// bytes occupies round_up(n) bytes. Small classes live in slabs of `nregs`
+// bytes occupies RoundUp(n) bytes. Small classes live in slabs of `nregs`
 // regions; large classes are whole page runs.
 //
 //   const auto& classes = keel::alloc::SizeClasses::Get();
-//   classes.round_up(100);  // 112
-//   classes.next(112);      // 128
+//   classes.RoundUp(100);  // 112
+//   classes.Next(112);      // 128
 //
 // Thread safety: immutable after Get() builds it; share freely.
 #ifndef KEEL_ALLOC_SIZE_CLASSES_H_
@@ -32,18 +32,18 @@ class SizeClasses {
 
   // The size of the class that a request of n bytes lands in.
   // REQUIRES: 0 < n <= largest().
-  std::size_t round_up(std::size_t n) const { return sizes_[index_of(n)]; }
+  std::size_t RoundUp(std::size_t n) const { return sizes_[IndexOf(n)]; }
   // Index into sizes() of the class holding n. REQUIRES: 0 < n <= largest().
-  std::size_t index_of(std::size_t n) const;
+  std::size_t IndexOf(std::size_t n) const;
   // The smallest class strictly larger than the class holding n.
-  // REQUIRES: round_up(n) < largest().
-  std::size_t next(std::size_t n) const { return sizes_[index_of(n) + 1]; }
+  // REQUIRES: RoundUp(n) < largest().
+  std::size_t Next(std::size_t n) const { return sizes_[IndexOf(n) + 1]; }
 
   // Every class, small then large, ascending.
   std::span<const std::size_t> sizes() const { return sizes_; }
   std::span<const SmallClass> small() const { return small_; }
   std::size_t largest() const { return sizes_.back(); }
-  bool is_small(std::size_t n) const { return n <= small_.back().size; }
+  bool IsSmall(std::size_t n) const { return n <= small_.back().size; }
 
  private:
   SizeClasses();

@@ -10,7 +10,7 @@
 //
 // How to read the figures: allocated <= active <= resident <= mapped.
 // active - allocated is slack inside partly used slabs; dirty and muzzy are
-// freed pages not yet returned to the kernel (purge() returns them).
+// freed pages not yet returned to the kernel (Purge returns them).
 //
 // Thread safety: every function may be called from any thread. Figures from
 // one call are a consistent epoch; two calls may see different epochs.

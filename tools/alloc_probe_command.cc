@@ -54,10 +54,10 @@ int RunAllocProbe(Args& args) {
   alloc::Arena arena("probe");
   std::vector<void*> objects(*count);  // outside the arena: not measured
   auto before = alloc::CaptureArenaStats(arena);
-  for (auto& p : objects) p = arena.allocate(*size);
+  for (auto& p : objects) p = arena.Allocate(*size);
   auto after_alloc = alloc::CaptureArenaStats(arena);
   for (size_t i = 0; i < objects.size(); i += stride) {
-    arena.deallocate(objects[i], *size);
+    arena.Deallocate(objects[i], *size);
     objects[i] = nullptr;
   }
   auto after_free = alloc::CaptureArenaStats(arena);
@@ -65,13 +65,13 @@ int RunAllocProbe(Args& args) {
   auto after_purge = alloc::CaptureArenaStats(arena);
 
   std::string utilization = "null";
-  if (classes.is_small(*size)) {
-    const auto& usage = after_free.size_classes[classes.index_of(*size)];
+  if (classes.IsSmall(*size)) {
+    const auto& usage = after_free.size_classes[classes.IndexOf(*size)];
     if (usage.slabs > 0) utilization = JsonNumber(usage.utilization());
   }
   JsonObject out;
   out.add("size", *size)
-      .add("size_class", static_cast<uint64_t>(classes.round_up(*size)))
+      .add("size_class", static_cast<uint64_t>(classes.RoundUp(*size)))
       .add("count", *count)
       .add("free", free_mode)
       .add_raw("before", StatsJson(before.memory))
@@ -83,7 +83,7 @@ int RunAllocProbe(Args& args) {
   std::printf("%s\n", out.str().c_str());
 
   for (void* p : objects) {
-    if (p != nullptr) arena.deallocate(p, *size);
+    if (p != nullptr) arena.Deallocate(p, *size);
   }
   return 0;
 }

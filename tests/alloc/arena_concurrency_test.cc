@@ -23,10 +23,10 @@ TEST_CASE("concurrent allocate, reallocate and free on one arena") {
         std::vector<std::pair<void*, size_t>> mine;
         for (int i = 0; i < 2000; ++i) {
           size_t size = 16 + ((i * 7 + t * 13) % 3000);
-          void* p = arena.allocate(size);
+          void* p = arena.Allocate(size);
           static_cast<char*>(p)[0] = static_cast<char>(i);
           if (i % 5 == 0) {
-            p = arena.reallocate(p, size * 2);
+            p = arena.Reallocate(p, size * 2);
             size *= 2;
           }
           mine.emplace_back(p, size);
@@ -34,10 +34,10 @@ TEST_CASE("concurrent allocate, reallocate and free on one arena") {
         }
         size_t freed = 0;
         for (auto [p, size] : mine) {
-          arena.deallocate(p, size);
+          arena.Deallocate(p, size);
           freed += size;
         }
-        policy.freed(freed);
+        policy.Freed(freed);
         CaptureArenaStats(arena);
       }
     });

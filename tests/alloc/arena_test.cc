@@ -26,40 +26,40 @@ TEST_CASE("allocated equals count times class size after known allocations") {
   for (size_t size : {1, 8, 100, 1000, 5000, 20000, 100000}) {
     constexpr size_t kCount = 257;
     std::vector<void*> objects;
-    for (size_t i = 0; i < kCount; ++i) objects.push_back(arena.allocate(size));
+    for (size_t i = 0; i < kCount; ++i) objects.push_back(arena.Allocate(size));
     REQUIRE(CaptureArenaStats(arena).memory.allocated ==
-            kCount * classes.round_up(size));
-    for (void* p : objects) arena.deallocate(p, size);
+            kCount * classes.RoundUp(size));
+    for (void* p : objects) arena.Deallocate(p, size);
     REQUIRE(CaptureArenaStats(arena).memory.allocated == 0);
   }
 }
 
 TEST_CASE("reallocate keeps contents and moves between classes") {
   Arena arena("arena_test");
-  auto* p = static_cast<char*>(arena.allocate(16));
+  auto* p = static_cast<char*>(arena.Allocate(16));
   std::memcpy(p, "0123456789abcdef", 16);
-  p = static_cast<char*>(arena.reallocate(p, 4000));
+  p = static_cast<char*>(arena.Reallocate(p, 4000));
   REQUIRE(std::memcmp(p, "0123456789abcdef", 16) == 0);
   REQUIRE(CaptureArenaStats(arena).memory.allocated ==
-          SizeClasses::Get().round_up(4000));
-  p = static_cast<char*>(arena.reallocate(p, 8));
+          SizeClasses::Get().RoundUp(4000));
+  p = static_cast<char*>(arena.Reallocate(p, 8));
   REQUIRE(std::memcmp(p, "01234567", 8) == 0);
   REQUIRE(CaptureArenaStats(arena).memory.allocated == 8);
-  arena.deallocate(p, 8);
+  arena.Deallocate(p, 8);
 }
 
 TEST_CASE("arenas are separate and moves keep the arena") {
   Arena a("first");
   Arena b("second");
   REQUIRE(a.index() != b.index());
-  void* p = a.allocate(64);
+  void* p = a.Allocate(64);
   REQUIRE(CaptureArenaStats(a).memory.allocated == 64);
   REQUIRE(CaptureArenaStats(b).memory.allocated == 0);
   unsigned index = a.index();
   Arena moved(std::move(a));
   REQUIRE(moved.index() == index);
   REQUIRE(moved.name() == "first");
-  moved.deallocate(p, 64);
+  moved.Deallocate(p, 64);
   b = std::move(moved);  // destroys "second", which is empty
   REQUIRE(b.index() == index);
 }
@@ -74,11 +74,11 @@ TEST_CASE("a second live arena with the same name gets its index appended") {
 TEST_CASE("frees show in the arena's figures at once, with no thread cache") {
   Arena arena("arena_test");
   std::vector<void*> objects;
-  for (int i = 0; i < 1000; ++i) objects.push_back(arena.allocate(48));
-  arena.deallocate(objects.back(), 48);
+  for (int i = 0; i < 1000; ++i) objects.push_back(arena.Allocate(48));
+  arena.Deallocate(objects.back(), 48);
   objects.pop_back();
   REQUIRE(CaptureArenaStats(arena).memory.allocated == 999 * 48);
-  for (void* p : objects) arena.deallocate(p, 48);
+  for (void* p : objects) arena.Deallocate(p, 48);
 }
 
 // The VmFlags line of the /proc/self/smaps entry mapping `p`.
@@ -106,19 +106,19 @@ TEST_CASE("a huge-page arena advises huge pages on what it maps") {
   Arena huge("huge_test", {.huge_pages = true});
   Arena plain("plain_test");
   constexpr size_t kLarge = 8u << 20;
-  void* big = huge.allocate(kLarge);
-  void* small = huge.allocate(64);
-  void* other = plain.allocate(kLarge);
+  void* big = huge.Allocate(kLarge);
+  void* small = huge.Allocate(64);
+  void* other = plain.Allocate(kLarge);
   REQUIRE(!VmFlagsOf(big).empty());
   CHECK(AdvisedHuge(big));
   CHECK(AdvisedHuge(small));
   CHECK_FALSE(AdvisedHuge(other));
   std::memset(big, 1, kLarge);  // the memory works as any other
   REQUIRE(CaptureArenaStats(huge).memory.allocated ==
-          SizeClasses::Get().round_up(kLarge) + 64);
-  huge.deallocate(big, kLarge);
-  huge.deallocate(small, 64);
-  plain.deallocate(other, kLarge);
+          SizeClasses::Get().RoundUp(kLarge) + 64);
+  huge.Deallocate(big, kLarge);
+  huge.Deallocate(small, 64);
+  plain.Deallocate(other, kLarge);
 }
 
 TEST_CASE(
@@ -130,11 +130,11 @@ TEST_CASE(
     Arena arena("churn", {.huge_pages = huge_pages});
     std::vector<void*> blocks;
     for (size_t size = 16; size < 40000; size = size * 3 / 2 + 8) {
-      blocks.push_back(arena.allocate(size));
+      blocks.push_back(arena.Allocate(size));
     }
     size_t size = 16;
     for (void* p : blocks) {
-      arena.deallocate(p, size);
+      arena.Deallocate(p, size);
       size = size * 3 / 2 + 8;
     }
     return arena.index();
@@ -149,9 +149,9 @@ TEST_CASE(
   CHECK(CaptureStats().memory.resident < before + (2u << 20));
   // The reused arena keeps the hooks of its kind.
   Arena huge("huge_again", {.huge_pages = true});
-  void* p = huge.allocate(4u << 20);
+  void* p = huge.Allocate(4u << 20);
   CHECK(AdvisedHuge(p));
-  huge.deallocate(p, 4u << 20);
+  huge.Deallocate(p, 4u << 20);
 }
 
 #ifndef NDEBUG
@@ -160,7 +160,7 @@ TEST_CASE("destroying an arena with live allocations aborts in debug builds") {
   pid_t pid = fork();
   if (pid == 0) {
     Arena* arena = new Arena("leaky");
-    arena->allocate(10);
+    arena->Allocate(10);
     delete arena;
     _exit(0);
   }

@@ -10,7 +10,7 @@ namespace {
 
 std::vector<void*> Fill(Arena& arena, size_t size, size_t count) {
   std::vector<void*> objects;
-  for (size_t i = 0; i < count; ++i) objects.push_back(arena.allocate(size));
+  for (size_t i = 0; i < count; ++i) objects.push_back(arena.Allocate(size));
   return objects;
 }
 
@@ -20,7 +20,7 @@ TEST_CASE("purge returns freed pages and reports how far resident fell") {
   Arena arena("purge_test", {.huge_pages = huge_pages});
   auto objects = Fill(arena, 1000, 20000);  // ~20 MB
   uint64_t resident_full = CaptureArenaStats(arena).memory.resident;
-  for (void* p : objects) arena.deallocate(p, 1000);
+  for (void* p : objects) arena.Deallocate(p, 1000);
   uint64_t released = Purge(arena);
   ArenaStats after = CaptureArenaStats(arena);
   REQUIRE(after.memory.dirty == 0);
@@ -36,14 +36,14 @@ TEST_CASE("PurgePolicy purges once frees reach the threshold") {
   PurgePolicy policy(arena, 4u << 20);
   REQUIRE(policy.threshold() == 4u << 20);
   auto objects = Fill(arena, 4096, 2048);  // 8 MiB
-  for (size_t i = 0; i < 512; ++i) arena.deallocate(objects[i], 4096);
-  REQUIRE(policy.freed(512 * 4096) == 0);  // 2 MiB: below the threshold
+  for (size_t i = 0; i < 512; ++i) arena.Deallocate(objects[i], 4096);
+  REQUIRE(policy.Freed(512 * 4096) == 0);  // 2 MiB: below the threshold
   REQUIRE(CaptureArenaStats(arena).purges == 0);
-  for (size_t i = 512; i < 1024; ++i) arena.deallocate(objects[i], 4096);
-  REQUIRE(policy.freed(512 * 4096) > 0);  // 4 MiB in all: purged
+  for (size_t i = 512; i < 1024; ++i) arena.Deallocate(objects[i], 4096);
+  REQUIRE(policy.Freed(512 * 4096) > 0);  // 4 MiB in all: purged
   REQUIRE(CaptureArenaStats(arena).purges == 1);
-  for (size_t i = 1024; i < 2048; ++i) arena.deallocate(objects[i], 4096);
-  REQUIRE(policy.freed(1024 * 4096) > 0);  // counting restarted at 0
+  for (size_t i = 1024; i < 2048; ++i) arena.Deallocate(objects[i], 4096);
+  REQUIRE(policy.Freed(1024 * 4096) > 0);  // counting restarted at 0
   REQUIRE(CaptureArenaStats(arena).purges == 2);
 }
 

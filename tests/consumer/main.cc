@@ -33,7 +33,7 @@ int main() {
     return 1;
   }
   std::printf("consumer ok: next capacity after 128 is %zu, 192.0.2.7 in %s\n",
-              keel::alloc::GrowthPolicy(128).next(128),
+              keel::alloc::GrowthPolicy(128).Next(128),
               match->prefix.ToString().c_str());
   return 0;
 }

@@ -16,7 +16,7 @@ TEST_CASE("collector reports arena figures computed at scrape time") {
   alloc::Arena arena("collected");
   AllocCollector collector;
   std::vector<void*> objects;
-  for (int i = 0; i < 1000; ++i) objects.push_back(arena.allocate(100));
+  for (int i = 0; i < 1000; ++i) objects.push_back(arena.Allocate(100));
   auto families = collector.Collect();
   for (const char* name :
        {"keel_alloc_allocated_bytes", "keel_alloc_active_bytes",
@@ -36,7 +36,7 @@ TEST_CASE("collector reports arena figures computed at scrape time") {
   REQUIRE(SampleValue(families, "keel_alloc_size_class_utilization",
                       {{"arena", "collected"}, {"size_class", "112"}}) > 0.9);
 
-  for (int i = 0; i < 1000; i += 2) arena.deallocate(objects[i], 100);
+  for (int i = 0; i < 1000; i += 2) arena.Deallocate(objects[i], 100);
   alloc::Purge(arena);
   families = collector.Collect();  // a new scrape sees the change at once
   REQUIRE(SampleValue(families, "keel_alloc_allocated_bytes",
@@ -49,7 +49,7 @@ TEST_CASE("collector reports arena figures computed at scrape time") {
   std::string text = prometheus::TextSerializer().Serialize(families);
   REQUIRE(text.find("keel_alloc_purges_total{arena=\"collected\"} 1") !=
           std::string::npos);
-  for (int i = 1; i < 1000; i += 2) arena.deallocate(objects[i], 100);
+  for (int i = 1; i < 1000; i += 2) arena.Deallocate(objects[i], 100);
 }
 
 }  // namespace

@@ -14,7 +14,7 @@ std::vector<uint32_t> BuildCapacities() {
   std::vector<uint32_t> table(kMaxNodeBytes / 16 + 2);
   for (size_t i = 0; i < table.size(); ++i) {
     table[i] =
-        static_cast<uint32_t>(policy.capacity_for(i * 16 == 0 ? 1 : i * 16));
+        static_cast<uint32_t>(policy.CapacityFor(i * 16 == 0 ? 1 : i * 16));
   }
   return table;
 }

@@ -11,6 +11,8 @@
 // after the header, in slot and byte order, found by popcount rank.
 //
 // One allocation per node: header, then the child pointers, then the values.
+// The Splice* functions add or take away one child or prefix, moving the
+// arrays around the gap; where the result goes is the writer's choice.
 //
 // Each node also carries its cover: the longest prefix above it that holds
 // all of it (length and value), so that a lookup need only search the
@@ -194,6 +196,64 @@ struct Node : NodeHeader {
     unsigned deep_slot = SlotOf(byte, std::bit_width(deep | 1) - 1);
     unsigned shallow_slot = std::bit_width(shallow | 1) - 1;
     return Select(deep, deep_slot, shallow_slot);
+  }
+
+  // Splicing: each writes into `to` the node `from` with one child or one
+  // prefix added or taken away. `to` is `from` itself (edited in place) or
+  // a fresh node holding from's header and room for the result; the caller
+  // (PrefixTrieWriter) picks it and frees `from` when it is not `to`.
+  static void SpliceChildIn(const Node* from, Node* to, unsigned byte,
+                            Node* child) {
+    const size_t old_bytes = from->bytes();
+    const unsigned rank = from->ChildRank(byte);
+    Splice(from, to, rank * sizeof(Node*), old_bytes - sizeof(NodeHeader),
+           sizeof(Node*));
+    to->child_bits[byte >> 6] |= uint64_t{1} << (byte & 63);
+    to->Recount();
+    to->children()[rank] = child;
+  }
+  static void SpliceChildOut(const Node* from, Node* to, unsigned byte) {
+    const size_t old_bytes = from->bytes();
+    const unsigned rank = from->ChildRank(byte);
+    Splice(from, to, rank * sizeof(Node*), old_bytes - sizeof(NodeHeader),
+           -static_cast<ptrdiff_t>(sizeof(Node*)));
+    to->child_bits[byte >> 6] &= ~(uint64_t{1} << (byte & 63));
+    to->Recount();
+  }
+  static void SplicePrefixIn(const Node* from, Node* to, unsigned slot,
+                             const V& value) {
+    const size_t old_bytes = from->bytes();
+    const unsigned rank = from->PrefixRank(slot);
+    const size_t at = from->child_count * sizeof(Node*) + rank * sizeof(V);
+    Splice(from, to, at, old_bytes - sizeof(NodeHeader), sizeof(V));
+    to->prefix_bits[slot >> 6] |= uint64_t{1} << (slot & 63);
+    to->Recount();
+    to->values()[rank] = value;
+  }
+  static void SplicePrefixOut(const Node* from, Node* to, unsigned slot) {
+    const size_t old_bytes = from->bytes();
+    const unsigned rank = from->PrefixRank(slot);
+    const size_t at = from->child_count * sizeof(Node*) + rank * sizeof(V);
+    Splice(from, to, at, old_bytes - sizeof(NodeHeader),
+           -static_cast<ptrdiff_t>(sizeof(V)));
+    to->prefix_bits[slot >> 6] &= ~(uint64_t{1} << (slot & 63));
+    to->Recount();
+  }
+
+ private:
+  // The arrays of `from` copied into `to` with a gap (or a cut) of `width`
+  // bytes at byte `at` of the part after the header. Works in place.
+  static void Splice(const Node* from, Node* to, size_t at, size_t old_tail,
+                     ptrdiff_t width) {
+    const char* src = reinterpret_cast<const char*>(from) + sizeof(NodeHeader);
+    char* dst = reinterpret_cast<char*>(to) + sizeof(NodeHeader);
+    if (width >= 0) {
+      std::memmove(dst + at + width, src + at, old_tail - at);
+      if (src != dst) std::memcpy(dst, src, at);
+    } else {
+      if (src != dst) std::memcpy(dst, src, at);
+      std::memmove(dst + at, src + at - width, old_tail - at + width);
+    }
   }
 };
 

@@ -36,7 +36,7 @@ class PrefixNodePool {
   // REQUIRES: capacity is a NodeCapacity() value.
   void* Allocate(uint32_t capacity) {
     Block*& head = heads_[capacity >> 4];
-    if (head == nullptr) return arena_.allocate(capacity);
+    if (head == nullptr) return arena_.Allocate(capacity);
     Block* block = head;
     head = block->next;
     Add(-static_cast<ptrdiff_t>(capacity));
@@ -62,7 +62,7 @@ class PrefixNodePool {
       while (heads_[i] != nullptr) {
         Block* block = heads_[i];
         heads_[i] = block->next;
-        arena_.deallocate(block, static_cast<uint32_t>(i << 4));
+        arena_.Deallocate(block, static_cast<uint32_t>(i << 4));
       }
     }
     cached_bytes_.store(0, std::memory_order_relaxed);

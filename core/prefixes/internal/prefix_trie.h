@@ -565,7 +565,7 @@ class PrefixTrie {
   void* Allocate(uint32_t capacity) {
     node_bytes_.store(node_bytes() + capacity, std::memory_order_relaxed);
     return capacity <= kMaxNodeBytes ? pool_.Allocate(capacity)
-                                     : arena_.allocate(capacity);
+                                     : arena_.Allocate(capacity);
   }
   void Deallocate(void* block, uint32_t capacity) {
     size_t live = node_bytes() - capacity;
@@ -573,7 +573,7 @@ class PrefixTrie {
     if (capacity <= kMaxNodeBytes) {
       pool_.Deallocate(block, capacity, std::max(kMinPoolBytes, live / 16));
     } else {
-      arena_.deallocate(block, capacity);
+      arena_.Deallocate(block, capacity);
     }
   }
   NodeT* AllocateNode(size_t bytes) {

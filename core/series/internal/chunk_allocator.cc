@@ -20,7 +20,7 @@ namespace {
 
 std::size_t ChunkAllocator::Held(std::size_t bytes) const {
   if (kind_ == ChunkMemory::kLibcMalloc) return bytes;
-  return alloc::SizeClasses::Get().round_up(bytes);
+  return alloc::SizeClasses::Get().RoundUp(bytes);
 }
 
 uint8_t* ChunkAllocator::Allocate(std::size_t bytes) {
@@ -30,7 +30,7 @@ uint8_t* ChunkAllocator::Allocate(std::size_t bytes) {
 }
 
 uint8_t* ChunkAllocator::AllocateUninitialized(std::size_t bytes) {
-  void* p = kind_ == ChunkMemory::kArena ? arena_.allocate(bytes)
+  void* p = kind_ == ChunkMemory::kArena ? arena_.Allocate(bytes)
                                          : __libc_malloc(bytes);
   if (p == nullptr) OutOfMemory();
   held_.fetch_add(Held(bytes), std::memory_order_relaxed);
@@ -39,7 +39,7 @@ uint8_t* ChunkAllocator::AllocateUninitialized(std::size_t bytes) {
 
 void ChunkAllocator::Free(uint8_t* p, std::size_t bytes) {
   if (kind_ == ChunkMemory::kArena) {
-    arena_.deallocate(p, bytes);
+    arena_.Deallocate(p, bytes);
   } else {
     __libc_free(p);
   }
@@ -48,7 +48,7 @@ void ChunkAllocator::Free(uint8_t* p, std::size_t bytes) {
 
 uint8_t* ChunkAllocator::Grow(uint8_t* p, std::size_t old_bytes,
                               std::size_t new_bytes) {
-  void* q = kind_ == ChunkMemory::kArena ? arena_.reallocate(p, new_bytes)
+  void* q = kind_ == ChunkMemory::kArena ? arena_.Reallocate(p, new_bytes)
                                          : __libc_realloc(p, new_bytes);
   if (q == nullptr) OutOfMemory();
   std::memset(static_cast<uint8_t*>(q) + old_bytes, 0, new_bytes - old_bytes);

@@ -30,7 +30,7 @@ uint64_t PairKey(uint32_t name, uint32_t value) {
 template <typename T>
 std::size_t ListCapacity(std::size_t elements) {
   static const alloc::GrowthPolicy kGrowth(/*first_capacity=*/16);
-  return kGrowth.capacity_for(elements * sizeof(T)) / sizeof(T);
+  return kGrowth.CapacityFor(elements * sizeof(T)) / sizeof(T);
 }
 
 template <typename Vector, typename T>
@@ -68,9 +68,9 @@ SeriesIndex::SeriesIndex(alloc::Arena& arena)
       series_(0, RefHash{this}, RefEq{this}, Alloc<SeriesRef>(arena)) {}
 
 SeriesIndex::~SeriesIndex() {
-  for (auto [page, bytes] : pages_) arena_.deallocate(page, bytes);
+  for (auto [page, bytes] : pages_) arena_.Deallocate(page, bytes);
   for (uint32_t* p : labels_) {
-    if (p != nullptr) arena_.deallocate(p, (p[0] + 1) * sizeof(uint32_t));
+    if (p != nullptr) arena_.Deallocate(p, (p[0] + 1) * sizeof(uint32_t));
   }
 }
 
@@ -83,13 +83,13 @@ std::optional<uint32_t> SeriesIndex::FindSymbol(std::string_view s) const {
 std::string_view SeriesIndex::CopyString(std::string_view s) {
   char* p;
   if (s.size() > kPageBytes / 4) {
-    p = static_cast<char*>(arena_.allocate(s.size()));
+    p = static_cast<char*>(arena_.Allocate(s.size()));
     pages_.push_back({p, s.size()});
   } else {
     if (pages_.empty() || pages_.back().second != kPageBytes ||
         kPageBytes - page_used_ < s.size()) {
       pages_.push_back(
-          {static_cast<char*>(arena_.allocate(kPageBytes)), kPageBytes});
+          {static_cast<char*>(arena_.Allocate(kPageBytes)), kPageBytes});
       page_used_ = 0;
     }
     p = pages_.back().first + page_used_;
@@ -198,7 +198,7 @@ void SeriesIndex::StoreLabels([[maybe_unused]] SeriesRef ref,
                               std::span<const uint32_t> pairs) {
   assert(ref == labels_.size());
   auto* p = static_cast<uint32_t*>(
-      arena_.allocate((pairs.size() + 1) * sizeof(uint32_t)));
+      arena_.Allocate((pairs.size() + 1) * sizeof(uint32_t)));
   p[0] = static_cast<uint32_t>(pairs.size());
   std::copy(pairs.begin(), pairs.end(), p + 1);
   GrowthPush(labels_, p);
@@ -246,7 +246,7 @@ void SeriesIndex::RemoveSeries(std::span<const SeriesRef> refs) {
     series_.erase(ref);
     for (uint32_t p : LabelsOf(ref)) dead_by_pair[p].push_back(ref);
     uint32_t*& labels = labels_[ref];
-    arena_.deallocate(labels, (labels[0] + 1) * sizeof(uint32_t));
+    arena_.Deallocate(labels, (labels[0] + 1) * sizeof(uint32_t));
     labels = nullptr;
   }
   auto remove = [](Postings& postings, std::span<const uint32_t> dead) {

@@ -337,7 +337,7 @@ void SeriesBulkRestore::PushSealed(Series& s, SealedChunk chunk) {
   }
   if (s.sealed_count == 0) {
     s.sealed = static_cast<SealedChunk*>(
-        store_.arena_.allocate(SealedBytes(expected_chunks_)));
+        store_.arena_.Allocate(SealedBytes(expected_chunks_)));
   }
   s.sealed[s.sealed_count++] = chunk;
 }
@@ -355,7 +355,7 @@ void SeriesBulkRestore::Finish() {
     std::size_t want = SealedBytes(s.sealed_count);
     if (want != full) {
       s.sealed =
-          static_cast<SealedChunk*>(store_.arena_.reallocate(s.sealed, want));
+          static_cast<SealedChunk*>(store_.arena_.Reallocate(s.sealed, want));
     }
   }
   // The scratch goes before the store is handed back.

@@ -37,7 +37,7 @@ SeriesStoreImpl::~SeriesStoreImpl() {
     Series& s = *table_.Find(ref);
     if (s.head != nullptr) memory_.Free(s.head, s.head_capacity);
     if (s.sealed != nullptr)
-      arena_.deallocate(s.sealed, SealedBytes(s.sealed_count));
+      arena_.Deallocate(s.sealed, SealedBytes(s.sealed_count));
   }
   std::lock_guard lock(windows_mu_);
   windows_.clear();
@@ -224,8 +224,8 @@ AppendResult SeriesStoreImpl::AppendSlow(Series& s, Stripe& stripe, int64_t t,
 
 void SeriesStoreImpl::GrowHead(Series& s) {
   std::size_t need = s.head_state.bytes() + kXorAppendReserve;
-  std::size_t capacity = growth_.next(s.head_capacity);
-  while (capacity < need) capacity = growth_.next(capacity);
+  std::size_t capacity = growth_.Next(s.head_capacity);
+  while (capacity < need) capacity = growth_.Next(capacity);
   s.head = memory_.Grow(s.head, s.head_capacity, capacity);
   s.head_capacity = static_cast<uint16_t>(capacity);
 }
@@ -269,7 +269,7 @@ void SeriesStoreImpl::PushSealed(Series& s, SealedChunk chunk) {
   std::size_t want = SealedBytes(s.sealed_count + 1);
   if (want != have) {
     s.sealed = static_cast<SealedChunk*>(
-        have == 0 ? arena_.allocate(want) : arena_.reallocate(s.sealed, want));
+        have == 0 ? arena_.Allocate(want) : arena_.Reallocate(s.sealed, want));
   }
   s.sealed[s.sealed_count++] = chunk;
 }
@@ -285,10 +285,10 @@ void SeriesStoreImpl::DropSealed(Series& s, Stripe& stripe, uint32_t n) {
   std::memmove(s.sealed, s.sealed + n, s.sealed_count * sizeof(SealedChunk));
   std::size_t want = SealedBytes(s.sealed_count);
   if (want == 0) {
-    arena_.deallocate(s.sealed, have);
+    arena_.Deallocate(s.sealed, have);
     s.sealed = nullptr;
   } else if (want != have) {
-    s.sealed = static_cast<SealedChunk*>(arena_.reallocate(s.sealed, want));
+    s.sealed = static_cast<SealedChunk*>(arena_.Reallocate(s.sealed, want));
   }
 }
 
@@ -483,7 +483,7 @@ const uint8_t* SeriesStoreImpl::StoreRestoredBytes(
   }
   std::size_t capacity = options_.restore_capacity == RestoreCapacity::kExact
                              ? bytes.size()
-                             : growth_.capacity_for(bytes.size());
+                             : growth_.CapacityFor(bytes.size());
   // A sealed chunk never grows: its slack is never written or read.
   uint8_t* p = memory_.AllocateUninitialized(capacity);
   std::memcpy(p, bytes.data(), bytes.size());
@@ -565,7 +565,7 @@ TruncateResult SeriesStoreImpl::Truncate(int64_t before) {
   }
   dropped.clear();  // frees the blocks no SeriesSet holds
   uint64_t held_after = alloc::CaptureArenaStats(arena_).memory.allocated;
-  if (held_after < held_before) purge_.freed(held_before - held_after);
+  if (held_after < held_before) purge_.Freed(held_before - held_after);
   result.series = dead.size();
   return result;
 }

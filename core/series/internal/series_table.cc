@@ -18,9 +18,9 @@ SeriesTable::~SeriesTable() {
     if (directory == nullptr) continue;
     for (std::size_t i = 0; i < (1u << kDirectoryBits); ++i) {
       if (directory[i] != nullptr)
-        arena_.deallocate(directory[i], kSegmentBytes);
+        arena_.Deallocate(directory[i], kSegmentBytes);
     }
-    arena_.deallocate(directory, kDirectoryBytes);
+    arena_.Deallocate(directory, kDirectoryBytes);
   }
 }
 
@@ -30,14 +30,14 @@ bool SeriesTable::Add(const Series& record, SeriesRef& ref) {
   auto& slot = top_[next >> (kSegmentBits + kDirectoryBits)];
   Series** directory = slot.load(std::memory_order_relaxed);
   if (directory == nullptr) {
-    directory = static_cast<Series**>(arena_.allocate(kDirectoryBytes));
+    directory = static_cast<Series**>(arena_.Allocate(kDirectoryBytes));
     std::fill_n(directory, std::size_t{1} << kDirectoryBits, nullptr);
     slot.store(directory, std::memory_order_relaxed);
   }
   Series*& segment =
       directory[(next >> kSegmentBits) & ((1u << kDirectoryBits) - 1)];
   if (segment == nullptr) {
-    segment = static_cast<Series*>(arena_.allocate(kSegmentBytes));
+    segment = static_cast<Series*>(arena_.Allocate(kSegmentBytes));
   }
   new (&segment[next & ((1u << kSegmentBits) - 1)]) Series(record);
   ref = next;

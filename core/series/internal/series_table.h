@@ -57,7 +57,7 @@ static_assert(sizeof(SealedChunk) == 12);
 inline std::size_t SealedBytes(uint32_t count) {
   return count == 0
              ? 0
-             : alloc::SizeClasses::Get().round_up(count * sizeof(SealedChunk));
+             : alloc::SizeClasses::Get().RoundUp(count * sizeof(SealedChunk));
 }
 
 struct alignas(64) Series {
