@@ -229,11 +229,11 @@ int RunBenchRanges(Args& args) {
   // Image: write, then open it a few times; the median open counts.
   std::string image =
       absl::StrCat("/tmp/keel_bench_ranges_", getpid(), ".keel");
-  if (auto s = table->save(image); !s.ok()) return Fail(kName, s);
+  if (auto s = table->Save(image); !s.ok()) return Fail(kName, s);
   std::vector<double> opens;
   for (int i = 0; i < 7; ++i) {
     auto t = Clock::now();
-    auto mapped = core::RangeTable::open_mapped(image);
+    auto mapped = core::RangeTable::OpenMapped(image);
     opens.push_back(Seconds(Clock::now() - t));
     if (!mapped.ok()) return Fail(kName, mapped.status());
   }
@@ -271,24 +271,24 @@ int RunBenchRanges(Args& args) {
     };
     t_v4 += best([&] {
       for (const auto& a : v4) {
-        auto m = table->lookup(a);
+        auto m = table->Lookup(a);
         sink += m ? m->record.asn + m->first.bits() : 1;
       }
     });
     t_v6 += best([&] {
       for (const auto& a : v6) {
-        auto m = table->lookup(a);
+        auto m = table->Lookup(a);
         sink += m ? m->record.asn + m->last.v6().lo() : 1;
       }
     });
-    t_v4_batch += best([&] { table->lookup_batch(v4, batch); });
+    t_v4_batch += best([&] { table->LookupBatch(v4, batch); });
     for (size_t i = 0; i < n; ++i) sink += batch[i] ? batch[i]->asn : 1;
     if (verify) {
       for (size_t i = 0; i < n; ++i) {
         mismatches += !Same(batch[i], ref.Find(false, v4[i].bits()), ref);
       }
     }
-    t_v6_batch += best([&] { table->lookup_batch(v6, batch); });
+    t_v6_batch += best([&] { table->LookupBatch(v6, batch); });
     for (size_t i = 0; i < n; ++i) sink += batch[i] ? batch[i]->asn : 1;
     if (verify) {
       for (size_t i = 0; i < n; ++i) {
@@ -303,10 +303,10 @@ int RunBenchRanges(Args& args) {
     });
     if (verify) {
       for (size_t i = 0; i < n; ++i) {
-        mismatches += !SameMatch(table->lookup(v4[i]),
+        mismatches += !SameMatch(table->Lookup(v4[i]),
                                  ref.Find(false, v4[i].bits()), ref);
         mismatches +=
-            !SameMatch(table->lookup(v6[i]), ref.Find(true, v6[i].bits()), ref);
+            !SameMatch(table->Lookup(v6[i]), ref.Find(true, v6[i].bits()), ref);
       }
     }
   }

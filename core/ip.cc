@@ -322,7 +322,7 @@ absl::StatusOr<Prefix> Prefix::Make(IpAddress address, int length,
   return Prefix(address, length);
 }
 
-IpAddress Prefix::last() const {
+IpAddress Prefix::Last() const {
   unsigned __int128 host = HostMask(address_.bit_width(), length_);
   if (address_.is_v4()) {
     return Ipv4(static_cast<uint32_t>(address_.bits() | host));
@@ -330,14 +330,14 @@ IpAddress Prefix::last() const {
   return Ipv6(address_.bits() | host);
 }
 
-bool Prefix::contains(const IpAddress& address) const {
+bool Prefix::Contains(const IpAddress& address) const {
   if (address.is_v4() != address_.is_v4()) return false;
   unsigned __int128 host = HostMask(address_.bit_width(), length_);
   return (address.bits() & ~host) == address_.bits();
 }
 
-bool Prefix::contains(const Prefix& other) const {
-  return other.length_ >= length_ && contains(other.address_);
+bool Prefix::Contains(const Prefix& other) const {
+  return other.length_ >= length_ && Contains(other.address_);
 }
 
 std::string Prefix::ToString() const {

@@ -9,7 +9,7 @@
 //   if (!a.ok()) return a.status();     // says what is wrong, quotes the text
 //   a->ToString();                      // "2001:db8::1" (RFC 5952)
 //   auto p = keel::core::Prefix::Parse("2001:db8::/32");
-//   p->contains(*a);                    // true
+//   p->Contains(*a);                    // true
 //
 // Text accepted:
 // - IPv4: a strict dotted quad, four decimal parts 0..255. A part with a
@@ -152,10 +152,10 @@ class Prefix {
   constexpr int length() const { return length_; }
   constexpr bool is_v4() const { return address_.is_v4(); }
   // The last address the prefix covers (all host bits set).
-  IpAddress last() const;
-  bool contains(const IpAddress& address) const;
+  IpAddress Last() const;
+  bool Contains(const IpAddress& address) const;
   // True when `other` is this prefix or a more specific one inside it.
-  bool contains(const Prefix& other) const;
+  bool Contains(const Prefix& other) const;
   std::string ToString() const;  // "2001:db8::/32"
 
   friend constexpr auto operator<=>(const Prefix&, const Prefix&) = default;

@@ -49,7 +49,7 @@ std::string Shown(std::string_view text) {
 }
 
 // Answers addresses in batches of up to kBatch, in input order, through
-// RangeTable::lookup_batch: its interleaved searches overlap their cache
+// RangeTable::LookupBatch: its interleaved searches overlap their cache
 // misses, and it reads only the records, the one thing this command prints
 // (not the ranges' bounds, whose pages a mapped image then never maps in).
 class Answerer {
@@ -101,8 +101,8 @@ class Answerer {
   void Answer() {
     records_v4_.resize(v4_.size());
     records_v6_.resize(v6_.size());
-    table_.lookup_batch(std::span<const core::Ipv4>(v4_), records_v4_);
-    table_.lookup_batch(std::span<const core::Ipv6>(v6_), records_v6_);
+    table_.LookupBatch(std::span<const core::Ipv4>(v4_), records_v4_);
+    table_.LookupBatch(std::span<const core::Ipv6>(v6_), records_v6_);
     size_t next_v4 = 0, next_v6 = 0;
     for (const Queued& q : queued_) {
       const std::optional<core::RangeRecord>& match =

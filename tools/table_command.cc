@@ -1,5 +1,5 @@
 // keel table compile: builds a range table from feed files and writes it as
-// an image that `keel lookup --table FILE` and RangeTable::open_mapped serve.
+// an image that `keel lookup --table FILE` and RangeTable::OpenMapped serve.
 //
 //   keel table compile --out ip2asn.keel ip2asn-v4.tsv.gz ip2asn-v6.tsv.gz
 //
@@ -31,7 +31,7 @@ int RunTableCompile(Args& args) {
   if (!overlap.ok()) return Fail(kName, overlap.status(), 2);
   auto table = core::LoadRangeTable(args.positional(), *overlap);
   if (!table.ok()) return Fail(kName, table.status());
-  if (auto s = table->save(out); !s.ok()) return Fail(kName, s);
+  if (auto s = table->Save(out); !s.ok()) return Fail(kName, s);
   std::printf("%s\n", JsonObject()
                           .add("out", out)
                           .add("v4_rows", uint64_t{table->v4_rows()})

@@ -96,7 +96,7 @@ Ipv6 RangeTable::V6Start(uint64_t row) const {
   return Ipv6::FromHalves(view_.v6_keys[row], lo);
 }
 
-std::optional<RangeMatch> RangeTable::lookup(Ipv6 address) const {
+std::optional<RangeMatch> RangeTable::Lookup(Ipv6 address) const {
   uint64_t row = V6Row(address);
   auto record = static_cast<uint32_t>(V6Entry(row) >> 1);
   if (record == 0) return std::nullopt;
@@ -109,8 +109,8 @@ std::optional<RangeMatch> RangeTable::lookup(Ipv6 address) const {
   return match;
 }
 
-void RangeTable::lookup_batch(std::span<const Ipv4> addresses,
-                              std::span<std::optional<RangeRecord>> out) const {
+void RangeTable::LookupBatch(std::span<const Ipv4> addresses,
+                             std::span<std::optional<RangeRecord>> out) const {
   // A software pipeline: address i has its bucket prefetched at step i, its
   // rows prefetched at step i + kLag, its record prefetched at i + 2 kLag
   // and is answered at i + 3 kLag, so each miss has kLag lookups of other
@@ -151,8 +151,8 @@ void RangeTable::lookup_batch(std::span<const Ipv4> addresses,
   }
 }
 
-void RangeTable::lookup_batch(std::span<const Ipv6> addresses,
-                              std::span<std::optional<RangeRecord>> out) const {
+void RangeTable::LookupBatch(std::span<const Ipv6> addresses,
+                             std::span<std::optional<RangeRecord>> out) const {
   // Groups of kGroup searches advance level by level (top samples, mid
   // samples, keys, record index, record); each level prefetches what the
   // next reads, so a group's misses overlap.
@@ -211,7 +211,7 @@ void RangeTable::lookup_batch(std::span<const Ipv6> addresses,
   }
 }
 
-void RangeTable::for_each_range(
+void RangeTable::ForEachRange(
     const std::function<void(const IpAddress&, const IpAddress&,
                              const RangeRecord&)>& fn) const {
   const RangeView& v = view_;

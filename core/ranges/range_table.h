@@ -2,15 +2,15 @@
 // (AS number, country, name), such as the ip2asn feeds. Built by
 // RangeTableBuilder (range_table_builder.h) or opened from an image file.
 //
-// Use it to answer "who holds this address" at tens of millions of lookups
-// a second, IPv4 and IPv6 in one table, from a few MB of memory; save() it
-// as an image that open_image() serves without parsing, from the file's
-// mapping or from a copy (ImageHolding says when to use which).
+// Use it to answer "who holds this address" on a hot path, IPv4 and IPv6 in
+// one table, compact enough to stay in cache (README gives the figures);
+// Save() it as an image that OpenImage serves without parsing, from the
+// file's mapping or from a copy (ImageHolding says when to use which).
 //
-//   auto table = keel::core::RangeTable::open_image(
+//   auto table = keel::core::RangeTable::OpenImage(
 //       "ip2asn.keel", keel::core::ImageHolding::kCopied);
 //   if (!table.ok()) return table.status();
-//   auto match = table->lookup(*keel::core::IpAddress::Parse("1.1.1.1"));
+//   auto match = table->Lookup(*keel::core::IpAddress::Parse("1.1.1.1"));
 //   if (match) printf("AS%u %.*s\n", match->record.asn, ...);
 //
 // Layout (see core/ranges/internal/range_format.h): gaps are rows too, so a
@@ -34,7 +34,7 @@
 // table.
 //
 // Replacing an image: write the new one under another name in the same
-// directory and rename() it over the old (save() does exactly that), then
+// directory and rename() it over the old (Save() does exactly that), then
 // open it again (restart keel serve). Never truncate or write into an image
 // in place (`cp new.keel live.keel`, `truncate`): a kMapped table answers
 // from the file's pages, so it would crash or answer from half-written
@@ -99,13 +99,13 @@ enum class ImageHolding {
 
 class RangeTable {
  public:
-  // Opens an image written by save(), held as `holding` says. Refuses, with
+  // Opens an image written by Save(), held as `holding` says. Refuses, with
   // an error naming the file and the fault, a file that is not an image, is
   // truncated, has a bad checksum, or whose indices point outside it.
-  static absl::StatusOr<RangeTable> open_image(std::string_view path,
-                                               ImageHolding holding);
-  static absl::StatusOr<RangeTable> open_mapped(std::string_view path) {
-    return open_image(path, ImageHolding::kMapped);
+  static absl::StatusOr<RangeTable> OpenImage(std::string_view path,
+                                              ImageHolding holding);
+  static absl::StatusOr<RangeTable> OpenMapped(std::string_view path) {
+    return OpenImage(path, ImageHolding::kMapped);
   }
 
   RangeTable(RangeTable&&) noexcept;
@@ -115,19 +115,19 @@ class RangeTable {
   // The range holding `address`, or nullopt when no range does (a gap).
   // The IPv4 lookup is inline and all but branch-free, so a loop of lookups
   // overlaps their cache misses and skips the fields it does not read.
-  std::optional<RangeMatch> lookup(Ipv4 address) const;
-  std::optional<RangeMatch> lookup(Ipv6 address) const;
-  std::optional<RangeMatch> lookup(const IpAddress& address) const {
-    return address.is_v4() ? lookup(address.v4()) : lookup(address.v6());
+  std::optional<RangeMatch> Lookup(Ipv4 address) const;
+  std::optional<RangeMatch> Lookup(Ipv6 address) const;
+  std::optional<RangeMatch> Lookup(const IpAddress& address) const {
+    return address.is_v4() ? Lookup(address.v4()) : Lookup(address.v6());
   }
 
   // out[i] = the record holding addresses[i], or nullopt for a gap. Runs
   // several searches interleaved, so their cache misses overlap.
   // REQUIRES: out.size() >= addresses.size().
-  void lookup_batch(std::span<const Ipv4> addresses,
-                    std::span<std::optional<RangeRecord>> out) const;
-  void lookup_batch(std::span<const Ipv6> addresses,
-                    std::span<std::optional<RangeRecord>> out) const;
+  void LookupBatch(std::span<const Ipv4> addresses,
+                   std::span<std::optional<RangeRecord>> out) const;
+  void LookupBatch(std::span<const Ipv6> addresses,
+                   std::span<std::optional<RangeRecord>> out) const;
 
   // Writes the table as an image file, replacing `path` atomically and
   // durably: written to `path`.tmp, fsynced, renamed over `path`, and the
@@ -135,13 +135,12 @@ class RangeTable {
   // `path` holds the old image or the new one, whole. One writer per path at
   // a time. Errors name the file and the system call; a full disk is
   // ResourceExhausted.
-  absl::Status save(std::string_view path) const;
+  absl::Status Save(std::string_view path) const;
 
   // Calls fn(first, last, record) for every range with a record, IPv4 then
   // IPv6, in address order.
-  void for_each_range(
-      const std::function<void(const IpAddress&, const IpAddress&,
-                               const RangeRecord&)>& fn) const;
+  void ForEachRange(const std::function<void(const IpAddress&, const IpAddress&,
+                                             const RangeRecord&)>& fn) const;
 
   // Every byte the table holds: its block (or the whole mapped file).
   size_t table_bytes() const { return table_bytes_; }
@@ -195,7 +194,7 @@ inline void RangeTable::FillRecord(uint32_t index, RangeRecord* r) const {
   FillV4Record(std::min<uint64_t>(index, view_.counts.records - 1), r);
 }
 
-inline std::optional<RangeMatch> RangeTable::lookup(Ipv4 address) const {
+inline std::optional<RangeMatch> RangeTable::Lookup(Ipv4 address) const {
   using core_internal::Select;
   using core_internal::V4Key;
   const core_internal::RangeView& v = view_;

@@ -396,7 +396,7 @@ absl::StatusOr<RangeTable> LoadRangeTable(const std::vector<std::string>& paths,
       return absl::InvalidArgumentError(absl::StrCat(
           path, " is an image; an image cannot be combined with other tables"));
     }
-    return RangeTable::open_image(path, holding);
+    return RangeTable::OpenImage(path, holding);
   }
   RangeTableBuilder builder(overlap);
   for (const std::string& path : paths) {

@@ -1,9 +1,9 @@
-// RangeTable::save and RangeTable::open_image: the image file.
+// RangeTable::Save and RangeTable::OpenImage: the image file.
 //
 // File: an ImageHeader, zero padding to kDataOffset, then the table's block
 // exactly as range_format.h lays it out. The header carries the counts, each
 // section's place and CRC32C, and a CRC32C of itself; every one is checked
-// at open, before a lookup can read anything. save() writes through
+// at open, before a lookup can read anything. Save() writes through
 // AtomicFile: the new image is complete and fsynced before it replaces the
 // old one.
 #include <fcntl.h>
@@ -156,7 +156,7 @@ absl::Status CheckHeader(const uint8_t* page, uint64_t file_bytes,
 
 }  // namespace
 
-absl::Status RangeTable::save(std::string_view path) const {
+absl::Status RangeTable::Save(std::string_view path) const {
   const auto* block = reinterpret_cast<const uint8_t*>(view_.v4_buckets);
   ImageHeader h{};
   std::memcpy(h.magic, ci::kImageMagic, sizeof(ci::kImageMagic));
@@ -183,8 +183,8 @@ absl::Status RangeTable::save(std::string_view path) const {
   return file->Commit(/*keep=*/1);
 }
 
-absl::StatusOr<RangeTable> RangeTable::open_image(std::string_view path,
-                                                  ImageHolding holding) {
+absl::StatusOr<RangeTable> RangeTable::OpenImage(std::string_view path,
+                                                 ImageHolding holding) {
   std::string name(path);
   int fd = open(name.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return ErrnoStatus(errno, path, "open");

@@ -197,30 +197,30 @@ TEST_CASE("Prefix parses, masks, contains and prints") {
   CHECK(p->length() == 32);
   CHECK_FALSE(p->is_v4());
   CHECK(p->ToString() == "2001:db8::/32");
-  CHECK(p->contains(*IpAddress::Parse("2001:db8:ffff::1")));
-  CHECK_FALSE(p->contains(*IpAddress::Parse("2001:db9::")));
-  CHECK_FALSE(p->contains(*IpAddress::Parse("32.1.13.184")));
-  CHECK(p->contains(*Prefix::Parse("2001:db8:1::/48")));
-  CHECK(p->contains(*p));
-  CHECK_FALSE(p->contains(*Prefix::Parse("2001::/16")));
-  CHECK(p->last().ToString() == "2001:db8:ffff:ffff:ffff:ffff:ffff:ffff");
+  CHECK(p->Contains(*IpAddress::Parse("2001:db8:ffff::1")));
+  CHECK_FALSE(p->Contains(*IpAddress::Parse("2001:db9::")));
+  CHECK_FALSE(p->Contains(*IpAddress::Parse("32.1.13.184")));
+  CHECK(p->Contains(*Prefix::Parse("2001:db8:1::/48")));
+  CHECK(p->Contains(*p));
+  CHECK_FALSE(p->Contains(*Prefix::Parse("2001::/16")));
+  CHECK(p->Last().ToString() == "2001:db8:ffff:ffff:ffff:ffff:ffff:ffff");
 
   auto v4 = Prefix::Parse("10.0.0.0/8");
   REQUIRE(v4.ok());
   CHECK(v4->is_v4());
-  CHECK(v4->contains(*IpAddress::Parse("10.255.255.255")));
-  CHECK_FALSE(v4->contains(*IpAddress::Parse("11.0.0.0")));
-  CHECK(v4->last().ToString() == "10.255.255.255");
+  CHECK(v4->Contains(*IpAddress::Parse("10.255.255.255")));
+  CHECK_FALSE(v4->Contains(*IpAddress::Parse("11.0.0.0")));
+  CHECK(v4->Last().ToString() == "10.255.255.255");
 
   auto all = Prefix::Parse("0.0.0.0/0");
   REQUIRE(all.ok());
-  CHECK(all->contains(*IpAddress::Parse("255.255.255.255")));
-  CHECK(all->last().ToString() == "255.255.255.255");
+  CHECK(all->Contains(*IpAddress::Parse("255.255.255.255")));
+  CHECK(all->Last().ToString() == "255.255.255.255");
   auto all6 = Prefix::Parse("::/0");
   REQUIRE(all6.ok());
-  CHECK(all6->contains(*IpAddress::Parse("ffff::")));
-  CHECK(Prefix::Parse("1.2.3.4/32")->last().ToString() == "1.2.3.4");
-  CHECK(Prefix::Parse("::1/128")->contains(*IpAddress::Parse("::1")));
+  CHECK(all6->Contains(*IpAddress::Parse("ffff::")));
+  CHECK(Prefix::Parse("1.2.3.4/32")->Last().ToString() == "1.2.3.4");
+  CHECK(Prefix::Parse("::1/128")->Contains(*IpAddress::Parse("::1")));
 
   auto masked = Prefix::Parse("10.1.2.3/8", /*mask_host_bits=*/true);
   REQUIRE(masked.ok());

@@ -1,11 +1,11 @@
-// Range table images (core/ranges/range_table.h open_image): the input is a
+// Range table images (core/ranges/range_table.h OpenImage): the input is a
 // feed, a NUL, then edits. The feed is built into a table and saved as an
 // image; the edits overwrite bytes of the image, whose checksums are then
 // recomputed (unless the edits say not to), so that forged counts, indices
 // and names reach the structural checks behind the checksums. The image is
 // opened both ways (kMapped, kCopied): the verdicts must agree; an unedited
 // image must answer exactly as the built table; an opened image must answer
-// consistently (every range's ends, lookup_batch as lookup).
+// consistently (every range's ends, LookupBatch as Lookup).
 //
 // Edits: a flags byte (bit 0: keep the checksums as they are; bit 1: cut the
 // file to the length in the next 4 bytes), then records of
@@ -87,17 +87,17 @@ void FixChecksums(std::string& image) {
           HeaderChecksum(image.substr(0, kDataOffset)));
 }
 
-// The image of `table`, through save() (which renames, so a real file).
+// The image of `table`, through Save() (which renames, so a real file).
 std::string ImageOf(const RangeTable& table) {
   static const std::string dir = [] {
-    // tmpfs: save() fsyncs the image and its directory, which on a disk
+    // tmpfs: Save() fsyncs the image and its directory, which on a disk
     // would cost more than the rest of an iteration.
     std::string templ = "/dev/shm/keel-image-fuzz.XXXXXX";
     if (mkdtemp(templ.data()) == nullptr) std::abort();
     return templ;
   }();
   std::string path = dir + "/t.keel";
-  if (auto s = table.save(path); !s.ok()) {
+  if (auto s = table.Save(path); !s.ok()) {
     std::fprintf(stderr, "save: %s\n", std::string(s.message()).c_str());
     std::abort();
   }
@@ -121,8 +121,8 @@ std::vector<IpAddress> Probes(const RangeTable& table) {
   std::vector<IpAddress> probes = {
       IpAddress(Ipv4(0)), IpAddress(Ipv4(~0u)), IpAddress(Ipv6(0)),
       IpAddress(Ipv6(~static_cast<unsigned __int128>(0)))};
-  table.for_each_range([&](const IpAddress& first, const IpAddress& last,
-                           const keel::core::RangeRecord&) {
+  table.ForEachRange([&](const IpAddress& first, const IpAddress& last,
+                         const keel::core::RangeRecord&) {
     if (probes.size() < 4096) {
       probes.push_back(first);
       probes.push_back(last);
@@ -136,10 +136,10 @@ void CheckConsistent(const RangeTable& table,
   std::vector<Ipv4> v4;
   std::vector<Ipv6> v6;
   for (const IpAddress& a : probes) {
-    auto m = table.lookup(a);
+    auto m = table.Lookup(a);
     if (m) {
       FUZZ_CHECK(!(a < m->first) && !(m->last < a)) << a.ToString();
-      auto at_first = table.lookup(m->first);
+      auto at_first = table.Lookup(m->first);
       FUZZ_CHECK(at_first && at_first->record == m->record) << a.ToString();
     }
     if (a.is_v4()) v4.push_back(a.v4());
@@ -147,16 +147,16 @@ void CheckConsistent(const RangeTable& table,
   }
   std::vector<std::optional<keel::core::RangeRecord>> out4(v4.size()),
       out6(v6.size());
-  table.lookup_batch(v4, out4);
-  table.lookup_batch(v6, out6);
+  table.LookupBatch(v4, out4);
+  table.LookupBatch(v6, out6);
   for (size_t i = 0; i < v4.size(); ++i) {
-    auto m = table.lookup(v4[i]);
+    auto m = table.Lookup(v4[i]);
     FUZZ_CHECK(m.has_value() == out4[i].has_value() &&
                (!m || m->record == *out4[i]))
         << v4[i].ToString();
   }
   for (size_t i = 0; i < v6.size(); ++i) {
-    auto m = table.lookup(v6[i]);
+    auto m = table.Lookup(v6[i]);
     FUZZ_CHECK(m.has_value() == out6[i].has_value() &&
                (!m || m->record == *out6[i]))
         << v6[i].ToString();
@@ -225,16 +225,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
 
   keel::fuzz::MemFile file(image);
-  auto mapped = RangeTable::open_image(file.path(), ImageHolding::kMapped);
-  auto copied = RangeTable::open_image(file.path(), ImageHolding::kCopied);
+  auto mapped = RangeTable::OpenImage(file.path(), ImageHolding::kMapped);
+  auto copied = RangeTable::OpenImage(file.path(), ImageHolding::kCopied);
   FUZZ_CHECK(mapped.ok() == copied.ok())
       << mapped.status() << " vs " << copied.status();
   if (!edited) {
     FUZZ_CHECK(mapped.ok()) << mapped.status();
     for (const IpAddress& a : probes) {
-      auto want = built->lookup(a);
+      auto want = built->Lookup(a);
       for (const RangeTable* t : {&*mapped, &*copied}) {
-        auto got = t->lookup(a);
+        auto got = t->Lookup(a);
         FUZZ_CHECK(got.has_value() == want.has_value()) << a.ToString();
         if (got) {
           FUZZ_CHECK(got->record == want->record && got->first == want->first &&

@@ -64,10 +64,10 @@ void CheckPrefix(std::string_view text) {
   std::string printed = p.ToString();
   auto again = Prefix::Parse(printed);
   FUZZ_CHECK(again.ok() && *again == p) << text << " -> " << printed;
-  FUZZ_CHECK(p.contains(p.address()) && p.contains(p.last())) << printed;
-  FUZZ_CHECK(p.address() <= p.last()) << printed;
-  FUZZ_CHECK(Prefix::Covering(p.last(), p.length()) == p) << printed;
-  FUZZ_CHECK(p.contains(p)) << printed;
+  FUZZ_CHECK(p.Contains(p.address()) && p.Contains(p.Last())) << printed;
+  FUZZ_CHECK(p.address() <= p.Last()) << printed;
+  FUZZ_CHECK(Prefix::Covering(p.Last(), p.length()) == p) << printed;
+  FUZZ_CHECK(p.Contains(p)) << printed;
   auto made = Prefix::Make(p.address(), p.length());
   FUZZ_CHECK(made.ok() && *made == p) << printed;
 }

@@ -43,10 +43,10 @@ void Run(const std::string& path, const PrefixLoadOptions& options) {
   for (const auto& [p, origin] : model) {
     auto value = table.exact(p);
     FUZZ_CHECK(value && *value == origin) << p.ToString();
-    for (const IpAddress& a : {p.address(), p.last()}) {
+    for (const IpAddress& a : {p.address(), p.Last()}) {
       std::optional<std::pair<Prefix, uint32_t>> want;
       for (const auto& [q, o] : model) {
-        if (q.contains(a) && (!want || q.length() > want->first.length())) {
+        if (q.Contains(a) && (!want || q.length() > want->first.length())) {
           want.emplace(q, o);
         }
       }

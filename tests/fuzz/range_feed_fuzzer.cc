@@ -63,7 +63,7 @@ void CheckAddress(const keel::core::RangeTable& table,
   std::string_view want_name = as_row ? std::string_view(as_row->name) : "";
   std::string_view want_country =
       country_row ? std::string_view(country_row->country) : "";
-  auto match = table.lookup(a);
+  auto match = table.Lookup(a);
   if (!match) {
     FUZZ_CHECK(want_asn == 0 && want_name.empty() && want_country.empty())
         << a.ToString() << ": gap, want AS" << want_asn;
@@ -77,8 +77,8 @@ void CheckAddress(const keel::core::RangeTable& table,
       << want_country;
   FUZZ_CHECK(!(a < match->first) && !(match->last < a)) << a.ToString();
   // The reported range holds the same record throughout.
-  auto at_first = table.lookup(match->first);
-  auto at_last = table.lookup(match->last);
+  auto at_first = table.Lookup(match->first);
+  auto at_last = table.Lookup(match->last);
   FUZZ_CHECK(at_first && at_first->record == match->record) << a.ToString();
   FUZZ_CHECK(at_last && at_last->record == match->record) << a.ToString();
 }
@@ -149,14 +149,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   // Ranges come in address order, each family apart, without overlap.
   std::optional<IpAddress> previous_last;
-  table->for_each_range([&](const IpAddress& first, const IpAddress& last,
-                            const keel::core::RangeRecord& record) {
+  table->ForEachRange([&](const IpAddress& first, const IpAddress& last,
+                          const keel::core::RangeRecord& record) {
     FUZZ_CHECK(!(last < first)) << first.ToString();
     if (previous_last && previous_last->is_v4() == first.is_v4()) {
       FUZZ_CHECK(*previous_last < first) << first.ToString();
     }
     previous_last = last;
-    auto match = table->lookup(first);
+    auto match = table->Lookup(first);
     FUZZ_CHECK(match && match->record == record) << first.ToString();
   });
   return 0;

@@ -37,7 +37,7 @@ TEST_CASE(
       core::OverlapPolicy::kError);
   REQUIRE(table.ok());
   std::string path = dir.File("live.keel");
-  REQUIRE(table->save(path).ok());
+  REQUIRE(table->Save(path).ok());
 
   auto api = LookupApi::Load({path}, "");
   REQUIRE(api.ok());

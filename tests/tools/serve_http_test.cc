@@ -443,7 +443,7 @@ TEST_CASE("metrics, snapshots, restart, and a bad newest snapshot") {
   auto table = core::LoadRangeTable(config.ip2asn, core::OverlapPolicy::kError);
   REQUIRE(table.ok());
   config.ip2asn = {dir.path() + "/ip2asn.image"};
-  REQUIRE(table->save(config.ip2asn[0]).ok());
+  REQUIRE(table->Save(config.ip2asn[0]).ok());
   std::string before;
   {
     auto app = ServeApp::Start(config);

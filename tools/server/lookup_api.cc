@@ -60,7 +60,7 @@ void LookupApi::Register(HttpServer* server, size_t max_body_bytes) {
 
 bool LookupApi::AppendAnswer(const core::IpAddress& address,
                              std::string* out) const {
-  std::optional<core::RangeMatch> match = ranges_->lookup(address);
+  std::optional<core::RangeMatch> match = ranges_->Lookup(address);
   if (!match) return false;
   out->append("{\"ip\":");
   out->append(JsonQuote(address.ToString()));

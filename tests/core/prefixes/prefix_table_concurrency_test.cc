@@ -64,7 +64,7 @@ TEST_CASE("readers see whole answers and whole batches while one writer runs",
                             : static_cast<uint32_t>(rng());
         if (auto m = longest(Ipv4(bits))) {
           Expect(m->value == ValueOf(m->prefix));
-          Expect(m->prefix.contains(IpAddress(Ipv4(bits))));
+          Expect(m->prefix.Contains(IpAddress(Ipv4(bits))));
         }
         Ipv6 v6 = Ipv6::FromHalves(0x20010db800000000ull | (rng() & 0xffffffff),
                                    rng());

@@ -68,7 +68,7 @@ class Harness {
   std::optional<Entry> RefLongest(const IpAddress& a) const {
     std::optional<Entry> best;
     for (const auto& [p, v] : ref_) {
-      if (p.contains(a) && (!best || p.length() > best->first.length())) {
+      if (p.Contains(a) && (!best || p.length() > best->first.length())) {
         best = Entry{p, v};
       }
     }
@@ -111,8 +111,8 @@ class Harness {
       table_.more_specifics(
           p, [&](const Prefix& x, uint32_t v) { more.emplace_back(x, v); });
       for (const auto& [x, v] : ref_) {
-        if (x.contains(p)) want_less.emplace_back(x, v);
-        if (p.contains(x)) want_more.emplace_back(x, v);
+        if (x.Contains(p)) want_less.emplace_back(x, v);
+        if (p.Contains(x)) want_more.emplace_back(x, v);
       }
       std::stable_sort(want_less.begin(), want_less.end(),
                        [](const Entry& a, const Entry& b) {

@@ -111,7 +111,7 @@ TEST_CASE("quoted CSV fields unquote") {
   REQUIRE(builder.AddFile(path).ok());
   auto table = std::move(builder).Build();
   REQUIRE(table.ok());
-  auto match = table->lookup(*IpAddress::Parse("1.0.0.7"));
+  auto match = table->Lookup(*IpAddress::Parse("1.0.0.7"));
   REQUIRE(match.has_value());
   CHECK(match->record.name == "Cloudflare, \"Inc.\"");
   CHECK(match->record.asn == 13335);
@@ -185,17 +185,17 @@ TEST_CASE("last paints later rows over earlier ones; first keeps earlier") {
   REQUIRE(last.AddFile(path).ok());
   auto table = std::move(last).Build();
   REQUIRE(table.ok());
-  auto before = table->lookup(*IpAddress::Parse("10.0.0.255"));
+  auto before = table->Lookup(*IpAddress::Parse("10.0.0.255"));
   REQUIRE(before.has_value());
   CHECK(before->record.name == "wide");
   CHECK(before->last.ToString() == "10.0.0.255");
-  auto inside = table->lookup(*IpAddress::Parse("10.0.1.1"));
+  auto inside = table->Lookup(*IpAddress::Parse("10.0.1.1"));
   REQUIRE(inside.has_value());
   CHECK(inside->record.name == "narrow");
   CHECK(inside->record.country == "NZ");
   CHECK(inside->last.ToString() == "10.0.1.127");
-  CHECK_FALSE(table->lookup(*IpAddress::Parse("10.0.1.128")).has_value());
-  auto after = table->lookup(*IpAddress::Parse("10.0.2.0"));
+  CHECK_FALSE(table->Lookup(*IpAddress::Parse("10.0.1.128")).has_value());
+  auto after = table->Lookup(*IpAddress::Parse("10.0.2.0"));
   REQUIRE(after.has_value());
   CHECK(after->record.name == "wide");
   CHECK(after->first.ToString() == "10.0.2.0");
@@ -205,7 +205,7 @@ TEST_CASE("last paints later rows over earlier ones; first keeps earlier") {
   REQUIRE(first.AddFile(path).ok());
   auto kept = std::move(first).Build();
   REQUIRE(kept.ok());
-  auto wide = kept->lookup(*IpAddress::Parse("10.0.1.128"));
+  auto wide = kept->Lookup(*IpAddress::Parse("10.0.1.128"));
   REQUIRE(wide.has_value());
   CHECK(wide->record.name == "wide");
   CHECK(wide->first.ToString() == "10.0.0.0");
@@ -249,7 +249,7 @@ TEST_CASE("AddRange checks its arguments") {
               .ok());
   auto table = std::move(builder).Build();
   REQUIRE(table.ok());
-  CHECK(table->lookup(*IpAddress::Parse("1.0.0.1"))->record.country == "NZ");
+  CHECK(table->Lookup(*IpAddress::Parse("1.0.0.1"))->record.country == "NZ");
 }
 
 TEST_CASE("ParseOverlapPolicy") {

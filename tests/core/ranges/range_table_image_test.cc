@@ -50,8 +50,8 @@ TEST_CASE("an image answers as the table it was saved from") {
   TempDir dir("range_image_test");
   RangeTable table = Fixture();
   std::string path = dir.File("round.keel");
-  REQUIRE(table.save(path).ok());
-  auto mapped = RangeTable::open_mapped(path);
+  REQUIRE(table.Save(path).ok());
+  auto mapped = RangeTable::OpenMapped(path);
   REQUIRE(mapped.ok());
   CHECK(mapped->is_mapped());
   CHECK(mapped->table_bytes() == ReadFile(path).size());
@@ -60,8 +60,8 @@ TEST_CASE("an image answers as the table it was saved from") {
   CHECK(mapped->records() == table.records());
   CHECK(mapped->names() == table.names());
   for (const IpAddress& a : Queries()) {
-    auto want = table.lookup(a);
-    auto got = mapped->lookup(a);
+    auto want = table.Lookup(a);
+    auto got = mapped->Lookup(a);
     REQUIRE(got.has_value() == want.has_value());
     if (!want) continue;
     CHECK(got->record == want->record);
@@ -70,7 +70,7 @@ TEST_CASE("an image answers as the table it was saved from") {
   }
   // A mapped table saves the same bytes again.
   std::string again = dir.File("again.keel");
-  REQUIRE(mapped->save(again).ok());
+  REQUIRE(mapped->Save(again).ok());
   CHECK(ReadFile(again) == ReadFile(path));
   // LoadRangeTable recognises an image by content, and copies it unless
   // asked to map it.
@@ -88,8 +88,8 @@ TEST_CASE("an image answers as the table it was saved from") {
 
 void CheckSameAnswers(const RangeTable& want_table, const RangeTable& table) {
   for (const IpAddress& a : Queries()) {
-    auto want = want_table.lookup(a);
-    auto got = table.lookup(a);
+    auto want = want_table.Lookup(a);
+    auto got = table.Lookup(a);
     REQUIRE(got.has_value() == want.has_value());
     if (!want) continue;
     CHECK(got->record == want->record);
@@ -103,8 +103,8 @@ TEST_CASE(
   TempDir dir("range_image_test");
   RangeTable table = Fixture();
   std::string path = dir.File("live.keel");
-  REQUIRE(table.save(path).ok());
-  auto copied = RangeTable::open_image(path, ImageHolding::kCopied);
+  REQUIRE(table.Save(path).ok());
+  auto copied = RangeTable::OpenImage(path, ImageHolding::kCopied);
   REQUIRE(copied.ok());
   CHECK_FALSE(copied->is_mapped());
   CHECK(copied->table_bytes() >= ReadFile(path).size() - 4096);
@@ -121,7 +121,7 @@ TEST_CASE(
   auto other = std::move(builder).Build();
   REQUIRE(other.ok());
   std::string other_path = dir.File("other.keel");
-  REQUIRE(other->save(other_path).ok());
+  REQUIRE(other->Save(other_path).ok());
   {
     std::ofstream out(path, std::ios::binary | std::ios::trunc);
     out << ReadFile(other_path);
@@ -132,7 +132,7 @@ TEST_CASE(
     out << std::string(1 << 20, '\xff');
   }
   CheckSameAnswers(table, *copied);
-  CHECK_FALSE(RangeTable::open_image(path, ImageHolding::kCopied).ok());
+  CHECK_FALSE(RangeTable::OpenImage(path, ImageHolding::kCopied).ok());
 }
 
 // Flips byte `at` of the file in place (flipping twice restores it).
@@ -149,12 +149,12 @@ void FlipByte(const std::string& path, size_t at, uint8_t mask) {
 TEST_CASE("every flipped header byte is refused") {
   TempDir dir("range_image_test");
   std::string path = dir.File("flip.keel");
-  REQUIRE(Fixture().save(path).ok());
+  REQUIRE(Fixture().Save(path).ok());
   for (size_t i = 0; i < 4096; ++i) {
     uint8_t mask = static_cast<uint8_t>(1 << (i % 8));
     FlipByte(path, i, mask);
-    auto opened = RangeTable::open_mapped(path);
-    auto copied = RangeTable::open_image(path, ImageHolding::kCopied);
+    auto opened = RangeTable::OpenMapped(path);
+    auto copied = RangeTable::OpenImage(path, ImageHolding::kCopied);
     FlipByte(path, i, mask);
     INFO("byte " << i);
     REQUIRE_FALSE(opened.ok());
@@ -163,13 +163,13 @@ TEST_CASE("every flipped header byte is refused") {
           std::string::npos);
     CHECK(copied.status().message() == opened.status().message());
   }
-  CHECK(RangeTable::open_mapped(path).ok());
+  CHECK(RangeTable::OpenMapped(path).ok());
 }
 
 TEST_CASE("flipped data bytes fail their section's checksum") {
   TempDir dir("range_image_test");
   std::string path = dir.File("data.keel");
-  REQUIRE(Fixture().save(path).ok());
+  REQUIRE(Fixture().Save(path).ok());
   const std::string good = ReadFile(path);
   std::string bad_path = dir.File("data_flipped.keel");
   std::mt19937_64 random(9);
@@ -178,8 +178,8 @@ TEST_CASE("flipped data bytes fail their section's checksum") {
     size_t at = 4096 + random() % (good.size() - 4096);
     bytes[at] = static_cast<char>(bytes[at] ^ 0x10);
     WriteFile(bad_path, bytes);
-    auto opened = RangeTable::open_mapped(bad_path);
-    auto copied = RangeTable::open_image(bad_path, ImageHolding::kCopied);
+    auto opened = RangeTable::OpenMapped(bad_path);
+    auto copied = RangeTable::OpenImage(bad_path, ImageHolding::kCopied);
     INFO("byte " << at);
     REQUIRE(copied.ok() == opened.ok());
     // Padding between sections is not covered; a flip there is harmless.
@@ -193,7 +193,7 @@ TEST_CASE("flipped data bytes fail their section's checksum") {
 TEST_CASE("truncated, extended and foreign files are refused") {
   TempDir dir("range_image_test");
   std::string path = dir.File("cut.keel");
-  REQUIRE(Fixture().save(path).ok());
+  REQUIRE(Fixture().Save(path).ok());
   const std::string good = ReadFile(path);
   std::string bad_path = dir.File("cut_short.keel");
   std::mt19937_64 random(4);
@@ -203,11 +203,11 @@ TEST_CASE("truncated, extended and foreign files are refused") {
   for (size_t length : lengths) {
     WriteFile(bad_path, good.substr(0, length));
     INFO("length " << length);
-    REQUIRE_FALSE(RangeTable::open_mapped(bad_path).ok());
-    REQUIRE_FALSE(RangeTable::open_image(bad_path, ImageHolding::kCopied).ok());
+    REQUIRE_FALSE(RangeTable::OpenMapped(bad_path).ok());
+    REQUIRE_FALSE(RangeTable::OpenImage(bad_path, ImageHolding::kCopied).ok());
   }
   WriteFile(bad_path, good + "x");
-  auto longer = RangeTable::open_mapped(bad_path);
+  auto longer = RangeTable::OpenMapped(bad_path);
   REQUIRE_FALSE(longer.ok());
   CHECK(std::string(longer.status().message()).find("header says") !=
         std::string::npos);
@@ -219,21 +219,21 @@ TEST_CASE("truncated, extended and foreign files are refused") {
   const uint32_t version = 2;
   std::memcpy(older.data() + 8, &version, sizeof(version));
   WriteFile(bad_path, older);
-  auto old_format = RangeTable::open_mapped(bad_path);
+  auto old_format = RangeTable::OpenMapped(bad_path);
   REQUIRE_FALSE(old_format.ok());
   CHECK(std::string(old_format.status().message())
             .find("format version 2, this build reads 3") != std::string::npos);
 
   WriteFile(bad_path, std::string(5000, 'a'));
-  auto foreign = RangeTable::open_mapped(bad_path);
+  auto foreign = RangeTable::OpenMapped(bad_path);
   REQUIRE_FALSE(foreign.ok());
   CHECK(std::string(foreign.status().message()).find("magic") !=
         std::string::npos);
-  auto device = RangeTable::open_image("/dev/null", ImageHolding::kCopied);
+  auto device = RangeTable::OpenImage("/dev/null", ImageHolding::kCopied);
   REQUIRE_FALSE(device.ok());
   CHECK(std::string(device.status().message()).find("not a regular file") !=
         std::string::npos);
-  auto missing = RangeTable::open_mapped(dir.File("missing.keel"));
+  auto missing = RangeTable::OpenMapped(dir.File("missing.keel"));
   REQUIRE_FALSE(missing.ok());
   CHECK(missing.status().code() == absl::StatusCode::kNotFound);
   CHECK(std::string(missing.status().message()).find("missing.keel: open") !=
@@ -254,7 +254,7 @@ TEST_CASE("a writer killed before its rename leaves the previous image") {
   TempDir dir("range_image_test");
   RangeTable before = Fixture();
   std::string path = dir.File("live.keel");
-  REQUIRE(before.save(path).ok());
+  REQUIRE(before.Save(path).ok());
   const std::string old_bytes = ReadFile(path);
   RangeTableBuilder builder;
   REQUIRE(builder.AddFile(kData + "/ip2asn-v4-sample.tsv").ok());
@@ -269,7 +269,7 @@ TEST_CASE("a writer killed before its rename leaves the previous image") {
     close(fds[0]);
     stop_pipe = fds[1];
     SetBeforeRenameHookForTesting(StopBeforeRename);
-    (void)after->save(path);
+    (void)after->Save(path);
     _exit(4);  // the hook did not run
   }
   close(fds[1]);
@@ -283,25 +283,25 @@ TEST_CASE("a writer killed before its rename leaves the previous image") {
   CHECK(WIFSIGNALED(status));
 
   CHECK(ReadFile(path) == old_bytes);
-  auto live = RangeTable::open_mapped(path);
+  auto live = RangeTable::OpenMapped(path);
   REQUIRE(live.ok());
   CheckSameAnswers(before, *live);
   // The new image was whole in PATH.tmp when the writer died.
-  auto stranded = RangeTable::open_image(path + ".tmp", ImageHolding::kCopied);
+  auto stranded = RangeTable::OpenImage(path + ".tmp", ImageHolding::kCopied);
   REQUIRE(stranded.ok());
   CheckSameAnswers(*after, *stranded);
 
   // The next writer clears what the dead one left and replaces the image.
-  REQUIRE(after->save(path).ok());
+  REQUIRE(after->Save(path).ok());
   CHECK_FALSE(std::filesystem::exists(path + ".tmp"));
-  auto replaced = RangeTable::open_mapped(path);
+  auto replaced = RangeTable::OpenMapped(path);
   REQUIRE(replaced.ok());
   CheckSameAnswers(*after, *replaced);
 }
 
-TEST_CASE("save names the file and the failing call") {
+TEST_CASE("Save names the file and the failing call") {
   TempDir dir("range_image_test");
-  absl::Status s = Fixture().save(dir.File("no/such/dir/t.keel"));
+  absl::Status s = Fixture().Save(dir.File("no/such/dir/t.keel"));
   CHECK(s.code() == absl::StatusCode::kNotFound);
   CHECK(std::string(s.message()).find("no/such/dir/t.keel.tmp: create") !=
         std::string::npos);

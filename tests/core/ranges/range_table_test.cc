@@ -104,7 +104,7 @@ void CheckAgainst(const RangeTable& table, const std::vector<Row>& rows) {
   for (const IpAddress& a : queries) {
     INFO(a.ToString());
     const Row* want = Find(rows, a);
-    auto got = table.lookup(a);
+    auto got = table.Lookup(a);
     REQUIRE(got.has_value() == (want != nullptr));
     if (want == nullptr) continue;
     CHECK(got->record.asn == want->asn);
@@ -123,15 +123,15 @@ void CheckAgainst(const RangeTable& table, const std::vector<Row>& rows) {
       v6.push_back(a.v6());
   }
   std::vector<std::optional<RangeRecord>> out(std::max(v4.size(), v6.size()));
-  table.lookup_batch(v4, out);
+  table.LookupBatch(v4, out);
   for (size_t i = 0; i < v4.size(); ++i) {
-    auto single = table.lookup(v4[i]);
+    auto single = table.Lookup(v4[i]);
     REQUIRE(out[i].has_value() == single.has_value());
     if (single) CHECK(*out[i] == single->record);
   }
-  table.lookup_batch(v6, out);
+  table.LookupBatch(v6, out);
   for (size_t i = 0; i < v6.size(); ++i) {
-    auto single = table.lookup(v6[i]);
+    auto single = table.Lookup(v6[i]);
     REQUIRE(out[i].has_value() == single.has_value());
     if (single) CHECK(*out[i] == single->record);
   }
@@ -166,12 +166,12 @@ TEST_CASE("RangeTable answers as the plain reference over the fixtures") {
   }));
 }
 
-TEST_CASE("for_each_range lists every range in address order") {
+TEST_CASE("ForEachRange lists every range in address order") {
   RangeTable table = Load({kV6, kV4});
   std::vector<Row> rows = Both();
   size_t i = 0;
-  table.for_each_range([&](const IpAddress& first, const IpAddress& last,
-                           const RangeRecord& record) {
+  table.ForEachRange([&](const IpAddress& first, const IpAddress& last,
+                         const RangeRecord& record) {
     REQUIRE(i < rows.size());
     CHECK(first == Make(rows[i].v6, rows[i].first));
     CHECK(last == Make(rows[i].v6, rows[i].last));
@@ -209,8 +209,8 @@ TEST_CASE("an asn CSV and a country CSV combine field by field") {
   for (const IpAddress& a : Queries(ReadTsv(kV4))) {
     if (a.is_v6()) continue;
     INFO(a.ToString());
-    auto want = from_tsv.lookup(a);
-    auto got = from_csv.lookup(a);
+    auto want = from_tsv.Lookup(a);
+    auto got = from_csv.Lookup(a);
     REQUIRE(got.has_value() == want.has_value());
     if (!want) continue;
     CHECK(got->record == want->record);
@@ -219,7 +219,7 @@ TEST_CASE("an asn CSV and a country CSV combine field by field") {
   }
   // One file alone gives only its fields.
   RangeTable countries = Load({kData + "/ip2asn-country-sample.csv"});
-  auto cloudflare = countries.lookup(*IpAddress::Parse("1.0.0.1"));
+  auto cloudflare = countries.Lookup(*IpAddress::Parse("1.0.0.1"));
   REQUIRE(cloudflare.has_value());
   CHECK(cloudflare->record.asn == 0);
   CHECK(cloudflare->record.country == "AU");
@@ -229,8 +229,8 @@ TEST_CASE("an asn CSV and a country CSV combine field by field") {
 TEST_CASE("an empty builder makes a table of gaps") {
   auto table = RangeTableBuilder().Build();
   REQUIRE(table.ok());
-  CHECK_FALSE(table->lookup(*IpAddress::Parse("1.2.3.4")).has_value());
-  CHECK_FALSE(table->lookup(*IpAddress::Parse("::")).has_value());
+  CHECK_FALSE(table->Lookup(*IpAddress::Parse("1.2.3.4")).has_value());
+  CHECK_FALSE(table->Lookup(*IpAddress::Parse("::")).has_value());
   CHECK(table->records() == 0);
 }
 
@@ -259,17 +259,17 @@ TEST_CASE("ranges covering whole families and single addresses") {
               .ok());
   auto table = std::move(builder).Build();
   REQUIRE(table.ok());
-  auto all = table->lookup(*IpAddress::Parse("255.255.255.255"));
+  auto all = table->Lookup(*IpAddress::Parse("255.255.255.255"));
   REQUIRE(all.has_value());
   CHECK(all->first.ToString() == "0.0.0.0");
   CHECK(all->last.ToString() == "255.255.255.255");
-  auto one = table->lookup(*IpAddress::Parse("::1"));
+  auto one = table->Lookup(*IpAddress::Parse("::1"));
   REQUIRE(one.has_value());
   CHECK(one->record.name == "one");
   CHECK(one->first == one->last);
-  CHECK_FALSE(table->lookup(*IpAddress::Parse("::2")).has_value());
-  CHECK_FALSE(table->lookup(*IpAddress::Parse("::")).has_value());
-  auto top = table->lookup(*IpAddress::Parse("ffff:ffff::1"));
+  CHECK_FALSE(table->Lookup(*IpAddress::Parse("::2")).has_value());
+  CHECK_FALSE(table->Lookup(*IpAddress::Parse("::")).has_value());
+  auto top = table->Lookup(*IpAddress::Parse("ffff:ffff::1"));
   REQUIRE(top.has_value());
   CHECK(top->record.asn == 3);
   CHECK(top->last.ToString() == "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff");
@@ -305,7 +305,7 @@ TEST_CASE("overlap first and last paint as a per-address reference does") {
       REQUIRE(table.ok());
       for (int a = 0; a < kUniverse; ++a) {
         INFO("offset " << a);
-        auto got = table->lookup(Make(v6, base + a));
+        auto got = table->Lookup(Make(v6, base + a));
         REQUIRE(got.has_value() == (paint[a] != 0));
         if (!got) continue;
         uint32_t asn = static_cast<uint32_t>(paint[a] % 7 + 1);
@@ -345,20 +345,20 @@ TEST_CASE("record indices past 16 bits answer through the overflow list") {
   REQUIRE(built.ok());
   REQUIRE(built->records() == kRanges);
   std::string path = dir.File("overflow.keel");
-  REQUIRE(built->save(path).ok());
-  auto mapped = RangeTable::open_mapped(path);
+  REQUIRE(built->Save(path).ok());
+  auto mapped = RangeTable::OpenMapped(path);
   REQUIRE(mapped.ok());
   for (const RangeTable* table : {&*built, &*mapped}) {
     for (uint32_t i = 0; i < kRanges; ++i) {
       INFO("range " << i);
       for (uint32_t a : {first_of(i), last_of(i)}) {
-        auto got = table->lookup(Ipv4(a));
+        auto got = table->Lookup(Ipv4(a));
         REQUIRE(got.has_value());
         CHECK(got->record.asn == i + 1);
         CHECK(got->first == Ipv4(first_of(i)));
         CHECK(got->last == Ipv4(last_of(i)));
       }
-      CHECK_FALSE(table->lookup(Ipv4(last_of(i) + 1)).has_value());
+      CHECK_FALSE(table->Lookup(Ipv4(last_of(i) + 1)).has_value());
     }
   }
 }
@@ -391,26 +391,26 @@ TEST_CASE("a finely split IPv6 /48 answers range by range") {
   auto built = std::move(builder).Build();
   REQUIRE(built.ok());
   std::string path = dir.File("shared48.keel");
-  REQUIRE(built->save(path).ok());
-  auto mapped = RangeTable::open_mapped(path);
+  REQUIRE(built->Save(path).ok());
+  auto mapped = RangeTable::OpenMapped(path);
   REQUIRE(mapped.ok());
   for (const RangeTable* table : {&*built, &*mapped}) {
-    CHECK_FALSE(table->lookup(Ipv6(base)).has_value());
+    CHECK_FALSE(table->Lookup(Ipv6(base)).has_value());
     for (const Range& r : ranges) {
       INFO("range " << r.asn);
       for (u128 a : {r.first, r.first + 12345, r.last}) {
-        auto got = table->lookup(Ipv6(a));
+        auto got = table->Lookup(Ipv6(a));
         REQUIRE(got.has_value());
         CHECK(got->record.asn == r.asn);
         CHECK(got->first == Ipv6(r.first));
         CHECK(got->last == Ipv6(r.last));
       }
-      CHECK_FALSE(table->lookup(Ipv6(r.first - 1)).has_value());
-      CHECK_FALSE(table->lookup(Ipv6(r.last + 1)).has_value());
+      CHECK_FALSE(table->Lookup(Ipv6(r.first - 1)).has_value());
+      CHECK_FALSE(table->Lookup(Ipv6(r.last + 1)).has_value());
       std::vector<Ipv6> batch = {Ipv6(r.first - 1), Ipv6(r.first), Ipv6(r.last),
                                  Ipv6(r.last + 1)};
       std::vector<std::optional<RangeRecord>> out(batch.size());
-      table->lookup_batch(batch, out);
+      table->LookupBatch(batch, out);
       CHECK_FALSE(out[0].has_value());
       REQUIRE(out[1].has_value());
       CHECK(out[1]->asn == r.asn);
