@@ -9,18 +9,13 @@
 // (seconds) and value separated by tabs.
 //
 // --url takes http://HOST:PORT (no TLS): the request is one HTTP/1.1 GET
-// with Connection: close, and the answer is read up to kMaxAnswerBytes.
-#include <netdb.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
+// with Connection: close (tools/http_client.h), and the answer is read up to
+// kMaxAnswerBytes.
 #include <cctype>
-#include <cerrno>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -29,7 +24,6 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "core/query/engine.h"
@@ -38,6 +32,7 @@
 #include "core/query/value.h"
 #include "snapshot/reader.h"
 #include "tools/command.h"
+#include "tools/http_client.h"
 #include "tools/server/prom_time.h"
 
 namespace keel::tools {
@@ -355,84 +350,22 @@ std::string Escape(std::string_view s) {
   return out;
 }
 
-// GETs `target` from http://HOST:PORT; the status code and body.
-absl::StatusOr<std::pair<int, std::string>> HttpGet(std::string_view url,
-                                                    const std::string& target) {
-  constexpr std::string_view kScheme = "http://";
-  if (!url.starts_with(kScheme)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "--url ", std::string(url), ": expected http://HOST:PORT"));
-  }
-  std::string_view hostport = url.substr(kScheme.size());
-  if (size_t slash = hostport.find('/'); slash != std::string_view::npos) {
-    hostport = hostport.substr(0, slash);
-  }
-  const size_t colon = hostport.rfind(':');
-  std::string host(hostport.substr(0, colon));
-  std::string port = colon == std::string_view::npos
-                         ? "80"
-                         : std::string(hostport.substr(colon + 1));
-  if (host.size() > 1 && host.front() == '[')
-    host = host.substr(1, host.size() - 2);
-  addrinfo hints{};
-  hints.ai_socktype = SOCK_STREAM;
-  addrinfo* found = nullptr;
-  if (int rc = getaddrinfo(host.c_str(), port.c_str(), &hints, &found);
-      rc != 0) {
-    return absl::UnavailableError(
-        absl::StrCat("--url ", std::string(url), ": ", gai_strerror(rc)));
-  }
-  int fd = -1;
-  for (addrinfo* a = found; a != nullptr && fd < 0; a = a->ai_next) {
-    fd = socket(a->ai_family, a->ai_socktype, a->ai_protocol);
-    if (fd >= 0 && connect(fd, a->ai_addr, a->ai_addrlen) != 0) {
-      close(fd);
-      fd = -1;
-    }
-  }
-  freeaddrinfo(found);
-  if (fd < 0) {
-    return absl::UnavailableError(absl::StrCat(
-        "--url ", std::string(url), ": cannot connect: ", strerror(errno)));
-  }
-  const std::string request =
-      absl::StrCat("GET ", target, " HTTP/1.1\r\nHost: ", std::string(hostport),
-                   "\r\nAccept: application/json\r\nConnection: close\r\n\r\n");
-  for (size_t sent = 0; sent < request.size();) {
-    ssize_t n =
-        send(fd, request.data() + sent, request.size() - sent, MSG_NOSIGNAL);
-    if (n <= 0) {
-      close(fd);
-      return absl::UnavailableError("sending the request failed");
-    }
-    sent += n;
-  }
-  std::string answer;
-  char buf[64 << 10];
-  while (true) {
-    ssize_t n = recv(fd, buf, sizeof(buf), 0);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    answer.append(buf, n);
-    if (answer.size() > kMaxAnswerBytes) {
-      close(fd);
-      return absl::ResourceExhaustedError(
-          absl::StrCat("the answer is over ", kMaxAnswerBytes, " bytes"));
-    }
-  }
-  close(fd);
-  const size_t head_end = answer.find("\r\n\r\n");
-  int code = 0;
-  if (head_end == std::string::npos || !answer.starts_with("HTTP/1.") ||
-      answer.size() < 12 ||
-      !absl::SimpleAtoi(std::string(answer.substr(9, 3)), &code)) {
-    return absl::UnavailableError("the server's answer is not HTTP");
-  }
-  std::string head = absl::AsciiStrToLower(answer.substr(0, head_end));
-  if (head.find("transfer-encoding: chunked") != std::string::npos) {
-    return absl::UnimplementedError("chunked answers are not read");
-  }
-  return std::make_pair(code, answer.substr(head_end + 4));
+// GETs `target` from the server at `url` (http://HOST:PORT) on a connection
+// of its own. Errors name the flag.
+absl::StatusOr<HttpAnswer> HttpGetUrl(const std::string& url,
+                                      const std::string& target) {
+  auto name_flag = [&](const absl::Status& s) {
+    return absl::Status(s.code(),
+                        absl::StrCat("--url ", url, ": ", s.message()));
+  };
+  absl::StatusOr<HttpAddress> address = ParseHttpUrl(url);
+  if (!address.ok()) return name_flag(address.status());
+  HttpClient client(address->host, address->port,
+                    {.max_answer_bytes = kMaxAnswerBytes});
+  absl::StatusOr<HttpAnswer> answer = client.Send(
+      "GET", target, "Accept: application/json\r\nConnection: close\r\n");
+  if (!answer.ok()) return name_flag(answer.status());
+  return answer;
 }
 
 int RunQuery(Args& args) {
@@ -477,15 +410,15 @@ int RunQuery(Args& args) {
     } else if (!r.time.empty()) {
       absl::StrAppend(&target, "&time=", Escape(r.time));
     }
-    auto answer = HttpGet(args.Get("url"), target);
+    auto answer = HttpGetUrl(args.Get("url"), target);
     if (!answer.ok()) return Fail(kName, answer.status(), 1);
-    if (answer->first != 200) {
+    if (answer->status != 200) {
       return Fail(kName,
-                  absl::UnknownError(absl::StrCat("HTTP ", answer->first, ": ",
-                                                  answer->second)),
+                  absl::UnknownError(absl::StrCat("HTTP ", answer->status, ": ",
+                                                  answer->body)),
                   1);
     }
-    json = std::move(answer->second);
+    json = std::move(answer->body);
     if (format == "table") {
       auto parsed = JsonReader(json).Read();
       if (!parsed.ok()) return Fail(kName, parsed.status(), 1);

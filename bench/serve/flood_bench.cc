@@ -14,12 +14,7 @@
 // the samples count as lost.
 //
 // bench/flood.sh starts a server with chosen limits and runs this against it.
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <snappy.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -37,6 +32,7 @@
 #include "absl/strings/str_cat.h"
 #include "remote_write.pb.h"
 #include "tools/command.h"
+#include "tools/http_client.h"
 #include "tools/json.h"
 
 namespace keel::tools {
@@ -55,125 +51,19 @@ int64_t NowMs() {
       .count();
 }
 
-struct Response {
-  int status = 0;  // 0: no answer (connection failed or closed)
-  std::string body;
-  int retry_after_s = 0;
-};
+// Sends one request on `client`; status 0 when no answer came.
+HttpAnswer Send(HttpClient& client, std::string_view method,
+                std::string_view target, std::string_view headers = {},
+                std::string_view body = {}) {
+  absl::StatusOr<HttpAnswer> answer =
+      client.Send(method, target, headers, body);
+  return answer.ok() ? *std::move(answer) : HttpAnswer{};
+}
 
-// One keep-alive HTTP/1.1 connection to 127.0.0.1:port; reconnects as
-// needed. Every read and write has a 60 s socket timeout.
-class HttpClient {
- public:
-  explicit HttpClient(int port) : port_(port) {}
-  ~HttpClient() { Close(); }
-
-  Response Send(absl::string_view method, absl::string_view target,
-                absl::string_view extra_headers, absl::string_view body) {
-    std::string request = absl::StrCat(
-        method, " ", target, " HTTP/1.1\r\nHost: 127.0.0.1\r\n", extra_headers,
-        "Content-Length: ", body.size(), "\r\n\r\n");
-    request.append(body.data(), body.size());
-    for (int attempt = 0; attempt < 2; ++attempt) {
-      if (fd_ < 0 && !Connect()) return {};
-      if (WriteAll(request)) {
-        Response r = ReadResponse();
-        if (r.status != 0) return r;
-      }
-      Close();  // a stale keep-alive connection: once more on a new one
-    }
-    return {};
-  }
-
- private:
-  bool Connect() {
-    fd_ = socket(AF_INET, SOCK_STREAM, 0);
-    if (fd_ < 0) return false;
-    timeval timeout{60, 0};
-    setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
-    setsockopt(fd_, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof(timeout));
-    int one = 1;
-    setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_port = htons(static_cast<uint16_t>(port_));
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (connect(fd_, reinterpret_cast<sockaddr*>(&address), sizeof(address)) !=
-        0) {
-      Close();
-      return false;
-    }
-    buffer_.clear();
-    return true;
-  }
-
-  void Close() {
-    if (fd_ >= 0) close(fd_);
-    fd_ = -1;
-  }
-
-  bool WriteAll(std::string_view data) {
-    while (!data.empty()) {
-      ssize_t n = send(fd_, data.data(), data.size(), MSG_NOSIGNAL);
-      if (n <= 0) return false;
-      data.remove_prefix(static_cast<size_t>(n));
-    }
-    return true;
-  }
-
-  bool Fill() {
-    char chunk[65536];
-    ssize_t n = recv(fd_, chunk, sizeof(chunk), 0);
-    if (n <= 0) return false;
-    buffer_.append(chunk, static_cast<size_t>(n));
-    return true;
-  }
-
-  Response ReadResponse() {
-    size_t header_end;
-    while ((header_end = buffer_.find("\r\n\r\n")) == std::string::npos) {
-      if (buffer_.size() > (1 << 20) || !Fill()) return {};
-    }
-    absl::string_view head(buffer_.data(), header_end);
-    Response r;
-    if (head.size() < 12 || !absl::SimpleAtoi(head.substr(9, 3), &r.status)) {
-      return {};
-    }
-    size_t length = 0;
-    bool close_after = false;
-    size_t pos = head.find("\r\n");
-    while (pos != absl::string_view::npos && pos < head.size()) {
-      size_t next = head.find("\r\n", pos + 2);
-      std::string line(head.substr(pos + 2, next == absl::string_view::npos
-                                                ? absl::string_view::npos
-                                                : next - pos - 2));
-      std::transform(line.begin(), line.begin() + line.find(':') + 1,
-                     line.begin(), ::tolower);
-      if (line.starts_with("content-length:")) {
-        absl::SimpleAtoi(absl::StripAsciiWhitespace(line.substr(15)), &length);
-      } else if (line.starts_with("retry-after:")) {
-        absl::SimpleAtoi(absl::StripAsciiWhitespace(line.substr(12)),
-                         &r.retry_after_s);
-      } else if (line.starts_with("connection:") &&
-                 line.find("close") != std::string::npos) {
-        close_after = true;
-      }
-      pos = next;
-    }
-    size_t body_start = header_end + 4;
-    while (buffer_.size() < body_start + length) {
-      if (!Fill()) return {};
-    }
-    r.body = buffer_.substr(body_start, length);
-    buffer_.erase(0, body_start + length);
-    if (close_after) Close();
-    return r;
-  }
-
-  int port_;
-  int fd_ = -1;
-  std::string buffer_;
-};
+// A keep-alive connection to the server at 127.0.0.1:port.
+HttpClient Client(int port) {
+  return HttpClient("127.0.0.1", std::to_string(port), {.timeout_s = 60});
+}
 
 struct Options {
   int port = 0;
@@ -299,19 +189,19 @@ int RunFlood(Args& args) {
   std::vector<std::thread> threads;
   for (int w = 0; w < o.writers; ++w) {
     threads.emplace_back([&] {
-      HttpClient client(o.port);
+      HttpClient client = Client(o.port);
       for (uint64_t batch; (batch = next_batch.fetch_add(1)) < batches &&
                            SecondsSince(start) < o.seconds;) {
         int64_t t = NowMs();
         std::string body = FloodBody(batch, o.per_request, t);
         sent_bytes += body.size();
-        Response r;
+        HttpAnswer r;
         for (int attempt = 0; attempt < 30; ++attempt) {
-          r = client.Send("POST", "/api/v1/write",
-                          "Content-Encoding: snappy\r\nContent-Type: "
-                          "application/x-protobuf\r\n"
-                          "X-Prometheus-Remote-Write-Version: 0.1.0\r\n",
-                          body);
+          r = Send(client, "POST", "/api/v1/write",
+                   "Content-Encoding: snappy\r\nContent-Type: "
+                   "application/x-protobuf\r\n"
+                   "X-Prometheus-Remote-Write-Version: 0.1.0\r\n",
+                   body);
           if (r.status != 429 && r.status != 503 && r.status != 0) break;
           ++retries;
           std::this_thread::sleep_for(std::chrono::milliseconds(
@@ -329,7 +219,7 @@ int RunFlood(Args& args) {
   std::atomic<bool> stop_probes{false};
   for (int q = 0; q < o.queriers; ++q) {
     threads.emplace_back([&, q] {
-      HttpClient client(o.port);
+      HttpClient client = Client(o.port);
       const char* queries[] = {
           "/api/v1/query?query=%7B__name__%3D~%22flood.%2A%22%2Cid%3D~%22.%2A9%"
           "22%7D",
@@ -337,7 +227,7 @@ int RunFlood(Args& args) {
           "/api/v1/query?query=flood_series%7Binstance%3D~%22(.*)%7B20%7Db%22%"
           "7D"};
       for (int i = q; !stop_probes.load(); ++i) {
-        Response r = client.Send("GET", queries[i % 3], "", "");
+        HttpAnswer r = Send(client, "GET", queries[i % 3], "", "");
         query_status.Add(r.status);
       }
     });
@@ -346,13 +236,13 @@ int RunFlood(Args& args) {
   uint64_t peak_rss = 0;
   uint64_t rss_at_first_refusal = 0, peak_rss_after_refusal = 0;
   std::thread prober([&] {
-    HttpClient client(o.port);
+    HttpClient client = Client(o.port);
     while (!stop_probes.load()) {
       for (auto [probe, target] :
            {std::pair<Probe*, const char*>{&metrics_probe, "/metrics"},
             {&lookup_probe, "/v1/lookup?ip=1.1.1.1"}}) {
         Clock::time_point begin = Clock::now();
-        Response r = client.Send("GET", target, "", "");
+        HttpAnswer r = Send(client, "GET", target, "", "");
         probe->max_latency_s =
             std::max(probe->max_latency_s, SecondsSince(begin));
         ++probe->probes;
@@ -375,15 +265,15 @@ int RunFlood(Args& args) {
   prober.join();
 
   // Every acknowledged batch must answer all its series.
-  HttpClient client(o.port);
+  HttpClient client = Client(o.port);
   uint64_t lost = 0, verify_failures = 0;
   for (const Acknowledged& a : acknowledged) {
-    Response r = client.Send(
-        "GET",
-        absl::StrCat("/api/v1/query?query=flood_series%7Bbatch%3D%22", a.batch,
-                     "%22%7D&time=", a.t / 1000, ".", a.t % 1000 / 100,
-                     a.t % 100 / 10, a.t % 10),
-        "", "");
+    HttpAnswer r =
+        Send(client, "GET",
+             absl::StrCat("/api/v1/query?query=flood_series%7Bbatch%3D%22",
+                          a.batch, "%22%7D&time=", a.t / 1000, ".",
+                          a.t % 1000 / 100, a.t % 100 / 10, a.t % 10),
+             "", "");
     if (r.status != 200) {
       ++verify_failures;
       lost += o.per_request;
