@@ -19,11 +19,11 @@
 // (which bounds the parser's recursion and that of every walk of the tree),
 // and the matchers of one selector.
 //
-// ParseExpr only parses. Evaluation (the next step of issue 15) takes the
-// returned tree with the series store and a time range; it relies on what
-// the parser guarantees: every function call has its argument count and
-// types, MatrixSelector holds a VectorSelector, a BinaryExpr's `matching`
-// is present exactly when both sides are instant vectors.
+// ParseExpr only parses. Evaluation (engine.h) takes the returned tree
+// with the series store and a time range; it relies on what the parser
+// guarantees: every function call has its argument count and types,
+// MatrixSelector holds a VectorSelector, a BinaryExpr's `matching` is
+// present exactly when both sides are instant vectors.
 //
 // Thread safety: pure functions.
 #ifndef KEEL_CORE_QUERY_PARSER_H_

@@ -5,6 +5,8 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <limits>
+#include <optional>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
@@ -327,6 +329,76 @@ absl::StatusOr<std::string> UnquotePromString(std::string_view token) {
     }
   }
   return out;
+}
+
+namespace {
+
+// strconv.ParseFloat's syntax for what the lexer passes as a decimal
+// number: digits, an optional fraction, an optional exponent.
+bool IsDecimalFloat(std::string_view s) {
+  std::size_t i = 0;
+  std::size_t mantissa = 0;
+  while (i < s.size() && s[i] >= '0' && s[i] <= '9') ++i, ++mantissa;
+  if (i < s.size() && s[i] == '.') {
+    ++i;
+    while (i < s.size() && s[i] >= '0' && s[i] <= '9') ++i, ++mantissa;
+  }
+  if (mantissa == 0) return false;
+  if (i < s.size() && (s[i] == 'e' || s[i] == 'E')) {
+    ++i;
+    if (i < s.size() && (s[i] == '+' || s[i] == '-')) ++i;
+    const std::size_t digits = i;
+    while (i < s.size() && s[i] >= '0' && s[i] <= '9') ++i;
+    if (i == digits) return false;
+  }
+  return i == s.size();
+}
+
+// strconv.ParseInt(s, 0, 64) on a lexed number: 0x hex, 0-led octal,
+// decimal. Empty when it is not such an integer or does not fit.
+std::optional<int64_t> ParseGoInt(std::string_view s) {
+  int base = 10;
+  if (s.size() > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+    base = 16;
+    s.remove_prefix(2);
+  } else if (s.size() > 1 && s[0] == '0') {
+    base = 8;
+    s.remove_prefix(1);
+  }
+  if (s.empty()) return std::nullopt;
+  uint64_t v = 0;
+  constexpr uint64_t kMax = std::numeric_limits<int64_t>::max();
+  for (char c : s) {
+    int d = c >= '0' && c <= '9'   ? c - '0'
+            : c >= 'a' && c <= 'f' ? c - 'a' + 10
+            : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                   : 99;
+    if (d >= base) return std::nullopt;
+    if (v > (kMax - static_cast<uint64_t>(d)) / static_cast<uint64_t>(base)) {
+      return std::nullopt;
+    }
+    v = v * static_cast<uint64_t>(base) + static_cast<uint64_t>(d);
+  }
+  return static_cast<int64_t>(v);
+}
+
+}  // namespace
+
+std::optional<double> ParseGoNumber(std::string_view text, std::string* error) {
+  if (auto i = ParseGoInt(text)) return static_cast<double>(*i);
+  const std::string s(text);
+  const bool word = s.size() == 3 &&
+                    (s[0] == 'i' || s[0] == 'I' || s[0] == 'n' || s[0] == 'N');
+  if (word || IsDecimalFloat(s)) {
+    const double v = std::strtod(s.c_str(), nullptr);
+    if (word || !std::isinf(v)) return v;
+    *error = absl::StrCat("strconv.ParseFloat: parsing ", GoQuote(text),
+                          ": value out of range");
+    return std::nullopt;
+  }
+  *error = absl::StrCat("strconv.ParseFloat: parsing ", GoQuote(text),
+                        ": invalid syntax");
+  return std::nullopt;
 }
 
 }  // namespace keel::query_internal

@@ -8,6 +8,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -47,6 +48,11 @@ std::string GoFormatFixed(double value, int decimals);
 // strutil.Unquote on a lexed PromQL string token (quotes included): Go
 // escapes in "..." and '...', none in `...`.
 absl::StatusOr<std::string> UnquotePromString(std::string_view token);
+
+// Prometheus' number() on a lexed number: strconv.ParseInt(text, 0, 64)
+// first (0x hex, 0-led octal, decimal), else strconv.ParseFloat. Empty,
+// with strconv's error text in `error`, when neither reads it.
+std::optional<double> ParseGoNumber(std::string_view text, std::string* error);
 
 }  // namespace keel::query_internal
 
