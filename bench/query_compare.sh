@@ -84,25 +84,13 @@ cp -r "$data/blocks" "$work/tsdb"
 
 printf 'global:\n  scrape_interval: 1h\n' >"$work/prometheus.yml"
 pport=$(free_port)
-prometheus --config.file="$work/prometheus.yml" --storage.tsdb.path="$work/tsdb" \
-  --storage.tsdb.retention.time=100y --web.listen-address="127.0.0.1:$pport" \
-  >"$work/prometheus.log" 2>&1 &
-prom_pid=$!
+start_prometheus "$work" "$pport" --storage.tsdb.retention.time=100y
 # The data is from 2024: keel's retention counts back from the wall clock.
 kport=$(free_port)
 "$keel" serve --listen "127.0.0.1:$kport" --retention-windows 1000000 \
   2>"$work/keel.log" &
 keel_pid=$!
-p="" k=""
-for _ in $(seq 300); do  # 60 s at most for both
-  p=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$pport/-/ready" || true)
-  k=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$kport/-/ready" || true)
-  [[ $p == 200 && $k == 200 ]] && break
-  kill -0 "$prom_pid" 2>/dev/null || fail "prometheus exited at start"
-  kill -0 "$keel_pid" 2>/dev/null || fail "keel serve exited at start"
-  sleep 0.2
-done
-[[ $p == 200 && $k == 200 ]] || fail "not ready within 60 s (prometheus $p, keel $k)"
+wait_ready 60 prometheus "http://127.0.0.1:$pport" "$prom_pid" "keel serve" "http://127.0.0.1:$kport" "$keel_pid" || fail "not ready"
 for f in "$data"/data-*.txt; do
   code=$(gzip -1 -c "$f" | curl -s -o "$work/import.out" -w '%{http_code}' \
     -H 'Content-Encoding: gzip' --data-binary @- \

@@ -18,3 +18,35 @@ stop() {
 free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
+
+# wait_ready SECONDS NAME URL PID [NAME URL PID ...]: waits until every
+# URL/-/ready answers 200. Returns 1, saying why on stderr, when a PID exits
+# first or SECONDS pass.
+wait_ready() {
+  local deadline=$((SECONDS + $1)) pending code i
+  shift
+  local -a args=("$@")
+  while :; do
+    pending=""
+    for ((i = 0; i < ${#args[@]}; i += 3)); do
+      code=$(curl -s -o /dev/null -w '%{http_code}' "${args[i + 1]}/-/ready" || true)
+      [[ $code == 200 ]] && continue
+      kill -0 "${args[i + 2]}" 2>/dev/null || { echo "${args[i]} exited at start" >&2; return 1; }
+      pending+=" ${args[i]} ($code)"
+    done
+    [[ -z $pending ]] && return 0
+    ((SECONDS < deadline)) || { echo "not ready in time:$pending" >&2; return 1; }
+    sleep 0.2
+  done
+}
+
+# start_prometheus DIR PORT [FLAG...]: a real Prometheus on 127.0.0.1:PORT
+# with DIR/prometheus.yml, its TSDB in DIR/tsdb and its log in
+# DIR/prometheus.log, in the background; its pid in prom_pid.
+start_prometheus() {
+  local dir=$1 port=$2
+  shift 2
+  prometheus --config.file="$dir/prometheus.yml" --storage.tsdb.path="$dir/tsdb" \
+    --web.listen-address="127.0.0.1:$port" "$@" >"$dir/prometheus.log" 2>&1 &
+  prom_pid=$!
+}

@@ -53,10 +53,7 @@ promtool tsdb create-blocks-from openmetrics "$work/data/data.om" "$work/tsdb" \
   >"$work/promtool.log" 2>&1 || { cat "$work/promtool.log"; fail "promtool create-blocks-from"; }
 printf 'global:\n  scrape_interval: 1h\n' >"$work/prometheus.yml"
 pport=$(free_port)
-prometheus --config.file="$work/prometheus.yml" --storage.tsdb.path="$work/tsdb" \
-  --storage.tsdb.retention.time=100y --web.listen-address="127.0.0.1:$pport" \
-  >"$work/prometheus.log" 2>&1 &
-prom_pid=$!
+start_prometheus "$work" "$pport" --storage.tsdb.retention.time=100y
 
 # keel: memory only, loaded through POST /api/v1/import/prometheus (gzip)
 # once it is ready. Retention counts windows back from the wall clock: keep
@@ -66,15 +63,7 @@ kport=$(free_port)
   2>"$work/keel.log" &
 keel_pid=$!
 
-for _ in $(seq 300); do  # 60 s at most for both
-  p=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$pport/-/ready" || true)
-  k=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$kport/-/ready" || true)
-  [[ $p == 200 && $k == 200 ]] && break
-  kill -0 "$prom_pid" 2>/dev/null || fail "prometheus exited at start"
-  kill -0 "$keel_pid" 2>/dev/null || fail "keel serve exited at start"
-  sleep 0.2
-done
-[[ $p == 200 && $k == 200 ]] || fail "not ready within 60 s (prometheus $p, keel $k)"
+wait_ready 60 prometheus "http://127.0.0.1:$pport" "$prom_pid" "keel serve" "http://127.0.0.1:$kport" "$keel_pid" || fail "not ready"
 code=$(gzip -c "$work/data/data.txt" | curl -s -o "$work/import.out" -w '%{http_code}' \
   -H 'Content-Encoding: gzip' --data-binary @- "http://127.0.0.1:$kport/api/v1/import/prometheus") ||
   fail "import into keel"

@@ -107,20 +107,9 @@ write_config() {  # write_config with|without: the targets
   mv "$work/prometheus.yml.tmp" "$work/prometheus.yml"
 }
 write_config with
-prometheus --config.file="$work/prometheus.yml" --storage.tsdb.path="$work/tsdb" \
-  --web.listen-address="127.0.0.1:$pport" >"$work/prometheus.log" 2>&1 &
-prom_pid=$!
+start_prometheus "$work" "$pport"
 
-p="" k=""
-for _ in $(seq 300); do  # 60 s at most for both
-  p=$(curl -s -o /dev/null -w '%{http_code}' "$prom_url/-/ready" || true)
-  k=$(curl -s -o /dev/null -w '%{http_code}' "$keel_url/-/ready" || true)
-  [[ $p == 200 && $k == 200 ]] && break
-  kill -0 "$prom_pid" 2>/dev/null || fail "prometheus exited at start"
-  kill -0 "$keel_pid" 2>/dev/null || fail "keel serve exited at start"
-  sleep 0.2
-done
-[[ $p == 200 && $k == 200 ]] || fail "not ready within 60 s (prometheus $p, keel $k)"
+wait_ready 60 prometheus "$prom_url" "$prom_pid" "keel serve" "$keel_url" "$keel_pid" || fail "not ready"
 started=$(date +%s)
 echo "ok: prometheus scrapes 8 targets every 1 s and remote-writes into keel serve"
 

@@ -58,9 +58,7 @@ remote_write:
   - url: $keel_url/api/v1/write
     queue_config: {batch_send_deadline: 1s, min_backoff: 100ms, max_backoff: 1s}
 YAML
-prometheus --config.file="$work/prometheus.yml" --storage.tsdb.path="$work/tsdb" \
-  --web.listen-address="127.0.0.1:$pport" >"$work/prometheus.log" 2>&1 &
-prom_pid=$!
+start_prometheus "$work" "$pport"
 
 json_check() {  # json_check JSON PYTHON-EXPRESSION: exit status only
   python3 -c "import json,sys; j=json.loads(sys.argv[1]); sys.exit(0 if ($2) else 1)" "$1" 2>/dev/null
