@@ -46,42 +46,42 @@ std::vector<prometheus::MetricFamily> AllocCollector::Collect() const {
   alloc::ProcessStats stats = alloc::CaptureStats();
   MetricBuilder b;
   for (const MemoryField& f : kMemoryFields) {
-    auto family = b.gauge(f.name, f.help);
-    family.add(static_cast<double>(stats.memory.*f.field), {{"arena", "all"}});
+    auto family = b.Gauge(f.name, f.help);
+    family.Add(static_cast<double>(stats.memory.*f.field), {{"arena", "all"}});
     for (const auto& arena : stats.arenas) {
-      family.add(static_cast<double>(arena.memory.*f.field),
+      family.Add(static_cast<double>(arena.memory.*f.field),
                  {{"arena", arena.name}});
     }
   }
-  auto fragmentation = b.gauge("keel_alloc_fragmentation_ratio",
+  auto fragmentation = b.Gauge("keel_alloc_fragmentation_ratio",
                                "Active bytes over allocated bytes (1 = none).");
-  fragmentation.add(Ratio(stats.memory.active, stats.memory.allocated),
+  fragmentation.Add(Ratio(stats.memory.active, stats.memory.allocated),
                     {{"arena", "all"}});
   auto utilization =
-      b.gauge("keel_alloc_size_class_utilization",
+      b.Gauge("keel_alloc_size_class_utilization",
               "Regions in use over regions in the class's current slabs.");
-  auto wasted = b.gauge("keel_alloc_size_class_wasted_bytes",
+  auto wasted = b.Gauge("keel_alloc_size_class_wasted_bytes",
                         "Bytes of free regions inside the class's slabs.");
-  auto purges = b.counter("keel_alloc_purges_total",
+  auto purges = b.Counter("keel_alloc_purges_total",
                           "Purges of the arena's dirty and muzzy pages.");
-  auto purged = b.counter("keel_alloc_purged_bytes_total",
+  auto purged = b.Counter("keel_alloc_purged_bytes_total",
                           "Resident bytes released by purges.");
   for (const auto& arena : stats.arenas) {
-    fragmentation.add(Ratio(arena.memory.active, arena.memory.allocated),
+    fragmentation.Add(Ratio(arena.memory.active, arena.memory.allocated),
                       {{"arena", arena.name}});
     for (const auto& c : arena.size_classes) {
       if (c.slabs == 0) continue;
       std::string size_class = std::to_string(c.size);
-      utilization.add(c.utilization(),
+      utilization.Add(c.utilization(),
                       {{"arena", arena.name}, {"size_class", size_class}});
-      wasted.add(static_cast<double>(c.wasted_bytes()),
+      wasted.Add(static_cast<double>(c.wasted_bytes()),
                  {{"arena", arena.name}, {"size_class", size_class}});
     }
-    purges.add(static_cast<double>(arena.purges), {{"arena", arena.name}});
-    purged.add(static_cast<double>(arena.purged_bytes),
+    purges.Add(static_cast<double>(arena.purges), {{"arena", arena.name}});
+    purged.Add(static_cast<double>(arena.purged_bytes),
                {{"arena", arena.name}});
   }
-  return b.take();
+  return b.Take();
 }
 
 }  // namespace keel::diagnostics

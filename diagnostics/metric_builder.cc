@@ -4,7 +4,7 @@
 
 namespace keel::diagnostics {
 
-MetricBuilder::Family& MetricBuilder::Family::add(
+MetricBuilder::Family& MetricBuilder::Family::Add(
     double value, std::vector<std::pair<std::string, std::string>> labels) {
   prometheus::ClientMetric metric;
   for (auto& [name, label_value] : labels) {
@@ -19,23 +19,23 @@ MetricBuilder::Family& MetricBuilder::Family::add(
   return *this;
 }
 
-MetricBuilder::Family MetricBuilder::gauge(std::string name, std::string help) {
-  return start(std::move(name), std::move(help), prometheus::MetricType::Gauge);
+MetricBuilder::Family MetricBuilder::Gauge(std::string name, std::string help) {
+  return Start(std::move(name), std::move(help), prometheus::MetricType::Gauge);
 }
 
-MetricBuilder::Family MetricBuilder::counter(std::string name,
+MetricBuilder::Family MetricBuilder::Counter(std::string name,
                                              std::string help) {
-  return start(std::move(name), std::move(help),
+  return Start(std::move(name), std::move(help),
                prometheus::MetricType::Counter);
 }
 
-MetricBuilder::Family MetricBuilder::start(std::string name, std::string help,
+MetricBuilder::Family MetricBuilder::Start(std::string name, std::string help,
                                            prometheus::MetricType type) {
   families_.push_back({std::move(name), std::move(help), type, {}});
   return Family(&families_.back());
 }
 
-std::vector<prometheus::MetricFamily> MetricBuilder::take() {
+std::vector<prometheus::MetricFamily> MetricBuilder::Take() {
   std::vector<prometheus::MetricFamily> families(
       std::make_move_iterator(families_.begin()),
       std::make_move_iterator(families_.end()));

@@ -2,9 +2,9 @@
 // that compute their figures at scrape time.
 //
 //   MetricBuilder b;
-//   b.gauge("keel_series", "Live series.").add(store.series_count());
-//   b.counter("keel_x_total", "...").add(n, {{"arena", "all"}});
-//   return b.take();
+//   b.Gauge("keel_series", "Live series.").Add(store.series_count());
+//   b.Counter("keel_x_total", "...").Add(n, {{"arena", "all"}});
+//   return b.Take();
 //
 // Thread safety: none; build within one Collect call.
 #ifndef KEEL_DIAGNOSTICS_METRIC_BUILDER_H_
@@ -24,7 +24,7 @@ class MetricBuilder {
   class Family {
    public:
     // Adds one sample with the given labels.
-    Family& add(double value,
+    Family& Add(double value,
                 std::vector<std::pair<std::string, std::string>> labels = {});
 
    private:
@@ -33,14 +33,14 @@ class MetricBuilder {
     prometheus::MetricFamily* family_;
   };
 
-  Family gauge(std::string name, std::string help);
-  Family counter(std::string name, std::string help);
+  Family Gauge(std::string name, std::string help);
+  Family Counter(std::string name, std::string help);
 
   // The families built so far; the builder is empty afterwards.
-  std::vector<prometheus::MetricFamily> take();
+  std::vector<prometheus::MetricFamily> Take();
 
  private:
-  Family start(std::string name, std::string help, prometheus::MetricType type);
+  Family Start(std::string name, std::string help, prometheus::MetricType type);
   // A deque, so that a Family stays valid while later ones start.
   std::deque<prometheus::MetricFamily> families_;
 };

@@ -8,10 +8,10 @@ std::vector<prometheus::MetricFamily> SeriesStoreCollector::Collect() const {
   core::SeriesStoreStats s = store_->Stats();
   MetricBuilder b;
   auto gauge = [&b](const char* name, const char* help, double value) {
-    b.gauge(name, help).add(value);
+    b.Gauge(name, help).Add(value);
   };
   auto counter = [&b](const char* name, const char* help, double value) {
-    b.counter(name, help).add(value);
+    b.Counter(name, help).Add(value);
   };
   gauge("keel_series", "Live series in the store.",
         static_cast<double>(s.series));
@@ -51,7 +51,7 @@ std::vector<prometheus::MetricFamily> SeriesStoreCollector::Collect() const {
   counter("keel_samples_conflict_total",
           "Samples rejected: same timestamp as the last one, another value.",
           static_cast<double>(s.conflicts));
-  return b.take();
+  return b.Take();
 }
 
 }  // namespace keel::diagnostics

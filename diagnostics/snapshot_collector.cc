@@ -44,35 +44,35 @@ std::vector<prometheus::MetricFamily> SnapshotCollector::Collect() const {
   absl::MutexLock lock(&mu_);
   MetricBuilder b;
   if (successes_ > 0) {
-    b.gauge("keel_snapshot_last_duration_seconds",
+    b.Gauge("keel_snapshot_last_duration_seconds",
             "Seconds the last successful snapshot took to write.")
-        .add(last_seconds_);
-    b.gauge("keel_snapshot_last_bytes", "Size of the last successful snapshot.")
-        .add(static_cast<double>(last_bytes_));
-    b.gauge("keel_snapshot_last_success_timestamp_seconds",
+        .Add(last_seconds_);
+    b.Gauge("keel_snapshot_last_bytes", "Size of the last successful snapshot.")
+        .Add(static_cast<double>(last_bytes_));
+    b.Gauge("keel_snapshot_last_success_timestamp_seconds",
             "When the last successful snapshot finished, Unix seconds.")
-        .add(last_success_unix_);
-    b.gauge("keel_snapshot_age_seconds",
+        .Add(last_success_unix_);
+    b.Gauge("keel_snapshot_age_seconds",
             "Seconds since the last successful snapshot finished.")
-        .add(NowUnixSeconds() - last_success_unix_);
+        .Add(NowUnixSeconds() - last_success_unix_);
   }
   if (restored_) {
-    b.gauge("keel_snapshot_restore_duration_seconds",
+    b.Gauge("keel_snapshot_restore_duration_seconds",
             "Seconds the restore at start took.")
-        .add(restore_seconds_);
-    b.gauge("keel_snapshot_restore_bytes",
+        .Add(restore_seconds_);
+    b.Gauge("keel_snapshot_restore_bytes",
             "Size of the snapshot restored at start.")
-        .add(static_cast<double>(restore_bytes_));
+        .Add(static_cast<double>(restore_bytes_));
   }
-  b.counter("keel_snapshots_total", "Snapshots written successfully.")
-      .add(static_cast<double>(successes_));
-  b.counter("keel_snapshot_failures_total", "Snapshot attempts that failed.")
-      .add(static_cast<double>(failures_));
-  b.counter("keel_snapshot_guarded_total",
+  b.Counter("keel_snapshots_total", "Snapshots written successfully.")
+      .Add(static_cast<double>(successes_));
+  b.Counter("keel_snapshot_failures_total", "Snapshot attempts that failed.")
+      .Add(static_cast<double>(failures_));
+  b.Counter("keel_snapshot_guarded_total",
             "Snapshots written of a store that lost more series than "
             "allowed since the last good snapshot, which was kept aside.")
-      .add(static_cast<double>(guarded_));
-  return b.take();
+      .Add(static_cast<double>(guarded_));
+  return b.Take();
 }
 
 }  // namespace keel::diagnostics

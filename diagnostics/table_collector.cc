@@ -25,16 +25,16 @@ void TableCollector::Add(std::string name, std::function<Figures()> figures) {
 
 std::vector<prometheus::MetricFamily> TableCollector::Collect() const {
   MetricBuilder b;
-  auto rows = b.gauge("keel_table_rows",
+  auto rows = b.Gauge("keel_table_rows",
                       "Rows of a lookup table (ranges, gaps included, or "
                       "prefixes).");
-  auto bytes = b.gauge("keel_table_bytes", "Bytes a lookup table holds.");
+  auto bytes = b.Gauge("keel_table_bytes", "Bytes a lookup table holds.");
   for (const auto& [name, figures] : tables_) {
     Figures f = figures();
-    rows.add(static_cast<double>(f.rows), {{"table", name}});
-    bytes.add(static_cast<double>(f.bytes), {{"table", name}});
+    rows.Add(static_cast<double>(f.rows), {{"table", name}});
+    bytes.Add(static_cast<double>(f.bytes), {{"table", name}});
   }
-  return b.take();
+  return b.Take();
 }
 
 }  // namespace keel::diagnostics

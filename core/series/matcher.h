@@ -62,7 +62,7 @@ class Matcher {
   const std::string& name() const { return name_; }
   const std::string& value() const { return value_; }
   // Matches("") : such a matcher also selects series lacking the label.
-  bool matches_empty() const { return matches_empty_; }
+  bool MatchesEmpty() const { return matches_empty_; }
 
   // `name="value"` with the value escaped.
   std::string ToString() const;

@@ -53,7 +53,7 @@ class BlockReader {
   // REQUIRES: Next() returned the footer.
   const Footer& footer() const { return footer_; }
   // Bytes of the blocks of each section read so far, headers included.
-  uint64_t section_bytes(Section s) const {
+  uint64_t SectionBytes(Section s) const {
     return section_bytes_[static_cast<size_t>(s)];
   }
   const std::string& path() const { return path_; }

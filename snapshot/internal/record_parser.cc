@@ -255,10 +255,10 @@ absl::StatusOr<ParseSummary> ParseSnapshot(const std::string& path,
   ParseSummary summary;
   summary.header = r.header();
   summary.footer = r.footer();
-  summary.string_bytes = r.section_bytes(Section::kStrings);
-  summary.series_bytes = r.section_bytes(Section::kSeries);
-  summary.chunk_bytes = r.section_bytes(Section::kChunks);
-  summary.footer_bytes = r.section_bytes(Section::kFooter);
+  summary.string_bytes = r.SectionBytes(Section::kStrings);
+  summary.series_bytes = r.SectionBytes(Section::kSeries);
+  summary.chunk_bytes = r.SectionBytes(Section::kChunks);
+  summary.footer_bytes = r.SectionBytes(Section::kFooter);
   summary.data_blocks = r.footer().block_count;
   return summary;
 }

@@ -1,6 +1,6 @@
 // Series selectors (core/series/selector.h): a selector that parses prints,
 // matcher by matcher, as a selector that parses back to the same matchers; each
-// matcher's matches_empty() is Matches("").
+// matcher's MatchesEmpty() is Matches("").
 #include <string>
 #include <vector>
 
@@ -17,7 +17,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   FUZZ_CHECK(parsed->size() <= limits.max_matchers);
   std::string printed = "{";
   for (const keel::core::Matcher& m : *parsed) {
-    FUZZ_CHECK(m.matches_empty() == m.Matches("")) << m.ToString();
+    FUZZ_CHECK(m.MatchesEmpty() == m.Matches("")) << m.ToString();
     if (printed.size() > 1) printed += ",";
     printed += m.ToString();
   }

@@ -111,7 +111,7 @@ absl::StatusOr<std::vector<std::vector<core::Matcher>>> MatchParams(
     auto matchers = query::ParseMetricSelector(value);
     if (!matchers.ok()) return matchers.status();
     if (std::all_of(matchers->begin(), matchers->end(),
-                    [](const core::Matcher& m) { return m.matches_empty(); })) {
+                    [](const core::Matcher& m) { return m.MatchesEmpty(); })) {
       return absl::InvalidArgumentError(
           "match[] must contain at least one non-empty matcher");
     }

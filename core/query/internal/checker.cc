@@ -112,7 +112,7 @@ class Checker {
       return;
     }
     for (const core::Matcher& m : vs.matchers) {
-      if (!m.matches_empty()) return;
+      if (!m.MatchesEmpty()) return;
     }
     Fail(vs.pos.start,
          "vector selector must contain at least one non-empty matcher");

@@ -265,7 +265,7 @@ std::vector<uint32_t> SeriesIndex::MatchOne(const Matcher& m,
                                             QueryContext& context) const {
   auto name = FindSymbol(m.name());
   if (!name) return {};
-  if (m.type() == MatchType::kEqual && !m.matches_empty()) {
+  if (m.type() == MatchType::kEqual && !m.MatchesEmpty()) {
     auto value = FindSymbol(m.value());
     auto pair = value ? FindPair(*name, *value) : std::nullopt;
     if (!pair) return {};
@@ -278,7 +278,7 @@ std::vector<uint32_t> SeriesIndex::MatchOne(const Matcher& m,
   // A matcher matching "" selects by exclusion: the refs whose value it
   // rejects are returned, for the caller to subtract. Each distinct value
   // is matched once, whatever the number of series holding it.
-  bool want = !m.matches_empty();
+  bool want = !m.MatchesEmpty();
   std::vector<std::span<const uint32_t>> lists;
   std::size_t total = 0;
   for (uint32_t pair : it->second) {
@@ -300,7 +300,7 @@ std::vector<uint32_t> SeriesIndex::Select(std::span<const Matcher> matchers,
   std::vector<std::vector<uint32_t>> include;
   std::vector<std::vector<uint32_t>> exclude;
   for (const Matcher& m : matchers) {
-    (m.matches_empty() ? exclude : include).push_back(MatchOne(m, context));
+    (m.MatchesEmpty() ? exclude : include).push_back(MatchOne(m, context));
     if (!context.ok()) return {};
   }
   std::vector<uint32_t> result;

@@ -26,15 +26,15 @@ TEST_CASE("matchers compare and match as Prometheus does") {
   CHECK_FALSE(Make(MatchType::kRegexNoMatch, "a.*").Matches("ab"));
 }
 
-TEST_CASE("matches_empty tells which matchers select absent labels") {
-  CHECK(Make(MatchType::kEqual, "").matches_empty());
-  CHECK_FALSE(Make(MatchType::kEqual, "x").matches_empty());
-  CHECK(Make(MatchType::kNotEqual, "x").matches_empty());
-  CHECK_FALSE(Make(MatchType::kNotEqual, "").matches_empty());
-  CHECK(Make(MatchType::kRegexMatch, ".*").matches_empty());
-  CHECK_FALSE(Make(MatchType::kRegexMatch, ".+").matches_empty());
-  CHECK(Make(MatchType::kRegexNoMatch, ".+").matches_empty());
-  CHECK_FALSE(Make(MatchType::kRegexNoMatch, ".*").matches_empty());
+TEST_CASE("MatchesEmpty tells which matchers select absent labels") {
+  CHECK(Make(MatchType::kEqual, "").MatchesEmpty());
+  CHECK_FALSE(Make(MatchType::kEqual, "x").MatchesEmpty());
+  CHECK(Make(MatchType::kNotEqual, "x").MatchesEmpty());
+  CHECK_FALSE(Make(MatchType::kNotEqual, "").MatchesEmpty());
+  CHECK(Make(MatchType::kRegexMatch, ".*").MatchesEmpty());
+  CHECK_FALSE(Make(MatchType::kRegexMatch, ".+").MatchesEmpty());
+  CHECK(Make(MatchType::kRegexNoMatch, ".+").MatchesEmpty());
+  CHECK_FALSE(Make(MatchType::kRegexNoMatch, ".*").MatchesEmpty());
 }
 
 TEST_CASE("a bad regex is an error naming the label") {
