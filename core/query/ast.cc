@@ -122,7 +122,7 @@ bool AggregateTakesParam(AggregateOp op) {
          op == AggregateOp::kCountValues || op == AggregateOp::kQuantile;
 }
 
-ValueType Expr::type() const {
+ValueType Expr::Type() const {
   switch (kind_) {
     case ExprKind::kNumberLiteral:
       return ValueType::kScalar;
@@ -135,13 +135,13 @@ ValueType Expr::type() const {
     case ExprKind::kSubquery:
       return ValueType::kMatrix;
     case ExprKind::kParen:
-      return As<ParenExpr>().expr->type();
+      return As<ParenExpr>().expr->Type();
     case ExprKind::kUnary:
-      return As<UnaryExpr>().expr->type();
+      return As<UnaryExpr>().expr->Type();
     case ExprKind::kBinary: {
       const auto& b = As<BinaryExpr>();
-      return b.lhs->type() == ValueType::kScalar &&
-                     b.rhs->type() == ValueType::kScalar
+      return b.lhs->Type() == ValueType::kScalar &&
+                     b.rhs->Type() == ValueType::kScalar
                  ? ValueType::kScalar
                  : ValueType::kVector;
     }

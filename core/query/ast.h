@@ -122,7 +122,7 @@ class Expr {
 
   ExprKind kind() const { return kind_; }
   // The type it evaluates to (Prometheus' Expr.Type()).
-  ValueType type() const;
+  ValueType Type() const;
 
   // REQUIRES: kind() == T::kKind.
   template <typename T>

@@ -43,7 +43,7 @@ absl::StatusOr<Value> Engine::Instant(const Expr& expr, int64_t t_ms,
   if (!r.ok()) return r.status();
   if (auto* s = std::get_if<std::string>(&*r)) return String{t_ms, *s};
   EvalMatrix& m = std::get<EvalMatrix>(*r);
-  switch (expr.type()) {
+  switch (expr.Type()) {
     case ValueType::kScalar:
       return Scalar{t_ms, m.empty() ? 0 : m[0].points[0].v};
     case ValueType::kVector: {
@@ -60,7 +60,7 @@ absl::StatusOr<Value> Engine::Instant(const Expr& expr, int64_t t_ms,
 absl::StatusOr<Value> Engine::Range(const Expr& expr, int64_t start_ms,
                                     int64_t end_ms, int64_t step_ms,
                                     core::QueryContext& ctx) const {
-  ValueType type = expr.type();
+  ValueType type = expr.Type();
   if (type != ValueType::kVector && type != ValueType::kScalar) {
     return absl::InvalidArgumentError(absl::StrCat(
         "invalid expression type \"", std::string(DocumentedType(type)),

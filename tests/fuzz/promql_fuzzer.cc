@@ -96,11 +96,11 @@ uint32_t CheckTree(const Expr& e, const ParseLimits& limits) {
     case ExprKind::kBinary: {
       const auto& b = e.As<BinaryExpr>();
       FUZZ_CHECK(b.lhs != nullptr && b.rhs != nullptr);
-      const bool vectors = b.lhs->type() == ValueType::kVector &&
-                           b.rhs->type() == ValueType::kVector;
+      const bool vectors = b.lhs->Type() == ValueType::kVector &&
+                           b.rhs->Type() == ValueType::kVector;
       FUZZ_CHECK(b.matching.has_value() == vectors)
-          << BinaryOpString(b.op) << " " << ValueTypeName(b.lhs->type()) << " "
-          << ValueTypeName(b.rhs->type());
+          << BinaryOpString(b.op) << " " << ValueTypeName(b.lhs->Type()) << " "
+          << ValueTypeName(b.rhs->Type());
       children.push_back(b.lhs.get());
       children.push_back(b.rhs.get());
       break;

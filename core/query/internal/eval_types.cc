@@ -27,6 +27,18 @@ LabelsRef LabelPool::Intern(core::Labels labels) {
   return &sets_.emplace(key_, std::move(labels)).first->second;
 }
 
+uint64_t TotalPoints(const EvalMatrix& m) {
+  uint64_t n = 0;
+  for (const EvalSeries& s : m) n += s.points.size();
+  return n;
+}
+
+const Expr& Unparen(const Expr& e) {
+  const Expr* p = &e;
+  while (p->kind() == ExprKind::kParen) p = p->As<ParenExpr>().expr.get();
+  return *p;
+}
+
 absl::Status ExecutionError(std::string_view message) {
   return absl::FailedPreconditionError(
       absl::string_view(message.data(), message.size()));
@@ -58,13 +70,17 @@ core::Labels WithoutMetricName(const core::Labels& labels) {
   return out;
 }
 
+bool InSignature(std::string_view name, bool on,
+                 const std::vector<std::string>& names) {
+  bool listed = std::binary_search(names.begin(), names.end(), name);
+  return on ? listed : !listed && name != core::kMetricNameLabel;
+}
+
 void SignatureKey(const core::Labels& labels, bool on,
                   const std::vector<std::string>& names, std::string* key) {
   key->clear();
   for (const core::Label& l : labels) {
-    bool listed = std::binary_search(names.begin(), names.end(), l.name);
-    bool keep = on ? listed : !listed && l.name != core::kMetricNameLabel;
-    if (!keep) continue;
+    if (!InSignature(l.name, on, names)) continue;
     AppendField(l.name, key);
     AppendField(l.value, key);
   }

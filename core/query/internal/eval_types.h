@@ -78,6 +78,12 @@ class LabelPool {
   LabelsRef empty_;
 };
 
+// The samples `m` holds.
+uint64_t TotalPoints(const EvalMatrix& m);
+
+// `e` with the parentheses around it taken off.
+const Expr& Unparen(const Expr& e);
+
 // An execution error (Prometheus' errorExecution).
 absl::Status ExecutionError(std::string_view message);
 
@@ -89,8 +95,12 @@ int CompareLabels(const core::Labels& a, const core::Labels& b);
 // `labels` without __name__.
 core::Labels WithoutMetricName(const core::Labels& labels);
 
-// A key identifying a series by the labels in `names` (REQUIRES: sorted)
-// when `on`, else by all labels but those in `names` and __name__: the
+// Whether label `name` is part of a signature: one of `names` (REQUIRES:
+// sorted) when `on`, else neither one of them nor __name__.
+bool InSignature(std::string_view name, bool on,
+                 const std::vector<std::string>& names);
+
+// A key identifying a series by the labels InSignature takes: the
 // vector-matching signature and the aggregation grouping key.
 void SignatureKey(const core::Labels& labels, bool on,
                   const std::vector<std::string>& names, std::string* key);

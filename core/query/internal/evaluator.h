@@ -10,6 +10,11 @@
 // bounds the samples held at once; its deadline and cancellation are
 // polled in every loop.
 //
+// Its parts live by concern: evaluator.cc (dispatch, step-invariant
+// parts, sample accounting), evaluator_selectors.cc (selectors and
+// subqueries), evaluator_steps.cc (the step loop of operators, aggregations
+// and instant functions), evaluator_windows.cc (functions of range vectors).
+//
 // Thread safety: one query at a time per QueryState.
 #ifndef KEEL_CORE_QUERY_INTERNAL_EVALUATOR_H_
 #define KEEL_CORE_QUERY_INTERNAL_EVALUATOR_H_
@@ -18,6 +23,7 @@
 #include <functional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
 
@@ -54,6 +60,10 @@ struct QueryState {
 };
 
 using EvalResult = std::variant<EvalMatrix, std::string>;
+
+// The execution error of a result with two series of one label set.
+inline constexpr std::string_view kDuplicateLabelset =
+    "vector cannot contain metrics with the same labelset";
 
 class Evaluator {
  public:

@@ -239,12 +239,6 @@ std::string Expand(const re2::RE2& re, std::string_view tmpl,
   return out;
 }
 
-const Expr& Unparen(const Expr& e) {
-  const Expr* p = &e;
-  while (p->kind() == ExprKind::kParen) p = p->As<ParenExpr>().expr.get();
-  return *p;
-}
-
 }  // namespace
 
 const std::string& StringArg(const Expr& arg) {
