@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <optional>
 
 #include "absl/strings/str_cat.h"
 
@@ -137,13 +138,21 @@ LabelsRef VectorMatcher::ResultMetric(LabelsRef lhs, LabelsRef rhs) {
   return it->second;
 }
 
+std::optional<double> VectorMatcher::Combine(double lhs, double rhs,
+                                             bool rhs_is_vector) const {
+  double value;
+  bool keep = VectorElemBinop(expr_.op, lhs, rhs, &value);
+  // A comparison keeps the vector's value whichever side it is on.
+  if (rhs_is_vector && IsComparisonOp(expr_.op)) value = rhs;
+  if (expr_.return_bool) return keep ? 1.0 : 0.0;
+  if (!keep) return std::nullopt;
+  return value;
+}
+
 std::string VectorMatcher::DescribeGroup(const core::Labels& labels) const {
   core::Labels group;
   for (const core::Label& l : labels) {
-    bool listed = std::binary_search(names_.begin(), names_.end(), l.name);
-    if (matching_->on ? listed : !listed && l.name != core::kMetricNameLabel) {
-      group.push_back(l);
-    }
+    if (InSignature(l.name, matching_->on, names_)) group.push_back(l);
   }
   return core::LabelsToString(group);
 }
@@ -216,15 +225,9 @@ absl::Status VectorMatcher::Apply(
     auto found = right.find(*lsig[i]);
     if (found == right.end()) continue;
     const EvalSample& rs = rhs[found->second];
-    double vl = lhs[i].v, vr = rs.v;
-    if (swapped) std::swap(vl, vr);
-    double value;
-    bool keep = VectorElemBinop(op, vl, vr, &value);
-    if (expr_.return_bool) {
-      value = keep ? 1.0 : 0.0;
-    } else if (!keep) {
-      continue;
-    }
+    std::optional<double> value = swapped ? Combine(rs.v, lhs[i].v, false)
+                                          : Combine(lhs[i].v, rs.v, false);
+    if (!value) continue;
     LabelsRef metric = ResultMetric(lhs[i].metric, rs.metric);
     if (expr_.return_bool) metric = DropName(metric);
     auto [m, first] = matched.try_emplace(*lsig[i]);
@@ -239,29 +242,22 @@ absl::Status VectorMatcher::Apply(
           "multiple matches for labels: grouping labels must ensure unique "
           "matches");
     }
-    out.push_back({metric, value, 0});
+    out.push_back({metric, *value, 0});
   }
   return absl::OkStatus();
 }
 
 void VectorMatcher::ApplyScalar(const EvalVector& vec, double scalar, bool swap,
                                 EvalVector& out) {
-  BinaryOp op = expr_.op;
   for (const EvalSample& s : vec) {
-    double lv = s.v, rv = scalar;
-    if (swap) std::swap(lv, rv);
-    double value;
-    bool keep = VectorElemBinop(op, lv, rv, &value);
-    // A comparison keeps the vector's value whichever side it is on.
-    if (IsComparisonOp(op) && swap) value = rv;
-    if (expr_.return_bool) {
-      value = keep ? 1.0 : 0.0;
-      keep = true;
-    }
-    if (!keep) continue;
+    std::optional<double> value =
+        swap ? Combine(scalar, s.v, true) : Combine(s.v, scalar, false);
+    if (!value) continue;
     LabelsRef metric = s.metric;
-    if (DropsMetricName(op) || expr_.return_bool) metric = DropName(metric);
-    out.push_back({metric, value, s.t});
+    if (DropsMetricName(expr_.op) || expr_.return_bool) {
+      metric = DropName(metric);
+    }
+    out.push_back({metric, *value, s.t});
   }
 }
 

@@ -8,6 +8,7 @@
 #ifndef KEEL_CORE_QUERY_INTERNAL_BINARY_OPS_H_
 #define KEEL_CORE_QUERY_INTERNAL_BINARY_OPS_H_
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -47,6 +48,12 @@ class VectorMatcher {
                    EvalVector& out);
 
  private:
+  // One element of lhs op rhs as the result holds it: 1 or 0 with `bool`,
+  // else the value, or empty when a comparison drops the element. The
+  // value of a comparison is its left side's, or its right side's when
+  // `rhs_is_vector` (a scalar on the left).
+  std::optional<double> Combine(double lhs, double rhs,
+                                bool rhs_is_vector) const;
   LabelsRef ResultMetric(LabelsRef lhs, LabelsRef rhs);
   LabelsRef DropName(LabelsRef labels);
   std::string DescribeGroup(const core::Labels& labels) const;
