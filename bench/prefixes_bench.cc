@@ -9,10 +9,10 @@
 //                            empty table, then removed in random order, in
 //                            batches of kWriteBatch writes (a feed writer's
 //                            unit of publication; see prefix_table.h)
-//   lookup_ns, lookups_per_sec  longest() of --queries uniform random IPv4
+//   lookup_ns, lookups_per_sec  Longest() of --queries uniform random IPv4
 //                            addresses, one at a time, through one Reader
-//   batch_lookups_per_sec    the same addresses through lookup_batch
-//   more_specifics_per_sec   more_specifics() of table prefixes drawn at
+//   batch_lookups_per_sec    the same addresses through LookupBatch
+//   more_specifics_per_sec   MoreSpecifics() of table prefixes drawn at
 //                            random, visiting every result
 //   reference_lookups_per_sec  the same lookups in a plain binary trie (one
 //                            node per bit) built in this run
@@ -24,9 +24,9 @@
 //                            many rounds of inserting everything and
 //                            removing it again, reclaiming in between).
 // Times are the thread's CPU time (CLOCK_THREAD_CPUTIME_ID). On a shared
-// machine the other tenants' memory traffic slows whole seconds of a run by
-// up to 3x, the reference as much as the table; the fastest pass is the
-// one that timed the table rather than them.
+// machine the other tenants' memory traffic slows whole seconds of a run
+// several times over, the reference as much as the table; the fastest pass
+// is the one that timed the table rather than them.
 #include <algorithm>
 #include <cstdio>
 #include <ctime>
@@ -125,7 +125,7 @@ double BestNanosEach(uint64_t passes, size_t count, Fn&& fn) {
   return best;
 }
 
-// The sum of the values longest() finds for `addresses`. A function of its
+// The sum of the values Longest() finds for `addresses`. A function of its
 // own, so that the loop is compiled apart from the long function around it
 // (which would otherwise leave lookup helpers out of line and the sum in
 // memory). The sum takes each value, or 0, without a branch: a third of
@@ -135,7 +135,7 @@ double BestNanosEach(uint64_t passes, size_t count, Fn&& fn) {
                                       const std::vector<Ipv4>& addresses) {
   uint64_t sum = 0;
   for (Ipv4 a : addresses) {
-    const auto m = reader.longest(a);
+    const auto m = reader.Longest(a);
     sum += m ? m->value : 0;
   }
   return sum;
@@ -147,9 +147,9 @@ void Write(Table& table, const std::vector<Row>& rows, bool insert) {
     size_t end = std::min(rows.size(), begin + kWriteBatch);
     for (size_t i = begin; i < end; ++i) {
       if (insert) {
-        table.insert(rows[i].prefix, rows[i].origin);
+        table.Insert(rows[i].prefix, rows[i].origin);
       } else {
-        table.remove(rows[i].prefix);
+        table.Remove(rows[i].prefix);
       }
     }
   }
@@ -182,7 +182,7 @@ int RunPrefixesBench(Args& args) {
   std::vector<Row> rows;
   rows.reserve(prefixes);
   BinaryTrie reference;
-  loaded.for_each([&](const Prefix& p, uint32_t origin) {
+  loaded.ForEach([&](const Prefix& p, uint32_t origin) {
     rows.push_back({p, origin});
     if (p.is_v4()) {
       reference.Insert(static_cast<uint32_t>(p.address().bits()), p.length(),
@@ -212,7 +212,7 @@ int RunPrefixesBench(Args& args) {
       });
       std::vector<std::optional<uint32_t>> results(addresses.size());
       batch_ns = BestNanosEach(*passes, addresses.size(), [&] {
-        reader.lookup_batch(addresses, results);
+        reader.LookupBatch(addresses, results);
       });
       for (const auto& r : results) checksum -= r.value_or(0);
       reference_ns = BestNanosEach(*passes, addresses.size(), [&] {
@@ -223,7 +223,7 @@ int RunPrefixesBench(Args& args) {
       uint64_t visited = 0;
       more_ns = BestNanosEach(*passes, more_queries, [&] {
         for (size_t i = 0; i < more_queries; ++i) {
-          reader.more_specifics(rows[i].prefix,
+          reader.MoreSpecifics(rows[i].prefix,
                                 [&](const Prefix&, uint32_t) { ++visited; });
         }
       });
@@ -234,7 +234,7 @@ int RunPrefixesBench(Args& args) {
         NanosEach(rows.size(), [&] { Write(table, rows, false); });
     remove_ns = round == 0 ? round_remove : std::min(remove_ns, round_remove);
     // Empty as at the start: nothing retired or cached, a fresh arena.
-    table.reclaim();
+    table.Reclaim();
     if (table.size() != 0) {
       return Fail(kName, absl::InternalError("table not empty after removals"));
     }

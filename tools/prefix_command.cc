@@ -35,7 +35,7 @@ absl::Status AnswerLongest(const Table::Reader& reader,
                            std::string_view query) {
   auto address = IpAddress::Parse(query);
   if (!address.ok()) return address.status();
-  if (auto match = reader.longest(*address)) {
+  if (auto match = reader.Longest(*address)) {
     PrintResult(query, match->prefix, match->value);
   } else {
     PrintNone(query);
@@ -104,11 +104,11 @@ int RunPrefix(Args& args) {
     any = true;
   };
   if (args.Has("exact")) {
-    if (auto value = table.exact(*prefix)) print(*prefix, *value);
+    if (auto value = table.Exact(*prefix)) print(*prefix, *value);
   } else if (args.Has("more")) {
-    table.more_specifics(*prefix, print);
+    table.MoreSpecifics(*prefix, print);
   } else {
-    table.less_specifics(*prefix, print);
+    table.LessSpecifics(*prefix, print);
   }
   if (!any) PrintNone(query);
   return 0;

@@ -214,7 +214,7 @@ absl::StatusOr<PrefixLoadStats> LoadPrefixTable(
   uint64_t duplicates = 0;
   auto stats =
       ReadPrefixFile(path, options, [&](const Prefix& prefix, uint32_t origin) {
-        if (!table.insert(prefix, origin)) ++duplicates;
+        if (!table.Insert(prefix, origin)) ++duplicates;
       });
   if (stats.ok()) stats->duplicates = duplicates;
   return stats;

@@ -8,10 +8,10 @@
 // every covering (less specifics), every covered (more specifics).
 //
 //   keel::core::PrefixTable<uint32_t> table;
-//   table.insert(*Prefix::Parse("192.0.2.0/24"), 64500);
-//   auto m = table.longest(*IpAddress::Parse("192.0.2.7"));
+//   table.Insert(*Prefix::Parse("192.0.2.0/24"), 64500);
+//   auto m = table.Longest(*IpAddress::Parse("192.0.2.7"));
 //   // m->prefix.ToString() == "192.0.2.0/24", m->value == 64500
-//   table.more_specifics(*Prefix::Parse("192.0.0.0/16"),
+//   table.MoreSpecifics(*Prefix::Parse("192.0.0.0/16"),
 //                        [](const Prefix& p, uint32_t asn) { ... });
 //
 // Structure: per family, a directory with one entry per value of the first
@@ -29,14 +29,14 @@
 // directory blocks come from the table's own alloc::Arena
 // ("prefix_table"), sized by alloc::GrowthPolicy classes.
 //
-// Thread safety: one writer thread (insert, remove, Batch, reclaim) and any
+// Thread safety: one writer thread (Insert, Remove, Batch, Reclaim) and any
 // number of reader threads (every const method, and Readers) at once.
 // Readers never block and never see a torn state: the writer copies the
 // nodes it changes and the directory blocks above them (once per batch),
 // and publishes the new version with one atomic store, so
 //  - every query sees the table either before or after each write, and a
-//    query with many results (more_specifics, less_specifics) sees one
-//    consistent version throughout (for_each: one per family);
+//    query with many results (MoreSpecifics, LessSpecifics) sees one
+//    consistent version throughout (ForEach: one per family);
 //  - writes inside one Batch are published together: a query sees all of a
 //    family's writes in the batch or none of them. Outside a Batch each write
 //    is published on its own, which costs a copy of its path and of the
@@ -106,7 +106,7 @@ class PrefixTable {
   //
   //   PrefixTable<uint32_t>::Reader reader(table);
   //   for (Ipv4 a : addresses) {
-  //     if (auto m = reader.longest(a)) counts[m->value]++;
+  //     if (auto m = reader.Longest(a)) counts[m->value]++;
   //   }
   //
   // REQUIRES: used on the thread that made it; the table outlives it. A
@@ -118,25 +118,25 @@ class PrefixTable {
     Reader(const Reader&) = delete;
     Reader& operator=(const Reader&) = delete;
 
-    std::optional<V> exact(const Prefix& prefix) const {
+    std::optional<V> Exact(const Prefix& prefix) const {
       return prefix.is_v4() ? table_.v4_.Exact(V4Key(prefix), prefix.length())
                             : table_.v6_.Exact(V6Key(prefix), prefix.length());
     }
 
     // The longest prefix holding `address`.
-    std::optional<Match> longest(Ipv4 address) const {
+    std::optional<Match> Longest(Ipv4 address) const {
       return ToMatch(address, table_.v4_.Find(address.bits()));
     }
-    std::optional<Match> longest(Ipv6 address) const {
+    std::optional<Match> Longest(Ipv6 address) const {
       return ToMatch(address, table_.v6_.Find(address.bits()));
     }
-    std::optional<Match> longest(const IpAddress& address) const {
-      return address.is_v4() ? longest(address.v4()) : longest(address.v6());
+    std::optional<Match> Longest(const IpAddress& address) const {
+      return address.is_v4() ? Longest(address.v4()) : Longest(address.v6());
     }
     // The longest prefix covering `prefix` (itself included).
-    std::optional<Match> longest(const Prefix& prefix) const {
+    std::optional<Match> Longest(const Prefix& prefix) const {
       std::optional<Match> best;
-      less_specifics(prefix, [&best](const Prefix& p, const V& v) {
+      LessSpecifics(prefix, [&best](const Prefix& p, const V& v) {
         best = Match{p, v};
       });
       return best;
@@ -145,15 +145,15 @@ class PrefixTable {
     // For each address, the value of its longest prefix, or nullopt; walks
     // many lookups side by side so their cache misses overlap. REQUIRES:
     // results.size() >= addresses.size().
-    void lookup_batch(std::span<const Ipv4> addresses,
-                      std::span<std::optional<V>> results) const {
+    void LookupBatch(std::span<const Ipv4> addresses,
+                     std::span<std::optional<V>> results) const {
       static_assert(sizeof(Ipv4) == sizeof(uint32_t));
       table_.v4_.LongestBatch(
           reinterpret_cast<const uint32_t*>(addresses.data()), addresses.size(),
           results.data());
     }
-    void lookup_batch(std::span<const Ipv6> addresses,
-                      std::span<std::optional<V>> results) const {
+    void LookupBatch(std::span<const Ipv6> addresses,
+                     std::span<std::optional<V>> results) const {
       static_assert(sizeof(Ipv6) == sizeof(unsigned __int128));
       table_.v6_.LongestBatch(
           reinterpret_cast<const unsigned __int128*>(addresses.data()),
@@ -163,7 +163,7 @@ class PrefixTable {
     // Calls visit(const Prefix&, const V&) for every prefix covering
     // `prefix`, itself included, shortest first.
     template <class Visit>
-    void less_specifics(const Prefix& prefix, Visit&& visit) const {
+    void LessSpecifics(const Prefix& prefix, Visit&& visit) const {
       if (prefix.is_v4()) {
         table_.v4_.LessSpecifics(V4Key(prefix), prefix.length(),
                                  V4Visitor(visit));
@@ -177,7 +177,7 @@ class PrefixTable {
     // `prefix`, itself included, in Prefix order (by address, then shorter
     // first), without copying the table.
     template <class Visit>
-    void more_specifics(const Prefix& prefix, Visit&& visit) const {
+    void MoreSpecifics(const Prefix& prefix, Visit&& visit) const {
       if (prefix.is_v4()) {
         table_.v4_.MoreSpecifics(V4Key(prefix), prefix.length(),
                                  V4Visitor(visit));
@@ -190,7 +190,7 @@ class PrefixTable {
     // Calls visit(const Prefix&, const V&) for every prefix in Prefix
     // order: IPv4 then IPv6. Each family is one consistent version.
     template <class Visit>
-    void for_each(Visit&& visit) const {
+    void ForEach(Visit&& visit) const {
       table_.v4_.ForEach(V4Visitor(visit));
       table_.v6_.ForEach(V6Visitor(visit));
     }
@@ -210,13 +210,13 @@ class PrefixTable {
 
   // Maps `prefix` to `value`, replacing any value it had; true when the
   // prefix is new.
-  bool insert(const Prefix& prefix, const V& value) {
+  bool Insert(const Prefix& prefix, const V& value) {
     arena_used_ = true;
     return prefix.is_v4() ? v4_.Insert(V4Key(prefix), prefix.length(), value)
                           : v6_.Insert(V6Key(prefix), prefix.length(), value);
   }
   // Removes `prefix`; true when it was there. Frees nodes left empty.
-  bool remove(const Prefix& prefix) {
+  bool Remove(const Prefix& prefix) {
     return prefix.is_v4() ? v4_.Remove(V4Key(prefix), prefix.length())
                           : v6_.Remove(V6Key(prefix), prefix.length());
   }
@@ -227,7 +227,7 @@ class PrefixTable {
   // table then holds no node at all, it also swaps in a fresh arena, so
   // that the old one's allocator metadata (which jemalloc keeps for an
   // arena's lifetime) goes back too.
-  void reclaim() {
+  void Reclaim() {
     v4_.Reclaim();
     v6_.Reclaim();
     v4_.FlushPool();
@@ -254,40 +254,40 @@ class PrefixTable {
   const alloc::Arena& arena() const { return arena_; }
 
   // The queries below, each through a Reader of its own (one pin each).
-  std::optional<V> exact(const Prefix& prefix) const {
-    return Reader(*this).exact(prefix);
+  std::optional<V> Exact(const Prefix& prefix) const {
+    return Reader(*this).Exact(prefix);
   }
-  std::optional<Match> longest(Ipv4 address) const {
-    return Reader(*this).longest(address);
+  std::optional<Match> Longest(Ipv4 address) const {
+    return Reader(*this).Longest(address);
   }
-  std::optional<Match> longest(Ipv6 address) const {
-    return Reader(*this).longest(address);
+  std::optional<Match> Longest(Ipv6 address) const {
+    return Reader(*this).Longest(address);
   }
-  std::optional<Match> longest(const IpAddress& address) const {
-    return Reader(*this).longest(address);
+  std::optional<Match> Longest(const IpAddress& address) const {
+    return Reader(*this).Longest(address);
   }
-  std::optional<Match> longest(const Prefix& prefix) const {
-    return Reader(*this).longest(prefix);
+  std::optional<Match> Longest(const Prefix& prefix) const {
+    return Reader(*this).Longest(prefix);
   }
-  void lookup_batch(std::span<const Ipv4> addresses,
-                    std::span<std::optional<V>> results) const {
-    Reader(*this).lookup_batch(addresses, results);
+  void LookupBatch(std::span<const Ipv4> addresses,
+                   std::span<std::optional<V>> results) const {
+    Reader(*this).LookupBatch(addresses, results);
   }
-  void lookup_batch(std::span<const Ipv6> addresses,
-                    std::span<std::optional<V>> results) const {
-    Reader(*this).lookup_batch(addresses, results);
-  }
-  template <class Visit>
-  void less_specifics(const Prefix& prefix, Visit&& visit) const {
-    Reader(*this).less_specifics(prefix, visit);
+  void LookupBatch(std::span<const Ipv6> addresses,
+                   std::span<std::optional<V>> results) const {
+    Reader(*this).LookupBatch(addresses, results);
   }
   template <class Visit>
-  void more_specifics(const Prefix& prefix, Visit&& visit) const {
-    Reader(*this).more_specifics(prefix, visit);
+  void LessSpecifics(const Prefix& prefix, Visit&& visit) const {
+    Reader(*this).LessSpecifics(prefix, visit);
   }
   template <class Visit>
-  void for_each(Visit&& visit) const {
-    Reader(*this).for_each(visit);
+  void MoreSpecifics(const Prefix& prefix, Visit&& visit) const {
+    Reader(*this).MoreSpecifics(prefix, visit);
+  }
+  template <class Visit>
+  void ForEach(Visit&& visit) const {
+    Reader(*this).ForEach(visit);
   }
 
  private:

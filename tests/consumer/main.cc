@@ -26,8 +26,8 @@ int main() {
   using keel::core::IpAddress;
   using keel::core::Prefix;
   keel::core::PrefixTable<unsigned> table;
-  table.insert(*Prefix::Parse("192.0.2.0/24"), 64500);
-  auto match = table.longest(*IpAddress::Parse("192.0.2.7"));
+  table.Insert(*Prefix::Parse("192.0.2.0/24"), 64500);
+  auto match = table.Longest(*IpAddress::Parse("192.0.2.7"));
   if (!match || match->value != 64500) {
     std::fprintf(stderr, "longest match of 192.0.2.7 is not AS64500\n");
     return 1;

@@ -28,8 +28,8 @@ TEST_CASE("table collector reports rows and bytes of each table") {
   auto ranges = std::move(builder).Build();
   REQUIRE(ranges.ok());
   core::PrefixTable<uint32_t> prefixes;
-  prefixes.insert(*core::Prefix::Parse("1.0.0.0/24"), 13335);
-  prefixes.insert(*core::Prefix::Parse("2001:db8::/32"), 64500);
+  prefixes.Insert(*core::Prefix::Parse("1.0.0.0/24"), 13335);
+  prefixes.Insert(*core::Prefix::Parse("2001:db8::/32"), 64500);
 
   TableCollector collector;
   collector.Add("ip2asn", &*ranges);
@@ -46,7 +46,7 @@ TEST_CASE("table collector reports rows and bytes of each table") {
   CHECK(SampleValue(families, "keel_table_rows", {{"table", "custom"}}) == 7);
   CHECK(SampleValue(families, "keel_table_bytes", {{"table", "custom"}}) == 70);
 
-  prefixes.insert(*core::Prefix::Parse("1.0.0.0/16"), 1);
+  prefixes.Insert(*core::Prefix::Parse("1.0.0.0/16"), 1);
   families = collector.Collect();  // read at scrape time
   CHECK(SampleValue(families, "keel_table_rows", {{"table", "pfx2as"}}) == 3);
   std::string text = prometheus::TextSerializer().Serialize(families);

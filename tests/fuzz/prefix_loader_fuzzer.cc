@@ -41,7 +41,7 @@ void Run(const std::string& path, const PrefixLoadOptions& options) {
       << table.size() << " vs " << model.size();
   FUZZ_CHECK(loaded->duplicates == rows.size() - model.size());
   for (const auto& [p, origin] : model) {
-    auto value = table.exact(p);
+    auto value = table.Exact(p);
     FUZZ_CHECK(value && *value == origin) << p.ToString();
     for (const IpAddress& a : {p.address(), p.Last()}) {
       std::optional<std::pair<Prefix, uint32_t>> want;
@@ -50,7 +50,7 @@ void Run(const std::string& path, const PrefixLoadOptions& options) {
           want.emplace(q, o);
         }
       }
-      auto got = table.longest(a);
+      auto got = table.Longest(a);
       FUZZ_CHECK(got && want && got->prefix == want->first &&
                  got->value == want->second)
           << a.ToString();

@@ -161,14 +161,14 @@ HttpResponse LookupApi::Prefix(const HttpRequest& request) const {
   };
   if (k == "longest") {
     auto match =
-        address ? prefixes_->longest(*address) : prefixes_->longest(*prefix);
+        address ? prefixes_->Longest(*address) : prefixes_->Longest(*prefix);
     if (match) add(match->prefix, match->value);
   } else if (k == "exact") {
-    if (auto value = prefixes_->exact(*prefix)) add(*prefix, *value);
+    if (auto value = prefixes_->Exact(*prefix)) add(*prefix, *value);
   } else if (k == "more") {
-    prefixes_->more_specifics(*prefix, add);
+    prefixes_->MoreSpecifics(*prefix, add);
   } else {
-    prefixes_->less_specifics(*prefix, add);
+    prefixes_->LessSpecifics(*prefix, add);
   }
   if (count > kMaxPrefixes) {
     return HttpResponse::Error(

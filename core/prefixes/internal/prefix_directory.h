@@ -83,7 +83,7 @@ struct alignas(64) DirectoryChunk {
     }
   }
   // Every entry bare: the chunk stands for nothing.
-  bool bare() const {
+  bool IsBare() const {
     for (uintptr_t word : words) {
       if (word != kBareLeaf) return false;
     }

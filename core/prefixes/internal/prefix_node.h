@@ -19,8 +19,8 @@
 // deepest node on its key's path.
 //
 //   unsigned slot = node->BestSlot(byte);   // longest prefix on byte's path
-//   if (slot != 0) value = node->value(slot);
-//   if (node->has_child(byte)) node = node->child(byte);
+//   if (slot != 0) value = node->Value(slot);
+//   if (node->HasChild(byte)) node = node->Child(byte);
 //
 // Thread safety: nodes are written only while private to the writer (see
 // PrefixTrie) and are immutable once published; read them from any thread.
@@ -171,10 +171,10 @@ struct Node : NodeHeader {
   }
   V* values() { return reinterpret_cast<V*>(children() + child_count); }
 
-  bool has_child(unsigned byte) const { return TestBit(child_bits, byte); }
-  bool has_prefix(unsigned slot) const { return TestBit(prefix_bits, slot); }
-  Node* child(unsigned byte) const { return children()[ChildRank(byte)]; }
-  const V& value(unsigned slot) const { return values()[PrefixRank(slot)]; }
+  bool HasChild(unsigned byte) const { return TestBit(child_bits, byte); }
+  bool HasPrefix(unsigned slot) const { return TestBit(prefix_bits, slot); }
+  Node* Child(unsigned byte) const { return children()[ChildRank(byte)]; }
+  const V& Value(unsigned slot) const { return values()[PrefixRank(slot)]; }
   bool empty() const { return child_count == 0 && prefix_count == 0; }
 
   // The deepest slot holding a prefix on `byte`'s path, or 0. Deeper slots

@@ -54,8 +54,8 @@ class PrefixTrieReader : private PrefixTrieShape<Key, V> {
   static std::optional<V> Exact(const Version& version, Key key, int length) {
     const NodeT* node = Holder(version, key, length);
     const unsigned slot = SlotFor(key, length);
-    if (node == nullptr || !node->has_prefix(slot)) return std::nullopt;
-    return node->value(slot);
+    if (node == nullptr || !node->HasPrefix(slot)) return std::nullopt;
+    return node->Value(slot);
   }
 
   // The longest prefix holding the address `key`, length -1 for none (the
@@ -155,8 +155,8 @@ class PrefixTrieReader : private PrefixTrieShape<Key, V> {
     for (int depth = 0; node != nullptr; ++depth) {
       if (!VisitCovering(node, depth, key, length, visit)) return;
       const unsigned byte = ByteAt(key, depth);
-      node = depth + 1 < kUpperLevels && node->has_child(byte)
-                 ? node->child(byte)
+      node = depth + 1 < kUpperLevels && node->HasChild(byte)
+                 ? node->Child(byte)
                  : nullptr;
     }
     if (length <= kDirectoryBits) return;
@@ -165,7 +165,7 @@ class PrefixTrieReader : private PrefixTrieShape<Key, V> {
       if (!VisitCovering(node, depth, key, length, visit)) return;
       if (depth + 1 == kLevels) return;
       const unsigned byte = ByteAt(key, depth);
-      node = node->has_child(byte) ? node->child(byte) : nullptr;
+      node = node->HasChild(byte) ? node->Child(byte) : nullptr;
     }
   }
 
@@ -196,8 +196,8 @@ class PrefixTrieReader : private PrefixTrieShape<Key, V> {
         for (int len = shortest; len <= kDirectoryBits; ++len) {
           const NodeT* node = Descend(version.upper, 0, base, DepthOf(len));
           const unsigned slot = SlotFor(base, len);
-          if (node != nullptr && node->has_prefix(slot)) {
-            visit(base, len, node->value(slot));
+          if (node != nullptr && node->HasPrefix(slot)) {
+            visit(base, len, node->Value(slot));
           }
         }
       }
@@ -239,8 +239,8 @@ class PrefixTrieReader : private PrefixTrieShape<Key, V> {
     Walk walk{node, kUpperLevels};
     for (; walk.depth + 1 < kLevels; ++walk.depth) {
       const unsigned byte = ByteAt(key, walk.depth);
-      if (!walk.node->has_child(byte)) break;
-      walk.node = walk.node->child(byte);
+      if (!walk.node->HasChild(byte)) break;
+      walk.node = walk.node->Child(byte);
     }
     return walk;
   }
@@ -292,8 +292,8 @@ class PrefixTrieReader : private PrefixTrieShape<Key, V> {
       const int len = depth * kStride + bits;
       if (len > length) return false;
       const unsigned slot = SlotOf(byte, bits);
-      if (node->has_prefix(slot)) {
-        visit(key & Mask(len), len, node->value(slot));
+      if (node->HasPrefix(slot)) {
+        visit(key & Mask(len), len, node->Value(slot));
       }
     }
     return length > (depth + 1) * kStride;
@@ -333,12 +333,12 @@ class PrefixTrieReader : private PrefixTrieShape<Key, V> {
             byte == lo ? top_bits : kStride - std::countr_zero(byte | 0x100u);
         for (int j = min_bits; j <= kStride; ++j) {
           unsigned s = SlotOf(byte, j);
-          if (node->has_prefix(s)) {
-            visit(key, depth * kStride + j, node->value(s));
+          if (node->HasPrefix(s)) {
+            visit(key, depth * kStride + j, node->Value(s));
           }
         }
-        if (node->has_child(byte)) {
-          VisitSubtree(node->child(byte), depth + 1, key, 1, visit);
+        if (node->HasChild(byte)) {
+          VisitSubtree(node->Child(byte), depth + 1, key, 1, visit);
         }
       }
     }

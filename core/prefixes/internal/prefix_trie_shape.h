@@ -74,7 +74,7 @@ struct PrefixTrieShape {
                               int target) {
     for (; node != nullptr && depth < target; ++depth) {
       const unsigned byte = ByteAt(key, depth);
-      node = node->has_child(byte) ? node->child(byte) : nullptr;
+      node = node->HasChild(byte) ? node->Child(byte) : nullptr;
     }
     return node;
   }

@@ -219,7 +219,7 @@ class PrefixTrieVersions : protected PrefixTrieShape<Key, V> {
     writable->words[i] = word;
     if (word != Chunk::kBareLeaf) {
       writable->SetLeafValue(i, cover.cover_value);
-    } else if (writable->bare()) {
+    } else if (writable->IsBare()) {
       Deallocate(writable, ChunkCapacity());
       version->chunks[c] = &kBareChunk;
       --version->chunk_count;

@@ -87,7 +87,7 @@ class PrefixTrieWriter : public PrefixTrieVersions<Key, V> {
     const unsigned index = DirectoryIndex(key);
     // Look first: a missing prefix must not copy anything.
     const NodeT* holder = Holder(*working, key, length);
-    if (holder == nullptr || !holder->has_prefix(SlotFor(key, length))) {
+    if (holder == nullptr || !holder->HasPrefix(SlotFor(key, length))) {
       return false;
     }
     Version* version = PrivateVersion();
@@ -128,8 +128,8 @@ class PrefixTrieWriter : public PrefixTrieVersions<Key, V> {
     out.cover_length = -1;
     if (root_node == nullptr) return;
     const unsigned first = index >> kStride, second = index & 0xff;
-    if (root_node->has_child(first)) {
-      SetCover(root_node->child(first), 1, second, out);
+    if (root_node->HasChild(first)) {
+      SetCover(root_node->Child(first), 1, second, out);
     } else {
       SetCover(root_node, 0, first, out);
     }
@@ -200,7 +200,7 @@ class PrefixTrieWriter : public PrefixTrieVersions<Key, V> {
     for (; depth < target; ++depth) {
       unsigned byte = ByteAt(key, depth);
       NodeT* node = *link;
-      if (node->has_child(byte)) {
+      if (node->HasChild(byte)) {
         node = MakePrivate(node);
       } else {
         NodeT* child = NewNode();
@@ -212,7 +212,7 @@ class PrefixTrieWriter : public PrefixTrieVersions<Key, V> {
     }
     const unsigned slot = SlotFor(key, length);
     NodeT* node = *link;
-    bool added = !node->has_prefix(slot);
+    bool added = !node->HasPrefix(slot);
     if (added) {
       node = WithPrefix(node, slot, value);
     } else {

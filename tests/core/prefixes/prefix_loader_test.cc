@@ -51,12 +51,12 @@ TEST_CASE("pyasn file cut from the RouteViews table, plain and gzip",
   CHECK(b->rows == 291);
   CHECK(plain.size() == 291);
   CHECK(gzip.size() == 291);
-  CHECK(plain.exact(P("12.0.19.0/24")) == 27487u);
-  CHECK(plain.longest(*IpAddress::Parse("12.0.19.99"))->prefix ==
+  CHECK(plain.Exact(P("12.0.19.0/24")) == 27487u);
+  CHECK(plain.Longest(*IpAddress::Parse("12.0.19.99"))->prefix ==
         P("12.0.19.0/24"));
-  CHECK(plain.longest(*IpAddress::Parse("12.100.0.1"))->prefix ==
+  CHECK(plain.Longest(*IpAddress::Parse("12.100.0.1"))->prefix ==
         P("12.0.0.0/9"));
-  CHECK(plain.longest(*IpAddress::Parse("12.200.0.1"))->prefix ==
+  CHECK(plain.Longest(*IpAddress::Parse("12.200.0.1"))->prefix ==
         P("12.0.0.0/8"));
 }
 
@@ -65,10 +65,10 @@ TEST_CASE("pyasn rows may mix IPv6 and IPv4", "[prefix_loader]") {
   auto stats = LoadPrefixTable(DataFile("pfx2as-mixed-v6.dat"), {}, table);
   REQUIRE(stats.ok());
   CHECK(stats->rows == 8);
-  CHECK(table.exact(P("2001:db8:ffff::/48")) == 64504u);
-  CHECK(table.longest(*IpAddress::Parse("2001:db8:1:2::1"))->value == 64503u);
-  CHECK(table.longest(*IpAddress::Parse("3fff::1"))->prefix == P("::/0"));
-  CHECK(table.exact(P("192.0.2.0/24")) == 64496u);
+  CHECK(table.Exact(P("2001:db8:ffff::/48")) == 64504u);
+  CHECK(table.Longest(*IpAddress::Parse("2001:db8:1:2::1"))->value == 64503u);
+  CHECK(table.Longest(*IpAddress::Parse("3fff::1"))->prefix == P("::/0"));
+  CHECK(table.Exact(P("192.0.2.0/24")) == 64496u);
 }
 
 TEST_CASE("CAIDA rows keep the first of several origins", "[prefix_loader]") {
@@ -78,9 +78,9 @@ TEST_CASE("CAIDA rows keep the first of several origins", "[prefix_loader]") {
   CHECK(stats->format == PrefixFileFormat::kCaida);
   CHECK(stats->rows == 6);
   CHECK(stats->extra_origins == 4);
-  CHECK(table.exact(P("1.0.4.0/24")) == 38803u);
-  CHECK(table.exact(P("1.0.5.0/24")) == 38803u);
-  CHECK(table.exact(P("2001:db8:8000::/33")) == 64501u);
+  CHECK(table.Exact(P("1.0.4.0/24")) == 38803u);
+  CHECK(table.Exact(P("1.0.5.0/24")) == 38803u);
+  CHECK(table.Exact(P("2001:db8:8000::/33")) == 64501u);
 }
 
 TEST_CASE("RIS whois dump rows", "[prefix_loader]") {
@@ -90,8 +90,8 @@ TEST_CASE("RIS whois dump rows", "[prefix_loader]") {
   CHECK(stats->format == PrefixFileFormat::kRis);
   CHECK(stats->rows == 4);
   CHECK(stats->extra_origins == 1);
-  CHECK(table.exact(P("203.0.113.0/24")) == 64496u);
-  CHECK(table.exact(P("2001:67c:2e8::/48")) == 3333u);
+  CHECK(table.Exact(P("203.0.113.0/24")) == 64496u);
+  CHECK(table.Exact(P("2001:67c:2e8::/48")) == 3333u);
 }
 
 TEST_CASE("a later row for the same prefix replaces it", "[prefix_loader]") {
@@ -100,7 +100,7 @@ TEST_CASE("a later row for the same prefix replaces it", "[prefix_loader]") {
   auto stats = LoadPrefixTable(file.path(), {}, table);
   REQUIRE(stats.ok());
   CHECK(stats->duplicates == 1);
-  CHECK(table.exact(P("10.0.0.0/8")) == 2u);
+  CHECK(table.Exact(P("10.0.0.0/8")) == 2u);
 }
 
 struct BadCase {
@@ -148,7 +148,7 @@ TEST_CASE("skip_bad counts bad rows; mask clears host bits",
   REQUIRE(stats.ok());
   CHECK(stats->rows == 2);
   CHECK(stats->bad_rows == 3);
-  CHECK(skipped.exact(P("10.0.0.0/8")) == 1u);
+  CHECK(skipped.Exact(P("10.0.0.0/8")) == 1u);
 
   Table masked;
   stats =
@@ -156,7 +156,7 @@ TEST_CASE("skip_bad counts bad rows; mask clears host bits",
   REQUIRE(stats.ok());
   CHECK(stats->rows == 3);
   CHECK(stats->bad_rows == 2);
-  CHECK(masked.exact(P("10.0.0.0/8")) == 2u);
+  CHECK(masked.Exact(P("10.0.0.0/8")) == 2u);
 }
 
 TEST_CASE("a missing file is an error naming it", "[prefix_loader]") {

@@ -56,7 +56,7 @@ TEST_CASE("readers see whole answers and whole batches while one writer runs",
       std::optional<Table::Reader> held;
       if (pass % 2 == 0) held.emplace(table);
       auto longest = [&](const auto& address) {
-        return held ? held->longest(address) : table.longest(address);
+        return held ? held->Longest(address) : table.Longest(address);
       };
       for (int q = 0; q < 200; ++q) {
         uint32_t bits = rng() % 2 == 0
@@ -73,9 +73,9 @@ TEST_CASE("readers see whole answers and whole batches while one writer runs",
       for (auto& a : batch)
         a = Ipv4((10u << 24) | static_cast<uint32_t>(rng() >> 40));
       if (held) {
-        held->lookup_batch(batch, results);
+        held->LookupBatch(batch, results);
       } else {
-        table.lookup_batch(batch, results);
+        table.LookupBatch(batch, results);
       }
       for (size_t i = 0; i < batch.size(); ++i) {
         if (results[i]) {
@@ -98,9 +98,9 @@ TEST_CASE("readers see whole answers and whole batches while one writer runs",
       };
       const Prefix all = *Prefix::Parse("0.0.0.0/0");
       if (held) {
-        held->more_specifics(all, visit);
+        held->MoreSpecifics(all, visit);
       } else {
-        table.more_specifics(all, visit);
+        table.MoreSpecifics(all, visit);
       }
       Expect(a_seen == b_seen);
       checks.fetch_add(1, std::memory_order_relaxed);
@@ -120,11 +120,11 @@ TEST_CASE("readers see whole answers and whole batches while one writer runs",
     {
       Table::Batch batch(table);
       if (pair_present[i]) {
-        table.remove(PairA(i));
-        table.remove(PairB(i));
+        table.Remove(PairA(i));
+        table.Remove(PairB(i));
       } else {
-        table.insert(PairA(i), ValueOf(PairA(i)));
-        table.insert(PairB(i), ValueOf(PairB(i)));
+        table.Insert(PairA(i), ValueOf(PairA(i)));
+        table.Insert(PairB(i), ValueOf(PairB(i)));
       }
       pair_present[i] = !pair_present[i];
     }
@@ -136,17 +136,17 @@ TEST_CASE("readers see whole answers and whole batches while one writer runs",
     Prefix p = *Prefix::Make(
         Ipv4((10u << 24) | static_cast<uint32_t>(rng() >> 40)), length, true);
     if (rng() % 3 == 0) {
-      table.remove(p);
+      table.Remove(p);
     } else {
-      table.insert(p, ValueOf(p));
+      table.Insert(p, ValueOf(p));
     }
     Prefix q = *Prefix::Make(
         Ipv6::FromHalves(0x20010db800000000ull | (rng() & 0xffffffff), rng()),
         32 + static_cast<int>(rng() % 97), true);
     if (rng() % 3 == 0) {
-      table.remove(q);
+      table.Remove(q);
     } else {
-      table.insert(q, ValueOf(q));
+      table.Insert(q, ValueOf(q));
     }
   }
   // Let the readers see the final state at least once.
@@ -154,7 +154,7 @@ TEST_CASE("readers see whole answers and whole batches while one writer runs",
   while (checks.load() < seen + 3) std::this_thread::yield();
   stop = true;
   for (auto& t : readers) t.join();
-  table.reclaim();
+  table.Reclaim();
   REQUIRE(checks.load() > 0);
   REQUIRE(failures.load() == 0);
 }

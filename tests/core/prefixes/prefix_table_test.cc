@@ -57,11 +57,11 @@ class Harness {
     Prefix p = RandomPrefix();
     if (rng_() % 3 == 0) {
       bool was = ref_.erase(p) > 0;
-      REQUIRE(table_.remove(p) == was);
+      REQUIRE(table_.Remove(p) == was);
     } else {
       uint32_t value = static_cast<uint32_t>(rng_());
       bool added = ref_.insert_or_assign(p, value).second;
-      REQUIRE(table_.insert(p, value) == added);
+      REQUIRE(table_.Insert(p, value) == added);
     }
   }
 
@@ -81,14 +81,14 @@ class Harness {
     const Table::Reader reader(table_);
     REQUIRE(table_.size() == ref_.size());
     std::vector<Entry> got(ref_.begin(), ref_.end()), all;
-    table_.for_each(
+    table_.ForEach(
         [&](const Prefix& p, uint32_t v) { all.emplace_back(p, v); });
     REQUIRE(all == got);
     std::vector<Ipv4> v4_batch;
     std::vector<Ipv6> v6_batch;
     for (int q = 0; q < 30; ++q) {
       IpAddress a = RandomAddress();
-      auto m = reader.longest(a);
+      auto m = reader.Longest(a);
       auto want = RefLongest(a);
       REQUIRE(m.has_value() == want.has_value());
       if (m) {
@@ -102,13 +102,13 @@ class Harness {
 
       Prefix p = RandomPrefix();
       auto it = ref_.find(p);
-      REQUIRE(table_.exact(p) ==
+      REQUIRE(table_.Exact(p) ==
               (it == ref_.end() ? std::nullopt : std::optional(it->second)));
 
       std::vector<Entry> less, want_less, more, want_more;
-      reader.less_specifics(
+      reader.LessSpecifics(
           p, [&](const Prefix& x, uint32_t v) { less.emplace_back(x, v); });
-      table_.more_specifics(
+      table_.MoreSpecifics(
           p, [&](const Prefix& x, uint32_t v) { more.emplace_back(x, v); });
       for (const auto& [x, v] : ref_) {
         if (x.Contains(p)) want_less.emplace_back(x, v);
@@ -120,7 +120,7 @@ class Harness {
                        });
       REQUIRE(less == want_less);
       REQUIRE(more == want_more);
-      auto longest_prefix = table_.longest(p);
+      auto longest_prefix = table_.Longest(p);
       REQUIRE(longest_prefix.has_value() == !want_less.empty());
       if (longest_prefix) {
         REQUIRE(longest_prefix->prefix == want_less.back().first);
@@ -129,8 +129,8 @@ class Harness {
     }
     std::vector<std::optional<uint32_t>> r4(v4_batch.size()),
         r6(v6_batch.size());
-    reader.lookup_batch(std::span<const Ipv4>(v4_batch), r4);
-    table_.lookup_batch(std::span<const Ipv6>(v6_batch), r6);
+    reader.LookupBatch(std::span<const Ipv4>(v4_batch), r4);
+    table_.LookupBatch(std::span<const Ipv6>(v6_batch), r6);
     for (size_t i = 0; i < v4_batch.size(); ++i) {
       auto want = RefLongest(v4_batch[i]);
       REQUIRE(r4[i] == (want ? std::optional(want->second) : std::nullopt));
@@ -173,11 +173,11 @@ TEST_CASE("queries read the published version, not an open batch",
   Prefix p = *Prefix::Parse("192.0.2.0/24");
   {
     Table::Batch batch(table);
-    REQUIRE(table.insert(p, 1));
-    REQUIRE_FALSE(table.exact(p).has_value());
+    REQUIRE(table.Insert(p, 1));
+    REQUIRE_FALSE(table.Exact(p).has_value());
     REQUIRE(table.size() == 0);
   }
-  REQUIRE(table.exact(p) == 1u);
+  REQUIRE(table.Exact(p) == 1u);
   REQUIRE(table.size() == 1);
 }
 
@@ -186,7 +186,7 @@ TEST_CASE("memory_bytes is the arena's allocations plus the object",
   Harness h(99);
   for (int i = 0; i < 2000; ++i) h.Step();
   Table& table = h.table();
-  table.reclaim();
+  table.Reclaim();
   auto stats = alloc::CaptureArenaStats(table.arena());
   REQUIRE(table.memory_bytes() == stats.memory.allocated + sizeof(Table));
 }
@@ -204,16 +204,16 @@ TEST_CASE("removing every prefix returns the arena to empty",
     for (int i = 0; i < 20000; ++i) {
       Prefix p = *Prefix::Make(Ipv4(static_cast<uint32_t>(rng())),
                                16 + static_cast<int>(rng() % 17), true);
-      if (table.insert(p, i)) prefixes.push_back(p);
+      if (table.Insert(p, i)) prefixes.push_back(p);
     }
   }
   REQUIRE(alloc::CaptureArenaStats(table.arena()).memory.allocated > 100000);
   std::shuffle(prefixes.begin(), prefixes.end(), rng);
   for (size_t i = 0; i < prefixes.size(); ++i) {
-    REQUIRE(table.remove(prefixes[i]));
+    REQUIRE(table.Remove(prefixes[i]));
   }
   REQUIRE(table.size() == 0);
-  table.reclaim();
+  table.Reclaim();
   alloc::Purge(table.arena());
   auto after = alloc::CaptureArenaStats(table.arena()).memory;
   REQUIRE(after.allocated == 0);
@@ -237,18 +237,18 @@ TEST_CASE("values of other small trivially copyable types", "[prefix_table]") {
   PrefixTable<double> weights;
   Prefix p = *Prefix::Parse("2001:db8::/32");
   Prefix q = *Prefix::Parse("2001:db8:1::/48");
-  REQUIRE(routes.insert(p, Route{7, 1}));
-  REQUIRE(routes.insert(q, Route{9, 2}));
-  REQUIRE(weights.insert(p, 0.5));
-  auto m = routes.longest(*IpAddress::Parse("2001:db8:1::1"));
+  REQUIRE(routes.Insert(p, Route{7, 1}));
+  REQUIRE(routes.Insert(q, Route{9, 2}));
+  REQUIRE(weights.Insert(p, 0.5));
+  auto m = routes.Longest(*IpAddress::Parse("2001:db8:1::1"));
   REQUIRE(m.has_value());
   CHECK(m->prefix == q);
   CHECK(m->value.origin_index == 9);
   CHECK(m->value.flags == 2);
-  CHECK(weights.exact(p) == 0.5);
-  REQUIRE(routes.remove(q));
+  CHECK(weights.Exact(p) == 0.5);
+  REQUIRE(routes.Remove(q));
   CHECK(
-      routes.longest(*IpAddress::Parse("2001:db8:1::1"))->value.origin_index ==
+      routes.Longest(*IpAddress::Parse("2001:db8:1::1"))->value.origin_index ==
       7);
 }
 
