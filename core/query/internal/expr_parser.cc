@@ -33,7 +33,7 @@ ExprPtr Parser::ParseRoot() {
   ExprPtr e = ParseExpr(0);
   if (!e) return nullptr;
   if (cur_.type != TokenType::kEof) return Unexpected("", "");
-  if (auto err = query_internal::CheckAst(*e, input_)) {
+  if (auto err = CheckAst(*e, input_)) {
     error_ = std::move(err);
     return nullptr;
   }
@@ -239,7 +239,7 @@ ExprPtr Parser::ParsePrimary() {
     if (Peek().type == TokenType::kLeftParen) return ParseCall();
     return error_ ? nullptr : ParseSelector();
   }
-  if (query_internal::IsAggregator(t)) {
+  if (IsAggregator(t)) {
     const TokenType next = Peek().type;
     if (error_) return nullptr;
     if (next == TokenType::kLeftParen || next == TokenType::kBy ||
@@ -255,7 +255,7 @@ ExprPtr Parser::ParsePrimary() {
 }
 
 bool Parser::Unquote(const Token& token, std::string* out) {
-  auto s = query_internal::UnquotePromString(token.text);
+  auto s = UnquotePromString(token.text);
   if (!s.ok()) {
     Fail(token.pos, std::string(s.status().message()));
     return false;

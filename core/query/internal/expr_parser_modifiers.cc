@@ -18,6 +18,7 @@ using query::ParseDuration;
 using query::SubqueryExpr;
 using query::TimeModifiers;
 using query::VectorSelector;
+
 namespace {
 
 // timestamp.FromFloatSeconds; a product beyond int64 converts as Go's
@@ -187,7 +188,7 @@ ExprPtr Parser::ParseAt(ExprPtr e) {
         seconds <= static_cast<double>(std::numeric_limits<int64_t>::min())) {
       Fail(e->pos.start,
            absl::StrCat("timestamp out of bounds for @ modifier: ",
-                        query_internal::GoFormatFixed(seconds, 6)));
+                        GoFormatFixed(seconds, 6)));
       return nullptr;
     }
   } else if (t == TokenType::kStart || t == TokenType::kEnd) {
