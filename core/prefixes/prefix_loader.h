@@ -10,10 +10,9 @@
 //
 // Formats, told apart by the shape of the first data row (fields split by
 // TAB), after which every row must have that shape:
-//   pyasn / RouteViews  `prefix/len<TAB>asn`                 2 fields, '/'
-//   RIPE RIS whois dump `asn<TAB>prefix/len<TAB>peers`       3 fields, '/' in
-//   2nd CAIDA pfx2as        `address<TAB>length<TAB>asn`         3 fields, no
-//   '/'
+//   pyasn / RouteViews   `prefix/len<TAB>asn`            2 fields, '/' in 1st
+//   RIPE RIS whois dump  `asn<TAB>prefix/len<TAB>peers`  3 fields, '/' in 2nd
+//   CAIDA pfx2as         `address<TAB>length<TAB>asn`    3 fields, no '/'
 // Lines that are empty or start with ';' (pyasn), '%' (RIS) or '#' are
 // comments, in every format. A file may mix IPv4 and IPv6 rows, and may be
 // gzip-compressed (told by its content, core/io/line_reader.h).

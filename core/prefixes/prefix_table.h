@@ -22,10 +22,9 @@
 // its /16's longer prefixes or, when there are none, the /16's answer itself
 // (leaf pushing); each node holds the longest prefix above it that covers
 // it. So an IPv4 lookup reads one entry and at most 2 nodes, and searches
-// only the last. A full IPv4 table of 512k prefixes takes about 12 bytes a
-// prefix (value included), its directory about 400 KB of it. Writing a
-// prefix of 16 bits or fewer rewrites the entries it covers (256 for an
-// IPv4 /8) and copies the nodes under them whose cover changes. Nodes and
+// only the last. Writing a prefix of 16 bits or fewer rewrites the entries
+// it covers (256 for an IPv4 /8) and copies the nodes under them whose
+// cover changes. Nodes and
 // directory blocks come from the table's own alloc::Arena
 // ("prefix_table"), sized by alloc::GrowthPolicy classes.
 //
@@ -40,9 +39,9 @@
 //  - writes inside one Batch are published together: a query sees all of a
 //    family's writes in the batch or none of them. Outside a Batch each write
 //    is published on its own, which costs a copy of its path and of the
-//    directory's 8 KB table of blocks (on a full IPv4 table about 2.4x the
-//    time of a write in a batch of 64); feed writers should batch (every
-//    few dozen updates or a millisecond).
+//    directory's whole table of blocks, several times the cost of a write
+//    in a batch; feed writers should batch (every few dozen updates or a
+//    millisecond).
 //  - the writer's own queries also read the published version: inside an
 //    open Batch they do not see its writes yet.
 // Replaced nodes are freed by epoch-based reclamation: each query pins the
@@ -221,12 +220,11 @@ class PrefixTable {
                           : v6_.Remove(V6Key(prefix), prefix.length());
   }
   // Frees the replaced nodes that no reader still holds, and the freed nodes
-  // the writer keeps for reuse (a few percent of the table at most). Writes
-  // free as they go; call it once readers have finished to free the rest,
-  // or after a burst of writes. When the
-  // table then holds no node at all, it also swaps in a fresh arena, so
-  // that the old one's allocator metadata (which jemalloc keeps for an
-  // arena's lifetime) goes back too.
+  // the writer keeps for reuse. Writes free as they go; call it once readers
+  // have finished to free the rest, or after a burst of writes. When the table
+  // then holds no node at all, it also swaps in a fresh arena, so that the old
+  // one's allocator metadata (which jemalloc keeps for an arena's lifetime)
+  // goes back too.
   void Reclaim() {
     v4_.Reclaim();
     v6_.Reclaim();
@@ -302,8 +300,8 @@ class PrefixTable {
     return prefix.address().bits();
   }
   // Built whether or not there is a match, so that the caller's test of
-  // the result need not be a branch (a third of random addresses have no
-  // route: a coin toss for the branch predictor).
+  // the result need not be a branch (many random addresses have no route:
+  // a coin toss for the branch predictor).
   template <class Address, class Hit>
   static std::optional<Match> ToMatch(Address address, const Hit& hit) {
     const Match match{

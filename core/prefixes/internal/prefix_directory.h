@@ -1,9 +1,8 @@
 // The directory of PrefixTrie: one entry per value of an address's first 16
 // bits, so that a lookup reaches the node for its /16 (or the answer, when
 // there is none) with one read instead of a walk through two levels of
-// nodes. A full IPv4 table's directory is about 400 KB, small enough to stay
-// in a core's L2 cache (random lookups on the 2014 table: 23-29 ns before,
-// 10-12 ns with it).
+// nodes. A full IPv4 table's directory is small enough to stay in a core's
+// L2 cache (README gives its size and what it saved).
 //
 // An entry is one word:
 //   odd   a leaf, leaf-pushed: no longer prefix lies inside the /16, and the
@@ -15,14 +14,14 @@
 //   even  the node (depth 2) holding the /16's longer prefixes; its cover
 //         is the longest prefix of 16 bits or fewer over it (the default
 //         route aside).
-// Random addresses on a full IPv4 table find a leaf about 70% of the time
-// (a third of them bare): one encoding for all leaves keeps those on the
-// short path, with one branch that the node case takes.
+// Random addresses on a full IPv4 table mostly find a leaf, many of them
+// bare: one encoding for all leaves keeps those on the short path, with one
+// branch that the node case takes.
 //
-// Entries come in chunks of 64, and a version holds the chunks' pointers
-// and the root of the prefixes of 16 bits or fewer. The writer copies a
-// chunk (512 bytes for 32-bit values) and the version (8 KB) once per batch
-// it touches them, like the nodes, and publishes the version.
+// Entries come in chunks of kChunkEntries, and a version holds the chunks'
+// pointers and the root of the prefixes of 16 bits or fewer. The writer
+// copies a chunk and the version once per batch it touches them, like the
+// nodes, and publishes the version.
 //
 // Thread safety: chunks and versions are immutable once published.
 #ifndef KEEL_CORE_PREFIXES_INTERNAL_PREFIX_DIRECTORY_H_

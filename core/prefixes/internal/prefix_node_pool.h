@@ -2,8 +2,8 @@
 //
 // Path copying frees one node for nearly every node it allocates, and the
 // arena's allocations bypass jemalloc's thread cache (so that its figures
-// stay exact), which makes each mallocx/sdallocx pair cost several hundred
-// instructions: more than the rest of an insert. The pool keeps freed nodes
+// stay exact), which makes each mallocx/sdallocx pair cost more than the
+// rest of an insert. The pool keeps freed nodes
 // on a LIFO list per size class, up to a budget, and hands them out again.
 // Cached nodes remain allocations of the arena and count in the table's
 // memory; Flush returns them.

@@ -62,8 +62,8 @@ class PrefixTrieReader : private PrefixTrieShape<Key, V> {
   // value is then meaningless): its directory entry's leaf, or down the
   // nodes under the entry to the deepest on key's path, whose own prefixes
   // and cover hold the answer. Without an optional, a caller testing the
-  // result can do so without a branch: a third of random addresses have no
-  // route.
+  // result can do so without a branch, which random addresses (many with
+  // no route) would mispredict.
   [[gnu::always_inline]] static Hit Find(const Version& version, Key key) {
     const unsigned index = DirectoryIndex(key);
     const uintptr_t& word = EntryWord(version, index);
@@ -75,7 +75,7 @@ class PrefixTrieReader : private PrefixTrieShape<Key, V> {
       const char* node = reinterpret_cast<const char*>(word);
       // The counts, the cover and the first values sit in the node's
       // second to fourth lines, whose loads would otherwise wait for the
-      // bitmaps in its first (1-2 ns of the 22-30 a node lookup takes).
+      // bitmaps in its first.
       __builtin_prefetch(node + 64);
       __builtin_prefetch(node + 128);
       __builtin_prefetch(node + 192);
@@ -257,8 +257,8 @@ class PrefixTrieReader : private PrefixTrieShape<Key, V> {
                       word, index % kChunkEntries),
                   fallback.value);
   }
-  // hit as a batch result, chosen without a branch: a third of random
-  // addresses have no route.
+  // hit as a batch result, chosen without a branch: many random addresses
+  // have no route.
   static std::optional<V> ToResult(const Hit& hit) {
     const std::optional<V> found(hit.value), none;
     return SelectObject(hit.length < 0, none, found);

@@ -165,8 +165,8 @@ class PrefixTrieVersions : protected PrefixTrieShape<Key, V> {
     return fresh;
   }
 
-  // A chunk copy, 16 bytes a move: memcpy of a fixed 512 bytes compiles to
-  // rep movsq, whose start-up costs more than the copy (5-8 ns a write).
+  // A chunk copy, 16 bytes a move: memcpy of a fixed-size chunk compiles to
+  // rep movsq, whose start-up costs more than the copy.
   static void CopyChunk(const Chunk& from, Chunk& to) {
     using Block = long long __attribute__((vector_size(16), may_alias));
     static_assert(sizeof(Chunk) % sizeof(Block) == 0 && alignof(Chunk) >= 16);
