@@ -23,10 +23,11 @@ int Flags(unsigned index) { return MALLOCX_ARENA(index) | MALLOCX_TCACHE_NONE; }
 
 [[noreturn]] [[gnu::noinline]] void ThrowBadAlloc() { throw std::bad_alloc(); }
 
-// jemalloc keeps about 4 KiB of every arena it destroys, so a process that
-// builds and drops arenas for months (table reloads, restores, tests) would
-// grow by that much each time. Arenas are instead reset, purged and kept
-// here, one list per kind of extent hooks, for the next Arena of that kind.
+// jemalloc keeps part of every arena it destroys (its metadata), so a
+// process that builds and drops arenas for months (table reloads, restores,
+// tests) would grow a little each time. Arenas are instead reset, purged and
+// kept here, one list per kind of extent hooks, for the next Arena of that
+// kind.
 class RetiredArenas {
  public:
   static RetiredArenas& Get() {

@@ -19,8 +19,8 @@
 // Ownership: the Arena owns the jemalloc arena while it lives; destroying the
 // Arena frees what is left in it and returns all its pages to the kernel.
 // The emptied jemalloc arena is kept for the next Arena with the same
-// options (jemalloc would keep a few KiB of every arena it destroyed, which
-// adds up over months of table reloads and restores), so a process holds as
+// options (jemalloc would keep part of every arena it destroyed, which adds
+// up over months of table reloads and restores), so a process holds as
 // many jemalloc arenas as it ever had Arenas alive at once. Destroying an
 // Arena while allocations are still live is a bug; debug builds abort with
 // the arena's name.

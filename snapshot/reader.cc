@@ -81,7 +81,7 @@ absl::Status CheckChunk(const ChunkRecord& c) {
 
 // Runs core_internal::CheckChunkContent over every chunk of a verify or a
 // restore on worker threads, beside the parse: decoding every sample costs
-// several times what parsing and restoring a chunk does. Chunks are copied
+// more than parsing and restoring a chunk does. Chunks are copied
 // into batches of about kBatchBytes; at most two batches per worker wait, so
 // memory stays bounded. The error kept is the first chunk's in file order,
 // which precedes any error the parse itself stops at (the parse hands over

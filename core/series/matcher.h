@@ -68,8 +68,8 @@ class Matcher {
   std::string ToString() const;
 
  private:
-  // An NFA step (one instruction on one byte) is a few nanoseconds, so
-  // this many make about one unit of a cheap step.
+  // An NFA step (one instruction on one byte) is a small fraction of a
+  // cheap step; 2^kCostShift of them make about one unit.
   static constexpr int kCostShift = 9;
 
   Matcher(MatchType type, std::string name, std::string value,

@@ -282,11 +282,12 @@ class SeriesStore {
   std::unique_ptr<core_internal::SeriesStoreImpl> impl_;
 };
 
-// SeriesRestorer: restores a snapshot into a new store in bulk, several
-// times faster than RestoreSeries and RestoreChunk one at a time, with the
-// same checks and the same resulting store. Strings come first (each once,
-// numbered in order), then series as string numbers, then chunks; Finish
-// builds the postings and hands the store back to other threads.
+// SeriesRestorer: restores a snapshot into a new store in bulk, faster than
+// RestoreSeries and RestoreChunk one at a time (tables sized once, postings
+// built once at the end), with the same checks and the same resulting store.
+// Strings come first (each once, numbered in order), then series as string
+// numbers, then chunks; Finish builds the postings and hands the store back to
+// other threads.
 //
 //   auto restorer = store.BeginRestore({strings, series, chunks});
 //   restorer->AddString("__name__");                     // string 0

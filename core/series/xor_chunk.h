@@ -10,8 +10,9 @@
 // leading/trailing-zero window | 11 + 5 bits leading zeros + 6 bits length
 // (64 as 0) + the meaningful bits.
 //
-// XorAppender encodes into a buffer the caller owns (the store's head chunk);
-// XorChunk is a self-contained builder; XorIterator decodes.
+// XorAppend, with an XorAppendState, encodes into a buffer the caller owns
+// (the store's head chunk); XorChunk is a self-contained builder;
+// XorIterator decodes.
 //
 //   keel::core::XorChunk chunk;
 //   chunk.Append(1000, 1.5);
@@ -96,7 +97,7 @@ struct XorCursor {
 }  // namespace core_internal
 
 // Decodes a chunk's samples in order, one at a time (Next) or a block at a
-// time (Decode, several times faster per sample).
+// time (Decode, which keeps the cursor in registers across the block).
 class XorIterator {
  public:
   XorIterator() = default;

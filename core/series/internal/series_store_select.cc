@@ -14,8 +14,8 @@ namespace {
 
 // What a copied label set costs in memory, not only its characters: the
 // vector and each Label's two strings, plus the heap blocks of strings too
-// long for std::string's inline buffer. A selection of a million series is
-// several times its label text, and the budget must see that.
+// long for std::string's inline buffer. A selection's copied labels cost
+// well beyond their text, and the budget must see that.
 uint64_t LabelBytes(const Labels& labels) {
   constexpr std::size_t kInline = 15;  // libstdc++'s short-string capacity
   uint64_t bytes = sizeof(Labels) + labels.size() * sizeof(Label);

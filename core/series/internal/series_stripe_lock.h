@@ -1,7 +1,7 @@
 // StripeLock: the lock of one stripe of series. A test-and-set spin lock:
-// the sections it guards are tens of nanoseconds (one append), and
-// absl::Mutex's bookkeeping (deadlock detection in Debian's build) cost
-// more than the append itself. Waiters spin briefly, then yield.
+// the section it guards is one append, and absl::Mutex's bookkeeping
+// (deadlock detection in Debian's build) cost more than the append itself.
+// Waiters spin briefly, then yield.
 //
 // Thread safety: it is the lock. Not reentrant.
 #ifndef KEEL_CORE_SERIES_INTERNAL_SERIES_STRIPE_LOCK_H_
