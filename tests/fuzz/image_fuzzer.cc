@@ -70,7 +70,7 @@ void Store32(std::string& s, size_t at, uint32_t v) {
 
 uint32_t HeaderChecksum(std::string page) {
   Store32(page, kHeaderChecksumOffset, 0);
-  return ci::Crc32c(page.data(), kDataOffset);
+  return keel::core::Crc32c(page.data(), kDataOffset);
 }
 
 void FixChecksums(std::string& image) {
@@ -81,7 +81,7 @@ void FixChecksums(std::string& image) {
     uint64_t data_bytes = image.size() - kDataOffset;
     if (offset > data_bytes || bytes > data_bytes - offset) continue;
     Store32(image, kSectionChecksumsOffset + 4 * s,
-            ci::Crc32c(image.data() + kDataOffset + offset, bytes));
+            keel::core::Crc32c(image.data() + kDataOffset + offset, bytes));
   }
   Store32(image, kHeaderChecksumOffset,
           HeaderChecksum(image.substr(0, kDataOffset)));
