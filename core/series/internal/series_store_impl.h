@@ -1,10 +1,14 @@
 // SeriesStoreImpl: the state behind SeriesStore and the locking that keeps it
 // consistent. See series_store.h for the contract.
 //
+// Defined in four files by concern: series_store_impl.cc (series, appends,
+// head and sealed chunks, windows, stats), series_store_select.cc (Select),
+// series_store_restore.cc (RestoreChunk and its checks) and
+// series_store_retention.cc (Truncate, ApplyRetention).
+//
 // Locks (std ones: Debian's absl is not built with TSan, so TSan cannot see
 // absl::Mutex), always taken in this order: truncate_mu_ (one Truncate at a
-// time)
-// -> index_mu_ (labels, postings; writers create and drop series) -> one
+// time) -> index_mu_ (labels, postings; writers create and drop series) -> one
 // stripe's mu (the records of refs in its runs of kRun, their chunks
 // and counters) -> windows_mu_ (the window map). Append takes only its
 // stripe (and windows_mu_ when a chunk seals).
