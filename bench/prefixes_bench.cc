@@ -245,22 +245,22 @@ int RunPrefixesBench(Args& args) {
   sink = checksum;
 
   JsonObject out;
-  out.add("prefixes", static_cast<uint64_t>(prefixes))
-      .add("table_bytes", static_cast<uint64_t>(table_bytes))
-      .add("bytes_per_prefix",
+  out.Add("prefixes", static_cast<uint64_t>(prefixes))
+      .Add("table_bytes", static_cast<uint64_t>(table_bytes))
+      .Add("bytes_per_prefix",
            static_cast<double>(table_bytes) /
                static_cast<double>(std::max<size_t>(prefixes, 1)))
-      .add("load_seconds", load_seconds)
-      .add("insert_ns", insert_ns)
-      .add("remove_ns", remove_ns)
-      .add("lookup_ns", lookup_ns)
-      .add("lookups_per_sec", 1e9 / lookup_ns)
-      .add("batch_lookups_per_sec", 1e9 / batch_ns)
-      .add("more_specifics_per_sec", 1e9 / more_ns)
-      .add("reference_lookups_per_sec", 1e9 / reference_ns)
-      .add("resident_after_remove_all", resident_after)
-      .add("resident_empty", resident_empty)
-      .add("passes", *passes);
+      .Add("load_seconds", load_seconds)
+      .Add("insert_ns", insert_ns)
+      .Add("remove_ns", remove_ns)
+      .Add("lookup_ns", lookup_ns)
+      .Add("lookups_per_sec", 1e9 / lookup_ns)
+      .Add("batch_lookups_per_sec", 1e9 / batch_ns)
+      .Add("more_specifics_per_sec", 1e9 / more_ns)
+      .Add("reference_lookups_per_sec", 1e9 / reference_ns)
+      .Add("resident_after_remove_all", resident_after)
+      .Add("resident_empty", resident_empty)
+      .Add("passes", *passes);
   std::printf("%s\n", out.str().c_str());
   return 0;
 }

@@ -134,10 +134,10 @@ class Reference {
     return address <= End(*it) ? &*it : nullptr;
   }
 
-  const PoolEntry& pool(uint32_t i) const { return pool_[i]; }
+  const PoolEntry& PoolAt(uint32_t i) const { return pool_[i]; }
   const std::vector<ReferenceRow>& v6_rows() const { return v6_; }
 
-  size_t bytes() const {
+  size_t Bytes() const {
     size_t bytes = (v4_.capacity() + v6_.capacity()) * sizeof(ReferenceRow) +
                    pool_.capacity() * sizeof(PoolEntry);
     for (const PoolEntry& e : pool_) {
@@ -190,7 +190,7 @@ bool Same(const std::optional<core::RangeRecord>& got, const ReferenceRow* want,
           const Reference& ref) {
   if (!got.has_value() || want == nullptr)
     return !got.has_value() && want == nullptr;
-  const PoolEntry& p = ref.pool(want->pool);
+  const PoolEntry& p = ref.PoolAt(want->pool);
   return got->asn == want->asn && got->country == p.country &&
          got->name == p.name;
 }
@@ -314,17 +314,17 @@ int RunBenchRanges(Args& args) {
     return static_cast<double>(*queries) / Seconds(d);
   };
   JsonObject out;
-  out.add("rows", uint64_t{table->v4_rows() + table->v6_rows()})
-      .add("table_bytes", uint64_t{table->table_bytes()})
-      .add("load_seconds", load_seconds)
-      .add("image_open_seconds", opens[opens.size() / 2])
-      .add("v4_lookups_per_sec", rate(t_v4))
-      .add("v6_lookups_per_sec", rate(t_v6))
-      .add("v4_batch_lookups_per_sec", rate(t_v4_batch))
-      .add("v6_batch_lookups_per_sec", rate(t_v6_batch))
-      .add("reference_v4_lookups_per_sec", rate(t_ref))
-      .add("reference_table_bytes", uint64_t{ref.bytes()})
-      .add("rss_bytes", alloc::ProcessRssBytes());
+  out.Add("rows", uint64_t{table->v4_rows() + table->v6_rows()})
+      .Add("table_bytes", uint64_t{table->table_bytes()})
+      .Add("load_seconds", load_seconds)
+      .Add("image_open_seconds", opens[opens.size() / 2])
+      .Add("v4_lookups_per_sec", rate(t_v4))
+      .Add("v6_lookups_per_sec", rate(t_v6))
+      .Add("v4_batch_lookups_per_sec", rate(t_v4_batch))
+      .Add("v6_batch_lookups_per_sec", rate(t_v6_batch))
+      .Add("reference_v4_lookups_per_sec", rate(t_ref))
+      .Add("reference_table_bytes", uint64_t{ref.Bytes()})
+      .Add("rss_bytes", alloc::ProcessRssBytes());
   std::printf("%s\n", out.str().c_str());
   // The answers feed `sink`, so the timed loops cannot be optimised away.
   __asm__ volatile("" : : "r"(sink) : "memory");

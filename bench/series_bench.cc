@@ -338,26 +338,26 @@ int RunSeriesBench(Args& args) {
   double series_count =
       stats.series > 0 ? static_cast<double>(stats.series) : 1;
   JsonObject out;
-  out.add("series", stats.series)
-      .add("samples", stats.samples)
-      .add("encoded_bytes", stats.live_bytes)
-      .add("chunk_bytes", stats.chunk_bytes)
-      .add("bytes_per_sample", stats.samples == 0
+  out.Add("series", stats.series)
+      .Add("samples", stats.samples)
+      .Add("encoded_bytes", stats.live_bytes)
+      .Add("chunk_bytes", stats.chunk_bytes)
+      .Add("bytes_per_sample", stats.samples == 0
                                    ? 0.0
                                    : static_cast<double>(stats.chunk_bytes) /
                                          static_cast<double>(stats.samples))
-      .add("chunk_overhead_ratio",
+      .Add("chunk_overhead_ratio",
            stats.live_bytes == 0 ? 0.0
                                  : static_cast<double>(stats.chunk_bytes) /
                                        static_cast<double>(stats.live_bytes))
-      .add("series_overhead_bytes",
+      .Add("series_overhead_bytes",
            static_cast<double>(held - stats.chunk_bytes) / series_count)
-      .add("append_samples_per_sec",
+      .Add("append_samples_per_sec",
            static_cast<double>(ingest->samples) / ingest->append_seconds)
-      .add("decode_samples_per_sec",
+      .Add("decode_samples_per_sec",
            static_cast<double>(decoded) / decode_seconds)
-      .add("select_seconds", select_seconds)
-      .add("rss_bytes", alloc::ProcessRssBytes());
+      .Add("select_seconds", select_seconds)
+      .Add("rss_bytes", alloc::ProcessRssBytes());
   std::printf("%s\n", out.str().c_str());
   std::fprintf(stderr,
                "keel bench series: %llu chunks in %llu windows, %llu series "

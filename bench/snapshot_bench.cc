@@ -151,19 +151,19 @@ int RunSnapshotBench(Args& args) {
 
   double bytes = static_cast<double>(written->bytes);
   JsonObject out;
-  out.add("series", written->series)
-      .add("chunks", written->chunks)
-      .add("samples", written->samples)
-      .add("snapshot_bytes", written->bytes)
-      .add("write_buffer_bytes", written->buffer_bytes)
-      .add("cut_seconds", written->cut_seconds)
-      .add("write_seconds", written->write_seconds)
-      .add("write_bytes_per_sec", bytes / written->write_seconds)
-      .add("verify_seconds", verify_seconds)
-      .add("verify_bytes_per_sec", bytes / verify_seconds)
-      .add("restore_seconds", restore.seconds)
-      .add("restore_bytes_per_sec", bytes / restore.seconds)
-      .add("rss_bytes", alloc::ProcessRssBytes());
+  out.Add("series", written->series)
+      .Add("chunks", written->chunks)
+      .Add("samples", written->samples)
+      .Add("snapshot_bytes", written->bytes)
+      .Add("write_buffer_bytes", written->buffer_bytes)
+      .Add("cut_seconds", written->cut_seconds)
+      .Add("write_seconds", written->write_seconds)
+      .Add("write_bytes_per_sec", bytes / written->write_seconds)
+      .Add("verify_seconds", verify_seconds)
+      .Add("verify_bytes_per_sec", bytes / verify_seconds)
+      .Add("restore_seconds", restore.seconds)
+      .Add("restore_bytes_per_sec", bytes / restore.seconds)
+      .Add("rss_bytes", alloc::ProcessRssBytes());
   std::printf("%s\n", out.str().c_str());
   return 0;
 }

@@ -16,14 +16,14 @@ namespace {
 
 std::string StatsJson(const alloc::MemoryStats& m) {
   return JsonObject()
-      .add("allocated", m.allocated)
-      .add("active", m.active)
-      .add("resident", m.resident)
-      .add("mapped", m.mapped)
-      .add("retained", m.retained)
-      .add("metadata", m.metadata)
-      .add("dirty", m.dirty)
-      .add("muzzy", m.muzzy)
+      .Add("allocated", m.allocated)
+      .Add("active", m.active)
+      .Add("resident", m.resident)
+      .Add("mapped", m.mapped)
+      .Add("retained", m.retained)
+      .Add("metadata", m.metadata)
+      .Add("dirty", m.dirty)
+      .Add("muzzy", m.muzzy)
       .str();
 }
 
@@ -70,16 +70,16 @@ int RunAllocProbe(Args& args) {
     if (usage.slabs > 0) utilization = JsonNumber(usage.utilization());
   }
   JsonObject out;
-  out.add("size", *size)
-      .add("size_class", static_cast<uint64_t>(classes.RoundUp(*size)))
-      .add("count", *count)
-      .add("free", free_mode)
-      .add_raw("before", StatsJson(before.memory))
-      .add_raw("after_alloc", StatsJson(after_alloc.memory))
-      .add_raw("after_free", StatsJson(after_free.memory))
-      .add_raw("after_purge", StatsJson(after_purge.memory))
-      .add_raw("class_utilization_after_free", utilization)
-      .add("purged_bytes", purged);
+  out.Add("size", *size)
+      .Add("size_class", static_cast<uint64_t>(classes.RoundUp(*size)))
+      .Add("count", *count)
+      .Add("free", free_mode)
+      .AddRaw("before", StatsJson(before.memory))
+      .AddRaw("after_alloc", StatsJson(after_alloc.memory))
+      .AddRaw("after_free", StatsJson(after_free.memory))
+      .AddRaw("after_purge", StatsJson(after_purge.memory))
+      .AddRaw("class_utilization_after_free", utilization)
+      .Add("purged_bytes", purged);
   std::printf("%s\n", out.str().c_str());
 
   for (void* p : objects) {

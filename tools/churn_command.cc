@@ -272,13 +272,13 @@ class Churn {
     }
     uint64_t rss = alloc::ProcessRssBytes();
     std::printf("%s\n", JsonObject()
-                            .add("hour", hour)
-                            .add("phase", after ? "after" : "before")
-                            .add("live_bytes", stats.live_bytes)
-                            .add("allocated_bytes", allocated)
-                            .add("active_bytes", active)
-                            .add("resident_bytes", resident)
-                            .add("rss_bytes", rss)
+                            .Add("hour", hour)
+                            .Add("phase", after ? "after" : "before")
+                            .Add("live_bytes", stats.live_bytes)
+                            .Add("allocated_bytes", allocated)
+                            .Add("active_bytes", active)
+                            .Add("resident_bytes", resident)
+                            .Add("rss_bytes", rss)
                             .str()
                             .c_str());
     std::fflush(stdout);
@@ -313,18 +313,18 @@ class Churn {
 
   void PrintSummary() const {
     std::printf("%s\n", JsonObject()
-                            .add("summary", true)
-                            .add("steady_rss_before_restart", steady_rss_)
-                            .add("steady_live_before_restart", steady_live_)
-                            .add("rss_after_restore", rss_after_restore_)
-                            .add("restore_peak_rss", restore_peak_rss_)
-                            .add("final_rss", final_rss_)
-                            .add("rss_growth_after_restart",
+                            .Add("summary", true)
+                            .Add("steady_rss_before_restart", steady_rss_)
+                            .Add("steady_live_before_restart", steady_live_)
+                            .Add("rss_after_restore", rss_after_restore_)
+                            .Add("restore_peak_rss", restore_peak_rss_)
+                            .Add("final_rss", final_rss_)
+                            .Add("rss_growth_after_restart",
                                  static_cast<double>(final_rss_) /
                                      static_cast<double>(steady_rss_))
-                            .add("restore_seconds", restore_seconds_)
-                            .add("snapshot_bytes", snapshot_bytes_)
-                            .add("write_seconds", write_seconds_)
+                            .Add("restore_seconds", restore_seconds_)
+                            .Add("snapshot_bytes", snapshot_bytes_)
+                            .Add("write_seconds", write_seconds_)
                             .str()
                             .c_str());
   }

@@ -66,44 +66,44 @@ std::string JsonNumber(double value) {
   return std::string(buf, result.ptr);
 }
 
-void JsonObject::key(std::string_view key) {
+void JsonObject::AppendKey(std::string_view key) {
   if (body_.size() > 1) body_ += ',';
   body_ += JsonQuote(key);
   body_ += ':';
 }
 
-JsonObject& JsonObject::add(std::string_view k, double value) {
-  key(k);
+JsonObject& JsonObject::Add(std::string_view k, double value) {
+  AppendKey(k);
   body_ += JsonNumber(value);
   return *this;
 }
 
-JsonObject& JsonObject::add(std::string_view k, uint64_t value) {
-  key(k);
+JsonObject& JsonObject::Add(std::string_view k, uint64_t value) {
+  AppendKey(k);
   absl::StrAppend(&body_, value);
   return *this;
 }
 
-JsonObject& JsonObject::add(std::string_view k, int64_t value) {
-  key(k);
+JsonObject& JsonObject::Add(std::string_view k, int64_t value) {
+  AppendKey(k);
   absl::StrAppend(&body_, value);
   return *this;
 }
 
-JsonObject& JsonObject::add(std::string_view k, std::string_view value) {
-  key(k);
+JsonObject& JsonObject::Add(std::string_view k, std::string_view value) {
+  AppendKey(k);
   body_ += JsonQuote(value);
   return *this;
 }
 
-JsonObject& JsonObject::add(std::string_view k, bool value) {
-  key(k);
+JsonObject& JsonObject::Add(std::string_view k, bool value) {
+  AppendKey(k);
   body_ += value ? "true" : "false";
   return *this;
 }
 
-JsonObject& JsonObject::add_raw(std::string_view k, std::string_view json) {
-  key(k);
+JsonObject& JsonObject::AddRaw(std::string_view k, std::string_view json) {
+  AppendKey(k);
   body_ += json;
   return *this;
 }

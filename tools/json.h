@@ -3,7 +3,7 @@
 // exactly; strings are escaped per RFC 8259.
 //
 //   JsonObject o;
-//   o.add("rows", 12).add("name", "x").add_raw("after", inner.str());
+//   o.Add("rows", 12).Add("name", "x").AddRaw("after", inner.str());
 //   std::puts(o.str().c_str());            // {"rows":12,"name":"x",...}
 //
 // Thread safety: none; one per answer.
@@ -23,27 +23,27 @@ std::string JsonNumber(double value);
 
 class JsonObject {
  public:
-  JsonObject& add(std::string_view key, double value);
-  JsonObject& add(std::string_view key, uint64_t value);
-  JsonObject& add(std::string_view key, int64_t value);
-  JsonObject& add(std::string_view key, int value) {
-    return add(key, static_cast<int64_t>(value));
+  JsonObject& Add(std::string_view key, double value);
+  JsonObject& Add(std::string_view key, uint64_t value);
+  JsonObject& Add(std::string_view key, int64_t value);
+  JsonObject& Add(std::string_view key, int value) {
+    return Add(key, static_cast<int64_t>(value));
   }
-  JsonObject& add(std::string_view key, unsigned value) {
-    return add(key, static_cast<uint64_t>(value));
+  JsonObject& Add(std::string_view key, unsigned value) {
+    return Add(key, static_cast<uint64_t>(value));
   }
-  JsonObject& add(std::string_view key, std::string_view value);
-  JsonObject& add(std::string_view key, const char* value) {
-    return add(key, std::string_view(value));
+  JsonObject& Add(std::string_view key, std::string_view value);
+  JsonObject& Add(std::string_view key, const char* value) {
+    return Add(key, std::string_view(value));
   }
-  JsonObject& add(std::string_view key, bool value);
+  JsonObject& Add(std::string_view key, bool value);
   // `json` must already be valid JSON (an object, array, null, ...).
-  JsonObject& add_raw(std::string_view key, std::string_view json);
+  JsonObject& AddRaw(std::string_view key, std::string_view json);
 
   std::string str() const { return body_ + "}"; }
 
  private:
-  void key(std::string_view key);
+  void AppendKey(std::string_view key);
   std::string body_ = "{";
 };
 

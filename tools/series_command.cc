@@ -28,28 +28,28 @@ int RunSeriesImport(Args& args) {
   if (!summary.ok()) return Fail(kName, summary.status(), 1);
   core::SeriesStoreStats stats = store.Stats();
   JsonObject out;
-  out.add("file", args.positional()[0])
-      .add("lines", summary->lines)
-      .add("samples_read", summary->samples)
-      .add("appended", summary->appended)
-      .add("duplicates", summary->duplicates)
-      .add("out_of_order", summary->out_of_order)
-      .add("conflicts", summary->conflicts)
-      .add("too_old", summary->too_old)
-      .add("series", stats.series)
-      .add("samples", stats.samples)
-      .add("chunks", stats.chunks)
-      .add("encoded_bytes", stats.live_bytes)
-      .add("chunk_bytes", stats.chunk_bytes);
+  out.Add("file", args.positional()[0])
+      .Add("lines", summary->lines)
+      .Add("samples_read", summary->samples)
+      .Add("appended", summary->appended)
+      .Add("duplicates", summary->duplicates)
+      .Add("out_of_order", summary->out_of_order)
+      .Add("conflicts", summary->conflicts)
+      .Add("too_old", summary->too_old)
+      .Add("series", stats.series)
+      .Add("samples", stats.samples)
+      .Add("chunks", stats.chunks)
+      .Add("encoded_bytes", stats.live_bytes)
+      .Add("chunk_bytes", stats.chunk_bytes);
   if (stats.samples > 0) {
-    out.add("min_time", stats.min_time).add("max_time", stats.max_time);
+    out.Add("min_time", stats.min_time).Add("max_time", stats.max_time);
   }
   if (args.Has("snapshot-out")) {
     auto written = snapshot::WriteSnapshot(store, args.Get("snapshot-out"));
     if (!written.ok()) return Fail(kName, written.status(), 1);
-    out.add("snapshot", args.Get("snapshot-out"))
-        .add("snapshot_bytes", written->bytes)
-        .add("snapshot_write_seconds", written->write_seconds);
+    out.Add("snapshot", args.Get("snapshot-out"))
+        .Add("snapshot_bytes", written->bytes)
+        .Add("snapshot_write_seconds", written->write_seconds);
   }
   std::printf("%s\n", out.str().c_str());
   return 0;

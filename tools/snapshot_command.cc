@@ -30,28 +30,28 @@ int RunInspect(Args& args) {
   absl::StatusOr<snapshot::SnapshotInfo> info = snapshot::VerifySnapshot(*path);
   if (!info.ok()) return Fail(kName, info.status(), 1);
   JsonObject sections;
-  sections.add("header", info->header_section_bytes)
-      .add("strings", info->string_section_bytes)
-      .add("series", info->series_section_bytes)
-      .add("chunks", info->chunk_section_bytes)
-      .add("footer", info->footer_section_bytes);
+  sections.Add("header", info->header_section_bytes)
+      .Add("strings", info->string_section_bytes)
+      .Add("series", info->series_section_bytes)
+      .Add("chunks", info->chunk_section_bytes)
+      .Add("footer", info->footer_section_bytes);
   JsonObject out;
-  out.add("path", *path)
-      .add("version", info->version)
-      .add("chunk_order",
+  out.Add("path", *path)
+      .Add("version", info->version)
+      .Add("chunk_order",
            info->random_order ? "series_random" : "chronological")
-      .add("created_unix_ms", info->created_unix_ms)
-      .add("file_bytes", info->file_bytes)
-      .add("strings", info->strings)
-      .add("series", info->series)
-      .add("chunks", info->chunks)
-      .add("samples", info->samples)
-      .add("chunk_data_bytes", info->chunk_data_bytes)
-      .add("min_time", info->min_time)
-      .add("max_time", info->max_time)
-      .add("blocks", info->blocks)
-      .add("largest_block_bytes", info->largest_block)
-      .add_raw("section_bytes", sections.str());
+      .Add("created_unix_ms", info->created_unix_ms)
+      .Add("file_bytes", info->file_bytes)
+      .Add("strings", info->strings)
+      .Add("series", info->series)
+      .Add("chunks", info->chunks)
+      .Add("samples", info->samples)
+      .Add("chunk_data_bytes", info->chunk_data_bytes)
+      .Add("min_time", info->min_time)
+      .Add("max_time", info->max_time)
+      .Add("blocks", info->blocks)
+      .Add("largest_block_bytes", info->largest_block)
+      .AddRaw("section_bytes", sections.str());
   std::printf("%s\n", out.str().c_str());
   return 0;
 }

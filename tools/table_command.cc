@@ -33,12 +33,12 @@ int RunTableCompile(Args& args) {
   if (!table.ok()) return Fail(kName, table.status());
   if (auto s = table->Save(out); !s.ok()) return Fail(kName, s);
   std::printf("%s\n", JsonObject()
-                          .add("out", out)
-                          .add("v4_rows", uint64_t{table->v4_rows()})
-                          .add("v6_rows", uint64_t{table->v6_rows()})
-                          .add("records", uint64_t{table->records()})
-                          .add("names", uint64_t{table->names()})
-                          .add("table_bytes", uint64_t{table->table_bytes()})
+                          .Add("out", out)
+                          .Add("v4_rows", uint64_t{table->v4_rows()})
+                          .Add("v6_rows", uint64_t{table->v6_rows()})
+                          .Add("records", uint64_t{table->records()})
+                          .Add("names", uint64_t{table->names()})
+                          .Add("table_bytes", uint64_t{table->table_bytes()})
                           .str()
                           .c_str());
   return 0;

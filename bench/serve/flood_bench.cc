@@ -127,7 +127,7 @@ struct StatusCounts {
   std::string Json() {
     std::lock_guard lock(mu);
     JsonObject o;
-    for (auto [status, n] : by_status) o.add(absl::StrCat(status), n);
+    for (auto [status, n] : by_status) o.Add(absl::StrCat(status), n);
     return o.str();
   }
 };
@@ -306,27 +306,27 @@ int RunFlood(Args& args) {
   std::printf(
       "%s\n",
       JsonObject()
-          .add("attempted_series", std::min(o.series, batches * o.per_request))
-          .add("series_per_request", o.per_request)
-          .add("acknowledged_series",
+          .Add("attempted_series", std::min(o.series, batches * o.per_request))
+          .Add("series_per_request", o.per_request)
+          .Add("acknowledged_series",
                static_cast<uint64_t>(acknowledged.size()) * o.per_request)
-          .add("write_seconds", write_seconds)
-          .add("sent_bytes", sent_bytes.load())
-          .add_raw("write_status", write_status.Json())
-          .add("write_retries", retries.load())
-          .add_raw("query_status", query_status.Json())
-          .add("metrics_probes", metrics_probe.probes)
-          .add("metrics_failures", metrics_probe.failures)
-          .add("metrics_max_latency_s", metrics_probe.max_latency_s)
-          .add("lookup_probes", lookup_probe.probes)
-          .add("lookup_failures", lookup_probe.failures)
-          .add("lookup_max_latency_s", lookup_probe.max_latency_s)
-          .add("peak_rss_bytes", peak_rss)
-          .add("rss_at_first_refusal_bytes", rss_at_first_refusal)
-          .add("peak_rss_after_refusal_bytes", peak_rss_after_refusal)
-          .add("final_rss_bytes", final_rss)
-          .add("verify_failures", verify_failures)
-          .add("lost_samples", lost)
+          .Add("write_seconds", write_seconds)
+          .Add("sent_bytes", sent_bytes.load())
+          .AddRaw("write_status", write_status.Json())
+          .Add("write_retries", retries.load())
+          .AddRaw("query_status", query_status.Json())
+          .Add("metrics_probes", metrics_probe.probes)
+          .Add("metrics_failures", metrics_probe.failures)
+          .Add("metrics_max_latency_s", metrics_probe.max_latency_s)
+          .Add("lookup_probes", lookup_probe.probes)
+          .Add("lookup_failures", lookup_probe.failures)
+          .Add("lookup_max_latency_s", lookup_probe.max_latency_s)
+          .Add("peak_rss_bytes", peak_rss)
+          .Add("rss_at_first_refusal_bytes", rss_at_first_refusal)
+          .Add("peak_rss_after_refusal_bytes", peak_rss_after_refusal)
+          .Add("final_rss_bytes", final_rss)
+          .Add("verify_failures", verify_failures)
+          .Add("lost_samples", lost)
           .str()
           .c_str());
   return lost == 0 && metrics_probe.failures == 0 && lookup_probe.failures == 0

@@ -14,7 +14,7 @@
 
 #include "core/series/series_store.h"
 #include "remote_write.pb.h"
-#include "tests/testing/http_exchange.h"
+#include "tests/testing/serve_harness.h"
 #include "tools/server/http_server.h"
 #include "tools/server/prom_api.h"
 #include "tools/server/serve_app.h"
@@ -22,15 +22,8 @@
 namespace keel::tools {
 namespace {
 
+using testing::Http;
 using Reply = testing::HttpReply;
-
-Reply Http(int port, const std::string& method, const std::string& target,
-           const std::string& body = "", const std::string& headers = "") {
-  Reply reply = testing::HttpExchange(
-      port, testing::HttpRequestText(method, target, body, headers));
-  REQUIRE(reply.status != 0);
-  return reply;
-}
 
 std::string Gzip(const std::string& text) {
   z_stream z{};

@@ -68,9 +68,9 @@ struct HttpRequest {
   const mg_connection* connection = nullptr;
 
   // The first value of a parameter, or nullptr.
-  const std::string* param(std::string_view name) const;
+  const std::string* Param(std::string_view name) const;
   // A request header ("" when absent).
-  std::string_view header(const char* name) const;
+  std::string_view Header(const char* name) const;
   // Whether the client has closed (or half-closed) its connection: a long
   // handler polls this to stop work nobody will read. One poll(2) on the
   // connection's socket, found on the first call.

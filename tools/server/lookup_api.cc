@@ -32,8 +32,8 @@ double SecondsSince(std::chrono::steady_clock::time_point start) {
 
 std::string Miss(const std::string& ip) {
   return JsonObject()
-      .add("ip", ip)
-      .add("error", "no range holds this address")
+      .Add("ip", ip)
+      .Add("error", "no range holds this address")
       .str();
 }
 
@@ -77,7 +77,7 @@ bool LookupApi::AppendAnswer(const core::IpAddress& address,
 }
 
 HttpResponse LookupApi::LookupOne(const HttpRequest& request) const {
-  const std::string* ip = request.param("ip");
+  const std::string* ip = request.Param("ip");
   if (ip == nullptr) return HttpResponse::Error(400, "missing parameter ip");
   auto address = core::IpAddress::Parse(*ip);
   if (!address.ok()) return HttpResponse::Error(400, Message(address.status()));
@@ -122,7 +122,7 @@ HttpResponse LookupApi::Prefix(const HttpRequest& request) const {
   const char* kind = nullptr;
   const std::string* text = nullptr;
   for (const char* k : kinds) {
-    if (const std::string* v = request.param(k)) {
+    if (const std::string* v = request.Param(k)) {
       if (kind != nullptr) {
         return HttpResponse::Error(
             400, "give exactly one of longest=, exact=, more=, less=");

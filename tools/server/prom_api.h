@@ -73,6 +73,7 @@
 #include <atomic>
 #include <cstdint>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -164,6 +165,14 @@ class PromApi {
   // The request's limits: the configured ones, the deadline shortened by a
   // `timeout` parameter.
   absl::StatusOr<core::QueryLimits> LimitsOf(const HttpRequest& request) const;
+  // What series, labels and label values select (prom_api_series.cc).
+  struct Selection;
+  // Reads a Selection from the request's start, end, match[] and timeout;
+  // else the answer to give. A bad match[] is named as a parameter when
+  // `name_match_param`, as Prometheus' series endpoint does.
+  std::optional<HttpResponse> ReadSelection(const HttpRequest& request,
+                                            bool name_match_param,
+                                            Selection* out) const;
   // The distinct label sets, sorted, of series matching any of the
   // selectors (every series when there is none) with a sample in
   // [start, end]. Errors: the context's.

@@ -167,12 +167,12 @@ HttpResponse ServeApp::TakeSnapshot(const HttpRequest&) {
     return HttpResponse::Error(500, std::string(stats.status().message()));
   }
   return HttpResponse::Json(200, JsonObject()
-                                     .add("path", snapshots_->path())
-                                     .add("bytes", stats->bytes)
-                                     .add("series", stats->series)
-                                     .add("chunks", stats->chunks)
-                                     .add("samples", stats->samples)
-                                     .add("seconds", stats->write_seconds)
+                                     .Add("path", snapshots_->path())
+                                     .Add("bytes", stats->bytes)
+                                     .Add("series", stats->series)
+                                     .Add("chunks", stats->chunks)
+                                     .Add("samples", stats->samples)
+                                     .Add("seconds", stats->write_seconds)
                                      .str());
 }
 
