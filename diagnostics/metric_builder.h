@@ -2,7 +2,7 @@
 // that compute their figures at scrape time.
 //
 //   MetricBuilder b;
-//   b.Gauge("keel_series", "Live series.").Add(store.series_count());
+//   b.Gauge("keel_series", "Live series.").Add(store.Stats().series);
 //   b.Counter("keel_x_total", "...").Add(n, {{"arena", "all"}});
 //   return b.Take();
 //
