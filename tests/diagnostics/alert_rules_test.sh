@@ -23,7 +23,7 @@ for name in $names; do  # one case where it fires, one where it stays quiet
   grep -q 'exp_alerts:$' <<<"$cases" || fail "no test case fires $name"
   grep -q 'exp_alerts: \[\]$' <<<"$cases" || fail "no test case keeps $name quiet"
 done
-echo "ok: every alert ($(echo $names | wc -w)) is tested firing and quiet"
+echo "ok: every alert ($(wc -w <<<"$names")) is tested firing and quiet"
 
 # The families the rules read, against what keel serve exports.
 work=$(mktemp -d)
@@ -45,10 +45,10 @@ pending=" process_resident_memory_bytes keel_table_reload_failures_total keel_ta
 used=$(grep -o '\b\(keel\|process\)_[a-z0-9_]*' "$alerts/keel.rules.yml" | sort -u)
 missing=""
 for name in $used; do
-  grep -q "^$name[ {]" "$work/metrics.txt" && continue
+  grep -q "^${name}[ {]" "$work/metrics.txt" && continue
   [[ $pending == *" $name "* ]] && { echo "note: $name is not on /metrics yet"; continue; }
   missing+=" $name"
 done
 [[ -z $missing ]] || fail "rules read families keel serve does not export:$missing"
-echo "ok: the rules name $(echo $used | wc -w) families, each on keel serve's /metrics or pending"
+echo "ok: the rules name $(wc -w <<<"$used") families, each on keel serve's /metrics or pending"
 echo "alert_rules_test: passed"
