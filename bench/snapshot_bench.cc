@@ -2,11 +2,11 @@
 // and restores it, timing each; one JSON object on stdout.
 //
 // The store is filled by restoring pre-encoded XOR chunks of 120 samples
-// (counters, random-walk gauges, slow steps, 15 s apart; about 1.5 bytes a
-// sample, as Prometheus' own chunks average) rather than by appending, so the
-// bench spends its time on what it measures. The snapshot is read back from
-// the page cache: the figures are keel's parse/check/restore speed, not the
-// disk's.
+// (counters, random-walk gauges, slow steps, 15 s apart; they compress about
+// as Prometheus' own chunks do, docs/churn.md says how well) rather than by
+// appending, so the bench spends its time on what it measures. The snapshot
+// is read back from the page cache: the figures are keel's
+// parse/check/restore speed, not the disk's.
 #include <unistd.h>
 
 #include <chrono>

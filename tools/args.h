@@ -2,7 +2,7 @@
 // `--switch`, and positional words. A command states the flags it takes;
 // anything else is a usage error naming the flag.
 //
-//   Args args(argc, argv);                 // words after the command path
+//   Args args({"--size", "100", "--json"});  // words after the command path
 //   if (auto s = args.Check({"size", "count"}, {"json"}); !s.ok()) ...
 //   size_t size = args.GetUint("size", 100).value();
 //

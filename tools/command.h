@@ -25,7 +25,8 @@ struct Command {
   int (*run)(Args& args);
 };
 
-// Every registered command, sorted by path.
+// Every registered command, in registration order (static initialization,
+// so unspecified across files): the usage sorts its copy by path.
 std::vector<Command>& Commands();
 
 struct CommandRegistration {

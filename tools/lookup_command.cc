@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "core/ip.h"
@@ -24,16 +25,6 @@
 
 namespace keel::tools {
 namespace {
-
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
-    s.remove_prefix(1);
-  while (!s.empty() &&
-         (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) {
-    s.remove_suffix(1);
-  }
-  return s;
-}
 
 // A bad line as stderr shows it: its first kMaxShown bytes, escaped, and
 // then its length, so that a line of garbage cannot flood the terminal.
@@ -173,7 +164,9 @@ int RunLookup(Args& args) {
     StdinLines lines;
     std::string_view line;
     while (lines.Next(&line)) {
-      std::string_view text = Trim(line);
+      absl::string_view stripped = absl::StripAsciiWhitespace(
+          absl::string_view(line.data(), line.size()));
+      std::string_view text(stripped.data(), stripped.size());
       if (!text.empty()) answerer.Add(text);
     }
     if (!lines.status().ok()) {

@@ -174,8 +174,8 @@ inline std::string RemoteWriteBody(const std::string& name, int64_t t0,
   return compressed;
 }
 
-// One server for the cases that need no restart: stopping civetweb takes
-// about a second. Destroyed at exit, before its directory.
+// One server for the cases that need no restart: stopping civetweb is
+// slow. Destroyed at exit, before its directory.
 inline int SharedPort() {
   static TempDir dir("serve_http");
   static std::unique_ptr<tools::ServeApp> app = [] {

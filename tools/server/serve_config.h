@@ -17,7 +17,7 @@
 //   chunk-window = 2h
 //
 //   auto settings = ReadConfigFile("keel.conf");   // file, line: errors
-//   MergeFlags(flag_settings, &*settings);
+//   MergeSettings(flag_settings, &*settings);
 //   absl::StatusOr<ServeConfig> config = ServeConfig::FromSettings(*settings);
 //
 // Thread safety: plain values and pure functions.
