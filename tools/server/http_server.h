@@ -148,7 +148,7 @@ class HttpServer {
   void Stop();
 
   // Requests answered 503 because their kind was at its limit.
-  uint64_t limit_rejections(RequestKind kind) const {
+  uint64_t LimitRejections(RequestKind kind) const {
     return kinds_[static_cast<int>(kind)].rejections.load(
         std::memory_order_relaxed);
   }

@@ -39,7 +39,7 @@ std::vector<prometheus::MetricFamily> ProcessCollector::Collect() const {
                 "Remote-write samples not stored, by reason (see PromApi).");
   for (int i = 0; i < kWriteRejections; ++i) {
     auto reason = static_cast<WriteRejection>(i);
-    rejected.Add(static_cast<double>(prom_api_->rejected_samples(reason)),
+    rejected.Add(static_cast<double>(prom_api_->RejectedSamples(reason)),
                  {{"reason", std::string(WriteRejectionName(reason))}});
   }
   b.Counter("keel_remote_write_throttled_total",
@@ -65,7 +65,7 @@ std::vector<prometheus::MetricFamily> ProcessCollector::Collect() const {
       "keel_http_limit_rejections_total",
       "Requests answered 503 because their kind was at its concurrency limit.");
   for (RequestKind kind : {RequestKind::kWrite, RequestKind::kQuery}) {
-    rejections.Add(static_cast<double>(http_->limit_rejections(kind)),
+    rejections.Add(static_cast<double>(http_->LimitRejections(kind)),
                    {{"kind", std::string(RequestKindName(kind))}});
   }
   b.Counter("keel_http_read_timeouts_total",

@@ -60,7 +60,7 @@
 // max_series is not created and its samples are rejected. The other samples
 // are stored, and the answer is 400 naming each reason's count and the
 // first rejection (Prometheus answers out-of-bounds samples the same way),
-// else 204. Counts per reason: rejected_samples(reason).
+// else 204. Counts per reason: RejectedSamples(reason).
 //
 //   PromApi api(&store);
 //   api.Register(&http_server);
@@ -143,7 +143,7 @@ class PromApi {
   uint64_t write_requests() const { return write_requests_.load(); }
   uint64_t write_failures() const { return write_failures_.load(); }
   uint64_t samples_written() const { return samples_written_.load(); }
-  uint64_t rejected_samples(WriteRejection reason) const {
+  uint64_t RejectedSamples(WriteRejection reason) const {
     return rejected_[static_cast<int>(reason)].load();
   }
   // Writes answered 503 for want of room in the decoded budget.
