@@ -53,5 +53,37 @@ TEST_CASE("table collector reports rows and bytes of each table") {
   CHECK_THAT(text, Catch::Contains("keel_table_rows{table=\"pfx2as\"} 3"));
 }
 
+TEST_CASE("table collector counts reloads and says when each table loaded") {
+  TableCollector collector;
+  collector.Add("ip2asn", [] { return TableCollector::Figures{1, 10}; });
+  collector.Add("pfx2as", [] { return TableCollector::Figures{2, 20}; });
+  auto families = collector.Collect();
+  // Counters from 0, so that increase() and alerts see the first reload.
+  CHECK(SampleValue(families, "keel_table_reloads_total",
+                    {{"table", "ip2asn"}}) == 0);
+  CHECK(SampleValue(families, "keel_table_reload_failures_total",
+                    {{"table", "pfx2as"}}) == 0);
+  std::string text = prometheus::TextSerializer().Serialize(families);
+  CHECK_THAT(text, !Catch::Contains("keel_table_loaded_timestamp_seconds{"));
+
+  collector.Loaded("ip2asn", 1700000000.5);
+  collector.CountReload("ip2asn", true);
+  collector.CountReload("ip2asn", true);
+  collector.CountReload("pfx2as", false);
+  families = collector.Collect();
+  CHECK(SampleValue(families, "keel_table_loaded_timestamp_seconds",
+                    {{"table", "ip2asn"}}) == 1700000000.5);
+  CHECK(SampleValue(families, "keel_table_reloads_total",
+                    {{"table", "ip2asn"}}) == 2);
+  CHECK(SampleValue(families, "keel_table_reloads_total",
+                    {{"table", "pfx2as"}}) == 0);
+  CHECK(SampleValue(families, "keel_table_reload_failures_total",
+                    {{"table", "pfx2as"}}) == 1);
+  text = prometheus::TextSerializer().Serialize(families);
+  CHECK_THAT(text,
+             !Catch::Contains(
+                 "keel_table_loaded_timestamp_seconds{table=\"pfx2as\"}"));
+}
+
 }  // namespace
 }  // namespace keel::diagnostics
