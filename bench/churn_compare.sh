@@ -3,17 +3,31 @@
 # store's jemalloc arena, the naive layout under glibc malloc) and draws their
 # RSS over simulated time in one plot, as docs/churn.md shows.
 #
-#   bench/churn_compare.sh [KEEL] [OUT_DIR]   # default build/keel, /tmp/churn
+#   bench/churn_compare.sh [KEEL] [OUT_DIR] [CHURN_FLAG...]
+#   bench/churn_compare.sh                                 # build/keel, /tmp/churn
+#   bench/churn_compare.sh build/keel /tmp/churn --series 2000
 #
+# CHURN_FLAGs (--series, --hours-before-restart, ...) go to every run.
 # Writes OUT_DIR/<run>.jsonl (the runs' own output) and OUT_DIR/churn.png,
 # and prints each run's summary line.
 set -euo pipefail
 keel=${1:-build/keel}
 out=${2:-/tmp/churn}
-for tool in gnuplot jq; do
-  command -v "$tool" >/dev/null || { echo "churn_compare: $tool is missing (scripts/setup installs it)" >&2; exit 1; }
-done
+shift $(($# < 2 ? $# : 2))
+command -v gnuplot >/dev/null || { echo "churn_compare: gnuplot is missing (scripts/setup installs it)" >&2; exit 1; }
+[[ -x $keel ]] || { echo "churn_compare: $keel is not an executable; build keel or name it first" >&2; exit 2; }
 mkdir -p "$out"
+
+# jsonl_columns FILE: the hourly points of a run as hour, RSS MiB, live MiB.
+jsonl_columns() {
+  python3 -c '
+import json, sys
+for line in open(sys.argv[1]):
+    p = json.loads(line)
+    if p.get("hour"):
+        print("%s\t%s\t%s" % (p["hour"], p["rss_bytes"] / 1048576, p["live_bytes"] / 1048576))
+' "$1"
+}
 runs=(
   "keel|keel: sizeclass, chronological, arena|"
   "naive-arena|naive: exact, random, jemalloc arena|--restore exact --order random"
@@ -23,17 +37,19 @@ plot=""
 for run in "${runs[@]}"; do
   IFS='|' read -r name title flags <<<"$run"
   # shellcheck disable=SC2086  # flags are words
-  "$keel" churn $flags >"$out/$name.jsonl"
+  "$keel" churn $flags "$@" >"$out/$name.jsonl"
   echo "$name: $(tail -n 1 "$out/$name.jsonl")"
-  jq -r 'select(.hour) | "\(.hour)\t\(.rss_bytes / 1048576)\t\(.live_bytes / 1048576)"' \
-    "$out/$name.jsonl" >"$out/$name.tsv"
+  jsonl_columns "$out/$name.jsonl" >"$out/$name.tsv"
   plot+="'$out/$name.tsv' using 1:2 with linespoints lw 2 title '$title (RSS)', "
 done
-restart=$(jq -r 'select(.phase == "before") | .hour' "$out/keel.jsonl" | tail -n 1)
+restart=$(python3 -c '
+import json, sys
+print([p["hour"] for p in map(json.loads, open(sys.argv[1])) if p.get("phase") == "before"][-1])
+' "$out/keel.jsonl")
 gnuplot <<GNUPLOT
 set terminal pngcairo size 1000,560
 set output '$out/churn.png'
-set title 'keel churn: RSS over simulated time (20k series, 4 h windows, 8 kept; snapshot + restart at hour $restart)'
+set title 'keel churn (${*:-20k series}): RSS over simulated time (4 h windows, 8 kept; snapshot + restart at hour $restart)'
 set xlabel 'simulated hour'
 set ylabel 'MiB'
 set grid dt 3 lc rgb '#dddddd'

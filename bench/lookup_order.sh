@@ -8,11 +8,15 @@
 # (the kernel's fault-around): about 0.7 MB less resident per process.
 # A stale list only costs that gain: missing symbols are skipped.
 #
-#   bench/lookup_order.sh [--keel build/keel] [--data ../shared/data]
+#   bench/lookup_order.sh [--keel build/keel] [--data tools/data]
+#
+# --data names the folder of ip2asn-v4.tsv and ip2asn-v6.tsv; the full feeds
+# (the README's figures were taken with them) find more of the lookup's
+# code paths than the bundled subset.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-keel=build/keel data=../shared/data
+keel=build/keel data=tools/data
 while (($#)); do
   case $1 in
     --keel) keel=$2; shift 2 ;;

@@ -9,12 +9,16 @@
 # cold (the keel binary's and the image's pages dropped from the page cache
 # first, with posix_fadvise on those two files only). Prints one JSON line.
 #
-#   bench/lookup_rss.sh                          # build/keel, ../shared/data
-#   bench/lookup_rss.sh --keel build/keel --data /work/shared/data --queries 1000000
+# --data names the folder of ip2asn-v4.tsv and ip2asn-v6.tsv: the bundled
+# tools/data subset by default; the README's figures are of the full feeds
+# (data/ after scripts/fetch-data, or ../shared/data).
+#
+#   bench/lookup_rss.sh                          # build/keel, tools/data
+#   bench/lookup_rss.sh --keel build/keel --data ../shared/data --queries 1000000
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-keel=build/keel data=../shared/data queries=1000000 runs=3
+keel=build/keel data=tools/data queries=1000000 runs=3
 while (($#)); do
   case $1 in
     --keel) keel=$2; shift 2 ;;

@@ -2,43 +2,69 @@
 # Compares keel's chunk memory with Prometheus' own chunks on a real capture
 # (the SeriesStore issue's second yardstick).
 #
-#   bench/series_compare_prometheus.sh KEEL_BINARY WORKDIR [MINUTES]
+#   bench/series_compare_prometheus.sh                # build/keel, a 12 min capture
+#   bench/series_compare_prometheus.sh --seconds 20   # a quick look
+#   bench/series_compare_prometheus.sh --keel build/keel --work /tmp/capture --minutes 12
 #
 # Starts Debian's prometheus-node-exporter and prometheus (scraping both
-# every second) on loopback ports 19100/19090 for MINUTES (default 12),
-# dumps the TSDB with `promtool tsdb dump`, writes the samples in keel's
-# import format (ms) and in OpenMetrics (s), builds blocks from the latter
-# with `promtool tsdb create-blocks-from openmetrics`, and prints one JSON
-# line: Prometheus' chunk file bytes per sample, keel's `bench series
-# --input` bytes_per_sample (what its allocator holds for chunks), and their
-# ratio.
+# every second) on free loopback ports for the capture's length, dumps the
+# TSDB with `promtool tsdb dump`, writes the samples in keel's import format
+# (ms) and in OpenMetrics (s), builds blocks from the latter with `promtool
+# tsdb create-blocks-from openmetrics`, and prints one JSON line:
+# Prometheus' chunk file bytes per sample, keel's `bench series --input`
+# bytes_per_sample (what its allocator holds for chunks), and their ratio.
+# The work directory (default: a temporary one, removed at the end) keeps
+# the capture, the dump and the blocks when given.
 set -euo pipefail
-for tool in prometheus prometheus-node-exporter promtool; do
-  command -v "$tool" >/dev/null || { echo "$0: $tool not found; run scripts/setup" >&2; exit 2; }
+cd "$(dirname "$0")/.."
+source scripts/lib/processes.sh
+
+usage="usage: bench/series_compare_prometheus.sh [--keel build/keel] [--work DIR] [--minutes M | --seconds S]"
+keel=build/keel work="" seconds=720
+while (($#)); do
+  case $1 in
+    --keel) keel=$2; shift 2 ;;
+    --work) work=$2; shift 2 ;;
+    --minutes) seconds=$(($2 * 60)); shift 2 ;;
+    --seconds) seconds=$2; shift 2 ;;
+    *) echo "$usage" >&2; exit 2 ;;
+  esac
 done
-keel=$1
-work=$2
-minutes=${3:-12}
-mkdir -p "$work/data" "$work/blocks"
+((seconds > 0)) || { echo "$usage (the capture must last at least 1 s)" >&2; exit 2; }
+[[ -x $keel ]] || { echo "bench/series_compare_prometheus.sh: $keel is not an executable; build keel or give --keel" >&2; exit 2; }
+for tool in prometheus prometheus-node-exporter promtool; do
+  command -v "$tool" >/dev/null || { echo "bench/series_compare_prometheus.sh: $tool not found; run scripts/setup" >&2; exit 2; }
+done
+node_pid="" prom_pid=""
+if [[ -z $work ]]; then
+  work=$(mktemp -d)
+  trap 'stop "$prom_pid"; stop "$node_pid"; rm -rf "$work"' EXIT
+else
+  trap 'stop "$prom_pid"; stop "$node_pid"' EXIT
+fi
+mkdir -p "$work/tsdb" "$work/blocks"
+node_port=$(free_port)
+prom_port=$(free_port)
 cat > "$work/prometheus.yml" <<YAML
 global:
   scrape_interval: 1s
 scrape_configs:
   - job_name: node
-    static_configs: [{targets: ['127.0.0.1:19100']}]
+    static_configs: [{targets: ['127.0.0.1:$node_port']}]
   - job_name: prometheus
-    static_configs: [{targets: ['127.0.0.1:19090']}]
+    static_configs: [{targets: ['127.0.0.1:$prom_port']}]
 YAML
-prometheus-node-exporter --web.listen-address=127.0.0.1:19100 >"$work/node.log" 2>&1 &
+prometheus-node-exporter --web.listen-address="127.0.0.1:$node_port" >"$work/node.log" 2>&1 &
 node_pid=$!
-prometheus --config.file="$work/prometheus.yml" --storage.tsdb.path="$work/data" \
-  --web.listen-address=127.0.0.1:19090 >"$work/prometheus.log" 2>&1 &
-prom_pid=$!
-sleep $((minutes * 60))
-kill "$prom_pid"; wait "$prom_pid" || true
-kill "$node_pid"; wait "$node_pid" || true
+start_prometheus "$work" "$prom_port"
+wait_ready 60 prometheus "http://127.0.0.1:$prom_port" "$prom_pid" ||
+  { tail -5 "$work/prometheus.log" >&2; exit 1; }
+echo "bench/series_compare_prometheus.sh: capturing for $seconds s in $work" >&2
+sleep "$seconds"
+stop "$prom_pid"; prom_pid=""
+stop "$node_pid"; node_pid=""
 
-promtool tsdb dump "$work/data" >"$work/dump.txt"
+promtool tsdb dump "$work/tsdb" >"$work/dump.txt"
 python3 - "$work/dump.txt" "$work/capture.txt" "$work/capture.om" <<'PY'
 import re, sys
 line_re = re.compile(r'^\{(.*)\} (\S+) (-?\d+)$')
