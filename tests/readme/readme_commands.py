@@ -19,13 +19,15 @@ def strip_comment(text):
     """text up to an unquoted '#' that starts a word, blanks squeezed."""
     quote = None
     prev = ' '
+    escaped = False
     for i, c in enumerate(text):
-        if quote:
+        if escaped:
+            escaped = False
+        elif c == '\\' and quote != "'":
+            escaped = True
+        elif quote:
             if c == quote:
                 quote = None
-            elif c == '\\' and quote == '"':
-                prev = c
-                continue
         elif c in '\'"':
             quote = c
         elif c == '#' and prev in ' \t':
