@@ -1,15 +1,11 @@
 #include "tools/server/lookup_api.h"
 
-#include <chrono>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
-#include "core/prefixes/prefix_loader.h"
-#include "core/ranges/range_table_builder.h"
 #include "tools/json.h"
-#include "tools/server/event_log.h"
 #include "tools/server/json_string_array.h"
 
 namespace keel::tools {
@@ -25,11 +21,6 @@ void AppendNullable(std::string_view value, std::string* out) {
   }
 }
 
-double SecondsSince(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
-      .count();
-}
-
 std::string Miss(const std::string& ip) {
   return JsonObject()
       .Add("ip", ip)
@@ -37,30 +28,10 @@ std::string Miss(const std::string& ip) {
       .str();
 }
 
-}  // namespace
-
-LookupApi::LookupApi(std::optional<core::RangeTable> ranges,
-                     std::unique_ptr<core::PrefixTable<uint32_t>> prefixes)
-    : ranges_(std::move(ranges)),
-      prefixes_(std::move(prefixes)),
-      collector_(std::make_shared<diagnostics::TableCollector>()) {
-  if (ranges_) collector_->Add("ip2asn", &*ranges_);
-  if (prefixes_) collector_->Add("pfx2as", prefixes_.get());
-}
-
-void LookupApi::Register(HttpServer* server, size_t max_body_bytes) {
-  server->Route("GET", "/v1/lookup",
-                [this](const HttpRequest& r) { return LookupOne(r); });
-  server->Route("POST", "/v1/lookup",
-                [this](const HttpRequest& r) { return LookupMany(r); },
-                {.max_body_bytes = max_body_bytes});
-  server->Route("GET", "/v1/prefix",
-                [this](const HttpRequest& r) { return Prefix(r); });
-}
-
-bool LookupApi::AppendAnswer(const core::IpAddress& address,
-                             std::string* out) const {
-  std::optional<core::RangeMatch> match = ranges_->Lookup(address);
+// Appends the answer for `address` to `out`; false when no range holds it.
+bool AppendAnswer(const core::RangeTable& ranges,
+                  const core::IpAddress& address, std::string* out) {
+  std::optional<core::RangeMatch> match = ranges.Lookup(address);
   if (!match) return false;
   out->append("{\"ip\":");
   out->append(JsonQuote(address.ToString()));
@@ -76,15 +47,84 @@ bool LookupApi::AppendAnswer(const core::IpAddress& address,
   return true;
 }
 
+// A refused file (syntax, overlap, a corrupt image) is 400; one that cannot
+// be read at all (missing, permissions, I/O) is the server's 500.
+int ReloadErrorStatus(const absl::Status& status) {
+  switch (status.code()) {
+    case absl::StatusCode::kAborted:  // another reload is running
+      return 409;
+    case absl::StatusCode::kInvalidArgument:
+    case absl::StatusCode::kDataLoss:
+    case absl::StatusCode::kOutOfRange:
+      return 400;
+    default:
+      return 500;
+  }
+}
+
+std::string TablesJson(const TableReloader& reloader, const TableSet& tables) {
+  std::string out = "[";
+  auto add = [&out](const char* name, const std::vector<std::string>& files,
+                    diagnostics::TableCollector::Figures figures,
+                    absl::Time loaded) {
+    if (out.size() > 1) out.push_back(',');
+    std::string quoted;
+    for (const std::string& file : files) {
+      if (!quoted.empty()) quoted.push_back(',');
+      quoted += JsonQuote(file);
+    }
+    out += JsonObject()
+               .Add("table", name)
+               .AddRaw("files", absl::StrCat("[", quoted, "]"))
+               .Add("rows", figures.rows)
+               .Add("bytes", figures.bytes)
+               .Add("loaded", absl::ToDoubleSeconds(loaded - absl::UnixEpoch()))
+               .str();
+  };
+  if (tables.ranges) {
+    add("ip2asn", reloader.ip2asn(),
+        diagnostics::TableCollector::FiguresOf(*tables.ranges),
+        tables.ranges_loaded);
+  }
+  if (tables.prefixes) {
+    add("pfx2as", {reloader.pfx2as()},
+        diagnostics::TableCollector::FiguresOf(*tables.prefixes),
+        tables.prefixes_loaded);
+  }
+  out.push_back(']');
+  return out;
+}
+
+}  // namespace
+
+LookupApi::LookupApi(std::unique_ptr<TableReloader> tables)
+    : tables_(std::move(tables)) {}
+
+void LookupApi::Register(HttpServer* server, size_t max_body_bytes) {
+  server->Route("GET", "/v1/lookup",
+                [this](const HttpRequest& r) { return LookupOne(r); });
+  server->Route("POST", "/v1/lookup",
+                [this](const HttpRequest& r) { return LookupMany(r); },
+                {.max_body_bytes = max_body_bytes});
+  server->Route("GET", "/v1/prefix",
+                [this](const HttpRequest& r) { return Prefix(r); });
+  server->Route("POST", "/v1/reload",
+                [this](const HttpRequest& r) { return Reload(r); },
+                {.kind = RequestKind::kWrite, .needs_auth = true});
+}
+
 HttpResponse LookupApi::LookupOne(const HttpRequest& request) const {
   const std::string* ip = request.Param("ip");
   if (ip == nullptr) return HttpResponse::Error(400, "missing parameter ip");
   auto address = core::IpAddress::Parse(*ip);
   if (!address.ok()) return HttpResponse::Error(400, Message(address.status()));
-  if (!ranges_) return HttpResponse::Error(404, "no ip2asn table loaded");
+  std::shared_ptr<const TableSet> tables = tables_->Current();
+  if (!tables->ranges) {
+    return HttpResponse::Error(404, "no ip2asn table loaded");
+  }
   HttpResponse response;
   response.body.reserve(256);
-  if (!AppendAnswer(*address, &response.body)) {
+  if (!AppendAnswer(*tables->ranges, *address, &response.body)) {
     return HttpResponse::Json(404, Miss(address->ToString()));
   }
   return response;
@@ -103,13 +143,16 @@ HttpResponse LookupApi::LookupMany(const HttpRequest& request) const {
     }
     addresses.push_back(*address);
   }
-  if (!ranges_) return HttpResponse::Error(404, "no ip2asn table loaded");
+  std::shared_ptr<const TableSet> tables = tables_->Current();
+  if (!tables->ranges) {
+    return HttpResponse::Error(404, "no ip2asn table loaded");
+  }
   HttpResponse response;
   response.body.reserve(addresses.size() * 128 + 2);
   response.body.push_back('[');
   for (size_t i = 0; i < addresses.size(); ++i) {
     if (i > 0) response.body.push_back(',');
-    if (!AppendAnswer(addresses[i], &response.body)) {
+    if (!AppendAnswer(*tables->ranges, addresses[i], &response.body)) {
       response.body += Miss(addresses[i].ToString());
     }
   }
@@ -149,7 +192,11 @@ HttpResponse LookupApi::Prefix(const HttpRequest& request) const {
     if (!p.ok()) return HttpResponse::Error(400, Message(p.status()));
     prefix = *p;
   }
-  if (!prefixes_) return HttpResponse::Error(404, "no pfx2as table loaded");
+  std::shared_ptr<const TableSet> tables = tables_->Current();
+  if (!tables->prefixes) {
+    return HttpResponse::Error(404, "no pfx2as table loaded");
+  }
+  const core::PrefixTable<uint32_t>& prefixes = *tables->prefixes;
 
   std::string out = "[";
   size_t count = 0;
@@ -161,14 +208,14 @@ HttpResponse LookupApi::Prefix(const HttpRequest& request) const {
   };
   if (k == "longest") {
     auto match =
-        address ? prefixes_->Longest(*address) : prefixes_->Longest(*prefix);
+        address ? prefixes.Longest(*address) : prefixes.Longest(*prefix);
     if (match) add(match->prefix, match->value);
   } else if (k == "exact") {
-    if (auto value = prefixes_->Exact(*prefix)) add(*prefix, *value);
+    if (auto value = prefixes.Exact(*prefix)) add(*prefix, *value);
   } else if (k == "more") {
-    prefixes_->MoreSpecifics(*prefix, add);
+    prefixes.MoreSpecifics(*prefix, add);
   } else {
-    prefixes_->LessSpecifics(*prefix, add);
+    prefixes.LessSpecifics(*prefix, add);
   }
   if (count > kMaxPrefixes) {
     return HttpResponse::Error(
@@ -179,39 +226,25 @@ HttpResponse LookupApi::Prefix(const HttpRequest& request) const {
   return HttpResponse::Json(200, std::move(out));
 }
 
+HttpResponse LookupApi::Reload(const HttpRequest&) {
+  auto outcome = tables_->Reload(TableReloader::kTry);
+  if (!outcome.ok()) {
+    return HttpResponse::Error(ReloadErrorStatus(outcome.status()),
+                               Message(outcome.status()));
+  }
+  return HttpResponse::Json(
+      200, JsonObject()
+               .AddRaw("tables", TablesJson(*tables_, *outcome->tables))
+               .Add("seconds", outcome->load_seconds)
+               .Add("drain_seconds", outcome->drain_seconds)
+               .str());
+}
+
 absl::StatusOr<std::unique_ptr<LookupApi>> LookupApi::Load(
     const std::vector<std::string>& ip2asn, const std::string& pfx2as) {
-  std::optional<core::RangeTable> ranges;
-  if (!ip2asn.empty()) {
-    auto start = std::chrono::steady_clock::now();
-    // Copied: the server outlives any promise that the file stays as it
-    // is, and a mapped image truncated or rewritten in place kills it.
-    auto table = core::LoadRangeTable(ip2asn, core::OverlapPolicy::kError,
-                                      core::ImageHolding::kCopied);
-    if (!table.ok()) return table.status();
-    ranges.emplace(*std::move(table));
-    LogEvent(absl::StrFormat(
-        "ip2asn: %d IPv4 and %d IPv6 rows, %d records, %d bytes%s from %s in "
-        "%.3f s",
-        ranges->v4_rows(), ranges->v6_rows(), ranges->records(),
-        ranges->table_bytes(), ranges->is_mapped() ? " (mapped)" : "",
-        absl::StrJoin(ip2asn, ", "), SecondsSince(start)));
-  } else {
-    LogEvent("no --ip2asn: /v1/lookup answers 404");
-  }
-  std::unique_ptr<core::PrefixTable<uint32_t>> prefixes;
-  if (!pfx2as.empty()) {
-    auto start = std::chrono::steady_clock::now();
-    prefixes = std::make_unique<core::PrefixTable<uint32_t>>();
-    auto stats = core::LoadPrefixTable(pfx2as, {}, *prefixes);
-    if (!stats.ok()) return stats.status();
-    LogEvent(absl::StrFormat("pfx2as: %d prefixes, %d bytes from %s in %.3f s",
-                             prefixes->size(), prefixes->memory_bytes(), pfx2as,
-                             SecondsSince(start)));
-  } else {
-    LogEvent("no --pfx2as: /v1/prefix answers 404");
-  }
-  return std::make_unique<LookupApi>(std::move(ranges), std::move(prefixes));
+  auto tables = TableReloader::Load(ip2asn, pfx2as);
+  if (!tables.ok()) return tables.status();
+  return std::make_unique<LookupApi>(*std::move(tables));
 }
 
 }  // namespace keel::tools

@@ -1,4 +1,4 @@
-// LookupApi: keel serve's read-only lookup tables over HTTP.
+// LookupApi: keel serve's lookup tables over HTTP.
 //
 //   GET  /v1/lookup?ip=IP   {"ip","asn","country","name","range":[first,last]}
 //                           or 404 {"ip","error"} when no range holds it
@@ -6,6 +6,11 @@
 //                           those answers (a miss is {"ip","error"})
 //   GET  /v1/prefix?longest=IP|PREFIX  (or exact=, more=, less= PREFIX)
 //                           -> [{"prefix","value"}, ...]
+//   POST /v1/reload         rebuilds the tables from their files and swaps
+//                           them in (table_reloader.h): 200 {"tables":[...],
+//                           "seconds","drain_seconds"}; 400 when a file is
+//                           refused, 500 when one cannot be read (the old
+//                           tables stay served), 409 while a reload runs
 //
 // Malformed addresses, prefixes and bodies answer 400 {"error": reason};
 // in a batch the reason names the element. Missing fields (no country, no
@@ -15,23 +20,22 @@
 //   "pfx2as.dat");
 //   (*api)->Register(&http_server, /*max_body_bytes=*/1 << 20);
 //
-// Thread safety: the tables are immutable once loaded; handlers run
-// concurrently.
+// Thread safety: handlers run concurrently, reloads included; each request
+// answers from one version of the tables.
 #ifndef KEEL_TOOLS_SERVER_LOOKUP_API_H_
 #define KEEL_TOOLS_SERVER_LOOKUP_API_H_
 
 #include <cstddef>
 #include <cstdint>
 #include <memory>
-#include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "core/prefixes/prefix_table.h"
 #include "core/ranges/range_table.h"
 #include "diagnostics/table_collector.h"
 #include "tools/server/http_server.h"
+#include "tools/server/table_reloader.h"
 
 namespace keel::tools {
 
@@ -48,27 +52,26 @@ class LookupApi {
   static absl::StatusOr<std::unique_ptr<LookupApi>> Load(
       const std::vector<std::string>& ip2asn, const std::string& pfx2as);
 
-  LookupApi(std::optional<core::RangeTable> ranges,
-            std::unique_ptr<core::PrefixTable<uint32_t>> prefixes);
+  explicit LookupApi(std::unique_ptr<TableReloader> tables);
 
-  // REQUIRES: before server->Start.
+  // REQUIRES: before server->Start. POST /v1/reload is a write that needs
+  // the server's token, if it has one.
   void Register(HttpServer* server, size_t max_body_bytes);
-  // keel_table_rows / keel_table_bytes for the loaded tables.
+  // The served tables, for reloads on a signal.
+  TableReloader& tables() { return *tables_; }
+  // keel_table_* for the served tables and their reloads. REQUIRES: it
+  // does not outlive this LookupApi.
   std::shared_ptr<diagnostics::TableCollector> collector() const {
-    return collector_;
+    return tables_->collector();
   }
 
   HttpResponse LookupOne(const HttpRequest& request) const;
   HttpResponse LookupMany(const HttpRequest& request) const;
   HttpResponse Prefix(const HttpRequest& request) const;
+  HttpResponse Reload(const HttpRequest& request);
 
  private:
-  // Appends the answer for `text` to `out`; false when no range holds it.
-  bool AppendAnswer(const core::IpAddress& address, std::string* out) const;
-
-  std::optional<core::RangeTable> ranges_;
-  std::unique_ptr<core::PrefixTable<uint32_t>> prefixes_;
-  std::shared_ptr<diagnostics::TableCollector> collector_;
+  std::unique_ptr<TableReloader> tables_;
 };
 
 }  // namespace keel::tools
