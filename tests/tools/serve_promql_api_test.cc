@@ -6,7 +6,6 @@
 #include <snappy.h>
 #include <sys/socket.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #include <catch2/catch.hpp>
 #include <memory>
@@ -14,6 +13,7 @@
 
 #include "core/series/series_store.h"
 #include "remote_write.pb.h"
+#include "tests/testing/gzip.h"
 #include "tests/testing/serve_harness.h"
 #include "tools/server/http_server.h"
 #include "tools/server/prom_api.h"
@@ -22,23 +22,9 @@
 namespace keel::tools {
 namespace {
 
+using testing::Gzip;
 using testing::Http;
 using Reply = testing::HttpReply;
-
-std::string Gzip(const std::string& text) {
-  z_stream z{};
-  REQUIRE(deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 16 + MAX_WBITS, 8,
-                       Z_DEFAULT_STRATEGY) == Z_OK);
-  std::string out(deflateBound(&z, text.size()), '\0');
-  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(text.data()));
-  z.avail_in = static_cast<uInt>(text.size());
-  z.next_out = reinterpret_cast<Bytef*>(out.data());
-  z.avail_out = static_cast<uInt>(out.size());
-  REQUIRE(deflate(&z, Z_FINISH) == Z_STREAM_END);
-  out.resize(z.total_out);
-  deflateEnd(&z);
-  return out;
-}
 
 // 1700000000 + 0, 15, 30, 45, 60 s.
 constexpr char kData[] =
@@ -151,6 +137,49 @@ TEST_CASE("import, then PromQL answers as Prometheus writes them") {
   CHECK(
       r.body ==
       R"({"status":"error","errorType":"bad_data","error":"1:5: parse error: unclosed left parenthesis"})");
+}
+
+TEST_CASE("a large answer is streamed in chunks, byte for byte the same") {
+  Server s;
+  // 40 series of 400 points: an answer of a third of a megabyte.
+  std::string data;
+  for (int i = 0; i < 40; ++i) {
+    for (int t = 0; t < 400; ++t) {
+      data += "big{i=\"" + std::to_string(i) + "\"} " +
+              std::to_string(t * 0.37 + i) + " " +
+              std::to_string(1700000000000 + int64_t{t} * 15000) + "\n";
+    }
+  }
+  REQUIRE(Http(s.port(), "POST", "/api/v1/import/prometheus", data).status ==
+          204);
+  const std::string target =
+      "/api/v1/query_range?query=big&start=1700000000&end=1700005985&step=15";
+  Reply streamed = Http(s.port(), "GET", target);
+  REQUIRE(streamed.status == 200);
+  CHECK(streamed.head.find("Transfer-Encoding: chunked") != std::string::npos);
+  CHECK(streamed.head.find("Content-Length") == std::string::npos);
+  CHECK_FALSE(streamed.cut);
+  CHECK(streamed.body.size() > 300'000);
+  // stats=all builds the answer whole, then adds the stats to its data.
+  Reply whole = Http(s.port(), "GET", target + "&stats=all");
+  REQUIRE(whole.status == 200);
+  CHECK(whole.head.find("Content-Length") != std::string::npos);
+  size_t stats = whole.body.rfind(R"(,"stats":)");
+  REQUIRE(stats != std::string::npos);
+  CHECK(streamed.body == whole.body.substr(0, stats) + "}}");
+  // HTTP/1.0 has no chunks: the same body, gathered, with its length.
+  Reply old = testing::HttpExchange(
+      s.port(), "GET " + target + " HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n");
+  CHECK(old.status == 200);
+  CHECK(old.head.find("Content-Length: " +
+                      std::to_string(streamed.body.size())) !=
+        std::string::npos);
+  CHECK(old.body == streamed.body);
+  // HEAD: the headers GET has, no body.
+  Reply head = Http(s.port(), "HEAD", target);
+  CHECK(head.status == 200);
+  CHECK(head.head.find("Transfer-Encoding: chunked") != std::string::npos);
+  CHECK(head.body.empty());
 }
 
 TEST_CASE("labels, label values and series take match[], start and end") {

@@ -1,7 +1,5 @@
 #include "core/series/series_text_format.h"
 
-#include <zlib.h>
-
 #include <bit>
 #include <catch2/catch.hpp>
 #include <cmath>
@@ -11,6 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "core/io/line_reader.h"
+#include "tests/testing/gzip.h"
 #include "tests/testing/temp_dir.h"
 
 namespace keel::core {
@@ -136,17 +135,7 @@ TEST_CASE("ImportTextFile stops at a line over the limit, naming it") {
 TEST_CASE("ImportTextFile reads gzip") {
   testing::TempDir dir("series_text_format_test");
   std::string text = "up{job=\"a\"} 1 1700000000000\n";
-  std::string gz(compressBound(text.size()) + 64, '\0');
-  z_stream z{};
-  REQUIRE(deflateInit2(&z, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) ==
-          Z_OK);
-  z.next_in = reinterpret_cast<Bytef*>(text.data());
-  z.avail_in = static_cast<uInt>(text.size());
-  z.next_out = reinterpret_cast<Bytef*>(gz.data());
-  z.avail_out = static_cast<uInt>(gz.size());
-  REQUIRE(deflate(&z, Z_FINISH) == Z_STREAM_END);
-  gz.resize(z.total_out);
-  deflateEnd(&z);
+  std::string gz = testing::Gzip(text);
   SeriesStore store;
   auto s = ImportTextFile(dir.Write("a.txt.gz", gz), store);
   REQUIRE(s.ok());
