@@ -331,13 +331,51 @@ class Verifier : public snapshot_internal::RecordVisitor {
   absl::flat_hash_set<uint32_t, SeriesHash, SeriesEq> series_set_;
 };
 
+// Calls a RestoreProgressOptions callback every interval, checking the
+// clock once every kRecords records.
+class ProgressReporter {
+ public:
+  using Clock = std::chrono::steady_clock;
+  ProgressReporter(const RestoreProgressOptions& options,
+                   Clock::time_point start)
+      : options_(options), start_(start), last_(start) {}
+
+  RestoreProgress& progress() { return progress_; }
+
+  // A record was restored.
+  void Count() {
+    if (!options_.callback || ++records_ % kRecords != 0) return;
+    Clock::time_point now = Clock::now();
+    if (std::chrono::duration<double>(now - last_).count() <
+        options_.interval_seconds) {
+      return;
+    }
+    last_ = now;
+    progress_.seconds = std::chrono::duration<double>(now - start_).count();
+    options_.callback(progress_);
+  }
+
+ private:
+  static constexpr uint64_t kRecords = 1024;
+  const RestoreProgressOptions& options_;
+  const Clock::time_point start_;
+  Clock::time_point last_;
+  uint64_t records_ = 0;
+  RestoreProgress progress_;
+};
+
 // Feeds the records into a fresh store through its bulk restore.
 class Restorer : public snapshot_internal::RecordVisitor {
  public:
-  Restorer(core::SeriesStore& store, ChunkChecker& checker)
-      : store_(store), checker_(checker) {}
+  Restorer(core::SeriesStore& store, ChunkChecker& checker,
+           ProgressReporter& reporter)
+      : store_(store), checker_(checker), reporter_(reporter) {}
 
   absl::Status OnHeader(const snapshot_internal::Header& h) override {
+    RestoreProgress& p = reporter_.progress();
+    p.file_bytes = h.file_bytes;
+    p.series_total = h.series_count;
+    p.chunks_total = h.chunk_count;
     // The header's counts are checked against the records only at the end:
     // bound the sizes they reserve by what a file this long can hold.
     uint64_t bytes = h.file_bytes;
@@ -355,6 +393,7 @@ class Restorer : public snapshot_internal::RecordVisitor {
 
   absl::Status OnString(uint32_t, std::string_view s) override {
     restorer_->AddString(s);
+    reporter_.Count();
     return absl::OkStatus();
   }
 
@@ -366,6 +405,8 @@ class Restorer : public snapshot_internal::RecordVisitor {
       return absl::InternalError("series numbers out of sequence");
     }
     refs_.push_back(*ref);
+    reporter_.progress().series = refs_.size();
+    reporter_.Count();
     return absl::OkStatus();
   }
 
@@ -377,6 +418,10 @@ class Restorer : public snapshot_internal::RecordVisitor {
       return s;
     }
     checker_.Add(c);
+    RestoreProgress& p = reporter_.progress();
+    p.bytes_read = c.offset;
+    ++p.chunks;
+    reporter_.Count();
     return absl::OkStatus();
   }
 
@@ -388,6 +433,7 @@ class Restorer : public snapshot_internal::RecordVisitor {
  private:
   core::SeriesStore& store_;
   ChunkChecker& checker_;
+  ProgressReporter& reporter_;
   std::optional<core::SeriesRestorer> restorer_;
   std::vector<core::SeriesRef> refs_;
 };
@@ -407,11 +453,12 @@ absl::StatusOr<SnapshotInfo> VerifySnapshot(const std::string& path,
 
 absl::StatusOr<std::unique_ptr<core::SeriesStore>> RestoreSnapshot(
     const std::string& path, const core::SeriesStoreOptions& options,
-    RestoreStats* stats) {
+    RestoreStats* stats, const RestoreProgressOptions& progress) {
   auto start = std::chrono::steady_clock::now();
   auto store = std::make_unique<core::SeriesStore>(options);
   ChunkChecker checker(path);
-  Restorer restorer(*store, checker);
+  ProgressReporter reporter(progress, start);
+  Restorer restorer(*store, checker, reporter);
   absl::StatusOr<snapshot_internal::ParseSummary> summary =
       snapshot_internal::ParseSnapshot(path, &restorer);
   if (absl::Status s = checker.Finish(); !s.ok()) return s;

@@ -20,6 +20,9 @@
 // every series' labels as a store would take them, no series twice. Only the
 // fit of chunks to the restoring store's chunk windows is left to a restore.
 //
+// A restore may report its progress to a callback, every few seconds, for
+// the log of a long one (keel serve's "restoring ...: 45% ...").
+//
 // Both decode every chunk on up to 8 worker threads of their own (as many
 // as the hardware has), beside the thread that parses, and join them before
 // they return.
@@ -29,6 +32,7 @@
 #define KEEL_SNAPSHOT_READER_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -70,12 +74,32 @@ struct RestoreStats {
   double seconds = 0;
 };
 
+// How far a restore has come. Chunk records are most of a file, so
+// bytes_read, the offset of the last chunk record restored, is 0 until the
+// chunks begin; the series count tells the progress before them.
+struct RestoreProgress {
+  uint64_t bytes_read = 0;
+  uint64_t file_bytes = 0;
+  uint64_t series = 0;  // restored so far
+  uint64_t series_total = 0;
+  uint64_t chunks = 0;  // restored so far
+  uint64_t chunks_total = 0;
+  double seconds = 0;  // since the restore began
+};
+
+struct RestoreProgressOptions {
+  // Called on the restoring thread, once every `interval_seconds` of the
+  // restore (checked every 1024 records; 0: at every check). Empty: never.
+  std::function<void(const RestoreProgress&)> callback;
+  double interval_seconds = 5;
+};
+
 // A new store built with `options` holding the snapshot's series and
 // chunks. Errors as VerifySnapshot, plus the store's own refusals of a
 // series or chunk (with the record's offset).
 absl::StatusOr<std::unique_ptr<core::SeriesStore>> RestoreSnapshot(
     const std::string& path, const core::SeriesStoreOptions& options = {},
-    RestoreStats* stats = nullptr);
+    RestoreStats* stats = nullptr, const RestoreProgressOptions& progress = {});
 
 }  // namespace keel::snapshot
 
