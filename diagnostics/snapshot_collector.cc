@@ -18,6 +18,7 @@ double NowUnixSeconds() {
 void SnapshotCollector::RecordSuccess(double seconds, uint64_t bytes) {
   absl::MutexLock lock(&mu_);
   ++successes_;
+  has_last_ = true;
   last_seconds_ = seconds;
   last_bytes_ = bytes;
   last_success_unix_ = NowUnixSeconds();
@@ -33,11 +34,17 @@ void SnapshotCollector::RecordGuarded() {
   ++guarded_;
 }
 
-void SnapshotCollector::RecordRestore(double seconds, uint64_t bytes) {
+void SnapshotCollector::RecordRestore(double seconds, uint64_t bytes,
+                                      double created_unix_seconds) {
   absl::MutexLock lock(&mu_);
   restored_ = true;
   restore_seconds_ = seconds;
   restore_bytes_ = bytes;
+  if (successes_ == 0) {
+    has_last_ = true;
+    last_bytes_ = bytes;
+    last_success_unix_ = created_unix_seconds;
+  }
 }
 
 std::vector<prometheus::MetricFamily> SnapshotCollector::Collect() const {
@@ -47,10 +54,14 @@ std::vector<prometheus::MetricFamily> SnapshotCollector::Collect() const {
     b.Gauge("keel_snapshot_last_duration_seconds",
             "Seconds the last successful snapshot took to write.")
         .Add(last_seconds_);
-    b.Gauge("keel_snapshot_last_bytes", "Size of the last successful snapshot.")
+  }
+  if (has_last_) {
+    b.Gauge("keel_snapshot_last_bytes",
+            "Size of the last successful snapshot (or of the one restored).")
         .Add(static_cast<double>(last_bytes_));
     b.Gauge("keel_snapshot_last_success_timestamp_seconds",
-            "When the last successful snapshot finished, Unix seconds.")
+            "When the last successful snapshot finished (or the one restored "
+            "was written), Unix seconds.")
         .Add(last_success_unix_);
     b.Gauge("keel_snapshot_age_seconds",
             "Seconds since the last successful snapshot finished.")

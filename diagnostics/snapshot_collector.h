@@ -8,9 +8,13 @@
 //
 // Metrics: keel_snapshot_last_duration_seconds,
 // keel_snapshot_last_bytes, keel_snapshot_last_success_timestamp_seconds and
-// keel_snapshot_age_seconds (seconds since it; all absent until the first
-// success), keel_snapshot_restore_duration_seconds and
-// keel_snapshot_restore_bytes (absent unless the process restored one),
+// keel_snapshot_age_seconds (seconds since it). A restore at start sets the
+// last three from the restored file (its size, and the time its header
+// records), so a process that restored knows its snapshot's age before it
+// writes one; the duration, which a file does not record, waits for the
+// first snapshot written. Without a restore all four are absent until then.
+// keel_snapshot_restore_duration_seconds and keel_snapshot_restore_bytes
+// are absent unless the process restored one;
 // keel_snapshots_total, keel_snapshot_failures_total and
 // keel_snapshot_guarded_total (snapshots written of a store that had lost
 // more series than allowed since the last good one, which was kept aside:
@@ -36,14 +40,18 @@ class SnapshotCollector : public prometheus::Collectable {
   void RecordFailure();
   // A snapshot was written under the series-loss guard.
   void RecordGuarded();
-  // The store was restored from a snapshot of `bytes` in `seconds`.
-  void RecordRestore(double seconds, uint64_t bytes);
+  // The store was restored in `seconds` from a snapshot of `bytes` written
+  // at `created_unix_seconds`; it counts as the last snapshot until the
+  // next success.
+  void RecordRestore(double seconds, uint64_t bytes,
+                     double created_unix_seconds);
 
   std::vector<prometheus::MetricFamily> Collect() const override;
 
  private:
   mutable absl::Mutex mu_;
   uint64_t successes_ ABSL_GUARDED_BY(mu_) = 0;
+  bool has_last_ ABSL_GUARDED_BY(mu_) = false;  // a success or a restore
   uint64_t failures_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t guarded_ ABSL_GUARDED_BY(mu_) = 0;
   double last_seconds_ ABSL_GUARDED_BY(mu_) = 0;

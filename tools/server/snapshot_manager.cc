@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <iterator>
 #include <system_error>
 #include <vector>
 
@@ -20,6 +21,19 @@ int64_t NowUnixMs() {
 }
 
 std::string Message(const absl::Status& s) { return std::string(s.message()); }
+
+// "1.2 GB", "340 kB": sizes in log lines, SI as `du --si` prints them.
+std::string Size(uint64_t bytes) {
+  const char* units[] = {"B", "kB", "MB", "GB", "TB"};
+  double value = static_cast<double>(bytes);
+  size_t unit = 0;
+  while (value >= 1000 && unit + 1 < std::size(units)) {
+    value /= 1000;
+    ++unit;
+  }
+  return unit == 0 ? absl::StrCat(bytes, " B")
+                   : absl::StrFormat("%.1f %s", value, units[unit]);
+}
 
 // Snapshots found, newest first: PATH, PATH.1, PATH.2, ... while they exist
 // (a gap ends the list, as WriteSnapshot never leaves one).
@@ -47,7 +61,9 @@ SnapshotManager::SnapshotManager(std::string data_dir, int keep,
       max_series_loss_(max_series_loss) {}
 
 absl::StatusOr<std::unique_ptr<core::SeriesStore>>
-SnapshotManager::RestoreNewest(const core::SeriesStoreOptions& options) {
+SnapshotManager::RestoreNewest(
+    const core::SeriesStoreOptions& options,
+    const snapshot::RestoreProgressOptions& progress) {
   absl::MutexLock lock(&mu_);
   std::error_code ec;
   std::filesystem::create_directories(data_dir_, ec);
@@ -59,7 +75,20 @@ SnapshotManager::RestoreNewest(const core::SeriesStoreOptions& options) {
   // this store's windows), so one pass over each file decides.
   for (const std::string& candidate : Candidates(path_)) {
     snapshot::RestoreStats stats;
-    auto store = snapshot::RestoreSnapshot(candidate, options, &stats);
+    const uintmax_t bytes = std::filesystem::file_size(candidate, ec);
+    LogEvent(absl::StrCat("restoring ", ec ? "a snapshot" : Size(bytes),
+                          " from ", candidate));
+    snapshot::RestoreProgressOptions logged;
+    logged.interval_seconds = progress.interval_seconds;
+    logged.callback = [&](const snapshot::RestoreProgress& p) {
+      LogEvent(absl::StrFormat(
+          "restoring %s: %s of %s read, %d of %d series, %d of %d chunks, "
+          "%.0f s",
+          candidate, Size(p.bytes_read), Size(p.file_bytes), p.series,
+          p.series_total, p.chunks, p.chunks_total, p.seconds));
+      if (progress.callback) progress.callback(p);
+    };
+    auto store = snapshot::RestoreSnapshot(candidate, options, &stats, logged);
     if (!store.ok()) {
       std::string aside = absl::StrCat(candidate, ".bad-", NowUnixMs());
       std::filesystem::rename(candidate, aside, ec);
@@ -71,11 +100,13 @@ SnapshotManager::RestoreNewest(const core::SeriesStoreOptions& options) {
       collector_->RecordFailure();
       continue;
     }
-    collector_->RecordRestore(stats.seconds, stats.info.file_bytes);
+    collector_->RecordRestore(
+        stats.seconds, stats.info.file_bytes,
+        static_cast<double>(stats.info.created_unix_ms) / 1000);
     LogEvent(absl::StrFormat(
-        "restored %s: %d series, %d chunks, %d samples, %d bytes in %.3f s",
-        candidate, stats.info.series, stats.info.chunks, stats.info.samples,
-        stats.info.file_bytes, stats.seconds));
+        "restored %d series, %d chunks, %d samples (%s) from %s in %.3f s",
+        stats.info.series, stats.info.chunks, stats.info.samples,
+        Size(stats.info.file_bytes), candidate, stats.seconds));
     last_good_path_ = candidate;
     last_good_series_ = stats.info.series;
     return store;

@@ -10,7 +10,10 @@
 // DIR/series.snap[.N].bad-<unix ms> with a loud log line ("!!! SNAPSHOT ...
 // CANNOT BE RESTORED") and the next one is tried; nothing is deleted, so a
 // file refused for a configuration change can be restored by hand later.
-// Every attempt is recorded in the SnapshotCollector and logged.
+// Every attempt is recorded in the SnapshotCollector and logged: a line
+// before it ("restoring 1.2 GB from PATH"), its progress every few seconds
+// when it takes longer, and its end ("restored N series, M chunks ... in X
+// s"). A restore sets the collector's last-snapshot gauges from the file.
 //
 // The series-loss guard. The manager remembers the last good snapshot: the
 // one it restored, or the last it wrote unguarded, with its series count G.
@@ -53,6 +56,7 @@
 #include "absl/synchronization/mutex.h"
 #include "core/series/series_store.h"
 #include "diagnostics/snapshot_collector.h"
+#include "snapshot/reader.h"
 #include "snapshot/writer.h"
 
 namespace keel::tools {
@@ -67,9 +71,12 @@ class SnapshotManager {
 
   // Creates the directory if needed, then restores the newest snapshot that
   // can be restored into a new store with `options`, or returns an empty
-  // store. Errors: only a data directory that cannot be created.
+  // store. Errors: only a data directory that cannot be created. Progress
+  // is logged every `progress.interval_seconds`, and handed to
+  // `progress.callback` as well when it is set.
   absl::StatusOr<std::unique_ptr<core::SeriesStore>> RestoreNewest(
-      const core::SeriesStoreOptions& options);
+      const core::SeriesStoreOptions& options,
+      const snapshot::RestoreProgressOptions& progress = {});
 
   // Writes a snapshot of `store` now, under the series-loss guard; `reason`
   // goes in the log line.
