@@ -20,10 +20,7 @@ Matrix ToMatrix(EvalMatrix m) {
   Matrix out;
   out.reserve(m.size());
   for (auto& s : m) {
-    Series series{*s.metric, {}};
-    series.points.reserve(s.points.size());
-    for (const auto& p : s.points) series.points.push_back({p.t, p.v});
-    out.push_back(std::move(series));
+    out.push_back(Series{*s.metric, std::move(s.points)});
   }
   return out;
 }

@@ -16,6 +16,7 @@
 #include "absl/container/node_hash_map.h"
 #include "absl/status/status.h"
 #include "core/query/ast.h"
+#include "core/query/value.h"
 #include "core/series/labels.h"
 
 namespace keel::query_internal {
@@ -43,10 +44,9 @@ using query::VectorSelector;
 // An interned label set: equal sets are equal pointers.
 using LabelsRef = const core::Labels*;
 
-struct EvalPoint {
-  int64_t t;
-  double v;
-};
+// The answer's own point type, so that a result's points are moved into
+// the answer, never copied.
+using EvalPoint = query::Point;
 
 struct EvalSeries {
   LabelsRef metric;

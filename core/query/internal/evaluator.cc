@@ -126,11 +126,6 @@ Evaluator::Evaluator(QueryState& q, int64_t start, int64_t end,
                      int64_t interval)
     : q_(q), start_(start), end_(end), interval_(interval) {}
 
-absl::Status Evaluator::Work(uint64_t units) {
-  if (!q_.ctx.Work(units)) return q_.ctx.status();
-  return absl::OkStatus();
-}
-
 void Evaluator::ReleaseMatrix(const EvalMatrix& m) {
   q_.Release(TotalPoints(m));
 }

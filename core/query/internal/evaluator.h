@@ -107,8 +107,24 @@ class Evaluator {
   // the distance from this evaluator's start to the @ time (Prometheus'
   // setOffsetForAtModifier).
   int64_t EffectiveOffset(const query::TimeModifiers& time) const;
-  absl::Status Work(uint64_t units = 1);
+  // Counts work on the context (inline: it runs for every point read).
+  absl::Status Work(uint64_t units = 1) {
+    if (!q_.ctx.Work(units)) [[unlikely]] {
+      return q_.ctx.status();
+    }
+    return absl::OkStatus();
+  }
   void ReleaseMatrix(const EvalMatrix& m);
+  // Room for a series' points at every step from `ts` on: reserved before
+  // a series is filled step by step, then FitPoints gives back what a
+  // sparse series left unused, so the room held beyond the points is one
+  // series' at most.
+  void ReservePoints(int64_t ts, std::vector<EvalPoint>& points) const {
+    points.reserve(static_cast<std::size_t>((end_ - ts) / interval_) + 1);
+  }
+  static void FitPoints(std::vector<EvalPoint>& points) {
+    if (points.capacity() / 2 > points.size()) points.shrink_to_fit();
+  }
 
   QueryState& q_;
   const int64_t start_;

@@ -42,6 +42,7 @@ absl::StatusOr<EvalMatrix> Evaluator::EvalVectorSelector(
     EvalSeries series{q_.pool.Intern(entry.labels), {}};
     if (timestamps)
       series.metric = q_.pool.Intern(WithoutMetricName(entry.labels));
+    ReservePoints(start_, series.points);
     EvalPoint next;
     bool has_next = cursor.Next(&next);
     EvalPoint last{0, 0};
@@ -62,6 +63,7 @@ absl::StatusOr<EvalMatrix> Evaluator::EvalVectorSelector(
           {ts, timestamps ? static_cast<double>(last.t) / 1000 : last.v});
     }
     KEEL_QUERY_RETURN_IF_ERROR(Work());
+    FitPoints(series.points);
     if (!series.points.empty()) out.push_back(std::move(series));
   }
   return out;

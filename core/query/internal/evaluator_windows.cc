@@ -129,6 +129,7 @@ absl::StatusOr<EvalMatrix> Evaluator::EvalRangeCall(const Call& c,
                           ? labels
                           : q_.pool.Intern(WithoutMetricName(*labels)),
                       {}};
+    ReservePoints(start_, series.points);
     q_.Release(window.size() - head);
     window.clear();
     head = 0;
@@ -201,6 +202,7 @@ absl::StatusOr<EvalMatrix> Evaluator::EvalRangeCall(const Call& c,
       }
     }
     if (!pending.empty()) KEEL_QUERY_RETURN_IF_ERROR(flush(series));
+    FitPoints(series.points);
     if (!series.points.empty()) out.push_back(std::move(series));
   }
   q_.Release(window.size() - head);
