@@ -8,7 +8,32 @@
 
 namespace keel::query_internal {
 
+namespace {
+
+// The result of a comparison operator, or nullopt when `op` is none.
+std::optional<bool> Compare(BinaryOp op, double lhs, double rhs) {
+  switch (op) {
+    case BinaryOp::kEqlc:
+      return lhs == rhs;
+    case BinaryOp::kNeq:
+      return lhs != rhs;
+    case BinaryOp::kGtr:
+      return lhs > rhs;
+    case BinaryOp::kLss:
+      return lhs < rhs;
+    case BinaryOp::kGte:
+      return lhs >= rhs;
+    case BinaryOp::kLte:
+      return lhs <= rhs;
+    default:
+      return std::nullopt;
+  }
+}
+
+}  // namespace
+
 double ScalarBinop(BinaryOp op, double lhs, double rhs) {
+  if (std::optional<bool> holds = Compare(op, lhs, rhs)) return *holds;
   switch (op) {
     case BinaryOp::kAdd:
       return lhs + rhs;
@@ -22,18 +47,6 @@ double ScalarBinop(BinaryOp op, double lhs, double rhs) {
       return std::pow(lhs, rhs);
     case BinaryOp::kMod:
       return std::fmod(lhs, rhs);
-    case BinaryOp::kEqlc:
-      return lhs == rhs;
-    case BinaryOp::kNeq:
-      return lhs != rhs;
-    case BinaryOp::kGtr:
-      return lhs > rhs;
-    case BinaryOp::kLss:
-      return lhs < rhs;
-    case BinaryOp::kGte:
-      return lhs >= rhs;
-    case BinaryOp::kLte:
-      return lhs <= rhs;
     case BinaryOp::kAtan2:
       return std::atan2(lhs, rhs);
     default:
@@ -42,29 +55,12 @@ double ScalarBinop(BinaryOp op, double lhs, double rhs) {
 }
 
 bool VectorElemBinop(BinaryOp op, double lhs, double rhs, double* value) {
-  switch (op) {
-    case BinaryOp::kEqlc:
-      *value = lhs;
-      return lhs == rhs;
-    case BinaryOp::kNeq:
-      *value = lhs;
-      return lhs != rhs;
-    case BinaryOp::kGtr:
-      *value = lhs;
-      return lhs > rhs;
-    case BinaryOp::kLss:
-      *value = lhs;
-      return lhs < rhs;
-    case BinaryOp::kGte:
-      *value = lhs;
-      return lhs >= rhs;
-    case BinaryOp::kLte:
-      *value = lhs;
-      return lhs <= rhs;
-    default:
-      *value = ScalarBinop(op, lhs, rhs);
-      return true;
+  if (std::optional<bool> holds = Compare(op, lhs, rhs)) {
+    *value = lhs;
+    return *holds;
   }
+  *value = ScalarBinop(op, lhs, rhs);
+  return true;
 }
 
 bool DropsMetricName(BinaryOp op) {
