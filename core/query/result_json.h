@@ -30,9 +30,20 @@ namespace keel::query {
 
 // Appends the data object of a query answer. `charge` is told the bytes
 // appended after each sample or series (and at the end) and returns false
-// to stop: then AppendResultJson returns false, `out` half written.
+// to stop: then AppendResultJson returns false, `out` half written. It may
+// take away what `out` holds (send it on and clear it), so that an answer
+// is written in pieces.
 bool AppendResultJson(const Value& value, std::string* out,
                       absl::FunctionRef<bool(std::size_t)> charge);
+
+// At most the bytes AppendResultJson appends for `value`, without writing
+// it: exact but for each sample value, counted as kMaxValueTextBytes. A
+// pass over the series, not the points, so that a caller can tell an
+// answer fits its limit before it sends any of it.
+std::size_t ResultJsonBound(const Value& value);
+// The longest text AppendValueText writes: a sign, "0.00000" and 17
+// significant digits.
+inline constexpr std::size_t kMaxValueTextBytes = 25;
 
 // {"name":"value",...} in the labels' order.
 void AppendLabelsJson(const core::Labels& labels, std::string* out);
