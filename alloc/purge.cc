@@ -1,5 +1,7 @@
 #include "alloc/purge.h"
 
+#include <jemalloc/jemalloc.h>
+
 #include "absl/strings/str_cat.h"
 #include "alloc/internal/arena_registry.h"
 #include "alloc/internal/mallctl.h"
@@ -22,6 +24,18 @@ uint64_t Purge(Arena& arena) {
   uint64_t released = before > after ? before - after : 0;
   alloc_internal::CountPurge(arena.index(), released);
   return released;
+}
+
+uint64_t PurgeAll() {
+  // Fails, with nothing to flush, where the thread has no cache.
+  mallctl("thread.tcache.flush", nullptr, nullptr, nullptr, 0);
+  alloc_internal::RefreshEpoch();
+  uint64_t before = alloc_internal::ReadMallctl<size_t>("stats.resident");
+  alloc_internal::WriteMallctl(
+      absl::StrCat("arena.", MALLCTL_ARENAS_ALL, ".purge"));
+  alloc_internal::RefreshEpoch();
+  uint64_t after = alloc_internal::ReadMallctl<size_t>("stats.resident");
+  return before > after ? before - after : 0;
 }
 
 uint64_t PurgePolicy::Freed(std::size_t bytes) {

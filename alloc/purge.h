@@ -24,6 +24,14 @@ namespace keel::alloc {
 // bytes fell (0 if they did not). Counted in the arena's purge counters.
 uint64_t Purge(Arena& arena);
 
+// Releases the dirty and muzzy pages of every arena, malloc's own included,
+// after flushing the calling thread's cache into them: for a bulk build in
+// ordinary containers (a table reload's parsing) that left free pages in
+// whichever arena the building thread uses, where decay would reach them
+// only with that arena's next activity. Returns how far the allocator's
+// resident bytes fell (0 if they did not).
+uint64_t PurgeAll();
+
 class PurgePolicy {
  public:
   static constexpr std::size_t kDefaultThreshold = 8u << 20;

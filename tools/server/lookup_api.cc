@@ -237,6 +237,7 @@ HttpResponse LookupApi::Reload(const HttpRequest&) {
                .AddRaw("tables", TablesJson(*tables_, *outcome->tables))
                .Add("seconds", outcome->load_seconds)
                .Add("drain_seconds", outcome->drain_seconds)
+               .Add("purged_bytes", outcome->purged_bytes)
                .str());
 }
 

@@ -8,9 +8,10 @@
 //                           -> [{"prefix","value"}, ...]
 //   POST /v1/reload         rebuilds the tables from their files and swaps
 //                           them in (table_reloader.h): 200 {"tables":[...],
-//                           "seconds","drain_seconds"}; 400 when a file is
-//                           refused, 500 when one cannot be read (the old
-//                           tables stay served), 409 while a reload runs
+//                           "seconds","drain_seconds","purged_bytes"}; 400
+//                           when a file is refused, 500 when one cannot be
+//                           read (the old tables stay served), 409 while
+//                           another reload runs
 //
 // Malformed addresses, prefixes and bodies answer 400 {"error": reason};
 // in a batch the reason names the element. Missing fields (no country, no

@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "alloc/purge.h"
 #include "tools/server/event_log.h"
 
 namespace keel::tools {
@@ -65,6 +66,7 @@ absl::StatusOr<std::unique_ptr<TableReloader>> TableReloader::Load(
   }
   auto tables = reloader->Build(/*first=*/true);
   if (!tables.ok()) return tables.status();
+  alloc::PurgeAll();  // what parsing the files freed
   reloader->Served(**tables, /*reloaded=*/false);
   {
     absl::MutexLock lock(&reloader->mu_);
@@ -158,11 +160,14 @@ absl::StatusOr<TableReloader::Outcome> TableReloader::Reload(Waiting waiting) {
         absl::ToDoubleSeconds(kDrainLimit)));
   }
   old.reset();
+  outcome.purged_bytes = alloc::PurgeAll();
   reload_mu_.Unlock();
   LogEvent(absl::StrFormat(
       "tables reloaded in %.3f s (%.3f s building, %.3f s waiting for "
-      "requests reading the previous ones, which are freed)",
-      SecondsSince(start), outcome.load_seconds, outcome.drain_seconds));
+      "requests reading the previous ones); the previous tables freed, %d "
+      "bytes purged",
+      SecondsSince(start), outcome.load_seconds, outcome.drain_seconds,
+      outcome.purged_bytes));
   return outcome;
 }
 

@@ -11,7 +11,11 @@
 // the last request that read it lets go (the reload waits for that, up to
 // kDrainLimit, so that it is freed here rather than in a request), which
 // hands its memory back to the kernel: the range table's block is unmapped
-// and the prefix table's arena is reset and purged. A reload that fails
+// and the prefix table's arena is reset and purged. Then every arena is
+// purged (alloc::PurgeAll): parsing the files freed its buffers into the
+// arena of whichever thread ran the reload, where they would stay resident
+// until that arena's next activity, so that RSS comes back to what one set
+// of tables costs (after the first load too). A reload that fails
 // (a file missing or refused) changes nothing: the old set stays served,
 // the error names the table and the file (and line), and it is counted.
 // One reload runs at a time: kWait waits for a running one to end, kTry
@@ -26,6 +30,7 @@
 #ifndef KEEL_TOOLS_SERVER_TABLE_RELOADER_H_
 #define KEEL_TOOLS_SERVER_TABLE_RELOADER_H_
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -49,7 +54,8 @@ class TableReloader {
   struct Outcome {
     std::shared_ptr<const TableSet> tables;  // the set now served
     double load_seconds = 0;                 // reading and building the new set
-    double drain_seconds = 0;  // waiting for the old set's last reader
+    double drain_seconds = 0;   // waiting for the old set's last reader
+    uint64_t purged_bytes = 0;  // resident bytes the purge released
   };
 
   // The first load; errors as Reload's.

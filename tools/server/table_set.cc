@@ -5,7 +5,6 @@
 
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
-#include "alloc/purge.h"
 #include "core/prefixes/prefix_loader.h"
 #include "core/ranges/range_table_builder.h"
 #include "tools/server/event_log.h"
@@ -44,9 +43,6 @@ absl::StatusOr<std::unique_ptr<core::PrefixTable<uint32_t>>> LoadPrefixes(
   auto table = std::make_unique<core::PrefixTable<uint32_t>>();
   auto stats = core::LoadPrefixTable(path, {}, *table);
   if (!stats.ok()) return stats.status();
-  // Directory blocks outgrown while the table filled are free pages in its
-  // arena: handed back now rather than when jemalloc's decay gets to them.
-  alloc::Purge(table->arena());
   LogEvent(absl::StrFormat("pfx2as: %d prefixes, %d bytes from %s in %.3f s",
                            table->size(), table->memory_bytes(), path,
                            SecondsSince(start)));

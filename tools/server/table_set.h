@@ -36,9 +36,8 @@ struct TableSet {
 absl::StatusOr<std::optional<core::RangeTable>> LoadRanges(
     const std::vector<std::string>& paths);
 
-// The PrefixTable of a pfx2as file, its arena purged of what building it
-// freed, or null when `path` is empty. Logs what it loaded. Errors name the
-// file and line.
+// The PrefixTable of a pfx2as file, or null when `path` is empty. Logs what it
+// loaded. Errors name the file and line.
 absl::StatusOr<std::unique_ptr<core::PrefixTable<uint32_t>>> LoadPrefixes(
     const std::string& path);
 
