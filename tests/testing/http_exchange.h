@@ -14,16 +14,37 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <charconv>
 #include <cstdint>
 #include <string>
+#include <utility>
 
 namespace keel::testing {
 
 struct HttpReply {
   int status = 0;    // 0: no answer came
   std::string head;  // the status line and headers
-  std::string body;
+  std::string body;  // a chunked body decoded
+  // A chunked body that ended before its last chunk.
+  bool cut = false;
 };
+
+// The body of chunked transfer coding `wire` (no extensions or trailers:
+// keel sends none); false when it ends before the last chunk.
+inline bool DecodeChunked(const std::string& wire, std::string* body) {
+  body->clear();
+  for (size_t at = 0;;) {
+    size_t line = wire.find("\r\n", at);
+    if (line == std::string::npos) return false;
+    size_t size = 0;
+    auto r = std::from_chars(wire.data() + at, wire.data() + line, size, 16);
+    if (r.ec != std::errc() || r.ptr != wire.data() + line) return false;
+    if (size == 0) return true;
+    if (wire.size() < line + 2 + size + 2) return false;
+    body->append(wire, line + 2, size);
+    at = line + 2 + size + 2;
+  }
+}
 
 // A TCP connection to 127.0.0.1:port, or -1.
 inline int ConnectLoopback(int port) {
@@ -78,6 +99,10 @@ inline HttpReply HttpExchange(int port, const std::string& request) {
   reply.status = std::stoi(response.substr(9, 3));
   reply.head = response.substr(0, end);
   reply.body = response.substr(end + 4);
+  if (reply.head.find("\r\nTransfer-Encoding: chunked") != std::string::npos) {
+    std::string wire = std::move(reply.body);
+    reply.cut = !DecodeChunked(wire, &reply.body);
+  }
   return reply;
 }
 

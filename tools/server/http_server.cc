@@ -23,10 +23,15 @@ using tools_internal::BearerMatches;
 using tools_internal::CheckFraming;
 using tools_internal::FindSocket;
 
-// One whole answer in one write. `extra` holds header lines ("Name: v\r\n");
+// One whole answer in one write (a streamed one as http_body_stream.h
+// says). `extra` holds header lines ("Name: v\r\n");
 // a HEAD answer has the headers GET would have and no body.
 void Send(mg_connection* connection, const HttpResponse& response,
           bool head = false, absl::string_view extra = {}) {
+  if (response.stream) {
+    tools_internal::SendStreamed(connection, response, head, extra);
+    return;
+  }
   std::string out =
       absl::StrCat("HTTP/1.1 ", response.status, " ",
                    mg_get_response_code_text(connection, response.status),

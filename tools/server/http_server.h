@@ -3,7 +3,8 @@
 // non-empty segment (`/api/v1/label/{}/values`); the handler reads it from
 // HttpRequest::path. Handlers take a parsed request and return a whole
 // response; the server reads bodies up to the route's limit and writes each
-// answer in one call.
+// answer in one call, or, for a response made with HttpResponse::Streamed,
+// as its producer writes it (http_body_stream.h).
 //
 //   HttpServer server;
 //   server.Route("GET", "/v1/lookup", [](const HttpRequest& r) {
@@ -52,6 +53,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "tools/server/http_body_stream.h"
 
 struct mg_context;
 struct mg_connection;
@@ -86,8 +88,14 @@ struct HttpResponse {
   std::string content_type = "application/json";
   std::string body;
   std::string headers;  // more header lines, each "Name: value\r\n"
+  // When set, the body is this producer's, sent as it is produced (see
+  // http_body_stream.h), and `body` is unused.
+  std::function<bool(HttpBodyStream&)> stream;
 
   static HttpResponse Json(int status, std::string body);
+  // A body written piece by piece (http_body_stream.h).
+  static HttpResponse Streamed(int status,
+                               std::function<bool(HttpBodyStream&)> producer);
   // {"error": reason}.
   static HttpResponse Error(int status, std::string_view reason);
   static HttpResponse Empty(int status);  // 204 and the like

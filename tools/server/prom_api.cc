@@ -4,6 +4,7 @@
 // prom_api_write.cc.
 #include "tools/server/prom_api.h"
 
+#include <memory>
 #include <string>
 #include <utility>
 
@@ -140,6 +141,41 @@ absl::StatusOr<core::QueryLimits> PromApi::LimitsOf(
   return limits;
 }
 
+HttpResponse PromApi::Answer(const HttpRequest& request,
+                             core::QueryContext& ctx,
+                             query::Value value) const {
+  const std::string* stats = request.Param("stats");
+  const bool with_stats = stats != nullptr && !stats->empty();
+  const uint64_t limit = ctx.limits().max_result_bytes;
+  const uint64_t bound = query::ResultJsonBound(value);
+  if (!with_stats && bound > HttpBodyStream::kPieceBytes &&
+      ctx.result_bytes() <= limit && bound <= limit - ctx.result_bytes()) {
+    // Large, and it fits whatever its values' texts: streamed, never held
+    // whole. (A smaller answer is one write with its Content-Length.)
+    auto shared = std::make_shared<const query::Value>(std::move(value));
+    return HttpResponse::Streamed(200, [shared](HttpBodyStream& stream) {
+      std::string* out = stream.out();
+      out->append(kAnswerStart);
+      if (!query::AppendResultJson(*shared, out, [&](size_t) {
+            return stream.size() < HttpBodyStream::kPieceBytes ||
+                   stream.Flush();
+          })) {
+        return false;
+      }
+      out->push_back('}');
+      return true;
+    });
+  }
+  std::string out(kAnswerStart);
+  if (!query::AppendResultJson(value, &out, [&](size_t bytes) {
+        return ctx.AddResultBytes(bytes);
+      })) {
+    return QueryFailed(ctx.status());
+  }
+  AppendStatsIfAsked(request, ctx, &out);
+  return AnswerEnd(std::move(out));
+}
+
 HttpResponse PromApi::Query(const HttpRequest& request) const {
   auto time = TimeParam(request, "time", NowMs());
   if (!time.ok()) return BadParam("time", View(time.status()));
@@ -151,14 +187,7 @@ HttpResponse PromApi::Query(const HttpRequest& request) const {
   core::QueryContext ctx(*limits, [&request] { return request.ClientGone(); });
   auto value = engine_.Instant(**expr, *time, ctx);
   if (!value.ok()) return QueryFailed(value.status());
-  std::string out(kAnswerStart);
-  if (!query::AppendResultJson(*value, &out, [&](size_t bytes) {
-        return ctx.AddResultBytes(bytes);
-      })) {
-    return QueryFailed(ctx.status());
-  }
-  AppendStatsIfAsked(request, ctx, &out);
-  return AnswerEnd(std::move(out));
+  return Answer(request, ctx, std::move(*value));
 }
 
 HttpResponse PromApi::QueryRange(const HttpRequest& request) const {
@@ -198,14 +227,7 @@ HttpResponse PromApi::QueryRange(const HttpRequest& request) const {
   core::QueryContext ctx(*limits, [&request] { return request.ClientGone(); });
   auto value = engine_.Range(**expr, *start, *end, *step, ctx);
   if (!value.ok()) return QueryFailed(value.status());
-  std::string out(kAnswerStart);
-  if (!query::AppendResultJson(*value, &out, [&](size_t bytes) {
-        return ctx.AddResultBytes(bytes);
-      })) {
-    return QueryFailed(ctx.status());
-  }
-  AppendStatsIfAsked(request, ctx, &out);
-  return AnswerEnd(std::move(out));
+  return Answer(request, ctx, std::move(*value));
 }
 
 }  // namespace keel::tools

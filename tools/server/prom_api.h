@@ -21,9 +21,14 @@
 // Each query (and series, labels, label values) runs under a
 // core::QueryContext built from the QueryLimits (the request's `timeout`
 // may shorten the deadline): the engine polls the deadline and whether
-// the client hung up, bounds the samples it holds by max_samples, and the
-// JSON is charged to max_result_bytes as it is written, so a refused query
-// never held more than about its budgets.
+// the client hung up, and bounds the samples it holds by max_samples. A
+// query's answer is measured against max_result_bytes before any of it is
+// sent: when query::ResultJsonBound says it fits (and it is over one
+// piece), it is streamed (chunked, in pieces of about
+// HttpBodyStream::kPieceBytes, never held whole); else
+// (and with stats=all) it is built whole and charged as it is written, and
+// refused (422) past the limit. So a refused query never held more than
+// about its budgets, and an answer that starts is never cut by the limit.
 //
 // /api/v1/metadata answers what remote-write requests carried (Prometheus
 // sends it when its remote_write has send_metadata, the default): the
@@ -162,6 +167,13 @@ class PromApi {
   // The answer to a failed query (bad_data, execution, timeout, canceled),
   // counted.
   HttpResponse QueryFailed(const absl::Status& status) const;
+  // The answer to a query that gave `value`: streamed when its JSON is
+  // larger than a piece, surely fits the context's max_result_bytes, and no
+  // stats are asked (stats=all
+  // counts the answer's bytes, so it is written first); else built whole,
+  // charged to the context as it is written, and refused past the limit.
+  HttpResponse Answer(const HttpRequest& request, core::QueryContext& ctx,
+                      query::Value value) const;
   // The request's limits: the configured ones, the deadline shortened by a
   // `timeout` parameter.
   absl::StatusOr<core::QueryLimits> LimitsOf(const HttpRequest& request) const;
