@@ -253,7 +253,7 @@ TEST_CASE("metrics, snapshots, restart, and a bad newest snapshot") {
          {"\nkeel_series 1\n", "\nkeel_samples 100\n",
           "\nkeel_table_rows{table=\"ip2asn\"} ",
           "\nkeel_table_bytes{table=\"pfx2as\"} ", "\nkeel_chunk_bytes ",
-          "\nkeel_bytes_per_sample ", "\nkeel_process_resident_bytes ",
+          "\nkeel_bytes_per_sample ", "\nprocess_resident_memory_bytes ",
           "\nkeel_snapshot_failures_total 0\n",
           "\nkeel_remote_write_samples_total 100\n",
           "\nkeel_alloc_resident_bytes{arena=\"all\"} "}) {

@@ -85,7 +85,7 @@ echo "ok: Prometheus scraped keel, and keel holds up{job=\"keel\"} == 1"
 curl -sf "$keel_url/metrics" > "$work/metrics.txt"
 promtool check metrics < "$work/metrics.txt" || fail "promtool check metrics"
 for name in keel_series keel_chunks keel_samples keel_chunk_bytes keel_bytes_per_sample \
-            keel_table_rows keel_table_bytes keel_process_resident_bytes \
+            keel_table_rows keel_table_bytes process_resident_memory_bytes \
             keel_alloc_resident_bytes keel_snapshot_failures_total; do
   grep -q "^$name[ {]" "$work/metrics.txt" || fail "/metrics lacks $name"
 done

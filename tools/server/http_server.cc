@@ -25,12 +25,12 @@ using tools_internal::FindSocket;
 
 // One whole answer in one write (a streamed one as http_body_stream.h
 // says). `extra` holds header lines ("Name: v\r\n");
-// a HEAD answer has the headers GET would have and no body.
-void Send(mg_connection* connection, const HttpResponse& response,
-          bool head = false, absl::string_view extra = {}) {
+// a HEAD answer has the headers GET would have and no body. Returns the
+// status sent.
+int Send(mg_connection* connection, const HttpResponse& response,
+         bool head = false, absl::string_view extra = {}) {
   if (response.stream) {
-    tools_internal::SendStreamed(connection, response, head, extra);
-    return;
+    return tools_internal::SendStreamed(connection, response, head, extra);
   }
   std::string out =
       absl::StrCat("HTTP/1.1 ", response.status, " ",
@@ -44,15 +44,16 @@ void Send(mg_connection* connection, const HttpResponse& response,
   out += "\r\n";
   if (has_body && !head) out += response.body;
   mg_write(connection, out.data(), out.size());
+  return response.status;
 }
 
 // Sends an error and closes the connection afterwards: used when a body may
 // be pending that the server will not read.
-void SendAndClose(mg_connection* connection, const HttpResponse& response,
-                  bool head, absl::string_view extra = {}) {
+int SendAndClose(mg_connection* connection, const HttpResponse& response,
+                 bool head, absl::string_view extra = {}) {
   mg_disable_connection_keep_alive(connection);
-  Send(connection, response, head,
-       absl::StrCat(extra, "Connection: close\r\n"));
+  return Send(connection, response, head,
+              absl::StrCat(extra, "Connection: close\r\n"));
 }
 
 // What the worker thread knows about the connection it serves: civetweb
@@ -162,7 +163,7 @@ std::string_view RequestKindName(RequestKind kind) {
   return "other";
 }
 
-HttpServer::HttpServer() = default;
+HttpServer::HttpServer() : metrics_(std::make_shared<HttpMetrics>()) {}
 
 bool HttpServer::SupportsIpv6() {
   return mg_check_feature(MG_FEATURES_IPV6) != 0;
@@ -172,12 +173,30 @@ HttpServer::~HttpServer() { Stop(); }
 
 void HttpServer::Route(std::string method, std::string path,
                        HttpHandler handler, RouteOptions options) {
-  if (size_t at = path.find("/{}/");
-      at != std::string::npos && !routes_.contains(path)) {
-    patterns_.emplace_back(path.substr(0, at + 1), path.substr(at + 3));
+  auto [it, added] = routes_.paths.try_emplace(path);
+  if (added) {
+    it->second.metrics = metrics_->ForHandler(path);
+    if (size_t at = path.find("/{}/"); at != std::string::npos) {
+      routes_.patterns.emplace_back(path.substr(0, at + 1),
+                                    path.substr(at + 3));
+    }
   }
-  routes_[std::move(path)][std::move(method)] =
-      Endpoint{std::move(handler), options};
+  it->second.methods[std::move(method)] = Endpoint{std::move(handler), options};
+}
+
+const HttpServer::Path* HttpServer::RouteTable::Find(
+    std::string_view path) const {
+  auto it = paths.find(absl::string_view(path.data(), path.size()));
+  for (size_t i = 0; it == paths.end() && i < patterns.size(); ++i) {
+    const auto& [before, after] = patterns[i];
+    if (path.size() > before.size() + after.size() &&
+        path.starts_with(before) && path.ends_with(after) &&
+        path.substr(before.size(), path.size() - before.size() - after.size())
+                .find('/') == std::string_view::npos) {
+      it = paths.find(absl::StrCat(before, "{}", after));
+    }
+  }
+  return it == paths.end() ? nullptr : &it->second;
 }
 
 absl::Status HttpServer::Start(const HttpServerOptions& options) {
@@ -190,6 +209,10 @@ absl::Status HttpServer::Start(const HttpServerOptions& options) {
         "is); listen on an IPv4 address, or put an IPv6 proxy in front"));
   }
   options_ = options;
+  if (options.starting) {
+    early_routes_ = std::make_unique<RouteTable>(routes_);
+    serving_.store(early_routes_.get(), std::memory_order_release);
+  }
   kinds_[static_cast<int>(RequestKind::kWrite)].limit =
       options.max_concurrent_writes;
   kinds_[static_cast<int>(RequestKind::kQuery)].limit =
@@ -214,8 +237,12 @@ absl::Status HttpServer::Start(const HttpServerOptions& options) {
   mg_callbacks callbacks{};
   callbacks.begin_request = &HttpServer::OnRequest;
   callbacks.connection_close = &HttpServer::OnClose;
-  callbacks.http_error = [](mg_connection*, int, const char*) {
+  callbacks.http_error = [](mg_connection* connection, int status,
+                            const char*) {
     connection_state.civetweb_answered = true;
+    auto* server =
+        static_cast<HttpServer*>(mg_get_request_info(connection)->user_data);
+    HttpMetrics::Record(server->metrics_->other(), status, 0);
     return 1;  // civetweb sends its own error page
   };
   // civetweb's own messages (bad requests it refuses itself) stay quiet.
@@ -234,6 +261,10 @@ absl::Status HttpServer::Start(const HttpServerOptions& options) {
   mg_server_port ports[4]{};
   if (mg_get_server_ports(context_, 4, ports) > 0) port_ = ports[0].port;
   return absl::OkStatus();
+}
+
+void HttpServer::ServeAllRoutes() {
+  serving_.store(&routes_, std::memory_order_release);
 }
 
 void HttpServer::Stop() {
@@ -264,19 +295,22 @@ void HttpServer::OnClose(const mg_connection* connection) {
     return;
   }
   auto* writable = const_cast<mg_connection*>(connection);
+  auto* server = static_cast<HttpServer*>(info->user_data);
   std::string_view method = info->request_method;
+  int status = 0;
   if (method == "OPTIONS" && std::string_view(info->request_uri) == "*") {
-    Send(writable, HttpResponse::Empty(204), false,
-         "Allow: GET, HEAD, POST, OPTIONS\r\nConnection: close\r\n");
+    status = Send(writable, HttpResponse::Empty(204), false,
+                  "Allow: GET, HEAD, POST, OPTIONS\r\nConnection: close\r\n");
   } else if (absl::StartsWithIgnoreCase(info->request_uri, "http")) {
-    Send(writable,
-         HttpResponse::Error(421, "the request target names another server"),
-         method == "HEAD", "Connection: close\r\n");
+    status = Send(
+        writable,
+        HttpResponse::Error(421, "the request target names another server"),
+        method == "HEAD", "Connection: close\r\n");
   }
+  if (status != 0) HttpMetrics::Record(server->metrics_->other(), status, 0);
 }
 
-std::string HttpServer::Allowed(
-    const absl::flat_hash_map<std::string, Endpoint>& methods) {
+std::string HttpServer::Allowed(const Methods& methods) {
   std::vector<std::string> names;
   for (const auto& [name, endpoint] : methods) names.push_back(name);
   if (methods.contains("GET")) names.push_back("HEAD");
@@ -290,36 +324,48 @@ std::string HttpServer::Allowed(
 }
 
 void HttpServer::Serve(mg_connection* connection) {
+  auto start = std::chrono::steady_clock::now();
+  HttpMetrics::Handler* metrics = metrics_->other();
+  int status = Dispatch(connection, &metrics);
+  HttpMetrics::Record(
+      metrics, status,
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+          .count());
+}
+
+int HttpServer::Dispatch(mg_connection* connection,
+                         HttpMetrics::Handler** metrics) {
   const mg_request_info* info = mg_get_request_info(connection);
   std::string_view method = info->request_method;
   bool head = method == "HEAD";
+  std::string_view path = info->local_uri_raw ? info->local_uri_raw : "";
+  const RouteTable* routes = serving_.load(std::memory_order_acquire);
+  const Path* found = routes->Find(path);
+  if (found != nullptr) *metrics = found->metrics;
   if (absl::Status s = CheckFraming(info); !s.ok()) {
     return SendAndClose(
         connection, HttpResponse::Error(400, std::string(s.message())), head);
   }
-  std::string_view path = info->local_uri_raw ? info->local_uri_raw : "";
-  auto by_path = routes_.find(absl::string_view(path.data(), path.size()));
-  for (size_t i = 0; by_path == routes_.end() && i < patterns_.size(); ++i) {
-    const auto& [before, after] = patterns_[i];
-    if (path.size() > before.size() + after.size() &&
-        path.starts_with(before) && path.ends_with(after) &&
-        path.substr(before.size(), path.size() - before.size() - after.size())
-                .find('/') == std::string_view::npos) {
-      by_path = routes_.find(absl::StrCat(before, "{}", after));
-    }
+  if (found == nullptr && routes != &routes_) {
+    return Send(connection,
+                HttpResponse::Error(
+                    503,
+                    "the server is starting: this endpoint answers once "
+                    "it is ready"),
+                head);
   }
-  if (by_path == routes_.end()) {
+  if (found == nullptr) {
     return Send(connection,
                 HttpResponse::Error(
                     404, absl::StrCat("no such endpoint: ", std::string(path))),
                 head);
   }
-  std::string allow = absl::StrCat("Allow: ", Allowed(by_path->second), "\r\n");
+  std::string allow = absl::StrCat("Allow: ", Allowed(found->methods), "\r\n");
   if (method == "OPTIONS") {
     return Send(connection, HttpResponse::Empty(204), false, allow);
   }
-  auto endpoint = by_path->second.find(head ? "GET" : info->request_method);
-  if (endpoint == by_path->second.end()) {
+  auto endpoint = found->methods.find(head ? "GET" : info->request_method);
+  if (endpoint == found->methods.end()) {
     return Send(connection,
                 HttpResponse::Error(405, absl::StrCat(info->request_method,
                                                       " is not allowed on ",
@@ -381,7 +427,7 @@ void HttpServer::Serve(mg_connection* connection) {
       request.params.push_back(std::move(field));
     }
   }
-  Send(connection, endpoint->second.handler(request), head);
+  return Send(connection, endpoint->second.handler(request), head);
 }
 
 absl::Status HttpServer::ReadBody(mg_connection* connection, int socket,

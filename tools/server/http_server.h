@@ -33,7 +33,17 @@
 //   connection closes after idle_timeout_ms.
 // A request whose absolute-form target names another port answers 421.
 //
-// Thread safety: Route only before Start. Handlers run concurrently on
+// A server may listen before all its routes exist (keel serve restoring a
+// snapshot): started with `starting`, it serves the routes added before
+// Start, and answers every other request 503 ("starting") until
+// ServeAllRoutes; routes may be added in between.
+//
+// Every answer is counted in metrics() (keel_http_requests_total and
+// keel_http_request_duration_seconds, see http_metrics.h), under the route's
+// path pattern, or "other" for a path no route has (yet).
+//
+// Thread safety: Route only before Start, or before ServeAllRoutes when
+// started with `starting`, from one thread. Handlers run concurrently on
 // civetweb's worker threads and must be thread-safe; the counters may be
 // read from any thread. Stop (or the destructor) waits for running
 // handlers.
@@ -54,6 +64,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "tools/server/http_body_stream.h"
+#include "tools/server/http_metrics.h"
 
 struct mg_context;
 struct mg_connection;
@@ -129,6 +140,8 @@ struct HttpServerOptions {
   uint32_t max_concurrent_writes = 16;
   uint32_t max_concurrent_queries = 20;
   std::string auth_token;  // "" for none
+  // Serve only the routes added before Start until ServeAllRoutes.
+  bool starting = false;
 };
 
 // Splits a query string (or form body) into percent-decoded pairs.
@@ -146,14 +159,19 @@ class HttpServer {
   // Start refuses them, saying so, when it cannot.
   static bool SupportsIpv6();
 
-  // REQUIRES: before Start.
+  // REQUIRES: before Start (or ServeAllRoutes, see `starting`).
   void Route(std::string method, std::string path, HttpHandler handler,
              RouteOptions options = {});
 
   absl::Status Start(const HttpServerOptions& options);
   // The port it listens on (useful with port 0); 0 before Start.
   int port() const { return port_; }
+  // Ends a `starting` start: every route answers from now on.
+  void ServeAllRoutes();
   void Stop();
+
+  // The request counts and latencies, for /metrics.
+  const std::shared_ptr<HttpMetrics>& metrics() const { return metrics_; }
 
   // Requests answered 503 because their kind was at its limit.
   uint64_t LimitRejections(RequestKind kind) const {
@@ -174,6 +192,18 @@ class HttpServer {
     HttpHandler handler;
     RouteOptions options;
   };
+  using Methods = absl::flat_hash_map<std::string, Endpoint>;
+  struct Path {
+    Methods methods;
+    HttpMetrics::Handler* metrics = nullptr;
+  };
+  struct RouteTable {
+    absl::flat_hash_map<std::string, Path> paths;
+    // Paths with a `{}` segment: what comes before it and after it.
+    std::vector<std::pair<std::string, std::string>> patterns;
+    // The route `path` matches, or nullptr.
+    const Path* Find(std::string_view path) const;
+  };
   struct Kind {
     uint32_t limit = UINT32_MAX;
     std::atomic<uint32_t> in_flight{0};
@@ -184,20 +214,25 @@ class HttpServer {
   static int OnRequest(mg_connection* connection);
   static void OnClose(const mg_connection* connection);
   void Serve(mg_connection* connection);
+  // Answers the request; returns the status sent and sets `*metrics` to
+  // the route's counts once the route is known.
+  int Dispatch(mg_connection* connection, HttpMetrics::Handler** metrics);
   // Reads the body into `body` within the read timeout; on error `status`
   // is the answer's (400, or 408 when the deadline passed).
   absl::Status ReadBody(mg_connection* connection, int socket,
                         long long content_length, size_t limit,
                         std::string* body, int* status);
   // "GET, HEAD, OPTIONS" and the like, for Allow.
-  static std::string Allowed(
-      const absl::flat_hash_map<std::string, Endpoint>& methods);
+  static std::string Allowed(const Methods& methods);
 
-  // path -> method -> endpoint
-  absl::flat_hash_map<std::string, absl::flat_hash_map<std::string, Endpoint>>
-      routes_;
-  // Paths with a `{}` segment: what comes before it and after it.
-  std::vector<std::pair<std::string, std::string>> patterns_;
+  std::shared_ptr<HttpMetrics> metrics_;
+  // Every route. Route writes it; requests read it only once serving_
+  // points to it (published with release, read with acquire).
+  RouteTable routes_;
+  // A `starting` start: the routes added before Start, served until
+  // ServeAllRoutes.
+  std::unique_ptr<RouteTable> early_routes_;
+  std::atomic<const RouteTable*> serving_{&routes_};
   HttpServerOptions options_;
   Kind kinds_[kRequestKinds];
   std::atomic<uint64_t> read_timeouts_{0};

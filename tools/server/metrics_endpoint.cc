@@ -7,6 +7,7 @@
 namespace keel::tools {
 
 void MetricsEndpoint::Add(std::shared_ptr<prometheus::Collectable> collector) {
+  absl::MutexLock lock(&mu_);
   collectors_.push_back(std::move(collector));
 }
 
@@ -20,8 +21,13 @@ void MetricsEndpoint::Register(HttpServer* server) {
 }
 
 std::string MetricsEndpoint::Render() const {
+  std::vector<std::shared_ptr<prometheus::Collectable>> collectors;
+  {
+    absl::MutexLock lock(&mu_);
+    collectors = collectors_;
+  }
   std::vector<prometheus::MetricFamily> families;
-  for (const auto& collector : collectors_) {
+  for (const auto& collector : collectors) {
     for (auto& family : collector->Collect()) {
       families.push_back(std::move(family));
     }

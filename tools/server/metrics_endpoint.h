@@ -6,8 +6,10 @@
 //   metrics.Add(std::make_shared<diagnostics::AllocCollector>());
 //   metrics.Register(&http_server);
 //
-// Thread safety: Add only before the server starts; scrapes may run
-// concurrently.
+// Collectors may be added while the server answers (keel serve adds the
+// store's once it is restored): a scrape shows those added before it.
+//
+// Thread safety: every method may run on any thread.
 #ifndef KEEL_TOOLS_SERVER_METRICS_ENDPOINT_H_
 #define KEEL_TOOLS_SERVER_METRICS_ENDPOINT_H_
 
@@ -15,6 +17,8 @@
 #include <string>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
 #include "prometheus/collectable.h"
 #include "tools/server/http_server.h"
 
@@ -28,7 +32,9 @@ class MetricsEndpoint {
   std::string Render() const;
 
  private:
-  std::vector<std::shared_ptr<prometheus::Collectable>> collectors_;
+  mutable absl::Mutex mu_;
+  std::vector<std::shared_ptr<prometheus::Collectable>> collectors_
+      ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace keel::tools

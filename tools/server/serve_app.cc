@@ -4,10 +4,13 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "diagnostics/alloc_collector.h"
 #include "diagnostics/series_store_collector.h"
 #include "tools/json.h"
+#include "tools/server/api_collector.h"
+#include "tools/server/build_info_collector.h"
 #include "tools/server/event_log.h"
 #include "tools/server/process_collector.h"
 
@@ -28,16 +31,63 @@ ServeApp::~ServeApp() { Stop().IgnoreError(); }
 
 absl::StatusOr<std::unique_ptr<ServeApp>> ServeApp::Start(
     const ServeConfig& config) {
-  std::unique_ptr<ServeApp> app(new ServeApp(config));
-  if (absl::Status s = app->Init(); !s.ok()) {
-    app->stopped_ = true;  // nothing to snapshot: the store never served
-    app->http_.Stop();
-    return s;
-  }
+  auto app = Listen(config);
+  if (!app.ok()) return app.status();
+  if (absl::Status s = (*app)->Load(); !s.ok()) return s;
   return app;
 }
 
-absl::Status ServeApp::Init() {
+absl::StatusOr<std::unique_ptr<ServeApp>> ServeApp::Listen(
+    const ServeConfig& config) {
+  std::unique_ptr<ServeApp> app(new ServeApp(config));
+  HttpServer& http = app->http_;
+  MetricsEndpoint& metrics = app->metrics_;
+  metrics.Add(std::make_shared<ProcessCollector>());
+  metrics.Add(std::make_shared<BuildInfoCollector>());
+  metrics.Add(http.metrics());
+  metrics.Add(std::make_shared<diagnostics::AllocCollector>());
+  metrics.Add(app->snapshot_collector_);
+  metrics.Register(&http);
+  http.Route("GET", "/-/healthy", [](const HttpRequest&) {
+    HttpResponse r = HttpResponse::Json(200, "keel is Healthy.\n");
+    r.content_type = "text/plain";
+    return r;
+  });
+  ServeApp* self = app.get();
+  http.Route("GET", "/-/ready", [self](const HttpRequest&) {
+    const bool ready = self->ready();
+    HttpResponse r =
+        HttpResponse::Json(ready ? 200 : 503, ready ? "keel is Ready.\n"
+                                                    : "Service Unavailable\n");
+    r.content_type = "text/plain";
+    return r;
+  });
+  HttpServerOptions options;
+  options.listen = config.listen;
+  options.threads = config.threads;
+  options.read_timeout_ms = config.read_timeout_ms;
+  options.idle_timeout_ms = config.idle_timeout_ms;
+  options.max_concurrent_writes = config.max_concurrent_writes;
+  options.max_concurrent_queries = config.max_concurrent_queries;
+  options.starting = true;
+  if (!config.auth_token_file.empty()) {
+    auto token = ReadAuthToken(config.auth_token_file);
+    if (!token.ok()) return token.status();
+    options.auth_token = *std::move(token);
+  }
+  if (absl::Status s = http.Start(options); !s.ok()) return s;
+  LogEvent(absl::StrCat("listening on ", config.listen, " (port ", http.port(),
+                        "); /-/ready answers 503 until the start is done"));
+  return app;
+}
+
+absl::Status ServeApp::Load(const snapshot::RestoreProgressOptions& progress) {
+  absl::Time start = absl::Now();
+  if (!config_.ip2asn.empty() || !config_.pfx2as.empty()) {
+    std::vector<std::string> files = config_.ip2asn;
+    if (!config_.pfx2as.empty()) files.push_back(config_.pfx2as);
+    LogEvent(absl::StrCat("loading tables from ", absl::StrJoin(files, ", ")));
+  }
   auto lookup = LookupApi::Load(config_.ip2asn, config_.pfx2as);
   if (!lookup.ok()) return lookup.status();
   lookup_ = *std::move(lookup);
@@ -56,7 +106,7 @@ absl::Status ServeApp::Init() {
     snapshots_ = std::make_unique<SnapshotManager>(
         config_.data_dir, config_.snapshot_keep, snapshot_collector_.get(),
         config_.snapshot_max_series_loss);
-    auto store = snapshots_->RestoreNewest(options);
+    auto store = snapshots_->RestoreNewest(options, progress);
     if (!store.ok()) return store.status();
     store_ = *std::move(store);
   }
@@ -71,49 +121,21 @@ absl::Status ServeApp::Init() {
                         .max_samples = config_.query_max_samples,
                         .max_result_bytes = config_.query_max_result_bytes});
 
-  metrics_.Add(std::make_shared<diagnostics::AllocCollector>());
   metrics_.Add(
       std::make_shared<diagnostics::SeriesStoreCollector>(store_.get()));
   metrics_.Add(lookup_->collector());
-  metrics_.Add(snapshot_collector_);
-  metrics_.Add(std::make_shared<ProcessCollector>(prom_.get(), &http_));
+  metrics_.Add(std::make_shared<ApiCollector>(prom_.get(), &http_));
 
   lookup_->Register(&http_, kLookupBodyLimit);
   prom_->Register(&http_);
-  metrics_.Register(&http_);
-  http_.Route("GET", "/-/healthy", [](const HttpRequest&) {
-    HttpResponse r = HttpResponse::Json(200, "keel is Healthy.\n");
-    r.content_type = "text/plain";
-    return r;
-  });
-  http_.Route("GET", "/-/ready", [this](const HttpRequest&) {
-    const bool ready = ready_.load(std::memory_order_acquire);
-    HttpResponse r =
-        HttpResponse::Json(ready ? 200 : 503, ready ? "keel is Ready.\n"
-                                                    : "Service Unavailable\n");
-    r.content_type = "text/plain";
-    return r;
-  });
   http_.Route("POST", "/v1/snapshot",
               [this](const HttpRequest& r) { return TakeSnapshot(r); },
               {.kind = RequestKind::kWrite, .needs_auth = true});
-  HttpServerOptions http;
-  http.listen = config_.listen;
-  http.threads = config_.threads;
-  http.read_timeout_ms = config_.read_timeout_ms;
-  http.idle_timeout_ms = config_.idle_timeout_ms;
-  http.max_concurrent_writes = config_.max_concurrent_writes;
-  http.max_concurrent_queries = config_.max_concurrent_queries;
-  if (!config_.auth_token_file.empty()) {
-    auto token = ReadAuthToken(config_.auth_token_file);
-    if (!token.ok()) return token.status();
-    http.auth_token = *std::move(token);
-  }
-  if (absl::Status s = http_.Start(http); !s.ok()) return s;
-  LogEvent(absl::StrCat("listening on ", config_.listen, " (port ",
-                        http_.port(), ")"));
+  http_.ServeAllRoutes();
   background_ = std::thread([this] { Background(); });
   ready_.store(true, std::memory_order_release);
+  LogEvent(absl::StrFormat("ready: started in %.3f s",
+                           absl::ToDoubleSeconds(absl::Now() - start)));
   return absl::OkStatus();
 }
 
@@ -185,7 +207,8 @@ absl::Status ServeApp::Stop() {
     stopping_ = true;
   }
   if (background_.joinable()) background_.join();
-  if (!snapshots_) return absl::OkStatus();
+  // Nothing to snapshot unless Load restored the store and served.
+  if (!snapshots_ || !ready()) return absl::OkStatus();
   return snapshots_->Take(*store_, "shutdown").status();
 }
 

@@ -3,17 +3,23 @@
 // SeriesStore fed by remote write, its snapshots, and the HTTP server with
 // /v1/lookup, /v1/prefix, the Prometheus API, /metrics and /v1/snapshot.
 //
-//   auto app = ServeApp::Start(config);        // loads, restores, listens
+//   auto app = ServeApp::Start(config);        // listens, loads, restores
 //   if (!app.ok()) return Fail(...);
 //   ... wait for SIGTERM ...
 //   (*app)->Stop();                            // final snapshot, then exit
 //
-// Start loads the tables, restores the newest snapshot that verifies (see
-// SnapshotManager), starts the HTTP server and a background thread that
+// Start is Listen then Load. Listen starts the HTTP server with what
+// answers while the rest starts, as Prometheus does during its WAL replay:
+// /-/healthy (200), /-/ready (503 until Load is done) and /metrics (the
+// process, build, HTTP, allocator and snapshot families); every other
+// request answers 503. Load then loads the tables, restores the newest
+// snapshot that verifies (see SnapshotManager; its progress is logged every
+// few seconds), opens every endpoint and starts a background thread that
 // takes a snapshot every snapshot interval and applies retention once a
 // minute (or once a chunk window, if shorter). Each event logs one line.
 //
-// Thread safety: Stop from one thread, once (the destructor calls it).
+// Thread safety: Load once, then Stop from one thread, once (the destructor
+// calls it); Stop waits for nothing Load does, so not during Load.
 #ifndef KEEL_TOOLS_SERVER_SERVE_APP_H_
 #define KEEL_TOOLS_SERVER_SERVE_APP_H_
 
@@ -25,6 +31,7 @@
 #include "absl/synchronization/mutex.h"
 #include "core/series/series_store.h"
 #include "diagnostics/snapshot_collector.h"
+#include "snapshot/reader.h"
 #include "tools/server/http_server.h"
 #include "tools/server/lookup_api.h"
 #include "tools/server/metrics_endpoint.h"
@@ -36,12 +43,25 @@ namespace keel::tools {
 
 class ServeApp {
  public:
+  // Listen, then Load with the default progress logging.
   static absl::StatusOr<std::unique_ptr<ServeApp>> Start(
       const ServeConfig& config);
+  // Checks the configuration and listens (see above). Errors: the auth
+  // token file, the listen address.
+  static absl::StatusOr<std::unique_ptr<ServeApp>> Listen(
+      const ServeConfig& config);
+  // Loads the tables and restores the snapshot, then serves everything and
+  // reports ready. The restore's progress is logged every
+  // `progress.interval_seconds` and handed to `progress.callback` too, if
+  // set. On error the app serves nothing more: Stop it.
+  absl::Status Load(const snapshot::RestoreProgressOptions& progress = {});
   ~ServeApp();
 
   // The HTTP port (the chosen one when the config said port 0).
   int port() const { return http_.port(); }
+  // Whether Load is done (what /-/ready answers).
+  bool ready() const { return ready_.load(std::memory_order_acquire); }
+  // REQUIRES: ready().
   core::SeriesStore& store() { return *store_; }
 
   // Stops serving HTTP and the background thread, then takes the final
@@ -50,7 +70,6 @@ class ServeApp {
 
  private:
   explicit ServeApp(const ServeConfig& config);
-  absl::Status Init();
   void Background();
   HttpResponse TakeSnapshot(const HttpRequest& request);
 
@@ -67,9 +86,7 @@ class ServeApp {
   absl::Mutex mu_;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   bool stopped_ = false;
-  // Set once Init has restored the store and started everything. The
-  // restore runs before the server listens today, so /-/ready answers 503
-  // only if that order changes; it reads this flag rather than assuming.
+  // Set once Load has restored the store and opened everything.
   std::atomic<bool> ready_{false};
 };
 
