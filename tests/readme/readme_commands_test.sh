@@ -16,7 +16,7 @@
 #   tests/readme/readme_commands_test.sh SRC BUILD KEEL [SECONDS_PER_COMMAND]
 set -euo pipefail
 src=$1 build=$2
-limit=${4:-120}
+limit=${4:-300}
 readme=$src/README.md
 skipped=$src/tests/readme/skipped.txt
 
