@@ -384,7 +384,11 @@ absl::StatusOr<RangeTable> LoadRangeTable(const std::vector<std::string>& paths,
     char head[sizeof(core_internal::kImageMagic)] = {};
     int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) return false;  // the loader reports why
+    // Only a regular file can be an image (it is mapped); peeking at a pipe
+    // (`-`, /dev/stdin) would take bytes that the feed reader then misses.
+    struct stat st;
     bool image =
+        fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
         read(fd, head, sizeof(head)) == sizeof(head) &&
         std::memcmp(head, core_internal::kImageMagic, sizeof(head)) == 0;
     close(fd);
