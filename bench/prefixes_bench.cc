@@ -1,6 +1,7 @@
 // keel bench prefixes: PrefixTable on a full BGP table.
 //
-// Loads --table (default ../shared/data/pfx2as-v4-20140513.dat) and prints
+// Loads --table (default: the bundled sample, tools/data/pfx2as-v4.dat where
+// the build found it, KEEL_DATA_DIR) and prints
 // one JSON object:
 //   prefixes, table_bytes, bytes_per_prefix  the loaded table (its arena's
 //                            allocations plus the object, value included)
@@ -30,8 +31,10 @@
 #include <algorithm>
 #include <cstdio>
 #include <ctime>
+#include <memory>
 #include <optional>
 #include <random>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -155,21 +158,17 @@ void Write(Table& table, const std::vector<Row>& rows, bool insert) {
   }
 }
 
-int RunPrefixesBench(Args& args) {
-  if (auto s = args.Check({"table", "queries", "passes"}, {"json"}); !s.ok()) {
-    return Fail(kName, s, 2);
-  }
-  std::string path = args.Get("table", "../shared/data/pfx2as-v4-20140513.dat");
-  auto queries = args.GetUint("queries", 10'000'000);
-  if (!queries.ok()) return Fail(kName, queries.status(), 2);
-  if (*queries == 0) {
-    return Fail(kName, absl::InvalidArgumentError("--queries must be > 0"), 2);
-  }
-  auto passes = args.GetUint("passes", 3);
-  if (!passes.ok()) return Fail(kName, passes.status(), 2);
-  if (*passes == 0) {
-    return Fail(kName, absl::InvalidArgumentError("--passes must be > 0"), 2);
-  }
+struct PrefixesFlags {
+  std::string table = KEEL_DATA_DIR "/pfx2as-v4.dat";
+  uint64_t queries = 10'000'000;
+  uint64_t passes = 3;
+  bool json = false;  // the output is JSON either way
+};
+
+int RunPrefixesBench(const PrefixesFlags& flags) {
+  const std::string& path = flags.table;
+  const uint64_t queries = flags.queries;
+  const uint64_t passes = flags.passes;
 
   Table loaded;
   double start = Seconds();
@@ -195,36 +194,35 @@ int RunPrefixesBench(Args& args) {
   alloc::Purge(table.arena());
   const uint64_t resident_empty =
       alloc::CaptureArenaStats(table.arena()).memory.resident;
-  std::vector<Ipv4> addresses(*queries);
+  std::vector<Ipv4> addresses(queries);
   for (Ipv4& a : addresses) a = Ipv4(static_cast<uint32_t>(rng()));
   uint64_t checksum = 0;
   double insert_ns = 0, remove_ns = 0;
   double lookup_ns = 0, batch_ns = 0, reference_ns = 0, more_ns = 0;
-  for (uint64_t round = 0; round < *passes; ++round) {
+  for (uint64_t round = 0; round < passes; ++round) {
     std::shuffle(rows.begin(), rows.end(), rng);
     const double round_insert =
         NanosEach(rows.size(), [&] { Write(table, rows, true); });
     insert_ns = round == 0 ? round_insert : std::min(insert_ns, round_insert);
-    if (round + 1 == *passes) {
+    if (round + 1 == passes) {
       const Table::Reader reader(table);
-      lookup_ns = BestNanosEach(*passes, addresses.size(), [&] {
+      lookup_ns = BestNanosEach(passes, addresses.size(), [&] {
         checksum += SumLongest(reader, addresses);
       });
       std::vector<std::optional<uint32_t>> results(addresses.size());
-      batch_ns = BestNanosEach(*passes, addresses.size(), [&] {
-        reader.LookupBatch(addresses, results);
-      });
+      batch_ns = BestNanosEach(passes, addresses.size(),
+                               [&] { reader.LookupBatch(addresses, results); });
       for (const auto& r : results) checksum -= r.value_or(0);
-      reference_ns = BestNanosEach(*passes, addresses.size(), [&] {
+      reference_ns = BestNanosEach(passes, addresses.size(), [&] {
         for (Ipv4 a : addresses)
           checksum += reference.Longest(a.bits()).value_or(0);
       });
       const size_t more_queries = std::min<size_t>(rows.size(), 200'000);
       uint64_t visited = 0;
-      more_ns = BestNanosEach(*passes, more_queries, [&] {
+      more_ns = BestNanosEach(passes, more_queries, [&] {
         for (size_t i = 0; i < more_queries; ++i) {
           reader.MoreSpecifics(rows[i].prefix,
-                                [&](const Prefix&, uint32_t) { ++visited; });
+                               [&](const Prefix&, uint32_t) { ++visited; });
         }
       });
       checksum += visited;
@@ -260,15 +258,31 @@ int RunPrefixesBench(Args& args) {
       .Add("reference_lookups_per_sec", 1e9 / reference_ns)
       .Add("resident_after_remove_all", resident_after)
       .Add("resident_empty", resident_empty)
-      .Add("passes", *passes);
+      .Add("passes", passes);
   std::printf("%s\n", out.str().c_str());
   return 0;
+}
+
+CommandRun SetUpPrefixesBench(CLI::App& app) {
+  auto flags = std::make_shared<PrefixesFlags>();
+  app.add_option("--table", flags->table,
+                 "a prefix-to-origin file (default: the bundled sample; "
+                 "scripts/fetch-data gets a full RouteViews pfx2as table)");
+  app.add_option("--queries", flags->queries, "random IPv4 lookups")
+      ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 32));
+  app.add_option("--passes", flags->passes,
+                 "runs of each timing; the fastest counts")
+      ->check(CLI::Range(uint64_t{1}, uint64_t{1000}));
+  app.add_flag("--json", flags->json,
+               "JSON output (the only format; accepted for scripts)");
+  app.footer("Prints one JSON object (see bench/prefixes_bench.cc).");
+  return [flags] { return RunPrefixesBench(*flags); };
 }
 
 }  // namespace
 
 KEEL_COMMAND("bench prefixes",
              "PrefixTable on a BGP table: memory, writes, lookups (JSON)",
-             RunPrefixesBench);
+             SetUpPrefixesBench);
 
 }  // namespace keel::tools

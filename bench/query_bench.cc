@@ -12,12 +12,13 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
-#include "tools/args.h"
 #include "tools/command.h"
 
 namespace keel::tools {
@@ -33,39 +34,43 @@ std::string SelfPath() {
   return self;
 }
 
-int RunQueryBench(Args& args) {
-  const std::vector<std::string_view> valued = {
-      "instances", "hours", "reps", "data", "queries", "script"};
-  if (absl::Status s = args.Check(valued, {"json", "keep"}); !s.ok()) {
-    return Fail(kName, s, 2);
-  }
-  if (!args.positional().empty()) {
-    return Fail(kName,
-                absl::InvalidArgumentError(absl::StrCat(
-                    "unexpected argument \"", args.positional()[0], "\"")),
-                2);
-  }
+// The script's flags that this command passes on, as given.
+struct QueryBenchFlags {
+  std::string instances = "24", hours = "6", reps = "7";
+  std::string data, queries;
+  std::string script;
+  bool json = false;
+  bool keep = false;
+};
+
+int RunQueryBench(const QueryBenchFlags& flags) {
   std::string self = SelfPath();
   if (self.empty()) {
     return Fail(kName, absl::InternalError("cannot read /proc/self/exe"));
   }
   std::string dir = self.substr(0, self.rfind('/') + 1);
-  std::string script =
-      args.Get("script", absl::StrCat(dir, "../bench/query_compare.sh"));
+  std::string script = !flags.script.empty()
+                           ? flags.script
+                           : absl::StrCat(dir, "../bench/query_compare.sh");
   if (access(script.c_str(), R_OK) != 0) {
     return Fail(kName, absl::NotFoundError(absl::StrCat(
                            script, ": ", std::strerror(errno),
                            " (give the script with --script PATH)")));
   }
   std::vector<std::string> words = {"bash", script, "--keel", self};
-  for (std::string_view flag : valued) {
-    if (flag != "script" && args.Has(flag)) {
-      words.push_back(absl::StrCat("--", std::string(flag)));
-      words.push_back(args.Get(flag));
+  for (const auto& [flag, value] : {std::pair<const char*, const std::string&>{
+                                        "--instances", flags.instances},
+                                    {"--hours", flags.hours},
+                                    {"--reps", flags.reps},
+                                    {"--data", flags.data},
+                                    {"--queries", flags.queries}}) {
+    if (!value.empty()) {
+      words.push_back(flag);
+      words.push_back(value);
     }
   }
-  if (args.Has("json")) words.push_back("--json");
-  if (args.Has("keep")) words.push_back("--keep");
+  if (flags.json) words.push_back("--json");
+  if (flags.keep) words.push_back("--keep");
   std::vector<char*> argv;
   for (std::string& w : words) argv.push_back(w.data());
   argv.push_back(nullptr);
@@ -74,10 +79,31 @@ int RunQueryBench(Args& args) {
                                                       std::strerror(errno))));
 }
 
+CommandRun SetUpQueryBench(CLI::App& app) {
+  auto flags = std::make_shared<QueryBenchFlags>();
+  app.add_option("--instances", flags->instances,
+                 "generated scrape targets, ~130 series each");
+  app.add_option("--hours", flags->hours, "hours of samples");
+  app.add_option("--reps", flags->reps, "timed runs of each query");
+  app.add_option("--data", flags->data,
+                 "keep the generated data and Prometheus' blocks here and "
+                 "reuse them (default: a temporary directory)");
+  app.add_option("--queries", flags->queries,
+                 "a file of PromQL queries, one a line (default: the "
+                 "script's list)");
+  app.add_option("--script", flags->script,
+                 "bench/query_compare.sh (default: beside the source tree "
+                 "the binary was built in)");
+  app.add_flag("--json", flags->json, "one JSON object instead of a table");
+  app.add_flag("--keep", flags->keep, "keep the work directory");
+  app.footer("Runs bench/query_compare.sh with this keel as the server.");
+  return [flags] { return RunQueryBench(*flags); };
+}
+
 }  // namespace
 
 KEEL_COMMAND("bench query",
              "PromQL query time of keel serve against Prometheus (JSON)",
-             RunQueryBench);
+             SetUpQueryBench);
 
 }  // namespace keel::tools

@@ -6,6 +6,9 @@
 //   keel bench ranges --table ../shared/data/ip2asn-v4.tsv
 //       --table ../shared/data/ip2asn-v6.tsv --queries 10000000 --verify --json
 //
+// With no --table it reads the bundled sample feeds (tools/data, where the
+// build found them: KEEL_DATA_DIR).
+//
 // IPv4 queries are uniform over 2^32; IPv6 queries are drawn from routed
 // rows (a row with a record at random, then an address in it). Queries are
 // made in chunks from a seeded generator, so memory stays flat; each timed
@@ -18,6 +21,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -202,24 +206,26 @@ bool SameMatch(const std::optional<core::RangeMatch>& got,
          got->last.bits() == End(*want);
 }
 
-int RunBenchRanges(Args& args) {
+struct RangesFlags {
+  std::vector<std::string> tables;
+  uint64_t queries = 1000000;
+  uint64_t seed = 1;
+  std::string overlap = "error";
+  bool verify = false;
+  bool json = false;  // the output is JSON either way
+};
+
+int RunBenchRanges(const RangesFlags& flags) {
   constexpr char kName[] = "bench ranges";
-  if (auto s = args.Check({"table", "queries", "seed", "overlap"},
-                          {"verify", "json"});
-      !s.ok()) {
-    return Fail(kName, s, 2);
-  }
-  std::vector<std::string> paths = args.GetAll("table");
+  std::vector<std::string> paths = flags.tables;
   if (paths.empty()) {
-    paths = {"../shared/data/ip2asn-v4.tsv", "../shared/data/ip2asn-v6.tsv"};
+    paths = {KEEL_DATA_DIR "/ip2asn-v4.tsv", KEEL_DATA_DIR "/ip2asn-v6.tsv"};
   }
-  auto queries = args.GetUint("queries", 1000000);
-  auto seed = args.GetUint("seed", 1);
-  if (!queries.ok()) return Fail(kName, queries.status(), 2);
-  if (!seed.ok()) return Fail(kName, seed.status(), 2);
-  auto overlap = core::ParseOverlapPolicy(args.Get("overlap", "error"));
-  if (!overlap.ok()) return Fail(kName, overlap.status(), 2);
-  const bool verify = args.Has("verify");
+  const uint64_t queries = flags.queries;
+  const uint64_t seed = flags.seed;
+  auto overlap = core::ParseOverlapPolicy(flags.overlap);
+  if (!overlap.ok()) return UsageError(kName, overlap.status());
+  const bool verify = flags.verify;
 
   auto t0 = Clock::now();
   auto table = core::LoadRangeTable(paths, *overlap);
@@ -252,9 +258,9 @@ int RunBenchRanges(Args& args) {
   std::vector<std::optional<core::RangeRecord>> batch(kChunk);
   Clock::duration t_v4{}, t_v6{}, t_v4_batch{}, t_v6_batch{}, t_ref{};
 
-  Random random4{*seed}, random6{*seed ^ 0x5555};
-  for (uint64_t done = 0; done < *queries; done += kChunk) {
-    size_t n = std::min<uint64_t>(kChunk, *queries - done);
+  Random random4{seed}, random6{seed ^ 0x5555};
+  for (uint64_t done = 0; done < queries; done += kChunk) {
+    size_t n = std::min<uint64_t>(kChunk, queries - done);
     MakeV4(random4, n, &v4);
     MakeV6(random6, routed6, n, &v6);
 
@@ -311,7 +317,7 @@ int RunBenchRanges(Args& args) {
     }
   }
   auto rate = [&](Clock::duration d) {
-    return static_cast<double>(*queries) / Seconds(d);
+    return static_cast<double>(queries) / Seconds(d);
   };
   JsonObject out;
   out.Add("rows", uint64_t{table->v4_rows() + table->v6_rows()})
@@ -331,9 +337,34 @@ int RunBenchRanges(Args& args) {
   if (verify) {
     std::fprintf(stderr, "verify: %llu differences in %llu queries a kind\n",
                  static_cast<unsigned long long>(mismatches),
-                 static_cast<unsigned long long>(*queries));
+                 static_cast<unsigned long long>(queries));
   }
   return verify && mismatches != 0 ? 1 : 0;
+}
+
+CommandRun SetUpBenchRanges(CLI::App& app) {
+  auto flags = std::make_shared<RangesFlags>();
+  app.add_option("--table", flags->tables,
+                 "an ip2asn feed (TSV or CSV, gzip too); repeat for several "
+                 "(default: the bundled sample, " KEEL_DATA_DIR
+                 "/ip2asn-v4.tsv and ip2asn-v6.tsv; scripts/fetch-data gets "
+                 "the full feeds)")
+      ->allow_extra_args(false)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  app.add_option("--queries", flags->queries, "lookups of each kind")
+      ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 40));
+  app.add_option("--seed", flags->seed, "the queries' random seed");
+  app.add_option("--overlap", flags->overlap,
+                 "overlapping ranges in the feeds: an error, or the first or "
+                 "last given wins")
+      ->check(CLI::IsMember({"error", "first", "last"}));
+  app.add_flag("--verify", flags->verify,
+               "compare every answer with the reference's; exit 1 on any "
+               "difference");
+  app.add_flag("--json", flags->json,
+               "JSON output (the only format; accepted for scripts)");
+  app.footer("Prints one JSON object of rates, sizes and times.");
+  return [flags] { return RunBenchRanges(*flags); };
 }
 
 }  // namespace
@@ -341,6 +372,6 @@ int RunBenchRanges(Args& args) {
 KEEL_COMMAND("bench ranges",
              "time RangeTable load, image open and lookups against a plain "
              "sorted-array reference",
-             RunBenchRanges);
+             SetUpBenchRanges);
 
 }  // namespace keel::tools

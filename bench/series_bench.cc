@@ -1,5 +1,5 @@
 // keel bench series [--input FILE] [--series N] [--samples-per-series M]
-//   [--threads T] --json
+//   [--json]
 //
 // Ingests a workload into a SeriesStore and prints one JSON object: the
 // encoding's size, what the allocator holds for chunks and for everything
@@ -20,6 +20,7 @@
 #include <bit>
 #include <cmath>
 #include <cstdio>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -276,25 +277,20 @@ constexpr std::array<const char*, 4> kSelects = {
     R"(process_open_fds{region!~"us-.*",mode=""})",
 };
 
-int RunSeriesBench(Args& args) {
-  constexpr char kName[] = "bench series";
-  if (auto s = args.Check({"input", "series", "samples-per-series"}, {"json"});
-      !s.ok()) {
-    return Fail(kName, s, 2);
-  }
-  auto series = args.GetUint("series", 100000);
-  auto per_series = args.GetUint("samples-per-series", 1000);
-  if (!series.ok()) return Fail(kName, series.status(), 2);
-  if (!per_series.ok()) return Fail(kName, per_series.status(), 2);
-  if (*series == 0 || *series > UINT32_MAX) {
-    return Fail(kName, absl::InvalidArgumentError("--series must be 1..2^32-1"),
-                2);
-  }
+struct SeriesBenchFlags {
+  std::string input;
+  uint64_t series = 100000;
+  uint64_t samples_per_series = 1000;
+  bool json = false;  // the output is JSON either way
+};
 
+int RunSeriesBench(const SeriesBenchFlags& flags) {
+  constexpr char kName[] = "bench series";
   core::SeriesStore store;
-  auto ingest = args.Has("input")
-                    ? IngestFile(store, args.Get("input"))
-                    : IngestGenerated(store, *series, *per_series);
+  auto ingest =
+      !flags.input.empty()
+          ? IngestFile(store, InputPath(flags.input))
+          : IngestGenerated(store, flags.series, flags.samples_per_series);
   if (!ingest.ok()) return Fail(kName, ingest.status(), 1);
   core::SeriesStoreStats stats = store.Stats();
 
@@ -369,11 +365,27 @@ int RunSeriesBench(Args& args) {
   return 0;
 }
 
+CommandRun SetUpSeriesBench(CLI::App& app) {
+  auto flags = std::make_shared<SeriesBenchFlags>();
+  app.add_option("--input", flags->input,
+                 "samples in the import format to ingest instead of the "
+                 "generated workload; - reads stdin");
+  app.add_option("--series", flags->series, "generated series")
+      ->check(CLI::Range(uint64_t{1}, uint64_t{UINT32_MAX}));
+  app.add_option("--samples-per-series", flags->samples_per_series,
+                 "generated samples a series, 15 s apart")
+      ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 32));
+  app.add_flag("--json", flags->json,
+               "JSON output (the only format; accepted for scripts)");
+  app.footer("Prints one JSON object (see bench/series_bench.cc).");
+  return [flags] { return RunSeriesBench(*flags); };
+}
+
 }  // namespace
 
 KEEL_COMMAND("bench series",
              "ingest a generated or imported workload into a series store; "
              "print sizes and rates as JSON",
-             RunSeriesBench);
+             SetUpSeriesBench);
 
 }  // namespace keel::tools

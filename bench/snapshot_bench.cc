@@ -12,6 +12,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -102,28 +103,23 @@ absl::Status Fill(core::SeriesStore& store, uint32_t series,
   return absl::OkStatus();
 }
 
-int RunSnapshotBench(Args& args) {
+struct SnapshotBenchFlags {
+  uint64_t series = 1000000;
+  uint64_t chunks_per_series = 8;
+  std::string path;
+  bool json = false;  // the output is JSON either way
+};
+
+int RunSnapshotBench(const SnapshotBenchFlags& flags) {
   constexpr char kName[] = "bench snapshot";
-  if (auto s = args.Check({"series", "chunks-per-series", "path"}, {"json"});
-      !s.ok()) {
-    return Fail(kName, s, 2);
-  }
-  auto series = args.GetUint("series", 1000000);
-  auto chunks = args.GetUint("chunks-per-series", 8);
-  if (!series.ok()) return Fail(kName, series.status(), 2);
-  if (!chunks.ok()) return Fail(kName, chunks.status(), 2);
-  if (*series == 0 || *series > (1u << 24) || *chunks == 0 || *chunks > 64) {
-    return Fail(kName,
-                absl::InvalidArgumentError(
-                    "--series must be 1..16777216, --chunks-per-series 1..64"),
-                2);
-  }
-  std::string path = args.Get(
-      "path", absl::StrCat("/tmp/keel-bench-snapshot-", ::getpid(), ".snap"));
+  std::string path =
+      !flags.path.empty()
+          ? flags.path
+          : absl::StrCat("/tmp/keel-bench-snapshot-", ::getpid(), ".snap");
 
   auto store = std::make_unique<core::SeriesStore>();
-  if (absl::Status s = Fill(*store, static_cast<uint32_t>(*series),
-                            static_cast<uint32_t>(*chunks));
+  if (absl::Status s = Fill(*store, static_cast<uint32_t>(flags.series),
+                            static_cast<uint32_t>(flags.chunks_per_series));
       !s.ok()) {
     return Fail(kName, s, 1);
   }
@@ -168,10 +164,26 @@ int RunSnapshotBench(Args& args) {
   return 0;
 }
 
+CommandRun SetUpSnapshotBench(CLI::App& app) {
+  auto flags = std::make_shared<SnapshotBenchFlags>();
+  app.add_option("--series", flags->series, "series in the store")
+      ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 24));
+  app.add_option("--chunks-per-series", flags->chunks_per_series,
+                 "chunks of 120 samples a series")
+      ->check(CLI::Range(uint64_t{1}, uint64_t{64}));
+  app.add_option("--path", flags->path,
+                 "the snapshot file, removed at the end (default: "
+                 "/tmp/keel-bench-snapshot-PID.snap)");
+  app.add_flag("--json", flags->json,
+               "JSON output (the only format; accepted for scripts)");
+  app.footer("Prints one JSON object (see bench/snapshot_bench.cc).");
+  return [flags] { return RunSnapshotBench(*flags); };
+}
+
 }  // namespace
 
 KEEL_COMMAND("bench snapshot",
              "write, verify and restore a snapshot of N series x C chunks",
-             RunSnapshotBench);
+             SetUpSnapshotBench);
 
 }  // namespace keel::tools

@@ -21,6 +21,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
@@ -373,80 +374,91 @@ class Churn {
   double restore_seconds_ = 0, write_seconds_ = 0;
 };
 
-absl::StatusOr<ChurnConfig> ParseConfig(Args& args) {
-  if (auto s = args.Check({"series", "hours-before-restart",
-                           "hours-after-restart", "restore", "layout", "order",
-                           "allocator", "plot", "snapshot", "seed"});
-      !s.ok()) {
-    return s;
-  }
-  ChurnConfig c;
-  auto series = args.GetUint("series", c.series);
-  auto before = args.GetUint("hours-before-restart", 32);
-  auto after = args.GetUint("hours-after-restart", 36);
-  auto seed = args.GetUint("seed", 1);
-  for (const auto* v : {&series, &before, &after, &seed}) {
-    if (!v->ok()) return v->status();
-  }
-  if (*series == 0 || *series > (1u << 24)) {
-    return absl::InvalidArgumentError("--series must be 1..16777216");
-  }
-  if (*before == 0 || *before % 4 != 0 || *after == 0 || *after % 4 != 0 ||
-      *before + *after > 100000) {
+struct ChurnFlags {
+  uint64_t series = ChurnConfig().series;
+  uint64_t hours_before = 32, hours_after = 36;
+  uint64_t seed = 1;
+  std::string restore = "sizeclass", layout, order = "chronological";
+  std::string allocator = "arena", plot, snapshot;
+};
+
+absl::StatusOr<ChurnConfig> ParseConfig(const ChurnFlags& f) {
+  if (f.hours_before % 4 != 0 || f.hours_after % 4 != 0) {
     return absl::InvalidArgumentError(
         "--hours-before-restart and --hours-after-restart must be positive "
         "multiples of the 4 h window");
   }
-  c.series = static_cast<uint32_t>(*series);
-  c.hours_before = static_cast<int64_t>(*before);
-  c.hours_after = static_cast<int64_t>(*after);
-  c.seed = *seed;
-  std::string restore = args.Get("restore", "sizeclass");
-  std::string order = args.Get("order", "chronological");
-  std::string layout =
-      args.Get("layout", restore == "exact" ? "own-buffer" : "packed");
-  std::string allocator = args.Get("allocator", "arena");
-  if (restore != "sizeclass" && restore != "exact") {
-    return absl::InvalidArgumentError("--restore must be sizeclass or exact");
-  }
-  if (layout != "packed" && layout != "own-buffer") {
-    return absl::InvalidArgumentError("--layout must be packed or own-buffer");
-  }
-  if (restore == "exact" && layout == "packed") {
+  std::string layout = !f.layout.empty()      ? f.layout
+                       : f.restore == "exact" ? "own-buffer"
+                                              : "packed";
+  if (f.restore == "exact" && layout == "packed") {
     return absl::InvalidArgumentError(
         "--restore exact needs --layout own-buffer: packed chunks have no "
         "capacity of their own");
   }
-  if (order != "chronological" && order != "random") {
-    return absl::InvalidArgumentError(
-        "--order must be chronological or random");
-  }
-  if (allocator != "arena" && allocator != "malloc") {
-    return absl::InvalidArgumentError("--allocator must be arena or malloc");
-  }
-  c.exact = restore == "exact";
+  ChurnConfig c;
+  c.series = static_cast<uint32_t>(f.series);
+  c.hours_before = static_cast<int64_t>(f.hours_before);
+  c.hours_after = static_cast<int64_t>(f.hours_after);
+  c.seed = f.seed;
+  c.exact = f.restore == "exact";
   c.own_buffer = layout == "own-buffer";
-  c.random_order = order == "random";
-  c.libc_malloc = allocator == "malloc";
-  c.plot = args.Get("plot");
-  c.snapshot_path = args.Get(
-      "snapshot", absl::StrCat("/tmp/keel-churn-", ::getpid(), ".snap"));
+  c.random_order = f.order == "random";
+  c.libc_malloc = f.allocator == "malloc";
+  c.plot = f.plot;
+  c.snapshot_path = !f.snapshot.empty()
+                        ? f.snapshot
+                        : absl::StrCat("/tmp/keel-churn-", ::getpid(), ".snap");
   return c;
 }
 
-int RunChurn(Args& args) {
+int RunChurn(const ChurnFlags& flags) {
   constexpr char kName[] = "churn";
-  absl::StatusOr<ChurnConfig> config = ParseConfig(args);
-  if (!config.ok()) return Fail(kName, config.status(), 2);
+  absl::StatusOr<ChurnConfig> config = ParseConfig(flags);
+  if (!config.ok()) return UsageError(kName, config.status());
   Churn churn(*config);
   if (absl::Status s = churn.Run(); !s.ok()) return Fail(kName, s, 1);
   return 0;
+}
+
+CommandRun SetUpChurn(CLI::App& app) {
+  auto f = std::make_shared<ChurnFlags>();
+  app.add_option("--series", f->series, "series, a sample each every 15 s")
+      ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 24));
+  app.add_option("--hours-before-restart", f->hours_before,
+                 "simulated hours before the snapshot and restore (a "
+                 "multiple of 4)")
+      ->check(CLI::Range(uint64_t{4}, uint64_t{50000}));
+  app.add_option("--hours-after-restart", f->hours_after,
+                 "simulated hours after it (a multiple of 4)")
+      ->check(CLI::Range(uint64_t{4}, uint64_t{50000}));
+  app.add_option("--restore", f->restore,
+                 "sizeclass: keel's packed chunks, restored in order; exact: "
+                 "every chunk its own buffer, restored at its size")
+      ->check(CLI::IsMember({"sizeclass", "exact"}));
+  app.add_option("--layout", f->layout,
+                 "chunk buffers (default: packed; own-buffer with --restore "
+                 "exact)")
+      ->check(CLI::IsMember({"packed", "own-buffer"}));
+  app.add_option("--order", f->order, "the snapshot's series order")
+      ->check(CLI::IsMember({"chronological", "random"}));
+  app.add_option("--allocator", f->allocator,
+                 "where chunk bytes live: keel's arena or glibc's malloc")
+      ->check(CLI::IsMember({"arena", "malloc"}));
+  app.add_option("--plot", f->plot,
+                 "also draw RSS and live bytes over time into this PNG "
+                 "(needs gnuplot)");
+  app.add_option("--snapshot", f->snapshot,
+                 "the snapshot file (default: /tmp/keel-churn-PID.snap)");
+  app.add_option("--seed", f->seed, "the workload's random seed");
+  app.footer("Prints one JSON line a window boundary, then a summary line.");
+  return [f] { return RunChurn(*f); };
 }
 
 }  // namespace
 
 KEEL_COMMAND("churn",
              "simulate series churn across a snapshot restart; RSS per window",
-             RunChurn);
+             SetUpChurn);
 
 }  // namespace keel::tools

@@ -2,13 +2,16 @@
 //
 //   keel lookup --table ip2asn-v4.tsv --table ip2asn-v6.tsv 1.1.1.1 ::1
 //   keel lookup --table ip2asn.keel < addresses.txt
+//   gunzip -c ip2asn-v4.tsv.gz | keel lookup --table - 1.1.1.1
 //
 // One line per address: IP<TAB>ASN<TAB>COUNTRY<TAB>NAME, "-" for a field the
 // table lacks, or IP<TAB>- when no range holds it. A bad address prints
 // IP<TAB>error: why on stderr (a long one cut to 100 bytes and its length);
 // the others go on and the exit code is 1. A line of stdin longer than
 // LineReader::kMaxLineBytes, or a read error, stops it with exit code 1.
+#include <algorithm>
 #include <cstdio>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -139,18 +142,26 @@ class Answerer {
   bool all_good_ = true;
 };
 
-int RunLookup(Args& args) {
+struct LookupFlags {
+  std::vector<std::string> tables;
+  std::string overlap = "error";
+  std::vector<std::string> addresses;
+};
+
+int RunLookup(const LookupFlags& flags) {
   constexpr char kName[] = "lookup";
-  if (auto s = args.Check({"table", "overlap"}); !s.ok()) {
-    return Fail(kName, s, 2);
+  std::vector<std::string> tables;
+  for (const std::string& t : flags.tables) tables.push_back(InputPath(t));
+  const bool table_on_stdin =
+      std::find(flags.tables.begin(), flags.tables.end(), "-") !=
+      flags.tables.end();
+  if (table_on_stdin && flags.addresses.empty()) {
+    return UsageError(kName, absl::InvalidArgumentError(
+                                 "--table - reads the table from stdin: give "
+                                 "the addresses as arguments"));
   }
-  std::vector<std::string> tables = args.GetAll("table");
-  if (tables.empty()) {
-    return Fail(kName, absl::InvalidArgumentError("--table PATH is required"),
-                2);
-  }
-  auto overlap = core::ParseOverlapPolicy(args.Get("overlap", "error"));
-  if (!overlap.ok()) return Fail(kName, overlap.status(), 2);
+  auto overlap = core::ParseOverlapPolicy(flags.overlap);
+  if (!overlap.ok()) return UsageError(kName, overlap.status());
   // Mapped: a command lives for one batch of lookups, and reading only the
   // pages it touches keeps it within its RSS budget (README).
   auto table =
@@ -158,8 +169,8 @@ int RunLookup(Args& args) {
   if (!table.ok()) return Fail(kName, table.status());
 
   Answerer answerer(*table);
-  if (!args.positional().empty()) {
-    for (const std::string& ip : args.positional()) answerer.Add(ip);
+  if (!flags.addresses.empty()) {
+    for (const std::string& ip : flags.addresses) answerer.Add(ip);
   } else {
     StdinLines lines;
     std::string_view line;
@@ -178,10 +189,33 @@ int RunLookup(Args& args) {
   return answerer.all_good() ? 0 : 1;
 }
 
+CommandRun SetUpLookup(CLI::App& app) {
+  auto flags = std::make_shared<LookupFlags>();
+  app.add_option("--table", flags->tables,
+                 "a range table: an ip2asn TSV or CSV feed (gzip too) or an "
+                 "image from `keel table compile`; repeat for several feeds "
+                 "(an image stands alone); - reads it from stdin")
+      ->required()
+      ->allow_extra_args(false)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  app.add_option("--overlap", flags->overlap,
+                 "overlapping ranges in the feeds: an error, or the first or "
+                 "last given wins")
+      ->check(CLI::IsMember({"error", "first", "last"}));
+  app.add_option("ADDRESS", flags->addresses,
+                 "IPv4 or IPv6 addresses to look up; none: one a line on "
+                 "stdin");
+  app.footer(
+      "Prints IP<TAB>ASN<TAB>COUNTRY<TAB>NAME a line (- for a missing field),\n"
+      "IP<TAB>- when no range holds the address; exit 1 when an address was\n"
+      "bad or the table could not be read.");
+  return [flags] { return RunLookup(*flags); };
+}
+
 }  // namespace
 
 KEEL_COMMAND("lookup",
              "look IP addresses up in range tables (TSV, CSV, gzip or image)",
-             RunLookup);
+             SetUpLookup);
 
 }  // namespace keel::tools

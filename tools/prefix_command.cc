@@ -3,6 +3,7 @@
 // the exact prefix, or every more or less specific one. One line per
 // result, `QUERY<TAB>PREFIX<TAB>VALUE`, or `QUERY<TAB>-` when there is none.
 #include <cstdio>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -56,46 +57,39 @@ absl::Status AnswerEachStdinLine(const Table& table) {
   return lines.status();
 }
 
-int RunPrefix(Args& args) {
-  if (auto s = args.Check({"table", "longest", "exact", "more", "less"},
-                          {"skip-bad", "mask"});
-      !s.ok()) {
-    return Fail(kName, s, 2);
-  }
-  int queries = 0;
-  for (const char* flag : {"longest", "exact", "more", "less"}) {
-    queries += args.Has(flag) ? 1 : 0;
-  }
-  if (!args.Has("table") || queries != 1 || !args.positional().empty()) {
-    return Fail(kName,
-                absl::InvalidArgumentError(
-                    "usage: keel prefix --table FILE (--longest IP|- | "
-                    "--exact PREFIX | --more PREFIX | --less PREFIX) "
-                    "[--skip-bad] [--mask]"),
-                2);
+struct PrefixFlags {
+  std::string table;
+  std::string longest, exact, more, less;
+  bool skip_bad = false;
+  bool mask = false;
+};
+
+int RunPrefix(const PrefixFlags& flags) {
+  if (flags.table == "-" && flags.longest == "-") {
+    return UsageError(kName, absl::InvalidArgumentError(
+                                 "--table - and --longest - both read stdin"));
   }
   core::PrefixLoadOptions options;
-  options.skip_bad = args.Has("skip-bad");
-  options.mask = args.Has("mask");
+  options.skip_bad = flags.skip_bad;
+  options.mask = flags.mask;
   Table table;
-  auto stats = core::LoadPrefixTable(args.Get("table"), options, table);
+  auto stats = core::LoadPrefixTable(InputPath(flags.table), options, table);
   if (!stats.ok()) return Fail(kName, stats.status());
   if (stats->bad_rows > 0) {
     std::fprintf(stderr, "keel prefix: skipped %llu bad rows\n",
                  static_cast<unsigned long long>(stats->bad_rows));
   }
 
-  if (args.Has("longest")) {
-    std::string query = args.Get("longest");
+  if (!flags.longest.empty()) {
+    const std::string& query = flags.longest;
     absl::Status s = query == "-" ? AnswerEachStdinLine(table)
                                   : AnswerLongest(Table::Reader(table), query);
     if (!s.ok()) return Fail(kName, s, query == "-" ? 1 : 2);
     return 0;
   }
-  const char* flag = args.Has("exact")  ? "exact"
-                     : args.Has("more") ? "more"
-                                        : "less";
-  std::string query = args.Get(flag);
+  const std::string& query = !flags.exact.empty()  ? flags.exact
+                             : !flags.more.empty() ? flags.more
+                                                   : flags.less;
   auto prefix = Prefix::Parse(query, options.mask);
   if (!prefix.ok()) return Fail(kName, prefix.status(), 2);
   bool any = false;
@@ -103,9 +97,9 @@ int RunPrefix(Args& args) {
     PrintResult(query, p, value);
     any = true;
   };
-  if (args.Has("exact")) {
+  if (!flags.exact.empty()) {
     if (auto value = table.Exact(*prefix)) print(*prefix, *value);
-  } else if (args.Has("more")) {
+  } else if (!flags.more.empty()) {
     table.MoreSpecifics(*prefix, print);
   } else {
     table.LessSpecifics(*prefix, print);
@@ -114,11 +108,41 @@ int RunPrefix(Args& args) {
   return 0;
 }
 
+CommandRun SetUpPrefix(CLI::App& app) {
+  auto flags = std::make_shared<PrefixFlags>();
+  app.add_option("--table", flags->table,
+                 "a prefix-to-origin file: prefix/len<TAB>origin AS a line, "
+                 "`;` comments, gzip too (RouteViews pfx2as, pyasn); - reads "
+                 "it from stdin")
+      ->required();
+  CLI::Option_group* query =
+      app.add_option_group("query", "exactly one of these");
+  query->add_option("--longest", flags->longest,
+                    "the longest prefix holding IP; - answers each line of "
+                    "stdin");
+  query->add_option("--exact", flags->exact, "PREFIX itself");
+  query->add_option("--more", flags->more,
+                    "every prefix inside PREFIX (more specific), PREFIX too");
+  query->add_option("--less", flags->less,
+                    "every prefix holding PREFIX (less specific), PREFIX too");
+  query->require_option(1);
+  app.add_flag("--skip-bad", flags->skip_bad,
+               "skip rows that do not parse (counted on stderr) instead of "
+               "failing");
+  app.add_flag("--mask", flags->mask,
+               "mask host bits of prefixes (10.1.2.3/8 is 10.0.0.0/8) instead "
+               "of refusing them");
+  app.footer(
+      "Prints QUERY<TAB>PREFIX<TAB>ORIGIN a result, QUERY<TAB>- when there is\n"
+      "none.");
+  return [flags] { return RunPrefix(*flags); };
+}
+
 }  // namespace
 
 KEEL_COMMAND("prefix",
              "longest, exact, more- or less-specific prefixes from a BGP "
              "prefix-to-origin file",
-             RunPrefix);
+             SetUpPrefix);
 
 }  // namespace keel::tools

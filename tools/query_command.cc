@@ -16,6 +16,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -40,11 +41,6 @@ namespace {
 
 constexpr char kName[] = "query";
 constexpr size_t kMaxAnswerBytes = size_t{1} << 30;
-
-std::string Usage() {
-  return "usage: keel query EXPR [--time T] [--start S --end E --step D] "
-         "(--snapshot FILE | --url http://HOST:PORT) [--format json|table]";
-}
 
 // --- A small JSON reader, for --url --format table: the answer's shape is
 // the Prometheus API's, nothing else is needed.
@@ -368,32 +364,21 @@ absl::StatusOr<HttpAnswer> HttpGetUrl(const std::string& url,
   return answer;
 }
 
-int RunQuery(Args& args) {
-  if (auto s = args.Check(
-          {"time", "start", "end", "step", "snapshot", "url", "format"});
-      !s.ok()) {
-    return Fail(kName, s, 2);
-  }
-  const std::string format = args.Get("format", "json");
-  Request r;
-  r.range = args.Has("start") || args.Has("end") || args.Has("step");
-  if (args.positional().size() != 1 ||
-      args.Has("snapshot") == args.Has("url") ||
-      (format != "json" && format != "table") ||
-      (r.range && (!args.Has("start") || !args.Has("end") ||
-                   !args.Has("step") || args.Has("time")))) {
-    return Fail(kName, absl::InvalidArgumentError(Usage()), 2);
-  }
-  r.expr = args.positional()[0];
-  r.time = args.Get("time");
-  r.start = args.Get("start");
-  r.end = args.Get("end");
-  r.step = args.Get("step");
+struct QueryFlags {
+  Request request;
+  std::string snapshot, url;
+  std::string format = "json";
+};
+
+int RunQuery(const QueryFlags& flags) {
+  const std::string& format = flags.format;
+  Request r = flags.request;
+  r.range = !r.start.empty();
 
   std::string json;
   absl::StatusOr<query::Value> value = absl::UnknownError("");
-  if (args.Has("snapshot")) {
-    value = EvalSnapshot(r, args.Get("snapshot"));
+  if (!flags.snapshot.empty()) {
+    value = EvalSnapshot(r, InputPath(flags.snapshot));
     if (!value.ok()) return Fail(kName, value.status(), 1);
     if (format == "json") {
       json = R"({"status":"success","data":)";
@@ -410,7 +395,7 @@ int RunQuery(Args& args) {
     } else if (!r.time.empty()) {
       absl::StrAppend(&target, "&time=", Escape(r.time));
     }
-    auto answer = HttpGetUrl(args.Get("url"), target);
+    auto answer = HttpGetUrl(flags.url, target);
     if (!answer.ok()) return Fail(kName, answer.status(), 1);
     if (answer->status != 200) {
       return Fail(kName,
@@ -438,10 +423,38 @@ int RunQuery(Args& args) {
   return 0;
 }
 
+CommandRun SetUpQuery(CLI::App& app) {
+  auto flags = std::make_shared<QueryFlags>();
+  Request& r = flags->request;
+  app.add_option("EXPR", r.expr, "the PromQL expression")->required();
+  CLI::Option* time = app.add_option(
+      "--time", r.time,
+      "instant query time: Unix seconds or RFC 3339 (default: now)");
+  CLI::Option* start = app.add_option(
+      "--start", r.start, "range query start (with --end and --step)");
+  CLI::Option* end = app.add_option("--end", r.end, "range query end");
+  CLI::Option* step = app.add_option(
+      "--step", r.step, "range query resolution: seconds or a duration (15s)");
+  start->needs(end)->needs(step)->excludes(time);
+  end->needs(start);
+  step->needs(start);
+  CLI::Option_group* source = app.add_option_group("source", "exactly one");
+  source->add_option("--snapshot", flags->snapshot,
+                     "a snapshot file, restored into this process");
+  source->add_option("--url", flags->url,
+                     "a running keel serve or Prometheus: http://HOST:PORT");
+  source->require_option(1);
+  app.add_option("--format", flags->format,
+                 "json: the Prometheus API's answer; table: a line a sample, "
+                 "labels<TAB>time<TAB>value")
+      ->check(CLI::IsMember({"json", "table"}));
+  return [flags] { return RunQuery(*flags); };
+}
+
 }  // namespace
 
 KEEL_COMMAND("query",
              "evaluate PromQL against a snapshot or a running server (--url)",
-             RunQuery);
+             SetUpQuery);
 
 }  // namespace keel::tools

@@ -1,8 +1,14 @@
-// keel series import FILE [--snapshot-out PATH]: reads samples in the import
-// format (core/series/series_text_format.h) into a fresh SeriesStore and
-// prints, as JSON, what it stored; with --snapshot-out also writes a snapshot
-// of it.
+// keel series import [FILE] [--snapshot-out PATH]: reads samples in the
+// import format (core/series/series_text_format.h) from FILE or stdin into a
+// fresh SeriesStore and prints, as JSON, what it stored; with --snapshot-out
+// also writes a snapshot of it.
+//
+//   keel series import < metrics.txt
+#include <unistd.h>
+
 #include <cstdio>
+#include <memory>
+#include <string>
 
 #include "absl/status/status.h"
 #include "core/series/series_store.h"
@@ -14,21 +20,23 @@
 namespace keel::tools {
 namespace {
 
-int RunSeriesImport(Args& args) {
+struct SeriesImportFlags {
+  std::string file = "-";
+  std::string snapshot_out;
+};
+
+int RunSeriesImport(const SeriesImportFlags& flags) {
   constexpr char kName[] = "series import";
-  if (auto s = args.Check({"snapshot-out"}); !s.ok()) return Fail(kName, s, 2);
-  if (args.positional().size() != 1) {
-    return Fail(kName,
-                absl::InvalidArgumentError(
-                    "usage: keel series import FILE [--snapshot-out PATH]"),
-                2);
+  if (flags.file == "-" && isatty(0) == 1) {
+    return UsageError(kName, absl::InvalidArgumentError(
+                                 "no FILE given and stdin is a terminal"));
   }
   core::SeriesStore store;
-  auto summary = core::ImportTextFile(args.positional()[0], store);
+  auto summary = core::ImportTextFile(InputPath(flags.file), store);
   if (!summary.ok()) return Fail(kName, summary.status(), 1);
   core::SeriesStoreStats stats = store.Stats();
   JsonObject out;
-  out.Add("file", args.positional()[0])
+  out.Add("file", flags.file)
       .Add("lines", summary->lines)
       .Add("samples_read", summary->samples)
       .Add("appended", summary->appended)
@@ -44,10 +52,10 @@ int RunSeriesImport(Args& args) {
   if (stats.samples > 0) {
     out.Add("min_time", stats.min_time).Add("max_time", stats.max_time);
   }
-  if (args.Has("snapshot-out")) {
-    auto written = snapshot::WriteSnapshot(store, args.Get("snapshot-out"));
+  if (!flags.snapshot_out.empty()) {
+    auto written = snapshot::WriteSnapshot(store, flags.snapshot_out);
     if (!written.ok()) return Fail(kName, written.status(), 1);
-    out.Add("snapshot", args.Get("snapshot-out"))
+    out.Add("snapshot", flags.snapshot_out)
         .Add("snapshot_bytes", written->bytes)
         .Add("snapshot_write_seconds", written->write_seconds);
   }
@@ -55,11 +63,22 @@ int RunSeriesImport(Args& args) {
   return 0;
 }
 
+CommandRun SetUpSeriesImport(CLI::App& app) {
+  auto flags = std::make_shared<SeriesImportFlags>();
+  app.add_option("FILE", flags->file,
+                 "samples, `name{labels} value timestamp_ms` a line (the "
+                 "Prometheus text format; gzip too); - or none reads stdin");
+  app.add_option("--snapshot-out", flags->snapshot_out,
+                 "also write a snapshot of the store to this path");
+  app.footer("Prints, as JSON, what the store holds after the import.");
+  return [flags] { return RunSeriesImport(*flags); };
+}
+
 }  // namespace
 
 KEEL_COMMAND("series import",
              "read samples in the Prometheus text format (ms timestamps) into "
              "a series store; print what it stored",
-             RunSeriesImport);
+             SetUpSeriesImport);
 
 }  // namespace keel::tools

@@ -1,8 +1,10 @@
-// keel series dump --snapshot PATH: every sample of a snapshot in the import
-// format, series by series (sorted by labels), each in time order, values
-// printed so that `series import` reads back the same bits.
+// keel series dump PATH (or --snapshot PATH): every sample of a snapshot in the
+// import format, series by series (sorted by labels), each in time order,
+// values printed so that `series import` reads back the same bits.
 #include <algorithm>
 #include <cstdio>
+#include <memory>
+#include <string>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -21,13 +23,13 @@ bool LabelsLess(const core::Labels& a, const core::Labels& b) {
       });
 }
 
-int RunDump(Args& args) {
+struct DumpFlags {
+  std::string snapshot;  // --snapshot PATH or PATH
+};
+
+int RunDump(const DumpFlags& flags) {
   constexpr char kName[] = "series dump";
-  if (auto s = args.Check({"snapshot"}); !s.ok()) return Fail(kName, s, 2);
-  if (!args.Has("snapshot") || !args.positional().empty()) {
-    return Fail(kName, absl::InvalidArgumentError("usage: --snapshot PATH"), 2);
-  }
-  auto store = snapshot::RestoreSnapshot(args.Get("snapshot"));
+  auto store = snapshot::RestoreSnapshot(InputPath(flags.snapshot));
   if (!store.ok()) return Fail(kName, store.status(), 1);
   const core::SeriesSet cut = (*store)->Cut();
   std::vector<const core::SeriesSet::Entry*> order;
@@ -50,9 +52,24 @@ int RunDump(Args& args) {
   return 0;
 }
 
+CommandRun SetUpDump(CLI::App& app) {
+  auto flags = std::make_shared<DumpFlags>();
+  CLI::Option_group* which = app.add_option_group("snapshot", "one of these");
+  which->add_option("SNAPSHOT", flags->snapshot,
+                    "the snapshot file (from keel serve's data directory or "
+                    "`keel series import --snapshot-out`)");
+  which->add_option("--snapshot", flags->snapshot, "the same, as a flag");
+  which->require_option(1);
+  app.footer(
+      "Prints every sample in the import format: `keel series import` reads\n"
+      "the output back to the same bits.");
+  return [flags] { return RunDump(*flags); };
+}
+
 }  // namespace
 
 KEEL_COMMAND("series dump",
-             "print every sample of a snapshot in the import format", RunDump);
+             "print every sample of a snapshot in the import format",
+             SetUpDump);
 
 }  // namespace keel::tools

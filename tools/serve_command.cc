@@ -1,12 +1,16 @@
 // keel serve: the long-running HTTP server (tools/server/serve_app.h) with
 // the ip2asn and prefix tables, time series from Prometheus remote write,
-// snapshots in a data directory, and /metrics. Runs until SIGTERM or SIGINT,
+// snapshots in a data directory, and /metrics. SIGHUP reloads the lookup
+// tables. Runs until SIGTERM or SIGINT,
 // then takes a final snapshot and exits 0 (1 if that snapshot failed).
 #include <pthread.h>
 #include <signal.h>
 
+#include <array>
 #include <cstring>
+#include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "tools/command.h"
@@ -19,51 +23,54 @@ namespace {
 
 constexpr char kName[] = "serve";
 
-int RunServe(Args& args) {
-  std::vector<std::string_view> valued = {"config"};
-  valued.insert(valued.end(), std::begin(kServeKeys), std::end(kServeKeys));
-  if (auto s = args.Check(valued); !s.ok()) {
-    return Fail(kName, s, 2);
-  }
-  if (!args.positional().empty()) {
-    return Fail(kName,
-                absl::InvalidArgumentError(absl::StrCat(
-                    "unexpected argument \"", args.positional()[0], "\"")),
-                2);
-  }
+struct ServeFlags {
+  std::string config;
+  // The option of each of kServeKeys, in its order: its results() are the
+  // values given (the last one; every one for a repeatable key).
+  std::array<const CLI::Option*, std::size(kServeKeys)> keys{};
+};
+
+int RunServe(const ServeFlags& flags) {
   Settings settings;
-  if (args.Has("config")) {
-    auto from_file = ReadConfigFile(args.Get("config"));
-    if (!from_file.ok()) return Fail(kName, from_file.status(), 2);
+  if (!flags.config.empty()) {
+    auto from_file = ReadConfigFile(flags.config);
+    if (!from_file.ok()) return UsageError(kName, from_file.status());
     settings = *std::move(from_file);
   }
-  Settings flags;
-  for (std::string_view key : kServeKeys) {
-    for (std::string& value : args.GetAll(key)) {
-      flags.emplace_back(std::string(key), std::move(value));
+  Settings given;
+  for (size_t i = 0; i < kServeKeys.size(); ++i) {
+    for (const std::string& value : flags.keys[i]->results()) {
+      given.emplace_back(std::string(kServeKeys[i]), value);
     }
   }
-  MergeSettings(flags, &settings);
+  MergeSettings(given, &settings);
   auto config = ServeConfig::FromSettings(settings);
-  if (!config.ok()) return Fail(kName, config.status(), 2);
+  if (!config.ok()) return UsageError(kName, config.status());
 
   // Block the stop signals before any thread starts, so that every thread
   // inherits the mask and only sigwait below receives them.
   // A shell starting us in the background may have set them to be ignored,
   // and sigwait never sees an ignored signal.
+  // SIGHUP reloads the lookup tables (systemctl reload) and waits on.
   signal(SIGTERM, SIG_DFL);
   signal(SIGINT, SIG_DFL);
+  signal(SIGHUP, SIG_DFL);
   sigset_t stop_signals;
   sigemptyset(&stop_signals);
   sigaddset(&stop_signals, SIGTERM);
   sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   signal(SIGPIPE, SIG_IGN);  // a client gone mid-answer is not fatal
 
   auto app = ServeApp::Start(*config);
   if (!app.ok()) return Fail(kName, app.status(), 1);
   int signal_number = 0;
-  sigwait(&stop_signals, &signal_number);
+  while (sigwait(&stop_signals, &signal_number) == 0 &&
+         signal_number == SIGHUP) {
+    LogEvent("received SIGHUP: reloading the lookup tables");
+    (*app)->ReloadTables().IgnoreError();  // logged and counted
+  }
   LogEvent(
       absl::StrCat("received SIG", sigabbrev_np(signal_number), ": stopping"));
   absl::Status stopped = (*app)->Stop();
@@ -72,11 +79,36 @@ int RunServe(Args& args) {
   return 0;
 }
 
+CommandRun SetUpServe(CLI::App& app) {
+  auto flags = std::make_shared<ServeFlags>();
+  app.add_option("--config", flags->config,
+                 "a file of `key = value` lines, keys named as these flags; "
+                 "a flag given replaces the file's values for its key");
+  for (size_t i = 0; i < kServeKeys.size(); ++i) {
+    const ServeKey& key = kServeKeyHelp[i];
+    CLI::Option* option = app.add_option("--" + std::string(key.name))
+                              ->description(std::string(key.help))
+                              ->type_name("VALUE")
+                              ->default_str(std::string(key.default_text));
+    if (key.name == "ip2asn") {  // repeatable: every value counts
+      option->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
+          ->allow_extra_args(false);
+    }
+    flags->keys[i] = option;
+  }
+  app.footer(
+      "Runs until SIGTERM or SIGINT, then takes a final snapshot (with\n"
+      "--data-dir). In a config file `#` starts a comment, relative paths are\n"
+      "taken from the file's directory, and ip2asn may be given on several\n"
+      "lines. Durations: 500ms, 30s, 5m, 2h, 1d.");
+  return [flags] { return RunServe(*flags); };
+}
+
 }  // namespace
 
 KEEL_COMMAND("serve",
              "HTTP server: IP and prefix lookups, Prometheus remote write and "
              "queries, /metrics, snapshots",
-             RunServe);
+             SetUpServe);
 
 }  // namespace keel::tools

@@ -6,6 +6,8 @@
 // the field that failed. Only a regular file is read: a FIFO or a device is
 // refused at once.
 #include <cstdio>
+#include <memory>
+#include <string>
 
 #include "absl/status/status.h"
 #include "snapshot/reader.h"
@@ -15,19 +17,18 @@
 namespace keel::tools {
 namespace {
 
-absl::StatusOr<std::string> OnePath(Args& args) {
-  if (auto s = args.Check({}, {}); !s.ok()) return s;
-  if (args.positional().size() != 1) {
-    return absl::InvalidArgumentError("takes exactly one snapshot PATH");
-  }
-  return args.positional()[0];
+// The snapshot PATH both commands take: `run(path)` once parsed.
+CommandRun SetUpPath(CLI::App& app, int (*run)(const std::string& path)) {
+  auto path = std::make_shared<std::string>();
+  app.add_option("PATH", *path,
+                 "the snapshot file (a regular file; - when stdin is one)")
+      ->required();
+  return [path, run] { return run(InputPath(*path)); };
 }
 
-int RunInspect(Args& args) {
+int RunInspect(const std::string& path) {
   constexpr char kName[] = "snapshot inspect";
-  absl::StatusOr<std::string> path = OnePath(args);
-  if (!path.ok()) return Fail(kName, path.status(), 2);
-  absl::StatusOr<snapshot::SnapshotInfo> info = snapshot::VerifySnapshot(*path);
+  absl::StatusOr<snapshot::SnapshotInfo> info = snapshot::VerifySnapshot(path);
   if (!info.ok()) return Fail(kName, info.status(), 1);
   JsonObject sections;
   sections.Add("header", info->header_section_bytes)
@@ -36,7 +37,7 @@ int RunInspect(Args& args) {
       .Add("chunks", info->chunk_section_bytes)
       .Add("footer", info->footer_section_bytes);
   JsonObject out;
-  out.Add("path", *path)
+  out.Add("path", path)
       .Add("version", info->version)
       .Add("chunk_order",
            info->random_order ? "series_random" : "chronological")
@@ -56,28 +57,34 @@ int RunInspect(Args& args) {
   return 0;
 }
 
-int RunVerify(Args& args) {
+int RunVerify(const std::string& path) {
   constexpr char kName[] = "snapshot verify";
-  absl::StatusOr<std::string> path = OnePath(args);
-  if (!path.ok()) return Fail(kName, path.status(), 2);
-  absl::StatusOr<snapshot::SnapshotInfo> info = snapshot::VerifySnapshot(*path);
+  absl::StatusOr<snapshot::SnapshotInfo> info = snapshot::VerifySnapshot(path);
   if (!info.ok()) return Fail(kName, info.status(), 1);
   std::printf("%s: ok, %llu series, %llu chunks, %llu samples, %llu bytes\n",
-              path->c_str(), static_cast<unsigned long long>(info->series),
+              path.c_str(), static_cast<unsigned long long>(info->series),
               static_cast<unsigned long long>(info->chunks),
               static_cast<unsigned long long>(info->samples),
               static_cast<unsigned long long>(info->file_bytes));
   return 0;
 }
 
+CommandRun SetUpInspect(CLI::App& app) {
+  app.footer(
+      "Prints one JSON object; exit 1 when the file does not check out.");
+  return SetUpPath(app, RunInspect);
+}
+
+CommandRun SetUpVerify(CLI::App& app) { return SetUpPath(app, RunVerify); }
+
 }  // namespace
 
 KEEL_COMMAND("snapshot inspect",
              "check a series snapshot and print its counts and section sizes",
-             RunInspect);
+             SetUpInspect);
 KEEL_COMMAND("snapshot verify",
              "check a series snapshot's blocks, chunks and labels; exit 1 "
              "naming the offset",
-             RunVerify);
+             SetUpVerify);
 
 }  // namespace keel::tools

@@ -9,8 +9,7 @@
 namespace keel::tools {
 namespace {
 
-int RunStats(Args& args) {
-  if (auto s = args.Check({}); !s.ok()) return Fail("stats", s, 2);
+int RunStats() {
   diagnostics::AllocCollector collector;
   std::string text =
       prometheus::TextSerializer().Serialize(collector.Collect());
@@ -18,8 +17,10 @@ int RunStats(Args& args) {
   return 0;
 }
 
+CommandRun SetUpStats(CLI::App&) { return RunStats; }
+
 }  // namespace
 
-KEEL_COMMAND("stats", "print the allocator's Prometheus metrics", RunStats);
+KEEL_COMMAND("stats", "print the allocator's Prometheus metrics", SetUpStats);
 
 }  // namespace keel::tools

@@ -22,6 +22,7 @@
 #include <cstdio>
 #include <fstream>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -142,39 +143,22 @@ struct Acknowledged {
   int64_t t;
 };
 
-int RunFlood(Args& args) {
-  if (auto s = args.Check({"url", "pid", "series", "series-per-request",
-                           "writers", "queriers", "seconds"});
-      !s.ok()) {
-    return Fail(kName, s, 2);
-  }
-  Options o;
-  std::string url = args.Get("url");
+struct FloodFlags {
+  std::string url;
+  Options options;
+};
+
+int RunFlood(const FloodFlags& flags) {
+  Options o = flags.options;
+  const std::string& url = flags.url;
   size_t colon = url.rfind(':');
   if (!url.starts_with("http://127.0.0.1:") ||
-      !absl::SimpleAtoi(url.substr(colon + 1), &o.port) ||
-      !absl::SimpleAtoi(args.Get("pid"), &o.pid)) {
-    return Fail(kName,
-                absl::InvalidArgumentError(
-                    "needs --url http://127.0.0.1:PORT and --pid PID of a "
-                    "running keel serve (bench/flood.sh starts one)"),
-                2);
+      !absl::SimpleAtoi(url.substr(colon + 1), &o.port)) {
+    return UsageError(kName, absl::InvalidArgumentError(
+                                 "needs --url http://127.0.0.1:PORT of a "
+                                 "running keel serve (bench/flood.sh starts "
+                                 "one)"));
   }
-  auto series = args.GetUint("series", o.series);
-  auto per_request = args.GetUint("series-per-request", o.per_request);
-  auto writers = args.GetUint("writers", o.writers);
-  auto queriers = args.GetUint("queriers", o.queriers);
-  auto seconds = args.GetDouble("seconds", o.seconds);
-  for (const absl::Status& s :
-       {series.status(), per_request.status(), writers.status(),
-        queriers.status(), seconds.status()}) {
-    if (!s.ok()) return Fail(kName, s, 2);
-  }
-  o.series = *series;
-  o.per_request = std::clamp<uint64_t>(*per_request, 1, 100'000);
-  o.writers = static_cast<int>(std::clamp<uint64_t>(*writers, 1, 64));
-  o.queriers = static_cast<int>(std::clamp<uint64_t>(*queriers, 0, 64));
-  o.seconds = std::clamp(*seconds, 1.0, 3600.0);
 
   const uint64_t batches = (o.series + o.per_request - 1) / o.per_request;
   const Clock::time_point start = Clock::now();
@@ -334,11 +318,37 @@ int RunFlood(Args& args) {
              : 1;
 }
 
+CommandRun SetUpFlood(CLI::App& app) {
+  auto flags = std::make_shared<FloodFlags>();
+  Options& o = flags->options;
+  app.add_option("--url", flags->url,
+                 "the keel serve to flood: http://127.0.0.1:PORT")
+      ->required();
+  app.add_option("--pid", o.pid, "its process id, whose RSS is read")
+      ->required()
+      ->check(CLI::PositiveNumber);
+  app.add_option("--series", o.series, "new series to write")
+      ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 40));
+  app.add_option("--series-per-request", o.per_request,
+                 "series a remote-write request")
+      ->check(CLI::Range(uint64_t{1}, uint64_t{100'000}));
+  app.add_option("--writers", o.writers, "writer threads")
+      ->check(CLI::Range(1, 64));
+  app.add_option("--queriers", o.queriers, "query threads")
+      ->check(CLI::Range(0, 64));
+  app.add_option("--seconds", o.seconds, "stop writing after this long")
+      ->check(CLI::Range(1.0, 3600.0));
+  app.footer(
+      "Prints one JSON object; exit 1 when acknowledged samples were lost\n"
+      "or a probe failed.");
+  return [flags] { return RunFlood(*flags); };
+}
+
 }  // namespace
 
 KEEL_COMMAND("bench flood",
              "write and query flood against a running keel serve: RSS, "
              "probes, acknowledged samples lost (JSON)",
-             RunFlood);
+             SetUpFlood);
 
 }  // namespace keel::tools

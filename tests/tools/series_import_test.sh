@@ -1,6 +1,6 @@
 #!/bin/bash
-# keel series import: prints what it stored as JSON; a bad line fails with
-# its file and line number; usage errors exit 2.
+# keel series import: prints what it stored as JSON, from a file or stdin; a
+# bad line fails with its file and line number; usage errors exit 2.
 set -u
 src=$1
 keel=$3
@@ -17,9 +17,16 @@ rc=$?
 [[ $rc == 1 ]] || fail "bad line: exit $rc, want 1"
 [[ $err == *"series_bad_line.txt:4: at byte 14"* ]] || fail "bad line: $err"
 
-"$keel" series import >/dev/null 2>&1
+# No file, or -, reads stdin: the same store as from the file.
+from_stdin=$("$keel" series import <"$src/tests/data/series_sample.txt") || fail "stdin: exit $?"
+from_dash=$(cat "$src/tests/data/series_sample.txt" | "$keel" series import -) || fail "-: exit $?"
+for got in "$from_stdin" "$from_dash"; do
+  [[ ${got#*\"lines\"} == "${out#*\"lines\"}" ]] || fail "stdin: $got, want as $out"
+done
+[[ $from_stdin == '{"file":"-",'* ]] || fail "stdin: file not named -: $from_stdin"
+"$keel" series import a.txt b.txt >/dev/null 2>&1
 rc=$?
-[[ $rc == 2 ]] || fail "no file: exit $rc, want 2"
+[[ $rc == 2 ]] || fail "two files: exit $rc, want 2"
 "$keel" series import /nonexistent/file.txt >/dev/null 2>&1
 rc=$?
 [[ $rc == 1 ]] || fail "missing file: exit $rc, want 1"

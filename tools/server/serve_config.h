@@ -24,7 +24,9 @@
 #ifndef KEEL_TOOLS_SERVER_SERVE_CONFIG_H_
 #define KEEL_TOOLS_SERVER_SERVE_CONFIG_H_
 
+#include <array>
 #include <cstdint>
+#include <iterator>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -37,30 +39,58 @@ namespace keel::tools {
 // (key, value) in the order given.
 using Settings = std::vector<std::pair<std::string, std::string>>;
 
+// A key `keel serve` takes, as a flag name, with the default that
+// ServeConfig holds (as the file would give it) and what it sets.
+struct ServeKey {
+  std::string_view name;
+  std::string_view default_text;  // "" for none
+  std::string_view help;
+};
+
+inline constexpr ServeKey kServeKeyHelp[] = {
+    {"listen", "127.0.0.1:9464",
+     "address to serve HTTP on: PORT (loopback), IPV4:PORT, [IPV6]:PORT or "
+     "HOST:PORT; port 0 picks one"},
+    {"ip2asn", "",
+     "an ip2asn feed (TSV or CSV, gzip too) or table image for /v1/lookup; "
+     "repeat for several feeds"},
+    {"pfx2as", "", "a prefix-to-origin file for /v1/prefix"},
+    {"data-dir", "",
+     "directory for series snapshots, restored at start (none: no "
+     "snapshots)"},
+    {"snapshot-interval", "5m", "time between snapshots"},
+    {"snapshot-keep", "2", "snapshots kept in data-dir (1..1000)"},
+    {"retention-windows", "8", "chunk windows of samples kept (1..1000000)"},
+    {"chunk-window", "2h", "time span of a chunk window (at least 1s)"},
+    {"threads", "512", "HTTP worker threads, one per open connection"},
+    {"read-timeout", "30s", "time for a request's headers and body to arrive"},
+    {"idle-timeout", "5s", "an idle keep-alive connection is closed after"},
+    {"max-concurrent-writes", "16",
+     "remote writes, imports and snapshots at once"},
+    {"max-concurrent-queries", "20", "queries at once"},
+    {"auth-token-file", "",
+     "file holding the bearer token that writes, reloads and snapshots "
+     "need (none: no token)"},
+    {"max-future", "10m", "samples further ahead of now are rejected"},
+    {"max-series", "2000000", "series the store holds at most"},
+    {"max-new-series-per-request", "50000", "new series one write may create"},
+    {"write-decoded-budget", "256MiB",
+     "decoded bytes of all writes in flight (B, KB, MB, GB, KiB, MiB, GiB)"},
+    {"import-max-bytes", "32MiB",
+     "largest import body, received and decompressed"},
+    {"query-timeout", "2m", "a query running longer is stopped"},
+    {"query-max-samples", "50000000", "samples one query may load"},
+    {"query-max-result-bytes", "256MiB", "largest query answer"},
+    {"snapshot-max-series-loss", "0.5",
+     "a snapshot holding fewer than (1 - this) of the last one's series "
+     "does not replace it silently"}};
+
 // Every key `keel serve` takes, as flag names.
-inline constexpr std::string_view kServeKeys[] = {"listen",
-                                                  "ip2asn",
-                                                  "pfx2as",
-                                                  "data-dir",
-                                                  "snapshot-interval",
-                                                  "snapshot-keep",
-                                                  "retention-windows",
-                                                  "chunk-window",
-                                                  "threads",
-                                                  "read-timeout",
-                                                  "idle-timeout",
-                                                  "max-concurrent-writes",
-                                                  "max-concurrent-queries",
-                                                  "auth-token-file",
-                                                  "max-future",
-                                                  "max-series",
-                                                  "max-new-series-per-request",
-                                                  "write-decoded-budget",
-                                                  "import-max-bytes",
-                                                  "query-timeout",
-                                                  "query-max-samples",
-                                                  "query-max-result-bytes",
-                                                  "snapshot-max-series-loss"};
+inline constexpr auto kServeKeys = [] {
+  std::array<std::string_view, std::size(kServeKeyHelp)> keys{};
+  for (size_t i = 0; i < keys.size(); ++i) keys[i] = kServeKeyHelp[i].name;
+  return keys;
+}();
 
 struct ServeConfig {
   std::string listen = "127.0.0.1:9464";  // as ParseListenAddress returns
