@@ -137,6 +137,42 @@ TEST_CASE("config file: keys, comments, relative paths, flags override") {
   CHECK(config->ip2asn[0] == "c.tsv");
 }
 
+TEST_CASE("the defaults --help shows are ServeConfig's") {
+  Settings defaults;
+  for (const ServeKey& key : kServeKeyHelp) {
+    if (!key.default_text.empty()) {
+      defaults.emplace_back(std::string(key.name),
+                            std::string(key.default_text));
+    }
+  }
+  auto shown = ServeConfig::FromSettings(defaults);
+  REQUIRE(shown.ok());
+  const ServeConfig held;
+  CHECK(shown->listen == held.listen);
+  CHECK(shown->ip2asn == held.ip2asn);
+  CHECK(shown->pfx2as == held.pfx2as);
+  CHECK(shown->data_dir == held.data_dir);
+  CHECK(shown->snapshot_interval_ms == held.snapshot_interval_ms);
+  CHECK(shown->snapshot_keep == held.snapshot_keep);
+  CHECK(shown->retention_windows == held.retention_windows);
+  CHECK(shown->chunk_window_ms == held.chunk_window_ms);
+  CHECK(shown->threads == held.threads);
+  CHECK(shown->read_timeout_ms == held.read_timeout_ms);
+  CHECK(shown->idle_timeout_ms == held.idle_timeout_ms);
+  CHECK(shown->max_concurrent_writes == held.max_concurrent_writes);
+  CHECK(shown->max_concurrent_queries == held.max_concurrent_queries);
+  CHECK(shown->auth_token_file == held.auth_token_file);
+  CHECK(shown->max_future_ms == held.max_future_ms);
+  CHECK(shown->max_series == held.max_series);
+  CHECK(shown->max_new_series_per_request == held.max_new_series_per_request);
+  CHECK(shown->write_decoded_budget_bytes == held.write_decoded_budget_bytes);
+  CHECK(shown->import_max_bytes == held.import_max_bytes);
+  CHECK(shown->query_timeout_ms == held.query_timeout_ms);
+  CHECK(shown->query_max_samples == held.query_max_samples);
+  CHECK(shown->query_max_result_bytes == held.query_max_result_bytes);
+  CHECK(shown->snapshot_max_series_loss == held.snapshot_max_series_loss);
+}
+
 TEST_CASE("config errors name the file and line or the key") {
   TempDir dir("serve_test");
   auto no_eq = ReadConfigFile(dir.Write("a.conf", "listen = x\nbogus\n"));

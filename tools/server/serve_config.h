@@ -40,7 +40,8 @@ namespace keel::tools {
 using Settings = std::vector<std::pair<std::string, std::string>>;
 
 // A key `keel serve` takes, as a flag name, with the default that
-// ServeConfig holds (as the file would give it) and what it sets.
+// ServeConfig holds (as the file would give it; serve_parsing_test checks
+// they agree) and what it sets, for --help.
 struct ServeKey {
   std::string_view name;
   std::string_view default_text;  // "" for none
