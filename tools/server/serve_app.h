@@ -64,6 +64,18 @@ class ServeApp {
   // REQUIRES: ready().
   core::SeriesStore& store() { return *store_; }
 
+  // Rebuilds the lookup tables from their files and swaps them in (SIGHUP;
+  // POST /v1/reload is the same over HTTP), after a running reload ends.
+  // On error the old tables stay served; the error names the file. Before
+  // Load is done: FailedPrecondition (the tables it loads are the files').
+  absl::Status ReloadTables() {
+    if (!ready()) {
+      return absl::FailedPreconditionError(
+          "the tables are still loading; nothing to reload yet");
+    }
+    return lookup_->tables().Reload(TableReloader::kWait).status();
+  }
+
   // Stops serving HTTP and the background thread, then takes the final
   // snapshot (if there is a data directory). Returns its outcome.
   absl::Status Stop();
