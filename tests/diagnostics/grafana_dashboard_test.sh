@@ -5,8 +5,7 @@
 # variable's label_values() and every panel's expression, with the variables
 # set as Grafana would, is evaluated through keel's /api/v1/query_range (or
 # /api/v1/query for instant targets). Any error or empty answer fails, naming
-# the panel (but for the families listed as pending below, while keel does
-# not export them). The dashboard's shape is checked too: schemaVersion, the
+# the panel. The dashboard's shape is checked too: schemaVersion, the
 # datasource variable every query uses, unique ids, panels within the grid.
 set -euo pipefail
 src=$1 keel=$3
@@ -106,18 +105,10 @@ done
 [[ $points -ge 8 ]] || fail "keel holds $points scrapes of its own metrics after 40 s"
 echo "ok: keel holds $points scrapes of its own /metrics, remote-written by Prometheus"
 
-# Families another part of issue 16 adds to /metrics. While one is absent
-# from keel's /metrics, a query that is empty because of it is reported as
-# pending, not failed; once it is exported, an empty answer fails.
-pending="keel_table_reloads_total keel_table_reload_failures_total keel_table_loaded_timestamp_seconds"
-curl -sf "$keel_url/metrics" >"$work/metrics.txt" || fail "GET /metrics"
-
-python3 - "$dashboard" "$keel_url" "$work/metrics.txt" "$pending" <<'PY' || fail "dashboard queries"
+python3 - "$dashboard" "$keel_url" <<'PY' || fail "dashboard queries"
 import json, re, sys, time, urllib.parse, urllib.request
 d = json.load(open(sys.argv[1]))
 url = sys.argv[2]
-exported = set(re.findall(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)[ {]", open(sys.argv[3]).read(), re.M))
-pending = set(sys.argv[4].split()) - exported
 
 def get(path, **params):
     query = urllib.parse.urlencode(params, doseq=True)
@@ -150,7 +141,6 @@ print("variables:", {k: values[k] for k in values if not k.startswith("__")})
 
 now = time.time()
 count = 0
-waits = []
 for p in d["panels"]:
     for t in p.get("targets", []):
         expr = substitute(t["expr"])
@@ -162,17 +152,10 @@ for p in d["panels"]:
         if answer.get("status") != "success":
             failures.append(f"panel {p['title']!r} {t['refId']}: {answer.get('error')}: {expr}")
         elif not answer["data"]["result"]:
-            waiting = pending & set(re.findall(r"\b(?:keel|process)_[a-z0-9_]*", expr))
-            if waiting:
-                waits.append(f"panel {p['title']!r} {t['refId']}: {', '.join(sorted(waiting))}")
-            else:
-                failures.append(f"panel {p['title']!r} {t['refId']}: empty: {expr}")
-for w in waits:
-    print("PENDING, not on /metrics yet:", w)
+            failures.append(f"panel {p['title']!r} {t['refId']}: empty: {expr}")
 for f in failures:
     print("FAILED:", f)
-print(f"{count - len(failures) - len(waits)} of {count} panel queries answered, "
-      f"{len(waits)} pending, {len(failures)} failed")
+print(f"{count - len(failures)} of {count} panel queries answered, {len(failures)} failed")
 sys.exit(1 if failures else 0)
 PY
 echo "ok: every variable and panel query answers through keel"
