@@ -33,6 +33,27 @@ void WriteMallctl(const std::string& name) {
   if (error != 0) MallctlFailed(name, error);
 }
 
+SlabUtilization QuerySlabUtilization(const void* p) {
+  static constexpr char kName[] = "experimental.utilization.query";
+  // Resolved once: a lookup by name parses the string on every call, and a
+  // defragmentation pass queries every object it visits.
+  struct Mib {
+    size_t mib[4];
+    size_t length = 4;
+    Mib() {
+      int error = mallctlnametomib(kName, mib, &length);
+      if (error != 0) MallctlFailed(kName, error);
+    }
+  };
+  static const Mib resolved;
+  SlabUtilization out;
+  size_t out_size = sizeof(out);
+  int error = mallctlbymib(resolved.mib, resolved.length, &out, &out_size, &p,
+                           sizeof(p));
+  if (error != 0) MallctlFailed(kName, error);
+  return out;
+}
+
 void RefreshEpoch() {
   uint64_t epoch = 1;
   size_t size = sizeof(epoch);
