@@ -2,6 +2,7 @@
 
 #include <string>
 
+#include "alloc/defrag.h"
 #include "alloc/stats.h"
 #include "diagnostics/metric_builder.h"
 
@@ -81,6 +82,24 @@ std::vector<prometheus::MetricFamily> AllocCollector::Collect() const {
     purged.Add(static_cast<double>(arena.purged_bytes),
                {{"arena", arena.name}});
   }
+  alloc::DefragStats defrag = alloc::TotalDefragStats();
+  b.Counter("keel_defrag_runs_total", "Completed defragmentation passes.")
+      .Add(static_cast<double>(defrag.runs));
+  b.Counter("keel_defrag_moved_bytes_total",
+            "Bytes of live objects moved out of sparse slabs.")
+      .Add(static_cast<double>(defrag.moved_bytes));
+  b.Counter("keel_defrag_moved_objects_total",
+            "Live objects moved out of sparse slabs.")
+      .Add(static_cast<double>(defrag.moved_objects));
+  b.Counter("keel_defrag_cpu_seconds_total",
+            "Thread CPU time spent defragmenting.")
+      .Add(defrag.cpu_seconds);
+  b.Gauge("keel_defrag_fragmentation_before_ratio",
+          "Active over allocated bytes when the last completed pass started.")
+      .Add(defrag.fragmentation_before);
+  b.Gauge("keel_defrag_fragmentation_after_ratio",
+          "Active over allocated bytes when the last completed pass ended.")
+      .Add(defrag.fragmentation_after);
   return b.Take();
 }
 

@@ -10,7 +10,10 @@
 // keel_alloc_size_class_utilization{arena,size_class} and
 // keel_alloc_size_class_wasted_bytes{arena,size_class} for every small class
 // with slabs; keel_alloc_purges_total{arena},
-// keel_alloc_purged_bytes_total{arena}.
+// keel_alloc_purged_bytes_total{arena}; for every Defragmenter in the
+// process together, keel_defrag_{runs,moved_bytes,moved_objects,
+// cpu_seconds}_total and keel_defrag_fragmentation_{before,after}_ratio of
+// the last completed pass.
 //
 // Thread safety: Collect may run on any thread, concurrently with allocation.
 #ifndef KEEL_DIAGNOSTICS_ALLOC_COLLECTOR_H_
