@@ -28,9 +28,10 @@
 //   };
 //
 //   keel::alloc::Defragmenter defrag(arena);
-//   if (double effort = defrag.Effort(); effort > 0 || defrag.in_pass()) {
-//     defrag.RunSlice(shard, {.time = period * std::max(effort, 0.01)});
-//   }
+//   every 100 ms:                    // effort x 100 ms of CPU a slice
+//     double effort = defrag.Effort();
+//     if (defrag.in_pass()) effort = std::max(effort, cycle_min);
+//     if (effort > 0) defrag.RunSlice(shard, {.time = effort * 100ms});
 //
 // Which objects move (Valkey's rule): those in a slab whose utilization is
 // below `utilization_factor` times the average of its size class, never
