@@ -50,3 +50,26 @@ start_prometheus() {
     --web.listen-address="127.0.0.1:$port" "$@" >"$dir/prometheus.log" 2>&1 &
   prom_pid=$!
 }
+
+# server_test_start: the scaffolding of a script test that starts servers.
+# Makes a scratch directory, $work, removed at exit (kept and named when
+# KEEL_TEST_KEEP=1) after stopping the servers whose pids are in prom_pid,
+# keel_pid and extra_pids. fail MESSAGE prints the servers' logs
+# ($work/keel*.log, $work/prometheus.log) and exits 1.
+server_test_start() {
+  work=$(mktemp -d)
+  keel_pid="" prom_pid="" extra_pids=() stopped_rc=0
+  trap server_test_cleanup EXIT
+  trap 'exit 1' INT TERM
+}
+server_test_cleanup() {
+  local pid
+  for pid in "$prom_pid" "$keel_pid" "${extra_pids[@]}"; do stop "$pid"; done
+  if [[ ${KEEL_TEST_KEEP:-} == 1 ]]; then echo "kept $work"; else rm -rf "$work"; fi
+}
+fail() {
+  echo "FAILED: $*"
+  echo "--- keel log"; tail -n 20 "$work"/keel*.log 2>/dev/null || true
+  echo "--- prometheus log"; tail -n 20 "$work/prometheus.log" 2>/dev/null || true
+  exit 1
+}

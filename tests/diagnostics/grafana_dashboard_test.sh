@@ -11,23 +11,8 @@ set -euo pipefail
 src=$1 keel=$3
 dashboard=$src/diagnostics/grafana/keel.json
 
-work=$(mktemp -d)
-keel_pid="" prom_pid=""
-stopped_rc=0
 source "$src/scripts/lib/processes.sh"
-cleanup() {
-  stop "$prom_pid"
-  stop "$keel_pid"
-  rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
-fail() {
-  echo "FAILED: $*"
-  echo "--- keel log"; tail -20 "$work/keel.log" 2>/dev/null || true
-  echo "--- prometheus log"; tail -20 "$work/prometheus.log" 2>/dev/null || true
-  exit 1
-}
+server_test_start
 command -v prometheus >/dev/null || fail "prometheus not installed (Debian: prometheus)"
 
 python3 - "$dashboard" <<'PY' || fail "the dashboard's shape"

@@ -8,7 +8,7 @@
 # It needs prometheus and promtool (scripts/setup installs them): without
 # them it prints SKIP and exits 0, unless KEEL_PROMQL_COMPAT=1 demands them.
 # Everything listens on loopback; every wait is bounded; the trap stops both
-# servers. KEEL_COMPAT_KEEP=1 keeps the work directory (data, logs) for a look.
+# servers. KEEL_TEST_KEEP=1 keeps the work directory (data, logs) for a look.
 set -euo pipefail
 src=$1 keel=$3
 
@@ -21,27 +21,8 @@ for tool in prometheus promtool python3 curl gzip; do
   command -v "$tool" >/dev/null || { echo "FAILED: $tool not installed (scripts/setup installs it)"; exit 1; }
 done
 
-work=$(mktemp -d)
-keel_pid="" prom_pid=""
 source "$src/scripts/lib/processes.sh"
-cleanup() {
-  stop "$prom_pid"
-  stop "$keel_pid"
-  if [[ ${KEEL_COMPAT_KEEP:-} == 1 ]]; then
-    echo "kept $work"
-  else
-    rm -rf "$work"
-  fi
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
-
-fail() {
-  echo "FAILED: $*"
-  echo "--- keel log"; tail -20 "$work/keel.log" 2>/dev/null || true
-  echo "--- prometheus log"; tail -20 "$work/prometheus.log" 2>/dev/null || true
-  exit 1
-}
+server_test_start
 started=$(date +%s)
 
 python3 "$src/tests/compat/gen_data.py" "$work/data" || fail "gen_data.py"

@@ -17,7 +17,7 @@
 #
 # Needs prometheus (scripts/setup installs it): without it, SKIP unless
 # KEEL_PROMQL_COMPAT=1. Loopback only; every wait is bounded; the trap stops
-# everything it started. KEEL_COMPAT_KEEP=1 keeps the work directory.
+# everything it started. KEEL_TEST_KEEP=1 keeps the work directory.
 set -euo pipefail
 src=$1 keel=$3
 
@@ -30,24 +30,8 @@ for tool in prometheus python3 curl; do
 done
 
 SCRAPE_SECONDS=${KEEL_RW_SECONDS:-60}
-work=$(mktemp -d)
-keel_pid="" prom_pid="" target_pid=""
 source "$src/scripts/lib/processes.sh"
-cleanup() {
-  stop "$prom_pid"
-  stop "$keel_pid"
-  stop "$target_pid"
-  if [[ ${KEEL_COMPAT_KEEP:-} == 1 ]]; then echo "kept $work"; else rm -rf "$work"; fi
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
-
-fail() {
-  echo "FAILED: $*"
-  echo "--- keel log"; tail -20 "$work/keel.log" 2>/dev/null || true
-  echo "--- prometheus log"; tail -20 "$work/prometheus.log" 2>/dev/null || true
-  exit 1
-}
+server_test_start
 # instant QUERY SERVER-URL TIME: the first result value, "none" for an
 # empty vector, the number of points for a matrix, "error" for an error.
 instant() {
@@ -65,7 +49,7 @@ else:
 }
 
 python3 "$src/tests/compat/scrape_target.py" "$work/target.port" 2>"$work/target.log" &
-target_pid=$!
+extra_pids+=($!)
 for _ in $(seq 100); do [[ -s $work/target.port ]] && break; sleep 0.1; done
 [[ -s $work/target.port ]] || fail "scrape target did not start within 10 s"
 target="127.0.0.1:$(cat "$work/target.port")"

@@ -8,24 +8,8 @@
 set -euo pipefail
 src=$1 keel=$3
 
-work=$(mktemp -d)
-keel_pid="" prom_pid=""
-stopped_rc=0
 source "$src/scripts/lib/processes.sh"
-cleanup() {
-  stop "$prom_pid"
-  stop "$keel_pid"
-  rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
-
-fail() {
-  echo "FAILED: $*"
-  echo "--- keel log"; cat "$work"/keel*.log 2>/dev/null | tail -40 || true
-  echo "--- prometheus log"; tail -20 "$work/prometheus.log" 2>/dev/null || true
-  exit 1
-}
+server_test_start
 kport=$(free_port)
 pport=$(free_port)
 keel_url="http://127.0.0.1:$kport"
@@ -35,7 +19,7 @@ start_keel() {  # start_keel LOGNAME
     --data-dir "$work/data" --snapshot-interval 1h 2>"$work/$1.log" &
   keel_pid=$!
   for _ in $(seq 100); do
-    curl -sf "$keel_url/metrics" >/dev/null 2>&1 && return 0
+    curl -sf "$keel_url/-/ready" >/dev/null 2>&1 && return 0  # restored
     kill -0 "$keel_pid" 2>/dev/null || fail "keel serve exited at start"
     sleep 0.1
   done

@@ -101,6 +101,38 @@ struct PromApi::WriteTally {
     rejected[static_cast<int>(reason)] += samples;
     if (first_error.empty()) first_error = why();
   }
+
+  // Counts one sample's append: stored, or rejected with its reason.
+  // `where` ends the first error's message (which series, when known).
+  void Count(core::AppendResult result, int64_t t, const std::string& where) {
+    switch (result) {
+      case core::AppendResult::kAppended:
+      case core::AppendResult::kDuplicate:
+        ++stored;
+        break;
+      case core::AppendResult::kOutOfOrder:
+        Reject(WriteRejection::kOutOfOrder, 1, [&] {
+          return absl::StrCat("out of order sample at ", t, where);
+        });
+        break;
+      case core::AppendResult::kConflict:
+        Reject(WriteRejection::kConflict, 1, [&] {
+          return absl::StrCat("duplicate sample for timestamp ", t,
+                              " with another value", where);
+        });
+        break;
+      case core::AppendResult::kTooOld:  // retention moved meanwhile
+        Reject(WriteRejection::kTooOld, 1, [&] {
+          return absl::StrCat("sample at ", t, " is older than the retention",
+                              where);
+        });
+        break;
+      case core::AppendResult::kUnknownSeries:
+        Reject(WriteRejection::kSeriesDropped, 1,
+               [&] { return absl::StrCat("series dropped meanwhile", where); });
+        break;
+    }
+  }
 };
 
 void PromApi::WriteSeries(const prompb::TimeSeries& series,
@@ -165,32 +197,7 @@ void PromApi::WriteSeries(const prompb::TimeSeries& series,
   for (const prompb::Sample& s : series.samples()) {
     const int64_t t = s.timestamp();
     if (t > newest_allowed || t < oldest_allowed) continue;
-    switch (store_->Append(*ref, t, s.value())) {
-      case core::AppendResult::kAppended:
-      case core::AppendResult::kDuplicate:
-        ++tally.stored;
-        break;
-      case core::AppendResult::kOutOfOrder:
-        tally.Reject(WriteRejection::kOutOfOrder, 1, [&] {
-          return absl::StrCat("out of order sample at ", t);
-        });
-        break;
-      case core::AppendResult::kConflict:
-        tally.Reject(WriteRejection::kConflict, 1, [&] {
-          return absl::StrCat("duplicate sample for timestamp ", t,
-                              " with another value");
-        });
-        break;
-      case core::AppendResult::kTooOld:  // retention moved meanwhile
-        tally.Reject(WriteRejection::kTooOld, 1, [&] {
-          return absl::StrCat("sample at ", t, " is older than the retention");
-        });
-        break;
-      case core::AppendResult::kUnknownSeries:
-        tally.Reject(WriteRejection::kSeriesDropped, 1,
-                     [] { return std::string("series dropped meanwhile"); });
-        break;
-    }
+    tally.Count(store_->Append(*ref, t, s.value()), t, std::string());
   }
 }
 
@@ -368,36 +375,10 @@ HttpResponse PromApi::Import(const HttpRequest& request) {
     std::stable_sort(
         p.points.begin(), p.points.end(),
         [](const query::Point& a, const query::Point& b) { return a.t < b.t; });
+    const std::string where =
+        absl::StrCat(" (series of line ", p.first_line, ")");
     for (const auto& point : p.points) {
-      switch (store_->Append(p.ref, point.t, point.v)) {
-        case core::AppendResult::kAppended:
-        case core::AppendResult::kDuplicate:
-          ++tally.stored;
-          break;
-        case core::AppendResult::kOutOfOrder:
-          tally.Reject(WriteRejection::kOutOfOrder, 1, [&] {
-            return absl::StrCat("out of order sample at ", point.t,
-                                " (series of line ", p.first_line, ")");
-          });
-          break;
-        case core::AppendResult::kConflict:
-          tally.Reject(WriteRejection::kConflict, 1, [&] {
-            return absl::StrCat("duplicate sample for timestamp ", point.t,
-                                " with another value (series of line ",
-                                p.first_line, ")");
-          });
-          break;
-        case core::AppendResult::kTooOld:
-          tally.Reject(WriteRejection::kTooOld, 1, [&] {
-            return absl::StrCat("sample at ", point.t,
-                                " is older than the retention");
-          });
-          break;
-        case core::AppendResult::kUnknownSeries:
-          tally.Reject(WriteRejection::kSeriesDropped, 1,
-                       [] { return std::string("series dropped meanwhile"); });
-          break;
-      }
+      tally.Count(store_->Append(p.ref, point.t, point.v), point.t, where);
     }
   }
   samples_written_.fetch_add(tally.stored, std::memory_order_relaxed);
