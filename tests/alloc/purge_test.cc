@@ -1,6 +1,9 @@
 #include "alloc/purge.h"
 
+#include <jemalloc/jemalloc.h>
+
 #include <catch2/catch.hpp>
+#include <cstring>
 #include <vector>
 
 #include "alloc/stats.h"
@@ -48,10 +51,17 @@ TEST_CASE("PurgePolicy purges once frees reach the threshold") {
 }
 
 TEST_CASE("PurgeAll returns the pages malloc's own arenas hold free") {
-  // Blocks of a large size class, from the thread's automatic arena.
-  std::vector<std::vector<char>> blocks;
-  for (int i = 0; i < 64; ++i) blocks.emplace_back(256 << 10, 'x');
-  blocks.clear();  // 16 MiB free, not yet returned
+  // Blocks of a large size class from the thread's automatic arena, through
+  // jemalloc's own entry points: under ASan, malloc is the sanitizer's.
+  constexpr size_t kBlock = 256 << 10;
+  std::vector<void*> blocks;
+  for (int i = 0; i < 64; ++i) {
+    void* p = mallocx(kBlock, 0);
+    REQUIRE(p != nullptr);
+    std::memset(p, 'x', kBlock);
+    blocks.push_back(p);
+  }
+  for (void* p : blocks) sdallocx(p, kBlock, 0);  // 16 MiB free, not returned
   REQUIRE(PurgeAll() >= 12u << 20);
 }
 
