@@ -69,14 +69,14 @@ absl::StatusOr<std::unique_ptr<TableReloader>> TableReloader::Load(
   alloc::PurgeAll();  // what parsing the files freed
   reloader->Served(**tables, /*reloaded=*/false);
   {
-    absl::MutexLock lock(&reloader->mu_);
+    std::unique_lock lock(reloader->mu_);
     reloader->current_ = *std::move(tables);
   }
   return reloader;
 }
 
 std::shared_ptr<const TableSet> TableReloader::Current() const {
-  absl::ReaderMutexLock lock(&mu_);
+  std::shared_lock lock(mu_);
   return current_;
 }
 
@@ -114,12 +114,12 @@ void TableReloader::Served(const TableSet& tables, bool reloaded) {
 
 absl::StatusOr<TableReloader::Outcome> TableReloader::Reload(Waiting waiting) {
   if (waiting == kTry) {
-    if (!reload_mu_.TryLock()) {
+    if (!reload_mu_.try_lock()) {
       return absl::AbortedError(
           "a table reload is already running; try again when it ends");
     }
   } else {
-    reload_mu_.Lock();
+    reload_mu_.lock();
   }
   auto start = std::chrono::steady_clock::now();
   std::vector<std::string> sources = ip2asn_;
@@ -129,7 +129,7 @@ absl::StatusOr<TableReloader::Outcome> TableReloader::Reload(Waiting waiting) {
                                         : absl::StrJoin(sources, ", ")));
   auto built = Build(/*first=*/false);
   if (!built.ok()) {
-    reload_mu_.Unlock();
+    reload_mu_.unlock();
     LogEvent(
         absl::StrCat("table reload failed, the previous tables stay "
                      "served: ",
@@ -141,7 +141,7 @@ absl::StatusOr<TableReloader::Outcome> TableReloader::Reload(Waiting waiting) {
   outcome.tables = *std::move(built);
   std::shared_ptr<const TableSet> old;
   {
-    absl::MutexLock lock(&mu_);
+    std::unique_lock lock(mu_);
     old = std::exchange(current_, outcome.tables);
   }
   Served(*outcome.tables, /*reloaded=*/true);
@@ -161,7 +161,7 @@ absl::StatusOr<TableReloader::Outcome> TableReloader::Reload(Waiting waiting) {
   }
   old.reset();
   outcome.purged_bytes = alloc::PurgeAll();
-  reload_mu_.Unlock();
+  reload_mu_.unlock();
   LogEvent(absl::StrFormat(
       "tables reloaded in %.3f s (%.3f s building, %.3f s waiting for "
       "requests reading the previous ones); the previous tables freed, %d "

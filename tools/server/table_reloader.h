@@ -32,12 +32,12 @@
 
 #include <cstdint>
 #include <memory>
+#include <mutex>
+#include <shared_mutex>
 #include <string>
 #include <vector>
 
-#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "diagnostics/table_collector.h"
 #include "tools/server/table_set.h"
@@ -64,13 +64,12 @@ class TableReloader {
 
   // The set to answer one request from: hold it while the request reads it,
   // no longer (it keeps an old set alive after a reload).
-  std::shared_ptr<const TableSet> Current() const ABSL_LOCKS_EXCLUDED(mu_);
+  std::shared_ptr<const TableSet> Current() const;
 
   // Rebuilds every configured table and swaps them in (see above). Errors:
   // the table's loader's, prefixed by the table's name; Aborted when
   // `waiting` is kTry and a reload is running.
-  absl::StatusOr<Outcome> Reload(Waiting waiting)
-      ABSL_LOCKS_EXCLUDED(reload_mu_, mu_);
+  absl::StatusOr<Outcome> Reload(Waiting waiting);
 
   const std::vector<std::string>& ip2asn() const { return ip2asn_; }
   const std::string& pfx2as() const { return pfx2as_; }
@@ -90,9 +89,11 @@ class TableReloader {
   const std::string pfx2as_;
   std::shared_ptr<diagnostics::TableCollector> collector_;
 
-  absl::Mutex reload_mu_;  // held by the running reload
-  mutable absl::Mutex mu_;
-  std::shared_ptr<const TableSet> current_ ABSL_GUARDED_BY(mu_);
+  // std mutexes rather than absl::Mutex: ThreadSanitizer sees through them
+  // (Debian's Abseil is not built with its annotations).
+  std::mutex reload_mu_;  // held by the running reload
+  mutable std::shared_mutex mu_;
+  std::shared_ptr<const TableSet> current_;  // guarded by mu_
 };
 
 }  // namespace keel::tools
