@@ -14,12 +14,12 @@
 namespace keel::core {
 namespace {
 
-using series_store_testing::kHour;
 using series_store_testing::kAll;
+using series_store_testing::kHour;
 using series_store_testing::kNone;
 using series_store_testing::Read;
-using series_store_testing::Sel;
 using series_store_testing::Ref;
+using series_store_testing::Sel;
 
 TEST_CASE("restore rebuilds a store chunk by chunk") {
   for (auto layout :

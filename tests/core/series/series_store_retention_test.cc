@@ -8,13 +8,13 @@
 namespace keel::core {
 namespace {
 
-using series_store_testing::kHour;
 using series_store_testing::kAll;
+using series_store_testing::kHour;
 using series_store_testing::kNone;
 using series_store_testing::Read;
 using series_store_testing::ReadRef;
-using series_store_testing::Sel;
 using series_store_testing::Ref;
+using series_store_testing::Sel;
 
 TEST_CASE("truncate drops whole windows, empty series and their postings") {
   SeriesStoreOptions options;

@@ -18,14 +18,14 @@
 namespace keel::core {
 namespace {
 
-using series_store_testing::kHour;
 using series_store_testing::kAll;
+using series_store_testing::kHour;
 using series_store_testing::kNone;
-using series_store_testing::Sample;
 using series_store_testing::Read;
 using series_store_testing::ReadRef;
-using series_store_testing::Sel;
 using series_store_testing::Ref;
+using series_store_testing::Sample;
+using series_store_testing::Sel;
 
 TEST_CASE("a label set gets one stable ref, in any label order") {
   SeriesStore store;
