@@ -171,6 +171,20 @@ TEST_CASE("the defaults --help shows are ServeConfig's") {
   CHECK(shown->query_max_samples == held.query_max_samples);
   CHECK(shown->query_max_result_bytes == held.query_max_result_bytes);
   CHECK(shown->snapshot_max_series_loss == held.snapshot_max_series_loss);
+  CHECK(shown->memory_limit_bytes == held.memory_limit_bytes);
+  CHECK(shown->heap_profiling == held.heap_profiling);
+}
+
+TEST_CASE("memory-limit and heap-profiling parse and refuse nonsense") {
+  auto config = ServeConfig::FromSettings(
+      {{"memory-limit", "2GiB"}, {"heap-profiling", "true"}});
+  REQUIRE(config.ok());
+  CHECK(config->memory_limit_bytes == (uint64_t{2} << 30));
+  CHECK(config->heap_profiling);
+  auto tiny = ServeConfig::FromSettings({{"memory-limit", "1MiB"}});
+  REQUIRE_FALSE(tiny.ok());
+  CHECK_THAT(Message(tiny.status()), Catch::Contains("memory-limit"));
+  CHECK_FALSE(ServeConfig::FromSettings({{"heap-profiling", "yes"}}).ok());
 }
 
 TEST_CASE("config errors name the file and line or the key") {

@@ -290,6 +290,21 @@ absl::StatusOr<ServeConfig> ServeConfig::FromSettings(
         return BadValue(key, value, "expected a fraction in 0..1");
       }
       c.snapshot_max_series_loss = f;
+    } else if (key == "memory-limit") {
+      auto n = ParseByteSize(value);
+      if (!n.ok()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(key, ": ", n.status().message()));
+      }
+      if (*n != 0 && *n < (uint64_t{16} << 20)) {
+        return BadValue(key, value, "must be 0 (none) or at least 16MiB");
+      }
+      c.memory_limit_bytes = *n;
+    } else if (key == "heap-profiling") {
+      if (value != "true" && value != "false") {
+        return BadValue(key, value, "expected true or false");
+      }
+      c.heap_profiling = value == "true";
     } else {
       return absl::InvalidArgumentError(absl::StrCat("unknown key ", key));
     }

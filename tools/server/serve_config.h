@@ -84,7 +84,14 @@ inline constexpr ServeKey kServeKeyHelp[] = {
     {"query-max-result-bytes", "256MiB", "largest query answer"},
     {"snapshot-max-series-loss", "0.5",
      "a snapshot holding fewer than (1 - this) of the last one's series "
-     "does not replace it silently"}};
+     "does not replace it silently"},
+    {"memory-limit", "0",
+     "memory budget of the whole process (B, KB, MB, GB, KiB, MiB, GiB; 0: "
+     "none): above 90% keel purges and defragments, at the limit writes get "
+     "429 and costly queries 422"},
+    {"heap-profiling", "false",
+     "true: jemalloc heap profiling is ready (inactive until "
+     "GET /debug/pprof/heap asks for a profile)"}};
 
 // Every key `keel serve` takes, as flag names.
 inline constexpr auto kServeKeys = [] {
@@ -132,6 +139,11 @@ struct ServeConfig {
   // A snapshot of a store that holds fewer than (1 - this) of the series of
   // the last snapshot does not replace it silently (see SnapshotManager).
   double snapshot_max_series_loss = 0.5;
+
+  // Memory budget of the whole process, in resident bytes; 0 for none.
+  uint64_t memory_limit_bytes = 0;
+  // Heap profiles on demand (GET /debug/pprof/heap).
+  bool heap_profiling = false;
 
   static absl::StatusOr<ServeConfig> FromSettings(const Settings& settings);
 };
