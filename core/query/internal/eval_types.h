@@ -22,7 +22,9 @@
 namespace keel::query_internal {
 
 // The syntax tree's names, which every part of the evaluator uses.
+using query::AggregateExpr;
 using query::AggregateOp;
+using query::AtModifier;
 using query::BinaryExpr;
 using query::BinaryOp;
 using query::Call;
@@ -32,6 +34,10 @@ using query::ExprKind;
 using query::MatrixSelector;
 using query::ParenExpr;
 using query::StringLiteral;
+using query::SubqueryExpr;
+using query::TimeModifiers;
+using query::UnaryExpr;
+using query::ValueType;
 using query::VectorMatching;
 using query::VectorSelector;
 

@@ -9,13 +9,6 @@
 
 namespace keel::query_internal {
 
-using query::AggregateExpr;
-using query::AtModifier;
-using query::SubqueryExpr;
-using query::TimeModifiers;
-using query::UnaryExpr;
-using query::ValueType;
-
 namespace {
 
 // The functions whose value depends on the step even when their arguments

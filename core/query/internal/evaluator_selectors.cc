@@ -5,13 +5,6 @@
 
 namespace keel::query_internal {
 
-using query::AggregateExpr;
-using query::AtModifier;
-using query::SubqueryExpr;
-using query::TimeModifiers;
-using query::UnaryExpr;
-using query::ValueType;
-
 absl::StatusOr<core::SeriesSet> Evaluator::Select(const VectorSelector& vs,
                                                   int64_t mint, int64_t maxt) {
   return q_.store.Select(vs.matchers, mint, maxt, q_.ctx);

@@ -12,13 +12,6 @@
 
 namespace keel::query_internal {
 
-using query::AggregateExpr;
-using query::AtModifier;
-using query::SubqueryExpr;
-using query::TimeModifiers;
-using query::UnaryExpr;
-using query::ValueType;
-
 absl::StatusOr<EvalMatrix> Evaluator::RangeEval(
     std::span<const Expr* const> exprs, const KeyFn& key, const StepFn& fn) {
   std::vector<EvalMatrix> inputs(exprs.size());

@@ -11,13 +11,6 @@
 
 namespace keel::query_internal {
 
-using query::AggregateExpr;
-using query::AtModifier;
-using query::SubqueryExpr;
-using query::TimeModifiers;
-using query::UnaryExpr;
-using query::ValueType;
-
 absl::StatusOr<EvalMatrix> Evaluator::EvalRangeCall(const Call& c,
                                                     std::size_t index) {
   std::string_view name = c.func->name;
