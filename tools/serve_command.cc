@@ -3,18 +3,28 @@
 // snapshots in a data directory, and /metrics. SIGHUP reloads the lookup
 // tables. Runs until SIGTERM or SIGINT,
 // then takes a final snapshot and exits 0 (1 if that snapshot failed).
+// With heap-profiling, a process that did not start with jemalloc's
+// profiling first re-runs itself with it (see HeapProfileApi).
 #include <pthread.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <array>
+#include <cerrno>
+#include <cstdlib>
 #include <cstring>
+#include <fstream>
+#include <iterator>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "core/io/errno_status.h"
 #include "tools/command.h"
 #include "tools/server/event_log.h"
+#include "tools/server/heap_profile_api.h"
 #include "tools/server/serve_app.h"
 #include "tools/server/serve_config.h"
 
@@ -29,6 +39,49 @@ struct ServeFlags {
   // values given (the last one; every one for a repeatable key).
   std::array<const CLI::Option*, std::size(kServeKeys)> keys{};
 };
+
+// For heap-profiling: returns once jemalloc's profiling is ready in this
+// process; when it is off, re-runs this process (same pid, arguments and
+// environment, MALLOC_CONF extended) and returns only if that fails.
+// jemalloc reads MALLOC_CONF once, before main, so nothing less than a new
+// image can switch profiling on.
+absl::Status ReadyHeapProfiling() {
+  switch (CurrentHeapProfiling()) {
+    case HeapProfiling::kReady:
+      return absl::OkStatus();
+    case HeapProfiling::kUnsupported:
+      return absl::FailedPreconditionError(
+          "heap-profiling: this keel's jemalloc was built without profiling "
+          "(config.prof)");
+    case HeapProfiling::kOff:
+      break;
+  }
+  const char* given = std::getenv("MALLOC_CONF");
+  const std::string current = given != nullptr ? given : "";
+  if (current.starts_with(kHeapProfilingMallocConf)) {
+    // Already re-run, and profiling is still off: MALLOC_CONF says prof:false.
+    return absl::FailedPreconditionError(absl::StrCat(
+        "heap-profiling: MALLOC_CONF=", current, " keeps profiling off"));
+  }
+  std::ifstream file("/proc/self/cmdline", std::ios::binary);
+  std::string cmdline((std::istreambuf_iterator<char>(file)),
+                      std::istreambuf_iterator<char>());
+  if (cmdline.empty()) {
+    return absl::InternalError(
+        "heap-profiling: /proc/self/cmdline unreadable: cannot re-run keel "
+        "serve");
+  }
+  cmdline.pop_back();  // every argument ends with a NUL
+  std::vector<std::string> words = absl::StrSplit(cmdline, '\0');
+  std::vector<char*> argv;
+  for (std::string& word : words) argv.push_back(word.data());
+  argv.push_back(nullptr);
+  std::string conf = MallocConfForHeapProfiling(current);
+  LogEvent(absl::StrCat("heap-profiling: restarting with MALLOC_CONF=", conf));
+  setenv("MALLOC_CONF", conf.c_str(), 1);
+  execv("/proc/self/exe", argv.data());
+  return core::ErrnoStatus(errno, "/proc/self/exe", "execv");
+}
 
 int RunServe(const ServeFlags& flags) {
   Settings settings;
@@ -46,6 +99,10 @@ int RunServe(const ServeFlags& flags) {
   MergeSettings(given, &settings);
   auto config = ServeConfig::FromSettings(settings);
   if (!config.ok()) return UsageError(kName, config.status());
+  if (config->heap_profiling) {
+    if (absl::Status s = ReadyHeapProfiling(); !s.ok())
+      return Fail(kName, s, 1);
+  }
 
   // Block the stop signals before any thread starts, so that every thread
   // inherits the mask and only sigwait below receives them.

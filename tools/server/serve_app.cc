@@ -25,7 +25,8 @@ constexpr size_t kLookupBodyLimit = 1 << 20;
 
 ServeApp::ServeApp(const ServeConfig& config)
     : config_(config),
-      snapshot_collector_(std::make_shared<diagnostics::SnapshotCollector>()) {}
+      snapshot_collector_(std::make_shared<diagnostics::SnapshotCollector>()),
+      heap_profiles_(std::make_shared<HeapProfileApi>()) {}
 
 ServeApp::~ServeApp() { Stop().IgnoreError(); }
 
@@ -47,7 +48,9 @@ absl::StatusOr<std::unique_ptr<ServeApp>> ServeApp::Listen(
   metrics.Add(http.metrics());
   metrics.Add(std::make_shared<diagnostics::AllocCollector>());
   metrics.Add(app->snapshot_collector_);
+  metrics.Add(app->heap_profiles_);
   metrics.Register(&http);
+  app->heap_profiles_->Register(&http);
   http.Route("GET", "/-/healthy", [](const HttpRequest&) {
     HttpResponse r = HttpResponse::Json(200, "keel is Healthy.\n");
     r.content_type = "text/plain";
@@ -201,6 +204,7 @@ HttpResponse ServeApp::TakeSnapshot(const HttpRequest&) {
 absl::Status ServeApp::Stop() {
   if (stopped_) return absl::OkStatus();
   stopped_ = true;
+  heap_profiles_->Cancel();  // a profile's window would hold up http_.Stop
   http_.Stop();  // waits for running handlers: no write lands after the cut
   {
     absl::MutexLock lock(&mu_);

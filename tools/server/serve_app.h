@@ -17,6 +17,8 @@
 // few seconds), opens every endpoint and starts a background thread that
 // takes a snapshot every snapshot interval and applies retention once a
 // minute (or once a chunk window, if shorter). Each event logs one line.
+// GET /debug/pprof/heap (heap_profile_api.h) answers from Listen on, so
+// that a restore can be profiled too.
 //
 // Thread safety: Load once, then Stop from one thread, once (the destructor
 // calls it); Stop waits for nothing Load does, so not during Load.
@@ -32,6 +34,7 @@
 #include "core/series/series_store.h"
 #include "diagnostics/snapshot_collector.h"
 #include "snapshot/reader.h"
+#include "tools/server/heap_profile_api.h"
 #include "tools/server/http_server.h"
 #include "tools/server/lookup_api.h"
 #include "tools/server/metrics_endpoint.h"
@@ -87,6 +90,7 @@ class ServeApp {
 
   ServeConfig config_;
   std::shared_ptr<diagnostics::SnapshotCollector> snapshot_collector_;
+  std::shared_ptr<HeapProfileApi> heap_profiles_;
   std::unique_ptr<SnapshotManager> snapshots_;  // null without a data dir
   std::unique_ptr<core::SeriesStore> store_;
   std::unique_ptr<LookupApi> lookup_;
