@@ -16,7 +16,7 @@ double NowUnixSeconds() {
 }  // namespace
 
 void SnapshotCollector::RecordSuccess(double seconds, uint64_t bytes) {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard lock(mu_);
   ++successes_;
   has_last_ = true;
   last_seconds_ = seconds;
@@ -25,18 +25,18 @@ void SnapshotCollector::RecordSuccess(double seconds, uint64_t bytes) {
 }
 
 void SnapshotCollector::RecordFailure() {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard lock(mu_);
   ++failures_;
 }
 
 void SnapshotCollector::RecordGuarded() {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard lock(mu_);
   ++guarded_;
 }
 
 void SnapshotCollector::RecordRestore(double seconds, uint64_t bytes,
                                       double created_unix_seconds) {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard lock(mu_);
   restored_ = true;
   restore_seconds_ = seconds;
   restore_bytes_ = bytes;
@@ -48,7 +48,7 @@ void SnapshotCollector::RecordRestore(double seconds, uint64_t bytes,
 }
 
 std::vector<prometheus::MetricFamily> SnapshotCollector::Collect() const {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard lock(mu_);
   MetricBuilder b;
   if (successes_ > 0) {
     b.Gauge("keel_snapshot_last_duration_seconds",

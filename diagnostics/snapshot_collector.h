@@ -25,9 +25,10 @@
 #define KEEL_DIAGNOSTICS_SNAPSHOT_COLLECTOR_H_
 
 #include <cstdint>
+#include <mutex>
 #include <vector>
 
-#include "absl/synchronization/mutex.h"
+#include "absl/base/thread_annotations.h"
 #include "prometheus/collectable.h"
 #include "prometheus/metric_family.h"
 
@@ -49,7 +50,7 @@ class SnapshotCollector : public prometheus::Collectable {
   std::vector<prometheus::MetricFamily> Collect() const override;
 
  private:
-  mutable absl::Mutex mu_;
+  mutable std::mutex mu_;
   uint64_t successes_ ABSL_GUARDED_BY(mu_) = 0;
   bool has_last_ ABSL_GUARDED_BY(mu_) = false;  // a success or a restore
   uint64_t failures_ ABSL_GUARDED_BY(mu_) = 0;

@@ -12,7 +12,7 @@ namespace keel::tools {
 HttpMetrics::HttpMetrics() : other_(ForHandler("other")) {}
 
 HttpMetrics::Handler* HttpMetrics::ForHandler(std::string_view name) {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard lock(mu_);
   auto it = by_name_.find(absl::string_view(name.data(), name.size()));
   if (it != by_name_.end()) return it->second;
   Handler* handler = &handlers_.emplace_back(std::string(name));
@@ -44,7 +44,7 @@ std::vector<prometheus::MetricFamily> HttpMetrics::Collect() const {
       "Seconds from a request's dispatch to its answer written, by handler.",
       prometheus::MetricType::Histogram,
       {}};
-  absl::MutexLock lock(&mu_);
+  std::lock_guard lock(mu_);
   for (const Handler& h : handlers_) {
     for (int i = 0; i < kCodes; ++i) {
       uint64_t n = h.codes[i].load(std::memory_order_relaxed);

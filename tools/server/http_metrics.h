@@ -24,13 +24,13 @@
 #include <atomic>
 #include <cstdint>
 #include <deque>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
-#include "absl/synchronization/mutex.h"
 #include "prometheus/collectable.h"
 #include "prometheus/metric_family.h"
 
@@ -68,7 +68,7 @@ class HttpMetrics : public prometheus::Collectable {
   std::vector<prometheus::MetricFamily> Collect() const override;
 
  private:
-  mutable absl::Mutex mu_;
+  mutable std::mutex mu_;
   std::deque<Handler> handlers_ ABSL_GUARDED_BY(mu_);  // stable addresses
   absl::flat_hash_map<std::string, Handler*> by_name_ ABSL_GUARDED_BY(mu_);
   Handler* other_;

@@ -7,7 +7,7 @@
 namespace keel::tools {
 
 void MetricsEndpoint::Add(std::shared_ptr<prometheus::Collectable> collector) {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard lock(mu_);
   collectors_.push_back(std::move(collector));
 }
 
@@ -23,7 +23,7 @@ void MetricsEndpoint::Register(HttpServer* server) {
 std::string MetricsEndpoint::Render() const {
   std::vector<std::shared_ptr<prometheus::Collectable>> collectors;
   {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard lock(mu_);
     collectors = collectors_;
   }
   std::vector<prometheus::MetricFamily> families;

@@ -14,11 +14,11 @@
 #define KEEL_TOOLS_SERVER_METRICS_ENDPOINT_H_
 
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
-#include "absl/synchronization/mutex.h"
 #include "prometheus/collectable.h"
 #include "tools/server/http_server.h"
 
@@ -32,7 +32,7 @@ class MetricsEndpoint {
   std::string Render() const;
 
  private:
-  mutable absl::Mutex mu_;
+  mutable std::mutex mu_;
   std::vector<std::shared_ptr<prometheus::Collectable>> collectors_
       ABSL_GUARDED_BY(mu_);
 };

@@ -64,7 +64,7 @@ absl::StatusOr<std::unique_ptr<core::SeriesStore>>
 SnapshotManager::RestoreNewest(
     const core::SeriesStoreOptions& options,
     const snapshot::RestoreProgressOptions& progress) {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard lock(mu_);
   std::error_code ec;
   std::filesystem::create_directories(data_dir_, ec);
   if (ec) {
@@ -149,7 +149,7 @@ void SnapshotManager::KeepLastGood(uint64_t series) {
 
 absl::StatusOr<snapshot::WriteStats> SnapshotManager::Take(
     const core::SeriesStore& store, std::string_view reason) {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard lock(mu_);
   const uint64_t series = store.Stats().series;
   const bool guarded =
       !last_good_path_.empty() && max_series_loss_ < 1.0 &&

@@ -48,12 +48,12 @@
 
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
 #include "core/series/series_store.h"
 #include "diagnostics/snapshot_collector.h"
 #include "snapshot/reader.h"
@@ -94,7 +94,7 @@ class SnapshotManager {
   int keep_;
   diagnostics::SnapshotCollector* collector_;
   double max_series_loss_;
-  absl::Mutex mu_;  // one snapshot at a time
+  std::mutex mu_;  // one snapshot at a time
   // The last good snapshot: its file (until rotation moves it, which only
   // a Take does, after KeepLastGood) and series count. Empty path: none.
   std::string last_good_path_ ABSL_GUARDED_BY(mu_);
