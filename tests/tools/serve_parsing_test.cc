@@ -173,6 +173,73 @@ TEST_CASE("the defaults --help shows are ServeConfig's") {
   CHECK(shown->snapshot_max_series_loss == held.snapshot_max_series_loss);
   CHECK(shown->memory_limit_bytes == held.memory_limit_bytes);
   CHECK(shown->heap_profiling == held.heap_profiling);
+  CHECK(shown->remote_write.empty());
+  CHECK(shown->remote_write_queue_max_bytes ==
+        held.remote_write_queue_max_bytes);
+}
+
+TEST_CASE("remote-write: a URL and its options; bad ones named") {
+  TempDir dir("serve_test");
+  auto settings = ReadConfigFile(dir.Write(
+      "keel.conf",
+      "data-dir = data\n"
+      "remote-write = http://vminsert:8480/insert/0/prometheus/api/v1/write\n"
+      "remote-write = http://mimir:9009/api/v1/push name=mimir shards=8 "
+      "max-samples-per-send=5000 batch-send-deadline=1s min-backoff=50ms "
+      "max-backoff=10s timeout=10s bearer-token-file=mimir.token "
+      "header=X-Scope-OrgID:tenant-1\n"
+      "remote-write-queue-max-bytes = 64MiB\n"));
+  REQUIRE(settings.ok());
+  auto config = ServeConfig::FromSettings(*settings);
+  REQUIRE(config.ok());
+  REQUIRE(config->remote_write.size() == 2);
+  const RemoteWriteDestination& vm = config->remote_write[0];
+  CHECK(vm.url == "http://vminsert:8480/insert/0/prometheus/api/v1/write");
+  CHECK(vm.name == "vminsert:8480");
+  CHECK(vm.shards == 4);
+  CHECK(vm.max_samples_per_send == 2000);
+  CHECK(vm.batch_send_deadline_ms == 5000);
+  const RemoteWriteDestination& mimir = config->remote_write[1];
+  CHECK(mimir.name == "mimir");
+  CHECK(mimir.shards == 8);
+  CHECK(mimir.max_samples_per_send == 5000);
+  CHECK(mimir.batch_send_deadline_ms == 1000);
+  CHECK(mimir.min_backoff_ms == 50);
+  CHECK(mimir.max_backoff_ms == 10000);
+  CHECK(mimir.timeout_ms == 10000);
+  CHECK(mimir.bearer_token_file == dir.path() + "/mimir.token");
+  CHECK(mimir.headers == std::vector<std::string>{"X-Scope-OrgID: tenant-1"});
+  CHECK(config->remote_write_queue_max_bytes == (uint64_t{64} << 20));
+
+  struct Case {
+    const char* value;
+    const char* expected;
+  };
+  for (Case c :
+       {Case{"https://x/api/v1/write", "https is not supported"},
+        Case{"ftp://x", "expected http://HOST[:PORT]/PATH"},
+        Case{"http://x/w shards=0", "expected a whole number in 1..64"},
+        Case{"http://x/w colour=red", "unknown option: \"colour=red\""},
+        Case{"http://x/w timeout", "expected KEY=VALUE"},
+        Case{"http://x/w timeout=soon", "expected a duration"},
+        Case{"http://x/w name=a/b", "a name is letters"},
+        Case{"http://x/w header=NoColon", "expected header=Name:value"},
+        Case{"http://x/w min-backoff=10s max-backoff=1s", "min-backoff"},
+        Case{"http://x/w basic-auth-username=u", "basic auth needs"}}) {
+    INFO(c.value);
+    auto bad = ServeConfig::FromSettings(
+        {{"data-dir", "/d"}, {"remote-write", c.value}});
+    REQUIRE_FALSE(bad.ok());
+    CHECK_THAT(Message(bad.status()), Catch::Contains(c.expected));
+  }
+  auto twice = ServeConfig::FromSettings({{"data-dir", "/d"},
+                                          {"remote-write", "http://a/w"},
+                                          {"remote-write", "http://a/v"}});
+  REQUIRE_FALSE(twice.ok());
+  CHECK_THAT(Message(twice.status()), Catch::Contains("a second destination"));
+  auto no_dir = ServeConfig::FromSettings({{"remote-write", "http://a/w"}});
+  REQUIRE_FALSE(no_dir.ok());
+  CHECK_THAT(Message(no_dir.status()), Catch::Contains("needs data-dir"));
 }
 
 TEST_CASE("memory-limit and heap-profiling parse and refuse nonsense") {

@@ -9,6 +9,8 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "core/io/line_reader.h"
 #include "tools/server/prom_time.h"
 
@@ -64,7 +66,119 @@ absl::StatusOr<int64_t> Duration(std::string_view key,
   return *ms;
 }
 
+// A remote-write value with its *-file options' relative paths taken from
+// `dir`.
+std::string ResolveOptionPaths(const std::string& value,
+                               const std::filesystem::path& dir) {
+  std::vector<std::string> words =
+      absl::StrSplit(value, absl::ByAnyChar(" \t"), absl::SkipEmpty());
+  for (std::string& word : words) {
+    size_t eq = word.find('=');
+    if (eq == std::string::npos || !word.substr(0, eq).ends_with("-file")) {
+      continue;
+    }
+    std::filesystem::path file(word.substr(eq + 1));
+    if (!file.empty() && file.is_relative()) {
+      word = word.substr(0, eq + 1) + (dir / file).lexically_normal().string();
+    }
+  }
+  return absl::StrJoin(words, " ");
+}
+
 }  // namespace
+
+absl::StatusOr<RemoteWriteDestination> ParseRemoteWrite(std::string_view text) {
+  std::vector<std::string> words =
+      absl::StrSplit(absl::string_view(text.data(), text.size()),
+                     absl::ByAnyChar(" \t"), absl::SkipEmpty());
+  auto bad = [&](std::string_view word, std::string_view why) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "remote-write: ", std::string(why), ": \"", std::string(word), "\""));
+  };
+  if (words.empty()) return bad("", "expected a URL");
+  RemoteWriteDestination d;
+  d.url = words[0];
+  if (d.url.starts_with("https://")) {
+    return bad(d.url,
+               "https is not supported: forward to a local TLS proxy "
+               "(e.g. stunnel, nginx) over http");
+  }
+  constexpr std::string_view kScheme = "http://";
+  std::string_view rest = std::string_view(d.url).substr(
+      d.url.starts_with(kScheme) ? kScheme.size() : 0);
+  const std::string_view hostport = rest.substr(0, rest.find('/'));
+  if (!d.url.starts_with(kScheme) || hostport.empty() ||
+      hostport.find_first_of("@?#") != std::string_view::npos) {
+    return bad(d.url, "expected http://HOST[:PORT]/PATH");
+  }
+  d.name = std::string(hostport);
+  for (size_t i = 1; i < words.size(); ++i) {
+    const std::string& word = words[i];
+    const size_t eq = word.find('=');
+    if (eq == std::string::npos || eq == 0 || eq + 1 == word.size()) {
+      return bad(word, "expected KEY=VALUE after the URL");
+    }
+    const std::string key = word.substr(0, eq);
+    const std::string value = word.substr(eq + 1);
+    auto whole = [&](uint32_t min, uint32_t max) -> absl::StatusOr<uint32_t> {
+      uint32_t n = 0;
+      if (!absl::SimpleAtoi(value, &n) || n < min || n > max) {
+        return bad(word,
+                   absl::StrCat("expected a whole number in ", min, "..", max));
+      }
+      return n;
+    };
+    if (key == "name") {
+      if (value.find_first_not_of("abcdefghijklmnopqrstuvwxyz"
+                                  "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.:-") !=
+              std::string::npos ||
+          value.front() == '.') {
+        return bad(word, "a name is letters, digits and _.:- (not first .)");
+      }
+      d.name = value;
+    } else if (key == "shards" || key == "max-samples-per-send") {
+      auto n = key == "shards" ? whole(1, 64) : whole(1, 1'000'000);
+      if (!n.ok()) return n.status();
+      (key == "shards" ? d.shards : d.max_samples_per_send) = *n;
+    } else if (key == "batch-send-deadline" || key == "min-backoff" ||
+               key == "max-backoff" || key == "timeout") {
+      auto ms = ParseDurationWithUnits(value);
+      if (!ms.ok() || *ms <= 0) return bad(word, "expected a duration");
+      (key == "batch-send-deadline" ? d.batch_send_deadline_ms
+       : key == "min-backoff"       ? d.min_backoff_ms
+       : key == "max-backoff"       ? d.max_backoff_ms
+                                    : d.timeout_ms) = *ms;
+    } else if (key == "bearer-token-file") {
+      d.bearer_token_file = value;
+    } else if (key == "basic-auth-username") {
+      d.basic_auth_username = value;
+    } else if (key == "basic-auth-password-file") {
+      d.basic_auth_password_file = value;
+    } else if (key == "header") {
+      const size_t colon = value.find(':');
+      if (colon == std::string::npos || colon == 0 ||
+          value.find_first_of("\r\n") != std::string::npos) {
+        return bad(word, "expected header=Name:value");
+      }
+      d.headers.push_back(
+          absl::StrCat(value.substr(0, colon), ": ", value.substr(colon + 1)));
+    } else {
+      return bad(word, "unknown option");
+    }
+  }
+  if (d.min_backoff_ms > d.max_backoff_ms) {
+    return bad(text, "min-backoff is longer than max-backoff");
+  }
+  if (!d.bearer_token_file.empty() && !d.basic_auth_username.empty()) {
+    return bad(text, "bearer-token-file and basic-auth-* exclude each other");
+  }
+  if (d.basic_auth_username.empty() != d.basic_auth_password_file.empty()) {
+    return bad(text,
+               "basic auth needs basic-auth-username and "
+               "basic-auth-password-file");
+  }
+  return d;
+}
 
 absl::StatusOr<std::string> ParseListenAddress(std::string_view text) {
   auto bad = [&](std::string_view why) {
@@ -204,6 +318,7 @@ absl::StatusOr<Settings> ReadConfigFile(const std::string& path) {
     if (IsPathKey(key) && std::filesystem::path(value).is_relative()) {
       value = (dir / value).lexically_normal().string();
     }
+    if (key == "remote-write") value = ResolveOptionPaths(value, dir);
     settings.emplace_back(std::move(key), std::move(value));
   }
   if (!reader->status().ok()) return reader->status();
@@ -305,9 +420,35 @@ absl::StatusOr<ServeConfig> ServeConfig::FromSettings(
         return BadValue(key, value, "expected true or false");
       }
       c.heap_profiling = value == "true";
+    } else if (key == "remote-write") {
+      auto destination = ParseRemoteWrite(value);
+      if (!destination.ok()) return destination.status();
+      for (const RemoteWriteDestination& other : c.remote_write) {
+        if (other.name == destination->name) {
+          return BadValue(key, value,
+                          absl::StrCat("a second destination named \"",
+                                       other.name, "\" (give name=...)"));
+        }
+      }
+      c.remote_write.push_back(*std::move(destination));
+    } else if (key == "remote-write-queue-max-bytes") {
+      auto n = ParseByteSize(value);
+      if (!n.ok()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(key, ": ", n.status().message()));
+      }
+      if (*n < (uint64_t{1} << 20)) {
+        return BadValue(key, value, "must be at least 1MiB");
+      }
+      c.remote_write_queue_max_bytes = *n;
     } else {
       return absl::InvalidArgumentError(absl::StrCat("unknown key ", key));
     }
+  }
+  if (!c.remote_write.empty() && c.data_dir.empty()) {
+    return absl::InvalidArgumentError(
+        "remote-write: needs data-dir, which holds the queue of samples not "
+        "yet forwarded");
   }
   if (c.chunk_window_ms < 1000) {
     return BadValue("chunk-window", absl::StrCat(c.chunk_window_ms, "ms"),

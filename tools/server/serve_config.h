@@ -2,8 +2,8 @@
 //
 // The file has one `key = value` a line; keys are the flag names without
 // "--"; `#` starts a comment; blank lines are skipped; a repeatable key
-// (ip2asn) may appear on several lines. Relative paths in a file are taken
-// relative to the file's directory. A flag given on the command line
+// (ip2asn, remote-write) may appear on several lines. Relative paths in a file
+// are taken relative to the file's directory. A flag given on the command line
 // replaces every value the file gave for that key.
 //
 //   # keel serve configuration
@@ -91,7 +91,14 @@ inline constexpr ServeKey kServeKeyHelp[] = {
      "429 and costly queries 422"},
     {"heap-profiling", "false",
      "true: jemalloc heap profiling is ready (inactive until "
-     "GET /debug/pprof/heap asks for a profile)"}};
+     "GET /debug/pprof/heap asks for a profile)"},
+    {"remote-write", "",
+     "forward every accepted sample to this Prometheus remote-write URL "
+     "(http://), followed by its options as KEY=VALUE words (see "
+     "tools/server/README.md); repeat for several destinations; needs "
+     "data-dir"},
+    {"remote-write-queue-max-bytes", "1GiB",
+     "on-disk queue of samples not yet forwarded; writes get 429 when full"}};
 
 // Every key `keel serve` takes, as flag names.
 inline constexpr auto kServeKeys = [] {
@@ -99,6 +106,30 @@ inline constexpr auto kServeKeys = [] {
   for (size_t i = 0; i < keys.size(); ++i) keys[i] = kServeKeyHelp[i].name;
   return keys;
 }();
+
+// One remote-write destination: `remote-write = URL [KEY=VALUE ...]`,
+// KEYs as the members (name, shards, max-samples-per-send,
+// batch-send-deadline, min-backoff, max-backoff, timeout,
+// bearer-token-file, basic-auth-username, basic-auth-password-file, and
+// header=Name:value, repeatable), the defaults Prometheus' queue_config's.
+struct RemoteWriteDestination {
+  std::string url;      // http://HOST[:PORT]/PATH
+  std::string name;     // the remote_name label and its cursor file; HOST:PORT
+  uint32_t shards = 4;  // parallel senders, each a part of the series
+  uint32_t max_samples_per_send = 2000;
+  int64_t batch_send_deadline_ms = 5000;  // a batch waits no longer to fill
+  int64_t min_backoff_ms = 30;            // retry waits double from this...
+  int64_t max_backoff_ms = 5000;          // ... to this
+  int64_t timeout_ms = 30000;             // of one send and its answer
+  std::string bearer_token_file;
+  std::string basic_auth_username;
+  std::string basic_auth_password_file;
+  std::vector<std::string> headers;  // "Name: value"
+};
+
+// Parses a remote-write value: the URL, then KEY=VALUE words. Errors name
+// the word and why.
+absl::StatusOr<RemoteWriteDestination> ParseRemoteWrite(std::string_view text);
 
 struct ServeConfig {
   std::string listen = "127.0.0.1:9464";  // as ParseListenAddress returns
@@ -144,6 +175,11 @@ struct ServeConfig {
   uint64_t memory_limit_bytes = 0;
   // Heap profiles on demand (GET /debug/pprof/heap).
   bool heap_profiling = false;
+
+  // Where accepted samples are forwarded (none: nowhere), and the bound of
+  // their on-disk queue in data_dir.
+  std::vector<RemoteWriteDestination> remote_write;
+  uint64_t remote_write_queue_max_bytes = uint64_t{1} << 30;
 
   static absl::StatusOr<ServeConfig> FromSettings(const Settings& settings);
 };
