@@ -1,0 +1,243 @@
+#include "core/series/internal/sealed_codec.h"
+
+#include <bit>
+#include <catch2/catch.hpp>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <random>
+#include <vector>
+
+#include "core/series/xor_chunk.h"
+
+namespace keel::core::core_internal {
+namespace {
+
+uint64_t Bits(double v) { return std::bit_cast<uint64_t>(v); }
+
+constexpr uint64_t kStaleMarker = 0x7ff0000000000002ull;
+
+// Encodes every sample (in as many blocks as it takes), decodes each block
+// in batches of `batch` and requires every timestamp and value bit back.
+// Returns the total block bytes.
+std::size_t RequireRoundTrip(const std::vector<int64_t>& t,
+                             const std::vector<uint64_t>& bits,
+                             int zstd_level = 3, std::size_t batch = 100) {
+  std::size_t total = 0;
+  std::size_t at = 0;
+  SealedDecoder decoder;
+  std::vector<int64_t> got_t(batch);
+  std::vector<uint64_t> got_bits(batch);
+  while (at < t.size()) {
+    std::vector<uint8_t> block;
+    std::size_t n =
+        EncodeSealed(std::span(t).subspan(at), std::span(bits).subspan(at),
+                     block, {.zstd_level = zstd_level});
+    REQUIRE(n > 0);
+    REQUIRE(block.size() <= 65535);
+    total += block.size();
+    // The header is an XOR chunk's: count and first timestamp.
+    REQUIRE(XorSampleCount(block) == n);
+    REQUIRE(XorFirstTimestamp(block) == t[at]);
+    REQUIRE(decoder.Open(block).ok());
+    REQUIRE(decoder.count() == n);
+    std::size_t read = 0;
+    while (std::size_t k =
+               decoder.Decode(got_t.data(), got_bits.data(), batch)) {
+      for (std::size_t i = 0; i < k; ++i) {
+        INFO("sample " << at + read + i);
+        REQUIRE(got_t[i] == t[at + read + i]);
+        REQUIRE(got_bits[i] == bits[at + read + i]);
+      }
+      read += k;
+    }
+    REQUIRE(decoder.status().ok());
+    REQUIRE(read == n);
+    at += n;
+  }
+  return total;
+}
+
+TEST_CASE("ToDecimal finds exact decimal forms and refuses the rest") {
+  int64_t m;
+  int e;
+  REQUIRE(ToDecimal(Bits(0.0), m, e));
+  CHECK((m == 0 && e == 0));
+  REQUIRE(ToDecimal(Bits(1.5), m, e));
+  CHECK((m == 15 && e == -1));
+  REQUIRE(ToDecimal(Bits(0.1), m, e));
+  CHECK((m == 1 && e == -1));
+  REQUIRE(ToDecimal(Bits(-123456.789), m, e));
+  CHECK((m == -123456789 && e == -3));
+  REQUIRE(ToDecimal(Bits(1e20), m, e));
+  CHECK(static_cast<double>(m) * std::pow(10.0, e) == 1e20);
+  REQUIRE(ToDecimal(Bits(3.4567e-05), m, e));
+  CHECK((m == 34567 && e == -9));
+  // 0.1 + 0.2 needs 17 digits: more than 2^53 as a mantissa.
+  CHECK_FALSE(ToDecimal(Bits(0.1 + 0.2), m, e));
+  CHECK_FALSE(ToDecimal(Bits(-0.0), m, e));
+  CHECK_FALSE(ToDecimal(kStaleMarker, m, e));
+  CHECK_FALSE(ToDecimal(Bits(std::numeric_limits<double>::infinity()), m, e));
+  CHECK_FALSE(ToDecimal(Bits(std::numeric_limits<double>::denorm_min()), m, e));
+  CHECK_FALSE(ToDecimal(Bits(std::nextafter(1.0, 2.0)), m, e));
+  REQUIRE(ToDecimal(Bits(M_PI), m, e));  // 16 digits still fit
+  CHECK((m == 3141592653589793 && e == -15));
+}
+
+TEST_CASE("sealed blocks round-trip special values bit for bit") {
+  std::vector<uint64_t> bits = {
+      Bits(1.0),
+      kStaleMarker,
+      Bits(-0.0),
+      Bits(0.0),
+      Bits(std::numeric_limits<double>::infinity()),
+      Bits(-std::numeric_limits<double>::infinity()),
+      Bits(std::numeric_limits<double>::quiet_NaN()),
+      0x7ff8dead0000beefull,  // a NaN payload
+      0xfff0000000000001ull,  // a negative signalling NaN
+      Bits(std::numeric_limits<double>::denorm_min()),
+      Bits(std::numeric_limits<double>::min()),
+      Bits(std::numeric_limits<double>::max()),
+      Bits(std::numeric_limits<double>::lowest()),
+      Bits(0.1 + 0.2),
+      Bits(9007199254740993.0),
+      Bits(1e22),
+      Bits(1e23),
+      Bits(2.5),
+  };
+  std::vector<int64_t> t;
+  for (std::size_t i = 0; i < bits.size(); ++i) {
+    t.push_back(1700000000000 + 1000 * static_cast<int64_t>(i));
+  }
+  RequireRoundTrip(t, bits);
+  RequireRoundTrip(t, bits, /*zstd_level=*/0);
+}
+
+TEST_CASE("sealed blocks round-trip one sample and extreme timestamps") {
+  RequireRoundTrip({42}, {Bits(7.0)});
+  RequireRoundTrip({-5}, {kStaleMarker});
+  constexpr int64_t kMin = std::numeric_limits<int64_t>::min();
+  constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
+  RequireRoundTrip({kMin, -1, 0, kMax}, {Bits(1), Bits(2), Bits(3), Bits(4)});
+  RequireRoundTrip({kMin, kMax}, {Bits(-1.5), Bits(1e300)});
+}
+
+TEST_CASE("sealed blocks round-trip irregular timestamps and mixed values") {
+  std::mt19937_64 rng(18);
+  for (int round = 0; round < 50; ++round) {
+    std::size_t n = 1 + rng() % 3000;
+    std::vector<int64_t> t(n);
+    std::vector<uint64_t> bits(n);
+    int64_t now = static_cast<int64_t>(rng() % 2000000000000) - 1000000000000;
+    double counter = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+      switch (rng() % 4) {
+        case 0:
+          now += 1000;
+          break;
+        case 1:
+          now += 1000 + static_cast<int64_t>(rng() % 7) - 3;
+          break;
+        case 2:
+          now += 1 + static_cast<int64_t>(rng() % 100000);
+          break;
+        default:
+          now += 15000;
+      }
+      t[i] = now;
+      switch (round % 5) {
+        case 0:  // a counter of hundredths
+          counter += static_cast<double>(rng() % 500) / 100;
+          bits[i] = Bits(counter);
+          break;
+        case 1:  // noise: XOR mode
+          bits[i] = Bits(std::ldexp(static_cast<double>(rng() >> 11), -40));
+          break;
+        case 2:  // mostly decimal, a few raw
+          bits[i] = rng() % 50 == 0
+                        ? rng()
+                        : Bits(static_cast<double>(rng() % 1000) / 8);
+          break;
+        case 3:  // constants with stale markers
+          bits[i] = rng() % 300 == 0 ? kStaleMarker : Bits(1.0);
+          break;
+        default:  // anything at all
+          bits[i] = rng();
+      }
+    }
+    RequireRoundTrip(t, bits, round % 2 == 0 ? 3 : 0, 1 + rng() % 300);
+  }
+}
+
+TEST_CASE("a sample run too long for one block splits into several") {
+  std::size_t n = 200000;
+  std::vector<int64_t> t(n);
+  std::vector<uint64_t> bits(n);
+  std::mt19937_64 rng(7);
+  for (std::size_t i = 0; i < n; ++i) {
+    t[i] = static_cast<int64_t>(i) * 1000 + static_cast<int64_t>(rng() % 5);
+    bits[i] = rng();  // 8 bytes a value: the body bound splits first
+  }
+  std::vector<uint8_t> block;
+  std::size_t first = EncodeSealed(t, bits, block);
+  CHECK(first < kSealedMaxSamples);
+  CHECK(block.size() <= 65535);
+  RequireRoundTrip(t, bits);
+}
+
+TEST_CASE("regular series cost a fraction of their XOR chunks") {
+  // A 1 s counter of hundredths and a constant: the sealed block must beat
+  // the XOR chunks holding the same samples, or the encoding does not pay.
+  std::vector<int64_t> t(7200);
+  std::vector<uint64_t> counter(7200);
+  std::vector<uint64_t> constant(7200, Bits(1.0));
+  double c = 1000;
+  XorChunk xor_counter;
+  for (std::size_t i = 0; i < t.size(); ++i) {
+    t[i] = 1700000000000 + 1000 * static_cast<int64_t>(i);
+    c += static_cast<double>(i % 7) / 100;
+    counter[i] = Bits(c);
+    if (i < 120) xor_counter.Append(t[i], c);
+  }
+  double xor_per_sample = static_cast<double>(xor_counter.bytes().size()) / 120;
+  double sealed_per_sample =
+      static_cast<double>(RequireRoundTrip(t, counter)) / 7200;
+  CHECK(sealed_per_sample < xor_per_sample / 2);
+  CHECK(RequireRoundTrip(t, constant) < 7200 / 50);
+}
+
+TEST_CASE("malformed sealed blocks fail with an error, never a crash") {
+  std::vector<int64_t> t;
+  std::vector<uint64_t> bits;
+  for (int i = 0; i < 500; ++i) {
+    t.push_back(1000 * i + i % 3);
+    bits.push_back(i % 50 == 0 ? kStaleMarker : Bits(i * 0.25));
+  }
+  for (int level : {0, 3}) {
+    std::vector<uint8_t> block;
+    EncodeSealed(t, bits, block, {.zstd_level = level});
+    SealedDecoder decoder;
+    std::vector<int64_t> out_t(64);
+    std::vector<uint64_t> out_bits(64);
+    CHECK_FALSE(decoder.Open(std::span(block).first(3)).ok());
+    std::mt19937_64 rng(level);
+    for (int round = 0; round < 2000; ++round) {
+      std::vector<uint8_t> bad = block;
+      if (round % 3 == 0) {
+        bad.resize(rng() % bad.size());
+      } else {
+        bad[rng() % bad.size()] ^= static_cast<uint8_t>(1 + rng() % 255);
+      }
+      if (!decoder.Open(bad).ok()) continue;
+      std::size_t read = 0;
+      while (std::size_t n =
+                 decoder.Decode(out_t.data(), out_bits.data(), 64)) {
+        read += n;
+      }
+      CHECK(read <= decoder.count());
+    }
+  }
+}
+
+}  // namespace
+}  // namespace keel::core::core_internal
