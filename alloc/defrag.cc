@@ -124,11 +124,15 @@ void* Defragmenter::MaybeMove(void* p, std::size_t bytes) {
   if (moved == nullptr) return nullptr;
   std::memcpy(moved, p, bytes);
   arena_.Deallocate(p, bytes);
+  CountMoved(bytes);
+  return moved;
+}
+
+void Defragmenter::CountMoved(std::size_t bytes) {
   Add(counters_.moved, 1);
   Add(GlobalTotals().moved, 1);
   Add(counters_.moved_bytes, bytes);
   Add(GlobalTotals().moved_bytes, bytes);
-  return moved;
 }
 
 double Defragmenter::Effort() const {

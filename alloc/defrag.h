@@ -151,6 +151,10 @@ class Defragmenter {
   // themselves (one with internal pointers to fix up, say).
   // REQUIRES: p is a live allocation from the arena.
   bool ShouldMove(const void* p);
+  // Counts an object of `bytes` that its owner moved itself after
+  // ShouldMove said so (a container that cannot adopt a buffer copies
+  // itself into a new one instead).
+  void CountMoved(std::size_t bytes);
 
   // The fraction of one core a runner should spend on this arena now: 0
   // when it is not fragmented enough to be worth a pass, else between the

@@ -184,6 +184,18 @@ const SeriesStoreOptions& SeriesStore::options() const {
 
 alloc::Arena& SeriesStore::arena() const { return impl_->arena(); }
 
+void SeriesStore::SetMemoryPressure(bool high) {
+  impl_->defrag().SetPressure(high);
+}
+
+bool SeriesStore::memory_pressure() const { return impl_->defrag().pressure(); }
+
+void SeriesStore::Defragment() { impl_->defrag().RunPass(); }
+
+alloc::DefragStats SeriesStore::defrag_stats() const {
+  return impl_->defrag().stats();
+}
+
 int64_t SeriesStore::WindowOf(int64_t t) const { return impl_->WindowOf(t); }
 
 SampleIterator::SampleIterator(std::span<const ChunkData> chunks, int64_t mint,

@@ -54,6 +54,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "alloc/arena.h"
+#include "alloc/defrag.h"
 #include "alloc/stats.h"
 #include "core/series/labels.h"
 #include "core/series/matcher.h"
@@ -112,6 +113,12 @@ struct SeriesStoreOptions {
   // refs. Restores are not limited: they bring back series the store
   // already held, and refusing them would refuse the whole snapshot.
   uint64_t max_series = 0;
+  // Active defragmentation in the background: a thread per store moves
+  // small objects (chunk arrays, head buffers, labels, postings) out of
+  // sparse slabs, spending 1-25% of a core while the arena is fragmented
+  // and none otherwise (see core/series/internal/series_defrag.h). Off, the
+  // store defragments only when asked (Defragment, SetMemoryPressure).
+  bool defrag = true;
 };
 
 // One chunk as a query, a cut or a restore sees it.
@@ -272,6 +279,19 @@ class SeriesStore {
 
   SeriesStoreStats Stats() const;
   const SeriesStoreOptions& options() const;
+
+  // Memory pressure, from a memory budget's soft mark. High: the store's
+  // defragmenter works at full effort and purges its freed pages at once
+  // (with options().defrag off, one pass runs now on the calling thread);
+  // low: back to the effort its fragmentation calls for.
+  void SetMemoryPressure(bool high);
+  bool memory_pressure() const;
+  // One whole defragmentation pass now, on the calling thread, ending with a
+  // purge: for callers that run in simulated time (keel churn) or want the
+  // memory back before a measurement.
+  void Defragment();
+  // This store's defragmentation so far (keel_defrag_* sums every store's).
+  alloc::DefragStats defrag_stats() const;
   alloc::Arena& arena() const;
 
   // The window a timestamp belongs to: floor(t / chunk_window_ms).

@@ -340,4 +340,36 @@ void SeriesIndex::AppendLabels(std::span<const uint32_t> pairs,
   }
 }
 
+std::optional<uint64_t> SeriesIndex::DefragSome(int phase, uint64_t position,
+                                                std::size_t batch,
+                                                alloc::Defragmenter& defrag) {
+  const uint64_t end =
+      phase == 0 ? labels_.size() : static_cast<uint64_t>(pairs_.size());
+  const uint64_t stop = std::min<uint64_t>(end, position + batch);
+  for (; position < stop; ++position) {
+    if (phase == 0) {
+      uint32_t*& labels = labels_[position];
+      if (labels == nullptr) continue;
+      if (void* p =
+              defrag.MaybeMove(labels, (labels[0] + 1) * sizeof(uint32_t))) {
+        labels = static_cast<uint32_t*>(p);
+      }
+      continue;
+    }
+    Postings& postings = pairs_[position].postings;
+    if (postings.capacity() == 0 || !defrag.ShouldMove(postings.data())) {
+      continue;
+    }
+    // A vector cannot adopt a buffer: copy it into one of the same capacity,
+    // which the arena takes from its fullest slab, and swap.
+    Postings moved(postings.get_allocator());
+    moved.reserve(postings.capacity());
+    moved.assign(postings.begin(), postings.end());
+    postings.swap(moved);
+    defrag.CountMoved(postings.capacity() * sizeof(uint32_t));
+  }
+  if (position >= end) return std::nullopt;
+  return position;
+}
+
 }  // namespace keel::core::core_internal

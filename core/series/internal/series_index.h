@@ -24,6 +24,7 @@
 #include "absl/strings/string_view.h"
 #include "alloc/arena.h"
 #include "alloc/arena_allocator.h"
+#include "alloc/defrag.h"
 #include "core/series/labels.h"
 #include "core/series/matcher.h"
 #include "core/series/query_context.h"
@@ -100,6 +101,16 @@ class SeriesIndex {
                                QueryContext& context) const;
 
   void AppendLabels(std::span<const uint32_t> pairs, Labels& out) const;
+
+  // Active defragmentation (see alloc/defrag.h): the index's small objects
+  // in phases, 0 the series' label arrays by ref, 1 the postings lists by
+  // pair. Offers up to `batch` objects of `phase` from `position` on to
+  // `defrag`, moving those it picks; returns the position to go on from, or
+  // nullopt at the phase's end.
+  static constexpr int kDefragPhases = 2;
+  std::optional<uint64_t> DefragSome(int phase, uint64_t position,
+                                     std::size_t batch,
+                                     alloc::Defragmenter& defrag);
 
  private:
   template <typename T>

@@ -28,9 +28,11 @@ SeriesStoreImpl::SeriesStoreImpl(const SeriesStoreOptions& options)
       memory_(options_.chunk_memory, arena_),
       purge_(arena_, options_.purge_threshold_bytes),
       table_(arena_),
-      index_(arena_) {}
+      index_(arena_),
+      defrag_(std::make_unique<SeriesDefrag>(*this, options_.defrag)) {}
 
 SeriesStoreImpl::~SeriesStoreImpl() {
+  defrag_.reset();  // its runner walks what the rest of this frees
   for (SeriesRef ref = 0; ref < table_.size(); ++ref) {
     Series& s = *table_.Find(ref);
     if (s.head != nullptr) memory_.Free(s.head, s.head_capacity);

@@ -38,6 +38,7 @@
 #include "alloc/purge.h"
 #include "core/series/internal/chunk_allocator.h"
 #include "core/series/internal/chunk_window.h"
+#include "core/series/internal/series_defrag.h"
 #include "core/series/internal/series_index.h"
 #include "core/series/internal/series_stripe_lock.h"
 #include "core/series/internal/series_table.h"
@@ -100,9 +101,12 @@ class SeriesStoreImpl {
 
   const SeriesStoreOptions& options() const { return options_; }
   alloc::Arena& arena() { return arena_; }
+  SeriesDefrag& defrag() { return *defrag_; }
+  const SeriesDefrag& defrag() const { return *defrag_; }
 
  private:
   friend class SeriesBulkRestore;
+  friend class SeriesDefrag;
 
   struct alignas(64) Stripe {
     mutable StripeLock mu;
@@ -183,6 +187,9 @@ class SeriesStoreImpl {
   mutable std::shared_mutex windows_mu_;
   std::map<int64_t, std::shared_ptr<ChunkWindow>> windows_
       ABSL_GUARDED_BY(windows_mu_);
+  // Last, so that its runner starts once everything it walks exists; the
+  // destructor stops it first.
+  std::unique_ptr<SeriesDefrag> defrag_;
 };
 
 }  // namespace keel::core::core_internal
