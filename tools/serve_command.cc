@@ -33,6 +33,10 @@ namespace {
 
 constexpr char kName[] = "serve";
 
+// A key whose default is false is a switch: given alone (`--heap-profiling`)
+// it means true, and it takes `true` or `false` too.
+bool IsSwitch(const ServeKey& key) { return key.default_text == "false"; }
+
 struct ServeFlags {
   std::string config;
   // The option of each of kServeKeys, in its order: its results() are the
@@ -93,7 +97,10 @@ int RunServe(const ServeFlags& flags) {
   Settings given;
   for (size_t i = 0; i < kServeKeys.size(); ++i) {
     for (const std::string& value : flags.keys[i]->results()) {
-      given.emplace_back(std::string(kServeKeys[i]), value);
+      given.emplace_back(std::string(kServeKeys[i]),
+                         value.empty() && IsSwitch(kServeKeyHelp[i])
+                             ? std::string("true")
+                             : value);
     }
   }
   MergeSettings(given, &settings);
@@ -144,9 +151,13 @@ CommandRun SetUpServe(CLI::App& app) {
   for (size_t i = 0; i < kServeKeys.size(); ++i) {
     const ServeKey& key = kServeKeyHelp[i];
     CLI::Option* option = app.add_option("--" + std::string(key.name))
-                              ->description(std::string(key.help))
-                              ->type_name("VALUE")
-                              ->default_str(std::string(key.default_text));
+                              ->description(std::string(key.help));
+    if (IsSwitch(key)) {
+      // No default_str: CLI11 gives it to a switch given alone.
+      option->expected(0, 1)->type_name("[true|false]");
+    } else {
+      option->type_name("VALUE")->default_str(std::string(key.default_text));
+    }
     if (key.name == "ip2asn") {  // repeatable: every value counts
       option->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
           ->allow_extra_args(false);

@@ -35,7 +35,7 @@ port=$(free_port)
 url="http://127.0.0.1:$port"
 # The bundled tables: the flood probes lookups too.
 "$keel" serve --config "$src/tools/data/serve.conf" --listen "127.0.0.1:$port" \
-  --heap-profiling true --threads 8 2>"$work/keel.log" &
+  --heap-profiling --threads 8 2>"$work/keel.log" &
 keel_pid=$!
 wait_ready 60 keel "$url" "$keel_pid" || fail "keel serve --heap-profiling did not start"
 grep -q 'heap-profiling: restarting with MALLOC_CONF=prof:true,prof_active:false,prof_accum:true' \
