@@ -14,13 +14,10 @@
 // the samples count as lost.
 //
 // bench/flood.sh starts a server with chosen limits and runs this against it.
-#include <snappy.h>
-
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
-#include <fstream>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -28,9 +25,9 @@
 #include <thread>
 #include <vector>
 
-#include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "bench/serve/remote_write_client.h"
 #include "remote_write.pb.h"
 #include "tools/command.h"
 #include "tools/http_client.h"
@@ -40,31 +37,10 @@ namespace keel::tools {
 namespace {
 
 constexpr char kName[] = "bench flood";
-using Clock = std::chrono::steady_clock;
-
-double SecondsSince(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
-
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-// Sends one request on `client`; status 0 when no answer came.
-HttpAnswer Send(HttpClient& client, std::string_view method,
-                std::string_view target, std::string_view headers = {},
-                std::string_view body = {}) {
-  absl::StatusOr<HttpAnswer> answer =
-      client.Send(method, target, headers, body);
-  return answer.ok() ? *std::move(answer) : HttpAnswer{};
-}
-
-// A keep-alive connection to the server at 127.0.0.1:port.
-HttpClient Client(int port) {
-  return HttpClient("127.0.0.1", std::to_string(port), {.timeout_s = 60});
-}
+using bench::Clock;
+using bench::LoopbackClient;
+using bench::SecondsSince;
+using bench::SendRequest;
 
 struct Options {
   int port = 0;
@@ -97,25 +73,7 @@ std::string FloodBody(uint64_t batch, uint64_t per_request, int64_t t) {
     sample->set_timestamp(t);
     sample->set_value(static_cast<double>(batch * per_request + i));
   }
-  std::string raw = request.SerializeAsString(), compressed;
-  snappy::Compress(raw.data(), raw.size(), &compressed);
-  return compressed;
-}
-
-uint64_t RssBytes(int pid) {
-  std::ifstream status(absl::StrCat("/proc/", pid, "/status"));
-  std::string line;
-  while (std::getline(status, line)) {
-    uint64_t kib = 0;
-    if (line.starts_with("VmRSS:") &&
-        absl::SimpleAtoi(
-            absl::StripAsciiWhitespace(
-                absl::string_view(line).substr(6, line.size() - 9)),
-            &kib)) {
-      return kib << 10;
-    }
-  }
-  return 0;
+  return bench::SnappyCompress(request.SerializeAsString());
 }
 
 struct StatusCounts {
@@ -173,24 +131,15 @@ int RunFlood(const FloodFlags& flags) {
   std::vector<std::thread> threads;
   for (int w = 0; w < o.writers; ++w) {
     threads.emplace_back([&] {
-      HttpClient client = Client(o.port);
+      HttpClient client = LoopbackClient(o.port);
       for (uint64_t batch; (batch = next_batch.fetch_add(1)) < batches &&
                            SecondsSince(start) < o.seconds;) {
-        int64_t t = NowMs();
+        int64_t t = bench::UnixMillis();
         std::string body = FloodBody(batch, o.per_request, t);
         sent_bytes += body.size();
-        HttpAnswer r;
-        for (int attempt = 0; attempt < 30; ++attempt) {
-          r = Send(client, "POST", "/api/v1/write",
-                   "Content-Encoding: snappy\r\nContent-Type: "
-                   "application/x-protobuf\r\n"
-                   "X-Prometheus-Remote-Write-Version: 0.1.0\r\n",
-                   body);
-          if (r.status != 429 && r.status != 503 && r.status != 0) break;
-          ++retries;
-          std::this_thread::sleep_for(std::chrono::milliseconds(
-              std::clamp(r.retry_after_s * 1000, 100, 5000)));
-        }
+        bench::WriteOutcome outcome = bench::PostRemoteWrite(client, body);
+        retries += outcome.retries;
+        const HttpAnswer& r = outcome.answer;
         write_status.Add(r.status);
         if (r.status == 400) refused.store(true);
         if (r.status / 100 == 2) {
@@ -203,7 +152,7 @@ int RunFlood(const FloodFlags& flags) {
   std::atomic<bool> stop_probes{false};
   for (int q = 0; q < o.queriers; ++q) {
     threads.emplace_back([&, q] {
-      HttpClient client = Client(o.port);
+      HttpClient client = LoopbackClient(o.port);
       const char* queries[] = {
           "/api/v1/query?query=%7B__name__%3D~%22flood.%2A%22%2Cid%3D~%22.%2A9%"
           "22%7D",
@@ -211,7 +160,7 @@ int RunFlood(const FloodFlags& flags) {
           "/api/v1/query?query=flood_series%7Binstance%3D~%22(.*)%7B20%7Db%22%"
           "7D"};
       for (int i = q; !stop_probes.load(); ++i) {
-        HttpAnswer r = Send(client, "GET", queries[i % 3], "", "");
+        HttpAnswer r = SendRequest(client, "GET", queries[i % 3], "", "");
         query_status.Add(r.status);
       }
     });
@@ -220,19 +169,19 @@ int RunFlood(const FloodFlags& flags) {
   uint64_t peak_rss = 0;
   uint64_t rss_at_first_refusal = 0, peak_rss_after_refusal = 0;
   std::thread prober([&] {
-    HttpClient client = Client(o.port);
+    HttpClient client = LoopbackClient(o.port);
     while (!stop_probes.load()) {
       for (auto [probe, target] :
            {std::pair<Probe*, const char*>{&metrics_probe, "/metrics"},
             {&lookup_probe, "/v1/lookup?ip=1.1.1.1"}}) {
         Clock::time_point begin = Clock::now();
-        HttpAnswer r = Send(client, "GET", target, "", "");
+        HttpAnswer r = SendRequest(client, "GET", target, "", "");
         probe->max_latency_s =
             std::max(probe->max_latency_s, SecondsSince(begin));
         ++probe->probes;
         if (r.status != 200) ++probe->failures;
       }
-      uint64_t rss = RssBytes(o.pid);
+      uint64_t rss = bench::ProcessRssBytes(o.pid);
       peak_rss = std::max(peak_rss, rss);
       if (refused.load()) {
         if (rss_at_first_refusal == 0) rss_at_first_refusal = rss;
@@ -249,15 +198,15 @@ int RunFlood(const FloodFlags& flags) {
   prober.join();
 
   // Every acknowledged batch must answer all its series.
-  HttpClient client = Client(o.port);
+  HttpClient client = LoopbackClient(o.port);
   uint64_t lost = 0, verify_failures = 0;
   for (const Acknowledged& a : acknowledged) {
-    HttpAnswer r =
-        Send(client, "GET",
-             absl::StrCat("/api/v1/query?query=flood_series%7Bbatch%3D%22",
-                          a.batch, "%22%7D&time=", a.t / 1000, ".",
-                          a.t % 1000 / 100, a.t % 100 / 10, a.t % 10),
-             "", "");
+    HttpAnswer r = SendRequest(
+        client, "GET",
+        absl::StrCat("/api/v1/query?query=flood_series%7Bbatch%3D%22", a.batch,
+                     "%22%7D&time=", a.t / 1000, ".", a.t % 1000 / 100,
+                     a.t % 100 / 10, a.t % 10),
+        "", "");
     if (r.status != 200) {
       ++verify_failures;
       lost += o.per_request;
@@ -286,7 +235,7 @@ int RunFlood(const FloodFlags& flags) {
     }
     lost += o.per_request - found;
   }
-  uint64_t final_rss = RssBytes(o.pid);
+  uint64_t final_rss = bench::ProcessRssBytes(o.pid);
   std::printf(
       "%s\n",
       JsonObject()
