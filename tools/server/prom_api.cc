@@ -104,7 +104,13 @@ void PromApi::Register(HttpServer* server) {
   }
 }
 
-HttpResponse PromApi::QueryFailed(const absl::Status& status) const {
+HttpResponse PromApi::QueryFailed(const core::QueryContext& ctx,
+                                  const absl::Status& status) const {
+  if (memory_ != nullptr) {
+    if (auto refused = memory_->RefuseQuery(ctx, query_limits_)) {
+      return *std::move(refused);
+    }
+  }
   int code = 422;
   const query::ErrorType type = query::ClassifyError(status);
   switch (type) {
@@ -131,6 +137,7 @@ HttpResponse PromApi::QueryFailed(const absl::Status& status) const {
 absl::StatusOr<core::QueryLimits> PromApi::LimitsOf(
     const HttpRequest& request) const {
   core::QueryLimits limits = query_limits_;
+  if (memory_ != nullptr) limits = memory_->ClampQuery(limits);
   const std::string* timeout = request.Param("timeout");
   if (timeout == nullptr || timeout->empty()) return limits;
   auto ms = ParsePromDuration(*timeout);
@@ -170,7 +177,7 @@ HttpResponse PromApi::Answer(const HttpRequest& request,
   if (!query::AppendResultJson(value, &out, [&](size_t bytes) {
         return ctx.AddResultBytes(bytes);
       })) {
-    return QueryFailed(ctx.status());
+    return QueryFailed(ctx, ctx.status());
   }
   AppendStatsIfAsked(request, ctx, &out);
   return AnswerEnd(std::move(out));
@@ -186,7 +193,7 @@ HttpResponse PromApi::Query(const HttpRequest& request) const {
   if (!expr.ok()) return BadParam("query", View(expr.status()));
   core::QueryContext ctx(*limits, [&request] { return request.ClientGone(); });
   auto value = engine_.Instant(**expr, *time, ctx);
-  if (!value.ok()) return QueryFailed(value.status());
+  if (!value.ok()) return QueryFailed(ctx, value.status());
   return Answer(request, ctx, std::move(*value));
 }
 
@@ -226,7 +233,7 @@ HttpResponse PromApi::QueryRange(const HttpRequest& request) const {
   if (!expr.ok()) return BadData(View(expr.status()));
   core::QueryContext ctx(*limits, [&request] { return request.ClientGone(); });
   auto value = engine_.Range(**expr, *start, *end, *step, ctx);
-  if (!value.ok()) return QueryFailed(value.status());
+  if (!value.ok()) return QueryFailed(ctx, value.status());
   return Answer(request, ctx, std::move(*value));
 }
 

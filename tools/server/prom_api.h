@@ -67,6 +67,12 @@
 // first rejection (Prometheus answers out-of-bounds samples the same way),
 // else 204. Counts per reason: RejectedSamples(reason).
 //
+// With a memory budget (set_memory_admission, keel serve's --memory-limit),
+// a write that does not fit the room left under the limit is refused whole
+// with 429 and Retry-After before it is decompressed, and queries, series
+// and label requests get the room left as their budgets (422 past it): see
+// memory_admission.h.
+//
 //   PromApi api(&store);
 //   api.Register(&http_server);
 //
@@ -88,6 +94,7 @@
 #include "core/series/query_context.h"
 #include "core/series/series_store.h"
 #include "tools/server/http_server.h"
+#include "tools/server/memory_admission.h"
 #include "tools/server/remote_write.h"
 
 namespace keel::tools {
@@ -133,6 +140,9 @@ class PromApi {
 
   // REQUIRES: before server->Start.
   void Register(HttpServer* server);
+  // Applies a memory budget to writes and queries (null: none).
+  // REQUIRES: before Register; `admission` outlives the server's handlers.
+  void set_memory_admission(MemoryAdmission* admission) { memory_ = admission; }
 
   HttpResponse Write(const HttpRequest& request);
   HttpResponse Import(const HttpRequest& request);
@@ -165,8 +175,10 @@ class PromApi {
 
  private:
   // The answer to a failed query (bad_data, execution, timeout, canceled),
-  // counted.
-  HttpResponse QueryFailed(const absl::Status& status) const;
+  // counted; `ctx` is the query's, which tells whether the memory budget
+  // stopped it.
+  HttpResponse QueryFailed(const core::QueryContext& ctx,
+                           const absl::Status& status) const;
   // The answer to a query that gave `value`: streamed when its JSON is
   // larger than a piece, surely fits the context's max_result_bytes, and no
   // stats are asked (stats=all
@@ -175,7 +187,7 @@ class PromApi {
   HttpResponse Answer(const HttpRequest& request, core::QueryContext& ctx,
                       query::Value value) const;
   // The request's limits: the configured ones, the deadline shortened by a
-  // `timeout` parameter.
+  // `timeout` parameter, the budgets lowered to the memory budget's room.
   absl::StatusOr<core::QueryLimits> LimitsOf(const HttpRequest& request) const;
   // What series, labels and label values select (prom_api_series.cc).
   struct Selection;
@@ -208,6 +220,7 @@ class PromApi {
   const WriteLimits write_limits_;
   DecodedBudget decoded_budget_;
   core::QueryLimits query_limits_;
+  MemoryAdmission* memory_ = nullptr;
   std::atomic<uint64_t> write_requests_{0};
   std::atomic<uint64_t> write_failures_{0};
   std::atomic<uint64_t> samples_written_{0};

@@ -152,7 +152,7 @@ HttpResponse PromApi::Series(const HttpRequest& request) const {
                          [&request] { return request.ClientGone(); });
   auto sets =
       SelectLabelSets(selection.selectors, selection.start, selection.end, ctx);
-  if (!sets.ok()) return QueryFailed(sets.status());
+  if (!sets.ok()) return QueryFailed(ctx, sets.status());
   std::string out(kAnswerStart);
   out.push_back('[');
   for (size_t i = 0; i < sets->size(); ++i) {
@@ -160,7 +160,7 @@ HttpResponse PromApi::Series(const HttpRequest& request) const {
           if (i > 0) out.push_back(',');
           query::AppendLabelsJson((*sets)[i], &out);
         })) {
-      return QueryFailed(ctx.status());
+      return QueryFailed(ctx, ctx.status());
     }
   }
   out.push_back(']');
@@ -174,7 +174,7 @@ HttpResponse PromApi::LabelNames(const HttpRequest& request) const {
                          [&request] { return request.ClientGone(); });
   auto sets =
       SelectLabelSets(selection.selectors, selection.start, selection.end, ctx);
-  if (!sets.ok()) return QueryFailed(sets.status());
+  if (!sets.ok()) return QueryFailed(ctx, sets.status());
   absl::flat_hash_set<std::string_view> seen;
   std::vector<std::string> names;
   for (const auto& labels : *sets) {
@@ -184,7 +184,7 @@ HttpResponse PromApi::LabelNames(const HttpRequest& request) const {
   }
   std::sort(names.begin(), names.end());
   std::string out(kAnswerStart);
-  if (!AppendStrings(names, ctx, &out)) return QueryFailed(ctx.status());
+  if (!AppendStrings(names, ctx, &out)) return QueryFailed(ctx, ctx.status());
   return AnswerEnd(std::move(out));
 }
 
@@ -218,7 +218,7 @@ HttpResponse PromApi::LabelValues(const HttpRequest& request) const {
   }
   auto sets =
       SelectLabelSets(selection.selectors, selection.start, selection.end, ctx);
-  if (!sets.ok()) return QueryFailed(sets.status());
+  if (!sets.ok()) return QueryFailed(ctx, sets.status());
   absl::flat_hash_set<std::string_view> seen;
   std::vector<std::string> values;
   for (const auto& labels : *sets) {
@@ -230,7 +230,7 @@ HttpResponse PromApi::LabelValues(const HttpRequest& request) const {
   }
   std::sort(values.begin(), values.end());
   std::string out(kAnswerStart);
-  if (!AppendStrings(values, ctx, &out)) return QueryFailed(ctx.status());
+  if (!AppendStrings(values, ctx, &out)) return QueryFailed(ctx, ctx.status());
   return AnswerEnd(std::move(out));
 }
 

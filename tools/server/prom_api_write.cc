@@ -226,6 +226,13 @@ HttpResponse PromApi::Write(const HttpRequest& request) {
                      "of ",
                      decoded_budget_.capacity(), " (--write-decoded-budget)"));
   }
+  if (memory_ != nullptr) {
+    if (auto refused =
+            memory_->RefuseWrite(*decoded_size, "remote-write request")) {
+      write_failures_.fetch_add(1, std::memory_order_relaxed);
+      return *std::move(refused);
+    }
+  }
   DecodedBudget::Lease lease(decoded_budget_, *decoded_size,
                              absl::Milliseconds(write_limits_.budget_wait_ms));
   if (!lease.ok()) {
@@ -281,6 +288,13 @@ HttpResponse PromApi::Write(const HttpRequest& request) {
 }
 
 HttpResponse PromApi::Import(const HttpRequest& request) {
+  // The body as received: a gzip body decompresses to more, which the
+  // store's growth then shows to the next request.
+  if (memory_ != nullptr) {
+    if (auto refused = memory_->RefuseWrite(request.body.size(), "import")) {
+      return *std::move(refused);
+    }
+  }
   std::string_view encoding = request.Header("Content-Encoding");
   std::string inflated;
   std::string_view body = request.body;

@@ -12,6 +12,7 @@
 #include "tools/server/api_collector.h"
 #include "tools/server/build_info_collector.h"
 #include "tools/server/event_log.h"
+#include "tools/server/memory_budget_collector.h"
 #include "tools/server/process_collector.h"
 
 namespace keel::tools {
@@ -113,6 +114,17 @@ absl::Status ServeApp::Load(const snapshot::RestoreProgressOptions& progress) {
     if (!store.ok()) return store.status();
     store_ = *std::move(store);
   }
+  if (config_.memory_limit_bytes > 0) {
+    alloc::MemoryBudgetOptions budget;
+    budget.limit_bytes = config_.memory_limit_bytes;
+    memory_budget_ = std::make_unique<alloc::MemoryBudget>(budget);
+    memory_admission_ = std::make_unique<MemoryAdmission>(memory_budget_.get());
+    memory_budget_->Start();
+    LogEvent(absl::StrFormat(
+        "memory budget: limit %d bytes, soft mark %d, resident now %d",
+        memory_budget_->limit_bytes(), memory_budget_->soft_limit_bytes(),
+        memory_budget_->resident()));
+  }
   WriteLimits write_limits;
   write_limits.max_future_ms = config_.max_future_ms;
   write_limits.max_new_series_per_request = config_.max_new_series_per_request;
@@ -128,6 +140,11 @@ absl::Status ServeApp::Load(const snapshot::RestoreProgressOptions& progress) {
       std::make_shared<diagnostics::SeriesStoreCollector>(store_.get()));
   metrics_.Add(lookup_->collector());
   metrics_.Add(std::make_shared<ApiCollector>(prom_.get(), &http_));
+  if (memory_admission_) {
+    prom_->set_memory_admission(memory_admission_.get());
+    metrics_.Add(
+        std::make_shared<MemoryBudgetCollector>(memory_admission_.get()));
+  }
 
   lookup_->Register(&http_, kLookupBodyLimit);
   prom_->Register(&http_);

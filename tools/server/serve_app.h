@@ -17,6 +17,8 @@
 // few seconds), opens every endpoint and starts a background thread that
 // takes a snapshot every snapshot interval and applies retention once a
 // minute (or once a chunk window, if shorter). Each event logs one line.
+// With a memory limit, Load also starts an alloc::MemoryBudget over the
+// process's resident bytes and applies it to the API (memory_admission.h).
 // GET /debug/pprof/heap (heap_profile_api.h) answers from Listen on, so
 // that a restore can be profiled too.
 //
@@ -31,12 +33,14 @@
 
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "alloc/memory_budget.h"
 #include "core/series/series_store.h"
 #include "diagnostics/snapshot_collector.h"
 #include "snapshot/reader.h"
 #include "tools/server/heap_profile_api.h"
 #include "tools/server/http_server.h"
 #include "tools/server/lookup_api.h"
+#include "tools/server/memory_admission.h"
 #include "tools/server/metrics_endpoint.h"
 #include "tools/server/prom_api.h"
 #include "tools/server/serve_config.h"
@@ -93,6 +97,10 @@ class ServeApp {
   std::shared_ptr<HeapProfileApi> heap_profiles_;
   std::unique_ptr<SnapshotManager> snapshots_;  // null without a data dir
   std::unique_ptr<core::SeriesStore> store_;
+  // Null without --memory-limit. After the store, so that the budget's
+  // tick stops before the store goes.
+  std::unique_ptr<alloc::MemoryBudget> memory_budget_;
+  std::unique_ptr<MemoryAdmission> memory_admission_;
   std::unique_ptr<LookupApi> lookup_;
   std::unique_ptr<PromApi> prom_;
   MetricsEndpoint metrics_;
