@@ -6,6 +6,7 @@
 #include <zstd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <bit>
 #include <cmath>
 #include <cstring>
@@ -19,9 +20,12 @@ namespace {
 constexpr uint8_t kFlagZstd = 1;
 constexpr uint8_t kTsFromInterval = 0;
 constexpr uint8_t kTsDeltaOfDelta = 1;
+constexpr uint8_t kTsFromGrid = 2;
+constexpr uint8_t kTsRegular = 3;  // the grid itself: no entries
 constexpr uint8_t kValueDelta = 0;
 constexpr uint8_t kValueDeltaOfDelta = 1;
 constexpr uint8_t kValueXor = 2;
+constexpr uint8_t kValueConstant = 3;  // one mantissa, no stream
 constexpr int kMaxExponent = 22;  // 10^22 is the largest exact power of ten
 constexpr int64_t kMaxMantissa = int64_t{1} << 53;
 
@@ -121,9 +125,11 @@ ZstdContexts& Zstd() {
   return contexts;
 }
 
-// The body of a block of all of `t` and `bits` (the caller checks its size).
-void EncodeBody(std::span<const int64_t> t, std::span<const uint64_t> bits,
-                std::vector<uint8_t>& body) {
+void EncodeValues(std::span<const uint64_t> bits, std::vector<uint8_t>& values);
+
+// The timestamp and value sections of one entry (layout in sealed_codec.h).
+void EncodeSections(std::span<const int64_t> t, std::span<const uint64_t> bits,
+                    std::vector<uint8_t>& ts, std::vector<uint8_t>& values) {
   const std::size_t n = t.size();
   // Timestamps: the interval is the median delta, robust to jitter and gaps.
   std::vector<uint64_t> deltas(n > 0 ? n - 1 : 0);
@@ -138,25 +144,55 @@ void EncodeBody(std::span<const int64_t> t, std::span<const uint64_t> bits,
     std::nth_element(sorted.begin(), mid, sorted.end());
     interval = *mid;
   }
-  std::size_t from_interval = 0;
-  std::size_t dod = 0;
+  // Each shape's entries: d_i - D; d_i - d_(i-1); t_i - (t_0 + i * D).
+  std::size_t size[3] = {0, 0, 0};
   uint64_t prev = interval;
-  for (uint64_t d : deltas) {
-    from_interval += UvarintBytes(ZigZag(d - interval));
-    dod += UvarintBytes(ZigZag(d - prev));
+  uint64_t grid = static_cast<uint64_t>(t[0]);
+  bool on_grid = true;
+  for (std::size_t i = 1; i < n; ++i) {
+    uint64_t d = deltas[i - 1];
+    grid += interval;
+    size[kTsFromInterval] += UvarintBytes(ZigZag(d - interval));
+    size[kTsDeltaOfDelta] += UvarintBytes(ZigZag(d - prev));
+    size[kTsFromGrid] +=
+        UvarintBytes(ZigZag(static_cast<uint64_t>(t[i]) - grid));
+    on_grid &= static_cast<uint64_t>(t[i]) == grid;
     prev = d;
   }
-  std::vector<uint8_t> ts;
+  uint8_t ts_mode =
+      static_cast<uint8_t>(std::min_element(size, size + 3) - size);
+  ts.clear();
   PutUvarint(ts, interval);
-  uint8_t ts_mode = dod < from_interval ? kTsDeltaOfDelta : kTsFromInterval;
+  if (on_grid) {
+    ts.push_back(kTsRegular);
+    return EncodeValues(bits, values);
+  }
   ts.push_back(ts_mode);
   ts.push_back(0);  // sample 0's entry (see SealedDecoder::Open)
   prev = interval;
-  for (uint64_t d : deltas) {
-    PutUvarint(ts, ZigZag(d - (ts_mode == kTsFromInterval ? interval : prev)));
+  grid = static_cast<uint64_t>(t[0]);
+  for (std::size_t i = 1; i < n; ++i) {
+    uint64_t d = deltas[i - 1];
+    grid += interval;
+    switch (ts_mode) {
+      case kTsFromInterval:
+        PutUvarint(ts, ZigZag(d - interval));
+        break;
+      case kTsDeltaOfDelta:
+        PutUvarint(ts, ZigZag(d - prev));
+        break;
+      default:
+        PutUvarint(ts, ZigZag(static_cast<uint64_t>(t[i]) - grid));
+    }
     prev = d;
   }
+  EncodeValues(bits, values);
+}
 
+// The value section of one entry.
+void EncodeValues(std::span<const uint64_t> bits,
+                  std::vector<uint8_t>& values) {
+  const std::size_t n = bits.size();
   // Values: each one's decimal form, then the exponents worth trying: the
   // finest any value needs, and the most common one.
   std::vector<int64_t> m(n);
@@ -199,34 +235,36 @@ void EncodeBody(std::span<const int64_t> t, std::span<const uint64_t> bits,
       if (exponent == common) break;
     }
   }
-  std::vector<uint8_t> values;
-  std::vector<uint8_t> exc;
+  values.clear();
   values.push_back(plan.mode);
   if (plan.mode == kValueXor) {
+    PutUvarint(values, 0);
     uint64_t last = 0;
     for (uint64_t b : bits) {
       PutLE64(values, b ^ last);
       last = b;
     }
-    PutUvarint(exc, 0);
-  } else {
-    PutUvarint(values, ZigZag(static_cast<uint64_t>(int64_t{plan.exponent})));
-    PutSection(values, best_mantissas, plan.mode == kValueDeltaOfDelta);
-    PutUvarint(exc, best_exceptions.size());
-    uint32_t last = 0;
-    for (uint32_t i : best_exceptions) {
-      PutUvarint(exc, i - last);
-      PutLE64(exc, bits[i]);
-      last = i;
-    }
+    return;
   }
-  body.clear();
-  PutUvarint(body, ts.size());
-  PutUvarint(body, values.size());
-  body.insert(body.end(), ts.begin(), ts.end());
-  body.insert(body.end(), values.begin(), values.end());
-  body.insert(body.end(), exc.begin(), exc.end());
+  PutUvarint(values, ZigZag(static_cast<uint64_t>(int64_t{plan.exponent})));
+  PutUvarint(values, best_exceptions.size());
+  uint32_t last = 0;
+  for (uint32_t i : best_exceptions) {
+    PutUvarint(values, i - last);
+    PutLE64(values, bits[i]);
+    last = i;
+  }
+  if (std::all_of(best_mantissas.begin(), best_mantissas.end(),
+                  [&](uint64_t m) { return m == best_mantissas[0]; })) {
+    values[0] = kValueConstant;
+    PutUvarint(values, ZigZag(best_mantissas[0]));
+    return;
+  }
+  PutSection(values, best_mantissas, plan.mode == kValueDeltaOfDelta);
 }
+
+// Frame ids start at 1: 0 is the decode cache's "none".
+std::atomic<uint64_t> next_frame_id{1};
 
 }  // namespace
 
@@ -267,39 +305,99 @@ bool ToDecimal(uint64_t bits, int64_t& mantissa, int& exponent) {
   return false;
 }
 
-std::size_t EncodeSealed(std::span<const int64_t> t,
-                         std::span<const uint64_t> bits,
-                         std::vector<uint8_t>& out,
-                         const SealedEncodeOptions& options) {
+SealedFrameBuilder::SealedFrameBuilder(const SealedEncodeOptions& options)
+    : options_(options) {}
+
+std::size_t SealedFrameBuilder::Add(std::span<const int64_t> t,
+                                    std::span<const uint64_t> bits) {
+  if (entries_.size() >= kSealedMaxEntries) return 0;
   std::size_t n = std::min(t.size(), kSealedMaxSamples);
-  std::vector<uint8_t> body;
   for (;;) {
-    EncodeBody(t.first(n), bits.first(n), body);
-    if (body.size() <= kSealedMaxBody || n == 1) break;
+    EncodeSections(t.first(n), bits.first(n), ts_piece_, value_piece_);
+    std::size_t raw = ts_piece_.size() + value_piece_.size();
+    if (ts_.size() + values_.size() + raw <= kSealedMaxFrameRaw) break;
+    if (!entries_.empty()) return 0;
+    if (n == 1) break;  // one sample always fits: at most 32 bytes
     n /= 2;
   }
-  out.push_back(static_cast<uint8_t>(n >> 8));
-  out.push_back(static_cast<uint8_t>(n));
-  PutUvarint(out, ZigZag(static_cast<uint64_t>(t[0])));
-  std::size_t flags_at = out.size();
-  out.push_back(0);
-  if (options.zstd_level > 0) {
-    std::size_t bound = ZSTD_compressBound(body.size());
-    std::vector<uint8_t> packed(bound);
-    ZstdContexts& z = Zstd();
-    ZSTD_CCtx_setParameter(z.c, ZSTD_c_compressionLevel, options.zstd_level);
-    std::size_t size =
-        ZSTD_compress2(z.c, packed.data(), bound, body.data(), body.size());
-    if (!ZSTD_isError(size) && size + UvarintBytes(body.size()) < body.size()) {
-      out[flags_at] = kFlagZstd;
-      PutUvarint(out, body.size());
-      out.insert(out.end(), packed.begin(),
-                 packed.begin() + static_cast<std::ptrdiff_t>(size));
-      return n;
-    }
-  }
-  out.insert(out.end(), body.begin(), body.end());
+  entries_.push_back({t[0], static_cast<uint32_t>(n),
+                      static_cast<uint32_t>(ts_piece_.size()),
+                      static_cast<uint32_t>(value_piece_.size())});
+  ts_.insert(ts_.end(), ts_piece_.begin(), ts_piece_.end());
+  values_.insert(values_.end(), value_piece_.begin(), value_piece_.end());
   return n;
 }
 
+void SealedFrameBuilder::Finish(std::vector<uint8_t>& frame,
+                                std::vector<SealedEntry>& entries) {
+  frame.assign(kSealedFrameHeader, 0);
+  entries.clear();
+  const int64_t base = entries_.empty() ? 0 : entries_[0].t0;
+  for (const Entry& e : entries_) {
+    auto offset = static_cast<uint32_t>(frame.size());
+    entries.push_back({offset, 0, e.count});
+    frame.push_back(static_cast<uint8_t>(e.count >> 8));
+    frame.push_back(static_cast<uint8_t>(e.count));
+    PutUvarint(frame, offset);
+    PutUvarint(frame, ZigZag(static_cast<uint64_t>(e.t0) -
+                             static_cast<uint64_t>(base)));
+    PutUvarint(frame, e.ts_bytes);
+    PutUvarint(frame, e.value_bytes);
+  }
+  std::vector<uint8_t> raw = std::move(ts_);
+  PutU32(frame.data() + 31, static_cast<uint32_t>(frame.size()));
+  raw.insert(raw.end(), values_.begin(), values_.end());
+  uint8_t flags = 0;
+  std::size_t payload_at = frame.size();
+  if (options_.zstd_level > 0 && !raw.empty()) {
+    std::size_t bound = ZSTD_compressBound(raw.size());
+    frame.resize(payload_at + bound);
+    ZstdContexts& z = Zstd();
+    ZSTD_CCtx_setParameter(z.c, ZSTD_c_compressionLevel, options_.zstd_level);
+    std::size_t size = ZSTD_compress2(z.c, frame.data() + payload_at, bound,
+                                      raw.data(), raw.size());
+    if (!ZSTD_isError(size) && size < raw.size()) {
+      flags = kFlagZstd;
+      frame.resize(payload_at + size);
+    } else {
+      frame.resize(payload_at);
+    }
+  }
+  if (flags == 0) frame.insert(frame.end(), raw.begin(), raw.end());
+  std::size_t ts_total = raw.size() - values_.size();
+  frame[0] = flags;
+  frame[1] = static_cast<uint8_t>(entries_.size());
+  frame[2] = static_cast<uint8_t>(entries_.size() >> 8);
+  PutU32(frame.data() + 3, static_cast<uint32_t>(raw.size()));
+  PutU32(frame.data() + 7, static_cast<uint32_t>(frame.size() - payload_at));
+  PutU32(frame.data() + 11, static_cast<uint32_t>(ts_total));
+  PutU64(frame.data() + 15,
+         next_frame_id.fetch_add(1, std::memory_order_relaxed));
+  PutI64(frame.data() + 23, base);
+  // Each entry's share of the frame, by its raw bytes, so that the shares
+  // add up to the frame: what dropping the entries gives back.
+  uint64_t raw_total = std::max<uint64_t>(1, raw.size());
+  uint64_t given = 0;
+  for (std::size_t k = 0; k < entries.size(); ++k) {
+    uint64_t share =
+        k + 1 == entries.size()
+            ? frame.size() - given
+            : frame.size() * (entries_[k].ts_bytes + entries_[k].value_bytes) /
+                  raw_total;
+    share = std::max<uint64_t>(share, 1);
+    entries[k].share = static_cast<uint32_t>(share);
+    given += share;
+  }
+  entries_.clear();
+  ts_.clear();
+  values_.clear();
+}
+
+int64_t SealedMinTime(const uint8_t* entry) {
+  const uint8_t* p = entry + 2;
+  uint64_t back = ReadUvarint(p);
+  uint64_t delta = UnZigZag(ReadUvarint(p));
+  return static_cast<int64_t>(static_cast<uint64_t>(GetI64(entry - back + 23)) +
+                              delta);
+}
 }  // namespace keel::core::core_internal

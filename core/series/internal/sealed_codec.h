@@ -1,39 +1,55 @@
-// The sealed-window chunk encoding: how a series' samples in a window that
-// no longer takes appends are kept, at a fraction of the XOR encoding's
-// bytes, and decoded a buffer at a time (SampleIterator) by SealedDecoder.
+// The sealed-window encoding: how the samples of a window that takes no
+// more appends are kept, at a fraction of the XOR encoding's bytes, and
+// decoded a buffer at a time (SampleIterator) by SealedDecoder.
 //
-// What makes it small, chosen per block by measuring the candidates:
-// - timestamps as differences from the block's scrape interval (its most
-//   common delta), or as delta-of-deltas, zig-zag varints;
-// - values as decimal mantissas under one exponent for the block when every
-//   value converts back bit for bit (m * 10^e or m / 10^-e, all operands
-//   exact doubles, so IEEE rounding makes the round trip exact), stored as
-//   deltas or delta-of-deltas of the mantissas; the few values that do not
-//   convert (NaN payloads, the stale marker, -0, infinities, long binary
-//   fractions) are kept as raw bits beside them. When too many do not, the
-//   whole block stores values XORed with their predecessor, 8 bytes each;
-// - the sections then go through zstd when that makes them smaller.
+// What makes it small, chosen per series and window by measuring the
+// candidates:
+// - timestamps as offsets from the regular grid t_0 + i * D (D the median
+//   delta: the scrape interval), as differences from D, or as
+//   delta-of-deltas, zig-zag varints;
+// - values as decimal mantissas under one exponent when they convert back
+//   bit for bit (m * 10^e or m / 10^-e, all operands exact doubles, so IEEE
+//   rounding makes the round trip exact), stored as deltas or
+//   delta-of-deltas of the mantissas; the few values that do not convert
+//   (NaN payloads, the stale marker, -0, infinities, long binary fractions)
+//   are kept as raw bits beside them. When too many do not, the values are
+//   XORed with their predecessor, 8 bytes each;
+// - consecutive series of a window share one frame, compressed together by
+//   zstd: series scraped together share their timestamps, and a frame's
+//   compression finds those (and repeated values) once for all of them.
 //
-// Block layout: a 2-byte big-endian sample count and the first timestamp as
-// a zig-zag varint, as in an XOR chunk (XorSampleCount and
-// XorFirstTimestamp read both), then a flags byte (bit 0: zstd), the body's
-// uncompressed size as a uvarint when zstd is on, and the body:
-//   uvarint ts_bytes, uvarint value_bytes, ts section, value section,
-//   exception section (uvarint count, then per exception a uvarint index
-//   gap and 8 little-endian value bytes).
-// ts section: uvarint interval D, u8 mode (0: d_i - D; 1: d_1 - D, then
-// d_i - d_(i-1)), then n zig-zag varints (sample 0's is 0). value section: u8
-// mode (0: decimal deltas, 1: decimal delta-of-deltas, 2: XOR), for decimal a
-// zig-zag exponent and n zig-zag varints (the first mantissa, then the
-// differences), for XOR n x 8 little-endian bytes.
+// A frame: a 35-byte header (u8 flags, bit 0 zstd; u16 entries; u32 payload
+// bytes raw; u32 payload bytes stored; u32 bytes of all timestamp sections;
+// u64 frame id, unique in the process; i64 base time; u32 payload offset;
+// little-endian), one entry a series, then the payload: every entry's timestamp
+// section, then every entry's value section. An entry: u16 big-endian sample
+// count (as an XOR chunk's header, so XorSampleCount reads it), uvarint offset
+// from the frame's start, zig-zag uvarint of its first timestamp minus the
+// base, uvarint bytes of its timestamp and value sections. Timestamp section:
+// uvarint D, u8 shape (0: d_i - D; 1: d_i - d_(i-1) with d_0 = D; 2: t_i - (t_0
+// + i * D); 3: on that grid exactly, no entries), n zig-zag varints (sample 0's
+// is 0). Value section: u8 shape (0: decimal deltas, 1: decimal
+// delta-of-deltas, 2: XOR, 3: one decimal value); for decimal a zig-zag
+// exponent; uvarint exception count, each an index gap (uvarint) and 8
+// little-endian value bytes; then the stream: for shapes 0 and 1 n zig-zag
+// varints (differences from a history of zeros), for 2 n x 8 little-endian
+// bytes, for 3 the one mantissa.
 //
-//   std::vector<uint8_t> block;
-//   EncodeSealed(times, value_bits, block);
+//   SealedFrameBuilder builder;
+//   std::size_t n = builder.Add(times, value_bits);  // 0: frame full
+//   std::vector<uint8_t> frame;
+//   std::vector<SealedEntry> entries;
+//   builder.Finish(frame, entries);
 //   SealedDecoder decoder;
-//   if (decoder.Open(block).ok())
-//     while (std::size_t n = decoder.Decode(t, bits, 128)) use(t, bits, n);
+//   if (decoder.Open(frame.data() + entries[0].offset).ok())
+//     while (std::size_t k = decoder.Decode(t, bits, 128)) use(t, bits, k);
 //
-// Thread safety: EncodeSealed is reentrant; a SealedDecoder is one reader's.
+// Frames are the store's own memory, trusted: the decoder checks only what
+// keeps it inside its buffers.
+//
+// Thread safety: a builder or decoder is one thread's; decoders on one
+// thread share a cache of the last frame decompressed (keyed by its id), so
+// a scan of consecutive series decompresses each frame once.
 #ifndef KEEL_CORE_SERIES_INTERNAL_SEALED_CODEC_H_
 #define KEEL_CORE_SERIES_INTERNAL_SEALED_CODEC_H_
 
@@ -46,38 +62,74 @@
 
 namespace keel::core::core_internal {
 
-// A block's body (what zstd compresses, and the decoder's buffer) stays
-// within this, so a block with its header fits a SealedChunk's 16-bit length.
-inline constexpr std::size_t kSealedMaxBody = 60000;
+inline constexpr std::size_t kSealedFrameHeader = 35;
+// A frame's payload before compression stays within this: the bytes a
+// decoder decompresses to read one series of it.
+inline constexpr std::size_t kSealedMaxFrameRaw = 64u << 10;
+inline constexpr std::size_t kSealedMaxEntries = 1024;
 inline constexpr std::size_t kSealedMaxSamples = 65535;
 
 struct SealedEncodeOptions {
-  int zstd_level = 3;  // 0: never compress the body
+  int zstd_level = 6;  // 0: never compress
 };
 
-// Encodes the first samples of `t` and `bits` (strictly increasing times)
-// into one block appended to `out`, as many as fit kSealedMaxBody and
-// kSealedMaxSamples; returns how many. REQUIRES: !t.empty(), t.size() ==
-// bits.size().
-std::size_t EncodeSealed(std::span<const int64_t> t,
-                         std::span<const uint64_t> bits,
-                         std::vector<uint8_t>& out,
-                         const SealedEncodeOptions& options = {});
+// Where Finish put an entry, and its share of the frame's bytes (the
+// shares add up to the frame's size).
+struct SealedEntry {
+  uint32_t offset;
+  uint32_t share;
+  uint32_t count;
+};
+
+// Builds one frame from series added one after another.
+class SealedFrameBuilder {
+ public:
+  explicit SealedFrameBuilder(const SealedEncodeOptions& options = {});
+
+  // Adds the first samples of `t` and `bits` (strictly increasing times) as
+  // one entry, as many as fit the frame and kSealedMaxSamples; returns how
+  // many, 0 if the frame is full (Finish it, then add again). A frame takes
+  // at least one sample. REQUIRES: !t.empty(), t.size() == bits.size().
+  std::size_t Add(std::span<const int64_t> t, std::span<const uint64_t> bits);
+  bool empty() const { return entries_.empty(); }
+
+  // Writes the frame into `frame` and its entries, in the order added, into
+  // `entries`; the builder starts over empty.
+  void Finish(std::vector<uint8_t>& frame, std::vector<SealedEntry>& entries);
+
+ private:
+  struct Entry {
+    int64_t t0;
+    uint32_t count;
+    uint32_t ts_bytes;
+    uint32_t value_bytes;
+  };
+  SealedEncodeOptions options_;
+  std::vector<Entry> entries_;
+  std::vector<uint8_t> ts_;
+  std::vector<uint8_t> values_;
+  std::vector<uint8_t> ts_piece_;
+  std::vector<uint8_t> value_piece_;
+};
+
+// The first timestamp of an entry. REQUIRES: `entry` points at an entry of
+// a frame made by SealedFrameBuilder.
+int64_t SealedMinTime(const uint8_t* entry);
 
 // The decimal form of one value, if it has one: m * 10^e (e >= 0) or
 // m / 10^-e (e < 0) equals the value bit for bit, |m| <= 2^53, with the
 // fewest decimals. Exposed for tests and measurements.
 bool ToDecimal(uint64_t bits, int64_t& mantissa, int& exponent);
 
-// Decodes one block a buffer at a time. Keeps the decompressed body in a
+// Decodes one entry a buffer at a time. Keeps the entry's sections in a
 // buffer of its own, reused across Open calls.
 class SealedDecoder {
  public:
-  // Checks the header and the section bounds, decompresses the body.
-  // DataLoss naming the field on malformed bytes.
-  absl::Status Open(std::span<const uint8_t> block);
-  // Decodes up to `max` next samples; 0 at the end. A malformed section
-  // ends the block early and sets status().
+  // REQUIRES: as SealedMinTime. DataLoss naming the field when the frame's
+  // payload does not decompress or its sizes disagree.
+  absl::Status Open(const uint8_t* entry);
+  // Decodes up to `max` next samples; 0 at the end. A section running past
+  // its end ends the entry early and sets status().
   std::size_t Decode(int64_t* t, uint64_t* bits, std::size_t max);
   uint32_t count() const { return count_; }
   const absl::Status& status() const { return status_; }
@@ -101,7 +153,7 @@ class SealedDecoder {
   int exponent_ = 0;
   int64_t t_ = 0;
   uint64_t interval_ = 0;
-  uint64_t delta_ = 0;  // last timestamp delta
+  uint64_t delta_ = 0;  // last timestamp delta, or the grid time
   uint64_t m_ = 0;      // last mantissa (or value bits in XOR mode)
   uint64_t m_delta_ = 0;
   absl::Status status_;

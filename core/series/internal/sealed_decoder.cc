@@ -1,16 +1,17 @@
-// SealedDecoder: reads a sealed block (layout in sealed_codec.h) a batch at a
-// time. The body is decompressed into a buffer padded past its end, so a
-// batch decodes without a bound check per varint; each batch then checks
-// that no section ran past its end.
-// The magicless frame format (4 bytes less a block) is an advanced
-// parameter, set through the stable ZSTD_CCtx_setParameter.
+// SealedDecoder: reads one entry of a sealed frame (layout in
+// sealed_codec.h) a batch at a time. The entry's sections are copied into a
+// buffer padded past their end, so a batch decodes without a bound check per
+// varint; each batch then checks that no section ran past its end.
+// Magicless frames: see sealed_codec.cc.
 #define ZSTD_STATIC_LINKING_ONLY
 #include <zstd.h>
 
 #include <algorithm>
 #include <bit>
+#include <cstring>
 
 #include "absl/strings/str_cat.h"
+#include "core/io/little_endian.h"
 #include "core/series/internal/sealed_codec.h"
 #include "core/series/internal/sealed_varint.h"
 
@@ -28,43 +29,52 @@ constexpr double kPow10[kMaxExponent + 1] = {
     1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
     1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
 
-ZSTD_DCtx* DecompressionContext() {
-  struct Context {
-    ZSTD_DCtx* d = ZSTD_createDCtx();
-    Context() {
-      ZSTD_DCtx_setParameter(d, ZSTD_d_format, ZSTD_f_zstd1_magicless);
-    }
-    ~Context() { ZSTD_freeDCtx(d); }
-  };
-  // One a thread: a context is large, and each use is one whole call.
-  thread_local Context context;
-  return context.d;
-}
-
-// Reads a uvarint from [p, end); false if it does not end inside.
-bool ReadBounded(const uint8_t*& p, const uint8_t* end, uint64_t& x) {
-  x = 0;
-  for (unsigned shift = 0; p < end && shift < 64; shift += 7) {
-    uint8_t b = *p++;
-    x |= uint64_t{b & 0x7fu} << shift;
-    if (b < 0x80) return true;
+// The last frame payload this thread decompressed: a scan opens the series
+// of a frame one after another, and decompresses it once.
+struct FrameCache {
+  ZSTD_DCtx* context = ZSTD_createDCtx();
+  const uint8_t* frame = nullptr;
+  uint64_t id = 0;
+  std::vector<uint8_t> raw;
+  FrameCache() {
+    ZSTD_DCtx_setParameter(context, ZSTD_d_format, ZSTD_f_zstd1_magicless);
   }
-  return false;
+  ~FrameCache() { ZSTD_freeDCtx(context); }
+};
+
+FrameCache& Cache() {
+  thread_local FrameCache cache;
+  return cache;
 }
 
-// The decode loop of one batch, specialised for the block's shapes.
-// kValue: 0 decimal deltas, 1 decimal delta-of-deltas, 2 XOR.
-template <bool kDod, int kValue, bool kDivide>
+// The decode loop of one batch, specialised for the entry's shapes.
+// kTs: 0 from the interval, 1 delta-of-deltas, 2 from the grid, 3 on the
+// grid. kValue: 0 decimal deltas, 1 decimal delta-of-deltas, 2 XOR, 3 one
+// value (its bits in m).
+template <int kTs, int kValue, bool kDivide>
 void DecodeBatch(const uint8_t*& ts, const uint8_t*& val, int64_t& t,
                  uint64_t interval, uint64_t& delta, uint64_t& m,
                  uint64_t& m_delta, double scale, std::size_t n, int64_t* out_t,
                  uint64_t* out_bits) {
   for (std::size_t i = 0; i < n; ++i) {
-    uint64_t r = UnZigZag(ReadUvarint(ts));
-    delta = (kDod ? delta : interval) + r;
-    t = static_cast<int64_t>(static_cast<uint64_t>(t) + delta);
-    out_t[i] = t;
-    if constexpr (kValue == 2) {
+    if constexpr (kTs == 3) {
+      delta += interval;
+      t = static_cast<int64_t>(delta);
+      out_t[i] = t;
+    } else {
+      uint64_t r = UnZigZag(ReadUvarint(ts));
+      if constexpr (kTs == 2) {
+        delta += interval;  // the grid time
+        t = static_cast<int64_t>(delta + r);
+      } else {
+        delta = (kTs == 1 ? delta : interval) + r;
+        t = static_cast<int64_t>(static_cast<uint64_t>(t) + delta);
+      }
+      out_t[i] = t;
+    }
+    if constexpr (kValue == 3) {
+      out_bits[i] = m;
+    } else if constexpr (kValue == 2) {
       m ^= GetU64(val);
       val += 8;
       out_bits[i] = m;
@@ -86,82 +96,116 @@ using BatchFn = void (*)(const uint8_t*&, const uint8_t*&, int64_t&, uint64_t,
                          uint64_t&, uint64_t&, uint64_t&, double, std::size_t,
                          int64_t*, uint64_t*);
 
-template <bool kDod>
+template <int kTs>
 BatchFn Pick(int value_mode, bool divide) {
   switch (value_mode) {
     case 0:
-      return divide ? DecodeBatch<kDod, 0, true> : DecodeBatch<kDod, 0, false>;
+      return divide ? DecodeBatch<kTs, 0, true> : DecodeBatch<kTs, 0, false>;
     case 1:
-      return divide ? DecodeBatch<kDod, 1, true> : DecodeBatch<kDod, 1, false>;
+      return divide ? DecodeBatch<kTs, 1, true> : DecodeBatch<kTs, 1, false>;
+    case 2:
+      return DecodeBatch<kTs, 2, false>;
     default:
-      return DecodeBatch<kDod, 2, false>;
+      return DecodeBatch<kTs, 3, false>;
   }
+}
+
+// Reads a uvarint from [p, end); false if it does not end inside.
+bool ReadBounded(const uint8_t*& p, const uint8_t* end, uint64_t& x) {
+  x = 0;
+  for (unsigned shift = 0; p < end && shift < 64; shift += 7) {
+    uint8_t b = *p++;
+    x |= uint64_t{b & 0x7fu} << shift;
+    if (b < 0x80) return true;
+  }
+  return false;
 }
 
 }  // namespace
 
-absl::Status SealedDecoder::Open(std::span<const uint8_t> block) {
+absl::Status SealedDecoder::Open(const uint8_t* entry) {
   status_ = absl::OkStatus();
   count_ = read_ = 0;
   auto bad = [&](const char* what) {
     count_ = read_ = 0;
-    status_ = absl::DataLossError(absl::StrCat("sealed block of ", block.size(),
-                                               " bytes: ", what, " malformed"));
+    status_ = absl::DataLossError(
+        absl::StrCat("sealed frame entry: ", what, " malformed"));
     return status_;
   };
-  if (block.size() < 4) return bad("header");
-  count_ = static_cast<uint32_t>(block[0] << 8 | block[1]);
-  const uint8_t* p = block.data() + 2;
-  const uint8_t* end = block.data() + block.size();
-  uint64_t x;
-  if (count_ == 0 || !ReadBounded(p, end, x) || p >= end) {
-    return bad("header");
+  // The entry and the frame header are the store's own; the payload sizes
+  // are checked before any copy or decompression relies on them.
+  const uint8_t* p = entry + 2;
+  uint64_t back = ReadUvarint(p);
+  uint64_t t0 = UnZigZag(ReadUvarint(p));
+  const uint8_t* frame = entry - back;
+  uint8_t flags = frame[0];
+  uint32_t raw_bytes = GetU32(frame + 3);
+  uint32_t packed_bytes = GetU32(frame + 7);
+  uint32_t ts_total = GetU32(frame + 11);
+  uint64_t id = GetU64(frame + 15);
+  t0 += static_cast<uint64_t>(GetI64(frame + 23));
+  uint32_t payload_at = GetU32(frame + 31);
+  if (raw_bytes > kSealedMaxFrameRaw || ts_total > raw_bytes) {
+    return bad("payload sizes");
   }
-  t_ = static_cast<int64_t>(UnZigZag(x));
-  uint8_t flags = *p++;
-  if ((flags & ~kFlagZstd) != 0) return bad("flags");
-  std::size_t body_bytes;
-  if (flags & kFlagZstd) {
-    if (!ReadBounded(p, end, x) || x > kSealedMaxBody) return bad("body size");
-    body_bytes = x;
-    body_.resize(body_bytes + kPadding);
-    std::size_t got =
-        ZSTD_decompressDCtx(DecompressionContext(), body_.data(), body_bytes, p,
-                            static_cast<std::size_t>(end - p));
-    if (ZSTD_isError(got) || got != body_bytes) return bad("zstd body");
-  } else {
-    body_bytes = static_cast<std::size_t>(end - p);
-    if (body_bytes > kSealedMaxBody) return bad("body size");
-    body_.resize(body_bytes + kPadding);
-    std::copy(p, end, body_.begin());
+  // The entry's sections: after those of the entries before it.
+  uint64_t ts_at = 0;
+  uint64_t value_at = ts_total;
+  uint64_t ts_bytes = 0;
+  uint64_t value_bytes = 0;
+  for (const uint8_t* e = frame + kSealedFrameHeader;;) {
+    const uint8_t* here = e;
+    e += 2;
+    ReadUvarint(e);
+    ReadUvarint(e);
+    ts_bytes = ReadUvarint(e);
+    value_bytes = ReadUvarint(e);
+    if (here == entry) break;
+    if (e >= frame + payload_at) return bad("entry list");
+    ts_at += ts_bytes;
+    value_at += value_bytes;
   }
-  std::fill(body_.begin() + static_cast<std::ptrdiff_t>(body_bytes),
-            body_.end(), 0);
-  const uint8_t* b = body_.data();
-  const uint8_t* body_end = b + body_bytes;
-  uint64_t ts_bytes;
-  uint64_t value_bytes;
-  if (!ReadBounded(b, body_end, ts_bytes) ||
-      !ReadBounded(b, body_end, value_bytes) ||
-      ts_bytes > static_cast<uint64_t>(body_end - b) ||
-      value_bytes > static_cast<uint64_t>(body_end - b) - ts_bytes) {
+  if (ts_at + ts_bytes > ts_total || value_at + value_bytes > raw_bytes) {
     return bad("section sizes");
   }
-  ts_ = b;
-  ts_end_ = b + ts_bytes;
+  const uint8_t* raw;
+  if (flags & kFlagZstd) {
+    FrameCache& cache = Cache();
+    if (cache.frame != frame || cache.id != id) {
+      cache.frame = nullptr;
+      cache.raw.resize(raw_bytes);
+      std::size_t got =
+          ZSTD_decompressDCtx(cache.context, cache.raw.data(), raw_bytes,
+                              frame + payload_at, packed_bytes);
+      if (ZSTD_isError(got) || got != raw_bytes) return bad("zstd payload");
+      cache.frame = frame;
+      cache.id = id;
+    }
+    raw = cache.raw.data();
+  } else {
+    raw = frame + payload_at;
+  }
+  body_.resize(ts_bytes + value_bytes + kPadding);
+  std::memcpy(body_.data(), raw + ts_at, ts_bytes);
+  std::memcpy(body_.data() + ts_bytes, raw + value_at, value_bytes);
+  std::fill(body_.begin() + static_cast<std::ptrdiff_t>(ts_bytes + value_bytes),
+            body_.end(), 0);
+  count_ = static_cast<uint32_t>(entry[0] << 8 | entry[1]);
+  ts_ = body_.data();
+  ts_end_ = ts_ + ts_bytes;
   val_ = ts_end_;
   val_end_ = val_ + value_bytes;
-  exc_ = val_end_;
-  exc_end_ = body_end;
-  if (!ReadBounded(ts_, ts_end_, interval_) || ts_ >= ts_end_ || *ts_ > 1) {
+  uint64_t x;
+  if (count_ == 0 || !ReadBounded(ts_, ts_end_, interval_) || ts_ >= ts_end_ ||
+      *ts_ > 3) {
     return bad("timestamp section header");
   }
   ts_mode_ = *ts_++;
   // Sample 0's timestamp entry is 0: stepping back one interval first lets
   // the batch loop treat it like every other.
-  delta_ = interval_;
-  t_ = static_cast<int64_t>(static_cast<uint64_t>(t_) - interval_);
-  if (val_ >= val_end_ || *val_ > 2) return bad("value section header");
+  t_ = static_cast<int64_t>(t0 - interval_);
+  delta_ = ts_mode_ >= 2 ? t0 - interval_ : interval_;
+  if (val_ >= val_end_ || *val_ > 3) return bad("value section header");
   value_mode_ = *val_++;
   exponent_ = 0;
   if (value_mode_ != 2) {
@@ -170,14 +214,27 @@ absl::Status SealedDecoder::Open(std::span<const uint8_t> block) {
     if (e < -kMaxExponent || e > kMaxExponent) return bad("value exponent");
     exponent_ = static_cast<int>(e);
   }
-  if (!ReadBounded(exc_, exc_end_, x) || x > count_) return bad("exceptions");
+  if (!ReadBounded(val_, val_end_, x) || x > count_) return bad("exceptions");
   exceptions_left_ = static_cast<uint32_t>(x);
-  next_exception_ = 0;
-  if (exceptions_left_ > 0) {
-    if (!ReadBounded(exc_, exc_end_, next_exception_)) return bad("exceptions");
+  exc_ = val_;
+  for (uint64_t k = 0; k < exceptions_left_; ++k) {
+    uint64_t gap;
+    if (!ReadBounded(val_, val_end_, gap) || val_end_ - val_ < 8) {
+      return bad("exceptions");
+    }
+    val_ += 8;
   }
+  exc_end_ = val_;
+  next_exception_ = 0;
+  if (exceptions_left_ > 0) ReadBounded(exc_, exc_end_, next_exception_);
   m_ = 0;
   m_delta_ = 0;
+  if (value_mode_ == 3) {
+    if (!ReadBounded(val_, val_end_, x)) return bad("value");
+    double v = static_cast<double>(static_cast<int64_t>(UnZigZag(x)));
+    v = exponent_ < 0 ? v / kPow10[-exponent_] : v * kPow10[exponent_];
+    m_ = std::bit_cast<uint64_t>(v);
+  }
   return status_;
 }
 
@@ -186,8 +243,10 @@ std::size_t SealedDecoder::Decode(int64_t* t, uint64_t* bits, std::size_t max) {
   std::size_t done = 0;
   const bool divide = exponent_ < 0;
   const double scale = kPow10[divide ? -exponent_ : exponent_];
-  BatchFn batch = ts_mode_ == 1 ? Pick<true>(value_mode_, divide)
-                                : Pick<false>(value_mode_, divide);
+  BatchFn batch = ts_mode_ == 0   ? Pick<0>(value_mode_, divide)
+                  : ts_mode_ == 1 ? Pick<1>(value_mode_, divide)
+                  : ts_mode_ == 2 ? Pick<2>(value_mode_, divide)
+                                  : Pick<3>(value_mode_, divide);
   while (done < todo) {
     std::size_t n = std::min(kBatch, todo - done);
     std::size_t first = read_;
@@ -222,7 +281,7 @@ std::size_t SealedDecoder::Decode(int64_t* t, uint64_t* bits, std::size_t max) {
 
 void SealedDecoder::Fail(const char* what) {
   if (status_.ok()) {
-    status_ = absl::DataLossError(absl::StrCat("sealed block of ", count_,
+    status_ = absl::DataLossError(absl::StrCat("sealed frame entry of ", count_,
                                                " samples: ", what,
                                                " malformed at sample ", read_));
   }

@@ -17,45 +17,81 @@ uint64_t Bits(double v) { return std::bit_cast<uint64_t>(v); }
 
 constexpr uint64_t kStaleMarker = 0x7ff0000000000002ull;
 
-// Encodes every sample (in as many blocks as it takes), decodes each block
-// in batches of `batch` and requires every timestamp and value bit back.
-// Returns the total block bytes.
-std::size_t RequireRoundTrip(const std::vector<int64_t>& t,
-                             const std::vector<uint64_t>& bits,
+// Encodes each series (in as many entries and frames as it takes), decodes
+// every entry in batches of `batch` and requires every timestamp and value
+// bit back. Returns the total frame bytes.
+struct Series {
+  std::vector<int64_t> t;
+  std::vector<uint64_t> bits;
+};
+
+std::size_t RequireRoundTrip(const std::vector<Series>& series,
                              int zstd_level = 3, std::size_t batch = 100) {
+  SealedFrameBuilder builder({.zstd_level = zstd_level});
+  struct Piece {
+    std::size_t series, at, n;
+  };
+  std::vector<Piece> pending;
   std::size_t total = 0;
-  std::size_t at = 0;
-  SealedDecoder decoder;
   std::vector<int64_t> got_t(batch);
   std::vector<uint64_t> got_bits(batch);
-  while (at < t.size()) {
-    std::vector<uint8_t> block;
-    std::size_t n =
-        EncodeSealed(std::span(t).subspan(at), std::span(bits).subspan(at),
-                     block, {.zstd_level = zstd_level});
-    REQUIRE(n > 0);
-    REQUIRE(block.size() <= 65535);
-    total += block.size();
-    // The header is an XOR chunk's: count and first timestamp.
-    REQUIRE(XorSampleCount(block) == n);
-    REQUIRE(XorFirstTimestamp(block) == t[at]);
-    REQUIRE(decoder.Open(block).ok());
-    REQUIRE(decoder.count() == n);
-    std::size_t read = 0;
-    while (std::size_t k =
-               decoder.Decode(got_t.data(), got_bits.data(), batch)) {
-      for (std::size_t i = 0; i < k; ++i) {
-        INFO("sample " << at + read + i);
-        REQUIRE(got_t[i] == t[at + read + i]);
-        REQUIRE(got_bits[i] == bits[at + read + i]);
+  auto finish = [&] {
+    std::vector<uint8_t> frame;
+    std::vector<SealedEntry> entries;
+    builder.Finish(frame, entries);
+    REQUIRE(frame.size() <= 65535);
+    REQUIRE(entries.size() == pending.size());
+    total += frame.size();
+    std::size_t shares = 0;
+    SealedDecoder decoder;
+    for (std::size_t k = 0; k < entries.size(); ++k) {
+      const Piece& piece = pending[k];
+      const Series& s = series[piece.series];
+      shares += entries[k].share;
+      const uint8_t* entry = frame.data() + entries[k].offset;
+      REQUIRE(entries[k].count == piece.n);
+      REQUIRE(XorSampleCount({entry, 2}) == piece.n);
+      REQUIRE(SealedMinTime(entry) == s.t[piece.at]);
+      REQUIRE(decoder.Open(entry).ok());
+      REQUIRE(decoder.count() == piece.n);
+      std::size_t read = 0;
+      while (std::size_t got =
+                 decoder.Decode(got_t.data(), got_bits.data(), batch)) {
+        for (std::size_t i = 0; i < got; ++i) {
+          INFO("series " << piece.series << " sample " << piece.at + read + i);
+          REQUIRE(got_t[i] == s.t[piece.at + read + i]);
+          REQUIRE(got_bits[i] == s.bits[piece.at + read + i]);
+        }
+        read += got;
       }
-      read += k;
+      REQUIRE(decoder.status().ok());
+      REQUIRE(read == piece.n);
     }
-    REQUIRE(decoder.status().ok());
-    REQUIRE(read == n);
-    at += n;
+    REQUIRE(shares == frame.size());
+    pending.clear();
+  };
+  for (std::size_t i = 0; i < series.size(); ++i) {
+    const Series& s = series[i];
+    for (std::size_t at = 0; at < s.t.size();) {
+      std::size_t n = builder.Add(std::span(s.t).subspan(at),
+                                  std::span(s.bits).subspan(at));
+      if (n == 0) {
+        REQUIRE_FALSE(builder.empty());
+        finish();
+        continue;
+      }
+      pending.push_back({i, at, n});
+      at += n;
+    }
   }
+  if (!builder.empty()) finish();
   return total;
+}
+
+std::size_t RequireOneRoundTrip(const std::vector<int64_t>& t,
+                                const std::vector<uint64_t>& bits,
+                                int zstd_level = 3, std::size_t batch = 100) {
+  return RequireRoundTrip(std::vector<Series>{{t, bits}}, zstd_level, batch);
 }
 
 TEST_CASE("ToDecimal finds exact decimal forms and refuses the rest") {
@@ -109,21 +145,23 @@ TEST_CASE("sealed blocks round-trip special values bit for bit") {
   for (std::size_t i = 0; i < bits.size(); ++i) {
     t.push_back(1700000000000 + 1000 * static_cast<int64_t>(i));
   }
-  RequireRoundTrip(t, bits);
-  RequireRoundTrip(t, bits, /*zstd_level=*/0);
+  RequireOneRoundTrip(t, bits);
+  RequireOneRoundTrip(t, bits, /*zstd_level=*/0);
 }
 
 TEST_CASE("sealed blocks round-trip one sample and extreme timestamps") {
-  RequireRoundTrip({42}, {Bits(7.0)});
-  RequireRoundTrip({-5}, {kStaleMarker});
+  RequireOneRoundTrip({42}, {Bits(7.0)});
+  RequireOneRoundTrip({-5}, {kStaleMarker});
   constexpr int64_t kMin = std::numeric_limits<int64_t>::min();
   constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
-  RequireRoundTrip({kMin, -1, 0, kMax}, {Bits(1), Bits(2), Bits(3), Bits(4)});
-  RequireRoundTrip({kMin, kMax}, {Bits(-1.5), Bits(1e300)});
+  RequireOneRoundTrip({kMin, -1, 0, kMax},
+                      {Bits(1), Bits(2), Bits(3), Bits(4)});
+  RequireOneRoundTrip({kMin, kMax}, {Bits(-1.5), Bits(1e300)});
 }
 
 TEST_CASE("sealed blocks round-trip irregular timestamps and mixed values") {
   std::mt19937_64 rng(18);
+  std::vector<Series> all;
   for (int round = 0; round < 50; ++round) {
     std::size_t n = 1 + rng() % 3000;
     std::vector<int64_t> t(n);
@@ -165,24 +203,28 @@ TEST_CASE("sealed blocks round-trip irregular timestamps and mixed values") {
           bits[i] = rng();
       }
     }
-    RequireRoundTrip(t, bits, round % 2 == 0 ? 3 : 0, 1 + rng() % 300);
+    RequireOneRoundTrip(t, bits, round % 2 == 0 ? 3 : 0, 1 + rng() % 300);
+    all.push_back({t, bits});
   }
+  // The same series, many to a frame.
+  RequireRoundTrip(all, 3, 128);
+  RequireRoundTrip(all, 0, 77);
 }
 
-TEST_CASE("a sample run too long for one block splits into several") {
+TEST_CASE("a sample run too long for one frame splits into several") {
   std::size_t n = 200000;
   std::vector<int64_t> t(n);
   std::vector<uint64_t> bits(n);
   std::mt19937_64 rng(7);
   for (std::size_t i = 0; i < n; ++i) {
     t[i] = static_cast<int64_t>(i) * 1000 + static_cast<int64_t>(rng() % 5);
-    bits[i] = rng();  // 8 bytes a value: the body bound splits first
+    bits[i] = rng();  // 8 bytes a value: the payload bound splits first
   }
-  std::vector<uint8_t> block;
-  std::size_t first = EncodeSealed(t, bits, block);
+  SealedFrameBuilder builder;
+  std::size_t first = builder.Add(t, bits);
   CHECK(first < kSealedMaxSamples);
-  CHECK(block.size() <= 65535);
-  RequireRoundTrip(t, bits);
+  CHECK(builder.Add(t, bits) == 0);  // full: one entry filled it
+  RequireOneRoundTrip(t, bits);
 }
 
 TEST_CASE("regular series cost a fraction of their XOR chunks") {
@@ -201,41 +243,33 @@ TEST_CASE("regular series cost a fraction of their XOR chunks") {
   }
   double xor_per_sample = static_cast<double>(xor_counter.bytes().size()) / 120;
   double sealed_per_sample =
-      static_cast<double>(RequireRoundTrip(t, counter)) / 7200;
+      static_cast<double>(RequireOneRoundTrip(t, counter)) / 7200;
   CHECK(sealed_per_sample < xor_per_sample / 2);
-  CHECK(RequireRoundTrip(t, constant) < 7200 / 50);
+  CHECK(RequireOneRoundTrip(t, constant) < 7200 / 50);
 }
 
-TEST_CASE("malformed sealed blocks fail with an error, never a crash") {
-  std::vector<int64_t> t;
-  std::vector<uint64_t> bits;
-  for (int i = 0; i < 500; ++i) {
-    t.push_back(1000 * i + i % 3);
-    bits.push_back(i % 50 == 0 ? kStaleMarker : Bits(i * 0.25));
+TEST_CASE("the frame cache tells apart frames at the same address") {
+  std::vector<int64_t> t = {1000, 2000, 3000};
+  std::vector<uint8_t> frames[2];
+  std::vector<SealedEntry> entries;
+  for (int k = 0; k < 2; ++k) {
+    SealedFrameBuilder builder;
+    std::vector<uint64_t> bits(3, Bits(k + 0.5));
+    // Several series, so that the payload compresses.
+    for (int s = 0; s < 20; ++s) REQUIRE(builder.Add(t, bits) == 3);
+    builder.Finish(frames[k], entries);
+    REQUIRE(frames[0].size() == frames[k].size());
   }
-  for (int level : {0, 3}) {
-    std::vector<uint8_t> block;
-    EncodeSealed(t, bits, block, {.zstd_level = level});
-    SealedDecoder decoder;
-    std::vector<int64_t> out_t(64);
-    std::vector<uint64_t> out_bits(64);
-    CHECK_FALSE(decoder.Open(std::span(block).first(3)).ok());
-    std::mt19937_64 rng(level);
-    for (int round = 0; round < 2000; ++round) {
-      std::vector<uint8_t> bad = block;
-      if (round % 3 == 0) {
-        bad.resize(rng() % bad.size());
-      } else {
-        bad[rng() % bad.size()] ^= static_cast<uint8_t>(1 + rng() % 255);
-      }
-      if (!decoder.Open(bad).ok()) continue;
-      std::size_t read = 0;
-      while (std::size_t n =
-                 decoder.Decode(out_t.data(), out_bits.data(), 64)) {
-        read += n;
-      }
-      CHECK(read <= decoder.count());
-    }
+  REQUIRE((frames[0][0] & 1) == 1);  // zstd: the cache is used
+  std::vector<uint8_t> memory = frames[0];
+  SealedDecoder decoder;
+  int64_t got_t[3];
+  uint64_t got_bits[3];
+  for (int k : {0, 1, 0}) {
+    std::copy(frames[k].begin(), frames[k].end(), memory.begin());
+    REQUIRE(decoder.Open(memory.data() + entries[5].offset).ok());
+    REQUIRE(decoder.Decode(got_t, got_bits, 3) == 3);
+    CHECK(got_bits[2] == Bits(k + 0.5));
   }
 }
 
