@@ -474,6 +474,11 @@ uint64_t ForwardQueue::replay_from() const {
   return replay_from_;
 }
 
+ForwardQueue::Mark ForwardQueue::TakeMark() const {
+  std::lock_guard lock(mu_);
+  return {end_, appended_samples_};
+}
+
 uint64_t ForwardQueue::disk_bytes() const {
   std::lock_guard lock(mu_);
   return disk_bytes_;

@@ -111,6 +111,14 @@ class ForwardQueue {
   absl::Status SetReplayFrom(uint64_t position);
   uint64_t replay_from() const;
 
+  // end() and appended_samples() at one moment: the samples appended since
+  // are those of the records at or after `end`.
+  struct Mark {
+    uint64_t end = 0;
+    uint64_t appended_samples = 0;
+  };
+  Mark TakeMark() const;
+
   uint64_t disk_bytes() const;
   // Samples appended since Open, and the newest timestamp among them (ms;
   // 0 when none).
