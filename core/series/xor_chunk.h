@@ -39,6 +39,9 @@
 namespace keel::core {
 
 inline constexpr uint8_t kXorEncoding = 1;  // Prometheus' EncXOR
+// A sealed window's entry (core/series/internal/sealed_codec.h): keel's own,
+// numbered clear of Prometheus' encodings.
+inline constexpr uint8_t kSealedEncoding = 128;
 inline constexpr std::size_t kXorHeaderBytes = 2;
 // Bytes past the used ones an append may touch: 19 for the widest sample
 // (145 bits plus a partial byte) and 8 for the word-wide writes.

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <functional>
 
 namespace keel::core::core_internal {
 
@@ -21,6 +22,7 @@ const uint8_t* ChunkWindow::PackLocked(std::span<const uint8_t> bytes) {
     // Too big to pack without wasting a block's tail: its own allocation.
     uint8_t* p = memory_.AllocateUninitialized(bytes.size());
     own_.push_back({p, bytes.size()});
+    held_ += memory_.Held(bytes.size());
     std::memcpy(p, bytes.data(), bytes.size());
     return p;
   }
@@ -30,12 +32,23 @@ const uint8_t* ChunkWindow::PackLocked(std::span<const uint8_t> bytes) {
                            : std::min(kMaxBlock, blocks_.back().bytes * 2);
     // Only the bytes handed out are ever read, each after its copy.
     blocks_.push_back({memory_.AllocateUninitialized(size), size});
+    held_ += memory_.Held(size);
     block_used_ = 0;
   }
   uint8_t* p = blocks_.back().data + block_used_;
   std::memcpy(p, bytes.data(), bytes.size());
   block_used_ += bytes.size();
   return p;
+}
+
+bool ChunkWindow::Holds(const uint8_t* p) const {
+  std::lock_guard lock(mu_);
+  auto in = [p](const Buffer& b) {
+    return std::less_equal<const uint8_t*>()(b.data, p) &&
+           std::less<const uint8_t*>()(p, b.data + b.bytes);
+  };
+  return std::any_of(blocks_.begin(), blocks_.end(), in) ||
+         std::any_of(own_.begin(), own_.end(), in);
 }
 
 }  // namespace keel::core::core_internal

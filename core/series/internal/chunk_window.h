@@ -6,12 +6,22 @@
 // window is retained, and by every SeriesSet reading its chunks, so the last
 // owner frees the memory.
 //
-// Thread safety: Pack and Adopt may be called from any thread.
+// Sealing (SeriesStoreImpl::SealWindows) replaces a window that takes no
+// more appends by a new one holding its chunks in the sealed encoding. The
+// old window holds the new one as its successor, so a reader that took the
+// old one before the swap also holds the sealed entries it may meet after;
+// until every ref is swapped the new one holds the old one as its
+// predecessor (a reader holding the new window holds both).
+//
+// Thread safety: Pack, Adopt, Holds and held_bytes may be called from any
+// thread; predecessor, successor and sealed are guarded by the store's
+// window lock.
 #ifndef KEEL_CORE_SERIES_INTERNAL_CHUNK_WINDOW_H_
 #define KEEL_CORE_SERIES_INTERNAL_CHUNK_WINDOW_H_
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <span>
 #include <vector>
@@ -34,6 +44,26 @@ class ChunkWindow {
   ChunkWindow& operator=(const ChunkWindow&) = delete;
 
   int64_t index() const { return index_; }
+  // Bytes this window's blocks and own buffers hold (their size classes).
+  uint64_t held_bytes() const {
+    std::lock_guard lock(mu_);
+    return held_;
+  }
+  // Whether `p` lies in one of this window's blocks or buffers.
+  bool Holds(const uint8_t* p) const;
+
+  const std::shared_ptr<const ChunkWindow>& predecessor() const {
+    return predecessor_;
+  }
+  void set_predecessor(std::shared_ptr<const ChunkWindow> window) {
+    predecessor_ = std::move(window);
+  }
+  void set_successor(std::shared_ptr<const ChunkWindow> window) {
+    successor_ = std::move(window);
+  }
+  // Whether its chunks were re-encoded by sealing.
+  bool sealed() const { return sealed_; }
+  void set_sealed() { sealed_ = true; }
 
   // Copies `bytes` into the window's blocks; the copy lives as long as the
   // window. REQUIRES: bytes non-empty.
@@ -45,6 +75,15 @@ class ChunkWindow {
   void Adopt(uint8_t* buffer, std::size_t capacity) {
     std::lock_guard lock(mu_);
     AdoptLocked(buffer, capacity);
+  }
+
+  // A buffer of `bytes` from `memory`, owned by the window, for the caller
+  // to fill before any reader can see it (sealing packs frames so).
+  uint8_t* TakeBuffer(std::size_t bytes) {
+    uint8_t* p = memory_.AllocateUninitialized(bytes);
+    std::lock_guard lock(mu_);
+    AdoptLocked(p, bytes);
+    return p;
   }
 
   // Holds the window's lock across many Pack and Adopt calls (a bulk
@@ -76,11 +115,16 @@ class ChunkWindow {
   void AdoptLocked(uint8_t* buffer, std::size_t capacity)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     own_.push_back({buffer, capacity});
+    held_ += memory_.Held(capacity);
   }
 
   const int64_t index_;
   ChunkAllocator& memory_;
-  std::mutex mu_;
+  mutable std::mutex mu_;
+  uint64_t held_ ABSL_GUARDED_BY(mu_) = 0;
+  std::shared_ptr<const ChunkWindow> predecessor_;
+  std::shared_ptr<const ChunkWindow> successor_;
+  bool sealed_ = false;
   Buffers blocks_ ABSL_GUARDED_BY(mu_);
   std::size_t block_used_ ABSL_GUARDED_BY(mu_) = 0;
   Buffers own_ ABSL_GUARDED_BY(mu_);

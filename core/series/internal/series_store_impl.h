@@ -1,10 +1,11 @@
 // SeriesStoreImpl: the state behind SeriesStore and the locking that keeps it
 // consistent. See series_store.h for the contract.
 //
-// Defined in four files by concern: series_store_impl.cc (series, appends,
+// Defined in files by concern: series_store_impl.cc (series, appends,
 // head and sealed chunks, windows, stats), series_store_select.cc (Select),
-// series_store_restore.cc (RestoreChunk and its checks) and
-// series_store_retention.cc (Truncate, ApplyRetention).
+// series_store_restore.cc (RestoreChunk and its checks),
+// series_store_retention.cc (Truncate, ApplyRetention) and sealed_windows.cc
+// (SealWindows: re-encoding windows that take no more appends).
 //
 // Locks (std ones: Debian's absl is not built with TSan, so TSan cannot see
 // absl::Mutex), always taken in this order: truncate_mu_ (one Truncate at a
@@ -18,7 +19,10 @@
 // drops every chunk below it stripe by stripe, and erases windows from the
 // map only after that. So whoever sees a chunk ref under its stripe lock
 // finds the chunk's window still in the map, and a SeriesSet holding the
-// window's shared_ptr keeps its bytes alive after the erase.
+// window's shared_ptr keeps its bytes alive after the erase. Sealing
+// replaces a window in the map by its re-encoded successor before it swaps
+// any ref, and the successor holds the old window until every ref is
+// swapped: a reader holds both (HoldWindow), whichever refs it saw.
 #ifndef KEEL_CORE_SERIES_INTERNAL_SERIES_STORE_IMPL_H_
 #define KEEL_CORE_SERIES_INTERNAL_SERIES_STORE_IMPL_H_
 
@@ -90,6 +94,9 @@ class SeriesStoreImpl {
     return WindowStart(min_window_.load(std::memory_order_acquire));
   }
   SeriesStoreStats Stats() const;
+  // Re-encodes every window before the one of min(newest sample, now_ms)
+  // not yet sealed; returns how many. One call at a time runs.
+  std::size_t SealWindows(int64_t now_ms);
 
   int64_t WindowOf(int64_t t) const {
     int64_t q = t / window_;
@@ -118,6 +125,7 @@ class SeriesStoreImpl {
     uint64_t out_of_order ABSL_GUARDED_BY(mu) = 0;
     uint64_t conflicts ABSL_GUARDED_BY(mu) = 0;
     uint64_t too_old ABSL_GUARDED_BY(mu) = 0;
+    uint64_t sealed_samples ABSL_GUARDED_BY(mu) = 0;  // in compact chunks
     int64_t max_time ABSL_GUARDED_BY(mu) = INT64_MIN;
   };
 
@@ -166,6 +174,17 @@ class SeriesStoreImpl {
   }
   ChunkWindow* GetWindow(int64_t index);
   std::shared_ptr<const ChunkWindow> FindWindow(int64_t index) const;
+  // Adds window `index` (and the window it replaces while sealing) to
+  // `held`.
+  void HoldWindow(int64_t index,
+                  std::vector<std::shared_ptr<const ChunkWindow>>& held) const;
+  // Sealing (sealed_windows.cc).
+  bool SealWindow(std::shared_ptr<ChunkWindow> old);
+  // The first sealed chunk of `s` in window w or later.
+  uint32_t FirstChunkIn(const Series& s, int64_t w) const;
+  // Replaces s.sealed[at, at + count) by `chunks`.
+  void ReplaceSealed(Series& s, uint32_t at, uint32_t count,
+                     std::span<const SealedChunk> chunks);
 
   const SeriesStoreOptions options_;
   const int64_t window_;
@@ -177,6 +196,7 @@ class SeriesStoreImpl {
   std::atomic<int64_t> min_window_{INT64_MIN};
 
   std::mutex truncate_mu_;
+  std::mutex seal_mu_;  // one SealWindows at a time; taken before all others
   mutable std::shared_mutex index_mu_;
   SeriesIndex index_ ABSL_GUARDED_BY(index_mu_);
   // Live series = table_.size() - dead_series_ (restores included).

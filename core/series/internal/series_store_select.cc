@@ -83,10 +83,10 @@ SeriesSet SeriesStoreImpl::Select(std::span<const Matcher> matchers,
       if (set.windows_.empty() || set.windows_.back()->index() != w) {
         bool held = std::any_of(set.windows_.begin(), set.windows_.end(),
                                 [w](const auto& x) { return x->index() == w; });
-        if (!held) set.windows_.push_back(FindWindow(w));
+        if (!held) HoldWindow(w, set.windows_);
       }
-      set.chunks_.push_back(
-          {min_time, max_time, chunk.samples(), kXorEncoding, chunk.view()});
+      set.chunks_.push_back({min_time, max_time, chunk.samples(),
+                             chunk.encoding(), chunk.view()});
       set.chunk_bytes_ += chunk.bytes;
       set.sample_count_ += chunk.samples();
     }

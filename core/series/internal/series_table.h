@@ -21,33 +21,46 @@
 
 #include "alloc/arena.h"
 #include "alloc/size_classes.h"
+#include "core/series/internal/sealed_codec.h"
 #include "core/series/series_store.h"
 #include "core/series/xor_chunk.h"
 
 namespace keel::core::core_internal {
 
-// A sealed chunk: where its bytes are, how many, and max - min time.
+// A sealed chunk: where its bytes are, how many, and max - min time. A
+// compact one is an entry of a sealed frame (sealed_codec.h): data() is the
+// entry, bytes its share of the frame.
 struct SealedChunk {
   uint32_t ptr_low;
-  uint16_t ptr_high;  // user-space pointers fit 48 bits
+  uint16_t ptr_high;  // user-space pointers fit 47 bits; bit 15: compact
   uint16_t bytes;
   uint32_t span;  // max_time - min_time; < chunk window <= 2^31
 
-  static SealedChunk Make(const uint8_t* p, std::size_t bytes, uint64_t span) {
+  static constexpr uint16_t kCompact = 0x8000;
+
+  static SealedChunk Make(const uint8_t* p, std::size_t bytes, uint64_t span,
+                          bool compact = false) {
     auto address = reinterpret_cast<uintptr_t>(p);
     return {static_cast<uint32_t>(address),
-            static_cast<uint16_t>(address >> 32), static_cast<uint16_t>(bytes),
-            static_cast<uint32_t>(span)};
+            static_cast<uint16_t>(address >> 32 | (compact ? kCompact : 0)),
+            static_cast<uint16_t>(bytes), static_cast<uint32_t>(span)};
+  }
+  bool compact() const { return (ptr_high & kCompact) != 0; }
+  uint8_t encoding() const {
+    return compact() ? kSealedEncoding : kXorEncoding;
   }
   const uint8_t* data() const {
-    return reinterpret_cast<const uint8_t*>(uintptr_t{ptr_high} << 32 |
-                                            ptr_low);
+    return reinterpret_cast<const uint8_t*>(
+        uintptr_t{static_cast<uint16_t>(ptr_high & ~kCompact)} << 32 | ptr_low);
   }
   std::span<const uint8_t> view() const { return {data(), bytes}; }
-  int64_t min_time() const { return XorFirstTimestamp(view()); }
+  int64_t min_time() const {
+    return compact() ? SealedMinTime(data()) : XorFirstTimestamp(view());
+  }
   int64_t max_time() const {
     return static_cast<int64_t>(static_cast<uint64_t>(min_time()) + span);
   }
+  // An XOR chunk and a sealed entry both open with their count.
   uint16_t samples() const { return XorSampleCount(view()); }
 };
 static_assert(sizeof(SealedChunk) == 12);
