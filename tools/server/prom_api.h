@@ -93,6 +93,7 @@
 #include "core/query/engine.h"
 #include "core/series/query_context.h"
 #include "core/series/series_store.h"
+#include "tools/server/forward/forwarder.h"
 #include "tools/server/http_server.h"
 #include "tools/server/memory_admission.h"
 #include "tools/server/remote_write.h"
@@ -143,6 +144,11 @@ class PromApi {
   // Applies a memory budget to writes and queries (null: none).
   // REQUIRES: before Register; `admission` outlives the server's handlers.
   void set_memory_admission(MemoryAdmission* admission) { memory_ = admission; }
+  // Forwards the samples writes and imports store (null: none; see
+  // forward/forwarder.h): a full queue answers 429 with Retry-After before
+  // anything is stored, and a write answers only once its stored samples
+  // are in the queue. REQUIRES: before Register; it outlives the handlers.
+  void set_forwarder(Forwarder* forwarder) { forwarder_ = forwarder; }
 
   HttpResponse Write(const HttpRequest& request);
   HttpResponse Import(const HttpRequest& request);
@@ -211,6 +217,9 @@ class PromApi {
   };
 
   struct WriteTally;
+  // Queues what a write stored for the forwarder: nothing when there is
+  // none or it worked, else the answer (503: the sender should retry).
+  std::optional<HttpResponse> Forward(const ForwardRecord& record);
   // Stores one series' samples that pass the time checks.
   void WriteSeries(const prompb::TimeSeries& series, int64_t newest_allowed,
                    WriteTally& tally);
@@ -221,6 +230,7 @@ class PromApi {
   DecodedBudget decoded_budget_;
   core::QueryLimits query_limits_;
   MemoryAdmission* memory_ = nullptr;
+  Forwarder* forwarder_ = nullptr;
   std::atomic<uint64_t> write_requests_{0};
   std::atomic<uint64_t> write_failures_{0};
   std::atomic<uint64_t> samples_written_{0};

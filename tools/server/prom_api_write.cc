@@ -62,6 +62,17 @@ absl::Status Gunzip(std::string_view in, uint64_t limit, std::string* out) {
   return absl::OkStatus();
 }
 
+// The answer to a write while the forwarding queue is full: 429, so that
+// the sender keeps the samples and retries.
+HttpResponse QueueFull() {
+  HttpResponse full = HttpResponse::Error(
+      429,
+      "the remote-write forwarding queue is full "
+      "(remote-write-queue-max-bytes): its destinations are behind; retry");
+  full.headers = "Retry-After: 5\r\n";
+  return full;
+}
+
 }  // namespace
 
 std::string_view WriteRejectionName(WriteRejection reason) {
@@ -94,6 +105,7 @@ struct PromApi::WriteTally {
   uint64_t new_series = 0;
   uint64_t bad_series = 0;
   std::string first_error;
+  ForwardRecord* forward = nullptr;  // collects what the store appended
 
   void Reject(WriteRejection reason, uint64_t samples,
               absl::FunctionRef<std::string()> why) {
@@ -194,11 +206,32 @@ void PromApi::WriteSeries(const prompb::TimeSeries& series,
         });
     return;
   }
+  if (tally.forward != nullptr) {
+    tally.forward->BeginSeries();
+    for (const prompb::Label& l : series.labels()) {
+      tally.forward->AddLabel(l.name(), l.value());
+    }
+  }
   for (const prompb::Sample& s : series.samples()) {
     const int64_t t = s.timestamp();
     if (t > newest_allowed || t < oldest_allowed) continue;
-    tally.Count(store_->Append(*ref, t, s.value()), t, std::string());
+    const core::AppendResult result = store_->Append(*ref, t, s.value());
+    // Only what is new: a duplicate was forwarded when it first came.
+    if (tally.forward != nullptr && result == core::AppendResult::kAppended) {
+      tally.forward->AddSample(t, s.value());
+    }
+    tally.Count(result, t, std::string());
   }
+  if (tally.forward != nullptr) tally.forward->EndSeries();
+}
+
+std::optional<HttpResponse> PromApi::Forward(const ForwardRecord& record) {
+  if (forwarder_ == nullptr || record.empty()) return std::nullopt;
+  absl::Status s = forwarder_->Commit(record);
+  if (s.ok()) return std::nullopt;
+  return HttpResponse::Error(
+      503, absl::StrCat("stored, but not queued for remote-write (retry): ",
+                        std::string(s.message())));
 }
 
 HttpResponse PromApi::Write(const HttpRequest& request) {
@@ -225,6 +258,10 @@ HttpResponse PromApi::Write(const HttpRequest& request) {
                      " bytes, more than the whole write budget "
                      "of ",
                      decoded_budget_.capacity(), " (--write-decoded-budget)"));
+  }
+  if (forwarder_ != nullptr && !forwarder_->AdmitWrite()) {
+    write_failures_.fetch_add(1, std::memory_order_relaxed);
+    return QueueFull();
   }
   if (memory_ != nullptr) {
     if (auto refused =
@@ -262,9 +299,15 @@ HttpResponse PromApi::Write(const HttpRequest& request) {
           ? std::numeric_limits<int64_t>::max()
           : now + write_limits_.max_future_ms;
   WriteTally tally;
+  ForwardRecord forward;
+  if (forwarder_ != nullptr) tally.forward = &forward;
   ForEachRemoteWriteSeries(decoded, [&](const prompb::TimeSeries& series) {
     WriteSeries(series, newest_allowed, tally);
   }).IgnoreError();  // checked above
+  if (auto unqueued = Forward(forward)) {
+    write_failures_.fetch_add(1, std::memory_order_relaxed);
+    return *std::move(unqueued);
+  }
   samples_written_.fetch_add(tally.stored, std::memory_order_relaxed);
   uint64_t rejected = 0;
   std::string counts;
@@ -290,6 +333,7 @@ HttpResponse PromApi::Write(const HttpRequest& request) {
 HttpResponse PromApi::Import(const HttpRequest& request) {
   // The body as received: a gzip body decompresses to more, which the
   // store's growth then shows to the next request.
+  if (forwarder_ != nullptr && !forwarder_->AdmitWrite()) return QueueFull();
   if (memory_ != nullptr) {
     if (auto refused = memory_->RefuseWrite(request.body.size(), "import")) {
       return *std::move(refused);
@@ -385,16 +429,30 @@ HttpResponse PromApi::Import(const HttpRequest& request) {
   }
   // 4. Append, each series in time order.
   WriteTally tally;
+  ForwardRecord forward;
+  if (forwarder_ != nullptr) tally.forward = &forward;
   for (auto& p : pending) {
     std::stable_sort(
         p.points.begin(), p.points.end(),
         [](const query::Point& a, const query::Point& b) { return a.t < b.t; });
     const std::string where =
         absl::StrCat(" (series of line ", p.first_line, ")");
-    for (const auto& point : p.points) {
-      tally.Count(store_->Append(p.ref, point.t, point.v), point.t, where);
+    if (tally.forward != nullptr) {
+      tally.forward->BeginSeries();
+      for (const core::Label& l : p.labels) {
+        tally.forward->AddLabel(l.name, l.value);
+      }
     }
+    for (const auto& point : p.points) {
+      const core::AppendResult result = store_->Append(p.ref, point.t, point.v);
+      if (tally.forward != nullptr && result == core::AppendResult::kAppended) {
+        tally.forward->AddSample(point.t, point.v);
+      }
+      tally.Count(result, point.t, where);
+    }
+    if (tally.forward != nullptr) tally.forward->EndSeries();
   }
+  if (auto unqueued = Forward(forward)) return *std::move(unqueued);
   samples_written_.fetch_add(tally.stored, std::memory_order_relaxed);
   uint64_t rejected = 0;
   for (int i = 0; i < kWriteRejections; ++i) {
