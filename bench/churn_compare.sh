@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Runs keel churn three ways (keel's default, the naive layout under the
-# store's jemalloc arena, the naive layout under glibc malloc) and draws their
-# RSS over simulated time in one plot, as docs/churn.md shows.
+# Runs keel churn three ways without turnover (keel's default, the naive
+# layout under the store's jemalloc arena, the naive layout under glibc
+# malloc) and two ways with 10% of the series replaced every hour (keel, and
+# the naive run without defragmentation), and draws their RSS over simulated
+# time in one plot of two panels, as docs/churn.md shows.
 #
 #   bench/churn_compare.sh [KEEL] [OUT_DIR] [CHURN_FLAG...]
 #   bench/churn_compare.sh                                 # build/keel, /tmp/churn
@@ -33,29 +35,47 @@ runs=(
   "naive-arena|naive: exact, random, jemalloc arena|--restore exact --order random"
   "naive-malloc|naive: exact, random, glibc malloc|--restore exact --order random --allocator malloc"
 )
+turnover_runs=(
+  "keel-turnover|keel: defragmented|--turnover 0.1"
+  "naive-turnover|naive: no defragmentation, exact, random|--turnover 0.1 --defrag off --restore exact --order random"
+)
+# run_all PLOT_VAR RUN...: runs each, appending its RSS line to PLOT_VAR.
+run_all() {
+  local -n plot_ref=$1
+  shift
+  local run name title flags
+  for run in "$@"; do
+    IFS='|' read -r name title flags <<<"$run"
+    # shellcheck disable=SC2086  # flags are words
+    "$keel" churn $flags "${extra[@]}" >"$out/$name.jsonl"
+    echo "$name: $(tail -n 1 "$out/$name.jsonl")"
+    jsonl_columns "$out/$name.jsonl" >"$out/$name.tsv"
+    plot_ref+="'$out/$name.tsv' using 1:2 with linespoints lw 2 title '$title (RSS)', "
+  done
+}
+extra=("$@")
 plot=""
-for run in "${runs[@]}"; do
-  IFS='|' read -r name title flags <<<"$run"
-  # shellcheck disable=SC2086  # flags are words
-  "$keel" churn $flags "$@" >"$out/$name.jsonl"
-  echo "$name: $(tail -n 1 "$out/$name.jsonl")"
-  jsonl_columns "$out/$name.jsonl" >"$out/$name.tsv"
-  plot+="'$out/$name.tsv' using 1:2 with linespoints lw 2 title '$title (RSS)', "
-done
+turnover_plot=""
+run_all plot "${runs[@]}"
+run_all turnover_plot "${turnover_runs[@]}"
 restart=$(python3 -c '
 import json, sys
 print([p["hour"] for p in map(json.loads, open(sys.argv[1])) if p.get("phase") == "before"][-1])
 ' "$out/keel.jsonl")
 gnuplot <<GNUPLOT
-set terminal pngcairo size 1000,560
+set terminal pngcairo size 1000,1000
 set output '$out/churn.png'
-set title 'keel churn (${*:-20k series}): RSS over simulated time (4 h windows, 8 kept; snapshot + restart at hour $restart)'
+set multiplot layout 2,1
 set xlabel 'simulated hour'
 set ylabel 'MiB'
 set grid dt 3 lc rgb '#dddddd'
 set key top left
 set yrange [0:*]
 set arrow from $restart, graph 0 to $restart, graph 1 nohead dt 2
+set title 'keel churn (${*:-20k series}): fixed series; 4 h windows, 8 kept; snapshot + restart at hour $restart'
 plot ${plot}'$out/keel.tsv' using 1:3 with lines dt 3 lw 2 title 'live bytes (all runs)'
+set title 'the same with 10% of the series replaced every hour (--turnover 0.1)'
+plot ${turnover_plot}'$out/keel-turnover.tsv' using 1:3 with lines dt 3 lw 2 title 'live bytes (keel)', '$out/naive-turnover.tsv' using 1:3 with lines dt 3 lw 2 title 'live bytes (naive)'
+unset multiplot
 GNUPLOT
 echo "plot: $out/churn.png"

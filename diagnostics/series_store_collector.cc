@@ -29,6 +29,21 @@ std::vector<prometheus::MetricFamily> SeriesStoreCollector::Collect() const {
   // break dashboards' arithmetic.
   gauge("keel_bytes_per_sample", "Chunk bytes over samples held.",
         s.samples == 0 ? 0.0 : static_cast<double>(s.chunk_bytes) / s.samples);
+  gauge("keel_series_label_bytes",
+        "Bytes of the label strings live series use, each stored once.",
+        static_cast<double>(s.label_bytes));
+  gauge("keel_series_index_bytes",
+        "Bytes of postings, label arrays and lookup entries of live series.",
+        static_cast<double>(s.index_bytes));
+  gauge("keel_series_record_bytes",
+        "Bytes of live series' records and sealed-chunk arrays.",
+        static_cast<double>(s.series_bytes));
+  gauge("keel_series_dead",
+        "Dropped series whose records stay (refs are never reused).",
+        static_cast<double>(s.dead_series));
+  gauge("keel_series_memory_pressure",
+        "1 while the store is told memory is short (defragments eagerly).",
+        store_->memory_pressure() ? 1.0 : 0.0);
   gauge("keel_series_store_bytes",
         "Bytes allocated from the store's arena (labels, postings, chunks).",
         static_cast<double>(s.arena.allocated));

@@ -14,12 +14,19 @@
 // GrowthPolicy gives its size (the Go TSDB's fix, without packing).
 // --order random writes the snapshot series by series in random order (as
 // Prometheus does); --allocator malloc puts chunk bytes in glibc's malloc.
+//
+// --turnover F replaces a fraction F of the series every simulated hour
+// (whole hosts: their series stop, as many new ones with new instance labels
+// start). Every simulated hour the store is defragmented (--defrag on, as
+// its background runner would in that hour) or only purged (--defrag off,
+// as jemalloc's decay would in that hour). Live bytes are the chunk bytes
+// plus the labels, index and series records live series need; each line
+// reports them apart, and RSS over them.
 #include <malloc.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <chrono>
-#include <cmath>
 #include <cstdio>
 #include <memory>
 #include <string>
@@ -27,24 +34,31 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "alloc/purge.h"
 #include "alloc/stats.h"
 #include "core/series/series_store.h"
 #include "snapshot/reader.h"
 #include "snapshot/writer.h"
+#include "tools/churn/workload.h"
 #include "tools/command.h"
 #include "tools/json.h"
 
 namespace keel::tools {
 namespace {
 
+using churn::Workload;
+
 constexpr int64_t kIntervalMs = 15'000;
+constexpr int64_t kHourMs = 3600 * 1000;
 constexpr int64_t kWindowMs = 4 * 3600 * 1000;
 constexpr int64_t kStartMs = 1'700'006'400'000;  // a multiple of 4 h
 
 struct ChurnConfig {
   uint32_t series = 20000;
   int64_t hours_before = 32;
-  int64_t hours_after = 36;
+  int64_t hours_after = 40;
+  double turnover = 0;
+  bool defrag = true;
   bool exact = false;
   bool own_buffer = false;  // exact implies it
   bool random_order = false;
@@ -54,117 +68,10 @@ struct ChurnConfig {
   uint64_t seed = 1;
 };
 
-// xorshift64*: fast and good enough for workload noise.
-class Rng {
- public:
-  explicit Rng(uint64_t seed) : s_(seed * 0x9E3779B97F4A7C15ull + 1) {}
-  uint64_t Next() {
-    s_ ^= s_ >> 12;
-    s_ ^= s_ << 25;
-    s_ ^= s_ >> 27;
-    return s_ * 0x2545F4914F6CDD1Dull;
-  }
-  double Uniform() { return static_cast<double>(Next() >> 11) * 0x1p-53; }
-
- private:
-  uint64_t s_;
-};
-
-// Per-series value generators: a third counters rising by small integers, a
-// third gauges with noise at 3-4 significant digits, a third constants or
-// slow steps; 1 sample in 20 is 1-5 ms off its 15 s grid.
-class Workload {
- public:
-  Workload(uint32_t series, uint64_t seed) : rng_(seed) {
-    state_.resize(series);
-    for (uint32_t i = 0; i < series; ++i) {
-      State& s = state_[i];
-      s.kind = i % 3;
-      double magnitude =
-          std::pow(10.0, static_cast<double>(rng_.Next() % 7) - 2);
-      s.base = magnitude * (1 + 9 * rng_.Uniform());
-      s.scale = std::pow(10.0, std::floor(std::log10(s.base)) -
-                                   static_cast<double>(2 + rng_.Next() % 2));
-      s.step = 1 + rng_.Next() % 20;
-      s.value = s.kind == 0 ? std::floor(s.base * 100) : Round(s, s.base);
-    }
-  }
-
-  core::Labels LabelsOf(uint32_t i) const {
-    static constexpr const char* kMetrics[] = {
-        "http_requests_total",
-        "node_cpu_seconds_total",
-        "node_memory_MemAvailable_bytes",
-        "process_resident_memory_bytes",
-        "go_gc_duration_seconds",
-        "node_network_receive_bytes_total",
-        "prometheus_tsdb_head_series",
-        "node_filesystem_avail_bytes"};
-    static constexpr const char* kJobs[] = {"node", "api", "prometheus",
-                                            "postgres-exporter"};
-    uint32_t metric = i % 8;
-    uint32_t host = i / 8;
-    core::Labels labels = {
-        {"__name__", kMetrics[metric]},
-        {"instance", absl::StrCat("10.", host / 65536 % 256, ".",
-                                  host / 256 % 256, ".", host % 256, ":9100")},
-        {"job", kJobs[host % 4]},
-        {"env", host % 5 == 0 ? "staging" : "production"},
-        {"region", absl::StrCat("eu-west-", 1 + host % 3)}};
-    if (i % 2 == 0)
-      labels.push_back({"cluster", absl::StrCat("k8s-", host % 7)});
-    if (i % 3 == 0) labels.push_back({"mode", i % 6 == 0 ? "user" : "system"});
-    if (i % 4 == 0) labels.push_back({"device", absl::StrCat("eth", host % 3)});
-    if (i % 5 == 0) {
-      labels.push_back(
-          {"handler", absl::StrCat("/api/v1/query_range/", i % 11)});
-    }
-    return labels;
-  }
-
-  double Next(uint32_t i) {
-    State& s = state_[i];
-    switch (s.kind) {
-      case 0:
-        s.value += static_cast<double>(rng_.Next() % (s.step + 1));
-        break;
-      case 1:
-        s.value = Round(s, s.base * (1 + 0.05 * (rng_.Uniform() - 0.5)));
-        break;
-      default:
-        if (rng_.Next() % 500 == 0)
-          s.value = Round(s, s.base * (1 + rng_.Uniform()));
-    }
-    return s.value;
-  }
-
-  int64_t Jitter() {
-    uint64_t r = rng_.Next();
-    if (r % 20 != 0) return 0;
-    int64_t ms = 1 + static_cast<int64_t>((r >> 8) % 5);
-    return (r >> 16) % 2 == 0 ? ms : -ms;
-  }
-
- private:
-  struct State {
-    uint32_t kind;
-    uint32_t step;
-    double base;
-    double scale;  // 10^(exponent - digits): rounds to 3-4 significant digits
-    double value;
-  };
-  static double Round(const State& s, double x) {
-    return std::round(x / s.scale) * s.scale;
-  }
-
-  Rng rng_;
-  std::vector<State> state_;
-};
-
 struct Point {
   double hour;
   bool after;
-  uint64_t live, rss;
+  uint64_t live, rss;  // live: every kind of live bytes
 };
 
 // Samples the process RSS every millisecond while it lives.
@@ -204,6 +111,7 @@ class Churn {
     options_.chunk_window_ms = kWindowMs;
     options_.retention_windows = 8;
     options_.arena_name = "churn";
+    options_.defrag = false;  // driven in simulated time instead
     if (config.own_buffer) {
       options_.sealed_layout = core::SealedChunkLayout::kOwnBuffer;
     }
@@ -232,13 +140,21 @@ class Churn {
         store_->Append(refs_[i], t + workload_.Jitter(), workload_.Next(i));
       }
       const int64_t next = step + 1;
+      if ((next * kIntervalMs) % kHourMs == 0) {
+        if (absl::Status s = Hour(); !s.ok()) return s;
+      }
       if ((next * kIntervalMs) % kWindowMs != 0) continue;
       store_->ApplyRetention(/*now_ms=*/kStartMs + next * kIntervalMs);
       double hour = static_cast<double>(next * kIntervalMs) / 3.6e6;
       uint64_t rss = Boundary(hour, after);
+      double ratio = static_cast<double>(rss) / last_live_;
+      if (hour >= kRetentionHours && ratio > max_rss_ratio_) {
+        max_rss_ratio_ = ratio;
+        max_rss_hour_ = hour;
+      }
       if (next == restart_step) {
         steady_rss_ = rss;
-        steady_live_ = store_->Stats().live_bytes;
+        steady_live_ = last_live_;
         if (absl::Status s = Restart(); !s.ok()) return s;
         after = true;
       }
@@ -252,15 +168,33 @@ class Churn {
   absl::Status Resolve() {
     refs_.resize(config_.series);
     for (uint32_t i = 0; i < config_.series; ++i) {
-      auto ref = store_->GetOrCreate(workload_.LabelsOf(i));
+      auto ref = store_->GetOrCreate(Workload::LabelsOf(workload_.IdOf(i)));
       if (!ref.ok()) return ref.status();
       refs_[i] = *ref;
     }
     return absl::OkStatus();
   }
 
+  // What passes in a simulated hour besides samples: turnover, and the
+  // defragmenter's (or jemalloc's decay's) work.
+  absl::Status Hour() {
+    for (uint32_t slot : workload_.TurnOver(config_.turnover)) {
+      auto ref = store_->GetOrCreate(Workload::LabelsOf(workload_.IdOf(slot)));
+      if (!ref.ok()) return ref.status();
+      refs_[slot] = *ref;
+    }
+    if (config_.defrag) {
+      store_->Defragment();
+    } else {
+      alloc::Purge(store_->arena());
+    }
+    return absl::OkStatus();
+  }
+
   uint64_t Boundary(double hour, bool after) {
     core::SeriesStoreStats stats = store_->Stats();
+    last_live_ = stats.live_bytes + stats.label_bytes + stats.index_bytes +
+                 stats.series_bytes;
     uint64_t allocated = stats.arena.allocated;
     uint64_t active = stats.arena.active;
     uint64_t resident = stats.arena.resident;
@@ -272,18 +206,28 @@ class Churn {
       resident += m.arena + m.hblkhd;
     }
     uint64_t rss = alloc::ProcessRssBytes();
-    std::printf("%s\n", JsonObject()
-                            .Add("hour", hour)
-                            .Add("phase", after ? "after" : "before")
-                            .Add("live_bytes", stats.live_bytes)
-                            .Add("allocated_bytes", allocated)
-                            .Add("active_bytes", active)
-                            .Add("resident_bytes", resident)
-                            .Add("rss_bytes", rss)
-                            .str()
-                            .c_str());
+    std::printf(
+        "%s\n",
+        JsonObject()
+            .Add("hour", hour)
+            .Add("phase", after ? "after" : "before")
+            .Add("live_bytes", last_live_)
+            .Add("chunk_bytes", stats.live_bytes)
+            .Add("label_bytes", stats.label_bytes)
+            .Add("index_bytes", stats.index_bytes)
+            .Add("series_bytes", stats.series_bytes)
+            .Add("series", stats.series)
+            .Add("dead_series", stats.dead_series)
+            .Add("allocated_bytes", allocated)
+            .Add("active_bytes", active)
+            .Add("resident_bytes", resident)
+            .Add("rss_bytes", rss)
+            .Add("rss_over_live", static_cast<double>(rss) / last_live_)
+            .Add("defrag_moved_bytes", store_->defrag_stats().moved_bytes)
+            .str()
+            .c_str());
     std::fflush(stdout);
-    points_.push_back({hour, after, stats.live_bytes, rss});
+    points_.push_back({hour, after, last_live_, rss});
     return rss;
   }
 
@@ -317,8 +261,16 @@ class Churn {
                             .Add("summary", true)
                             .Add("steady_rss_before_restart", steady_rss_)
                             .Add("steady_live_before_restart", steady_live_)
+                            .Add("steady_rss_over_live",
+                                 static_cast<double>(steady_rss_) /
+                                     static_cast<double>(steady_live_))
+                            .Add("max_rss_over_live", max_rss_ratio_)
+                            .Add("max_rss_over_live_hour", max_rss_hour_)
                             .Add("rss_after_restore", rss_after_restore_)
                             .Add("restore_peak_rss", restore_peak_rss_)
+                            .Add("restore_peak_over_after",
+                                 static_cast<double>(restore_peak_rss_) /
+                                     static_cast<double>(rss_after_restore_))
                             .Add("final_rss", final_rss_)
                             .Add("rss_growth_after_restart",
                                  static_cast<double>(final_rss_) /
@@ -326,6 +278,8 @@ class Churn {
                             .Add("restore_seconds", restore_seconds_)
                             .Add("snapshot_bytes", snapshot_bytes_)
                             .Add("write_seconds", write_seconds_)
+                            .Add("turnover", config_.turnover)
+                            .Add("defrag", config_.defrag ? "on" : "off")
                             .str()
                             .c_str());
   }
@@ -345,12 +299,13 @@ class Churn {
         gp,
         "set terminal pngcairo size 900,500\nset output '%s'\n"
         "set xlabel 'simulated hours'\nset ylabel 'MiB'\nset key top left\n"
-        "set title 'keel churn: %u series, restore %s, %s, order %s, %s'\n"
+        "set title 'keel churn: %u series, turnover %g/h, defrag %s, restore "
+        "%s, %s, order %s, %s'\n"
         "set arrow from %lld, graph 0 to %lld, graph 1 nohead dt 2\n"
         "plot '%s' using 1:2 with linespoints title 'RSS', "
-        "'' using 1:3 with linespoints title 'live chunk bytes'\n",
-        config_.plot.c_str(), config_.series,
-        config_.exact ? "exact" : "sizeclass",
+        "'' using 1:3 with linespoints title 'live bytes'\n",
+        config_.plot.c_str(), config_.series, config_.turnover,
+        config_.defrag ? "on" : "off", config_.exact ? "exact" : "sizeclass",
         config_.own_buffer ? "own buffers" : "packed",
         config_.random_order ? "random" : "chronological",
         config_.libc_malloc ? "glibc malloc" : "arena",
@@ -371,12 +326,18 @@ class Churn {
   std::vector<Point> points_;
   uint64_t steady_rss_ = 0, steady_live_ = 0, rss_after_restore_ = 0;
   uint64_t restore_peak_rss_ = 0, final_rss_ = 0, snapshot_bytes_ = 0;
+  uint64_t last_live_ = 0;  // at the last window boundary
+  // The highest RSS / live once retention holds full windows.
+  static constexpr double kRetentionHours = 32;
+  double max_rss_ratio_ = 0, max_rss_hour_ = 0;
   double restore_seconds_ = 0, write_seconds_ = 0;
 };
 
 struct ChurnFlags {
   uint64_t series = ChurnConfig().series;
-  uint64_t hours_before = 32, hours_after = 36;
+  uint64_t hours_before = 32, hours_after = 40;
+  double turnover = 0;
+  std::string defrag = "on";
   uint64_t seed = 1;
   std::string restore = "sizeclass", layout, order = "chronological";
   std::string allocator = "arena", plot, snapshot;
@@ -401,6 +362,8 @@ absl::StatusOr<ChurnConfig> ParseConfig(const ChurnFlags& f) {
   c.hours_before = static_cast<int64_t>(f.hours_before);
   c.hours_after = static_cast<int64_t>(f.hours_after);
   c.seed = f.seed;
+  c.turnover = f.turnover;
+  c.defrag = f.defrag == "on";
   c.exact = f.restore == "exact";
   c.own_buffer = layout == "own-buffer";
   c.random_order = f.order == "random";
@@ -451,6 +414,14 @@ CommandRun SetUpChurn(CLI::App& app) {
   app.add_option("--snapshot", f->snapshot,
                  "the snapshot file (default: /tmp/keel-churn-PID.snap)");
   app.add_option("--seed", f->seed, "the workload's random seed");
+  app.add_option("--turnover", f->turnover,
+                 "fraction of the series replaced every simulated hour (whole "
+                 "hosts end; as many new series with new labels start)")
+      ->check(CLI::Range(0.0, 1.0));
+  app.add_option("--defrag", f->defrag,
+                 "on: defragment the store every simulated hour, as its "
+                 "background runner would; off: only purge (the naive run)")
+      ->check(CLI::IsMember({"on", "off"}));
   app.footer("Prints one JSON line a window boundary, then a summary line.");
   return [f] { return RunChurn(*f); };
 }

@@ -161,7 +161,12 @@ struct SeriesStoreStats {
                               // Append(labels), before OldestAppendable)
   int64_t min_time = std::numeric_limits<int64_t>::max();  // over held samples
   int64_t max_time = std::numeric_limits<int64_t>::min();
-  alloc::MemoryStats arena;  // the store's arena, every structure
+  // What the store needs beside chunk bytes, at the sizes it asks for:
+  uint64_t label_bytes = 0;   // strings live series use (each stored once)
+  uint64_t index_bytes = 0;   // postings, label arrays, lookup entries
+  uint64_t series_bytes = 0;  // live series' records and sealed-chunk arrays
+  uint64_t dead_series = 0;   // dropped; their records stay (refs unique)
+  alloc::MemoryStats arena;   // the store's arena, every structure
 };
 
 // One label of a series for SeriesRestorer::AddSeries: the numbers of its

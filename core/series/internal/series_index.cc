@@ -340,6 +340,33 @@ void SeriesIndex::AppendLabels(std::span<const uint32_t> pairs,
   }
 }
 
+SeriesIndex::Usage SeriesIndex::LiveUsage() const {
+  // Entries of a table: the slot and its control byte.
+  constexpr uint64_t kSymbolEntry =
+      sizeof(absl::string_view) +
+      sizeof(std::pair<absl::string_view, uint32_t>) + 1;
+  constexpr uint64_t kPairEntry = sizeof(Pair) +
+                                  sizeof(std::pair<uint64_t, uint32_t>) + 1 +
+                                  sizeof(uint32_t);
+  constexpr uint64_t kSeriesEntry = sizeof(uint32_t*) + sizeof(SeriesRef) + 1;
+  Usage u;
+  std::vector<bool> used(symbols_.size(), false);
+  for (const Pair& p : pairs_) {
+    if (p.postings.empty()) continue;
+    used[p.name] = used[p.value] = true;
+    u.index_bytes += kPairEntry + p.postings.capacity() * sizeof(uint32_t);
+  }
+  for (std::size_t id = 0; id < symbols_.size(); ++id) {
+    if (used[id]) u.label_bytes += symbols_[id].size() + kSymbolEntry;
+  }
+  for (const uint32_t* labels : labels_) {
+    if (labels != nullptr) {
+      u.index_bytes += (labels[0] + 1) * sizeof(uint32_t) + kSeriesEntry;
+    }
+  }
+  return u;
+}
+
 std::optional<uint64_t> SeriesIndex::DefragSome(int phase, uint64_t position,
                                                 std::size_t batch,
                                                 alloc::Defragmenter& defrag) {

@@ -102,6 +102,14 @@ class SeriesIndex {
 
   void AppendLabels(std::span<const uint32_t> pairs, Labels& out) const;
 
+  // The index's bytes for live series: strings some live series uses, and
+  // the postings, label arrays and lookup entries behind them.
+  struct Usage {
+    uint64_t label_bytes = 0;
+    uint64_t index_bytes = 0;
+  };
+  Usage LiveUsage() const;
+
   // Active defragmentation (see alloc/defrag.h): the index's small objects
   // in phases, 0 the series' label arrays by ref, 1 the postings lists by
   // pair. Offers up to `batch` objects of `phase` from `position` on to

@@ -336,8 +336,12 @@ SeriesStoreStats SeriesStoreImpl::Stats() const {
     out.too_old += stripe.too_old;
     ForEachRefInStripe(i, size, [&](SeriesRef ref) {
       const Series& s = *table_.Find(ref);
-      if (s.dead) return;
+      if (s.dead) {
+        ++out.dead_series;
+        return;
+      }
       ++out.series;
+      out.series_bytes += sizeof(Series) + s.sealed_count * sizeof(SealedChunk);
       if (s.sealed_count > 0) {
         out.min_time = std::min(out.min_time, s.sealed[0].min_time());
         out.max_time =
@@ -353,6 +357,12 @@ SeriesStoreStats SeriesStoreImpl::Stats() const {
   {
     std::shared_lock lock(windows_mu_);
     out.windows = windows_.size();
+  }
+  {
+    std::shared_lock lock(index_mu_);
+    SeriesIndex::Usage usage = index_.LiveUsage();
+    out.label_bytes = usage.label_bytes;
+    out.index_bytes = usage.index_bytes;
   }
   out.too_old += too_old_unseen_.load(std::memory_order_relaxed);
   out.chunk_bytes = memory_.held();
