@@ -124,26 +124,27 @@ curl -s -G "$vm_url/api/v1/export" --data-urlencode 'match[]={__name__=~".+"}' \
   --data-urlencode "start=$((now - 3600))" --data-urlencode "end=$now" >"$work/vm.jsonl"
 python3 - "$work/keel.json" "$work/vm.jsonl" <<'PY' || fail "VictoriaMetrics does not hold exactly what keel acknowledged"
 import json, sys
+# NaN samples are left out on both sides: VictoriaMetrics does not store a
+# plain NaN, and keeps Prometheus' stale markers (exported as null), which
+# keel's query API does not show. Duplicates are counted over everything.
 def key(labels):
     return tuple(sorted(labels.items()))
 keel = {}
 for s in json.load(open(sys.argv[1]))["data"]["result"]:
-    keel[key(s["metric"])] = [int(round(float(t) * 1000)) for t, _ in s["values"]]
-vm = {}
+    keel[key(s["metric"])] = {int(round(float(t) * 1000)) for t, v in s["values"] if v != "NaN"}
+vm, twice = {}, 0
 for line in open(sys.argv[2]):
     s = json.loads(line)
-    vm.setdefault(key(s["metric"]), []).extend(s["timestamps"])
+    times = s["timestamps"]
+    twice += len(times) - len(set(times))
+    vm.setdefault(key(s["metric"]), set()).update(
+        t for t, v in zip(times, s["values"]) if v is not None)
 samples = sum(len(v) for v in keel.values())
-missing = twice = extra = 0
-for k, times in keel.items():
-    got = vm.get(k, [])
-    twice += len(got) - len(set(got))
-    missing += len(set(times) - set(got))
-    extra += len(set(got) - set(times))
-unknown = [k for k in vm if k not in keel]
+missing = sum(len(t - vm.get(k, set())) for k, t in keel.items())
+extra = sum(len(t - keel.get(k, set())) for k, t in vm.items())
 print(f"keel: {len(keel)} series, {samples} samples; VictoriaMetrics: {len(vm)} series; "
-      f"missing {missing}, twice {twice}, not in keel {extra} (+{len(unknown)} series)")
-sys.exit(1 if missing or twice or extra or unknown or samples == 0 else 0)
+      f"missing {missing}, twice {twice}, not in keel {extra}")
+sys.exit(1 if missing or twice or extra or samples == 0 else 0)
 PY
 echo "retried $(metric keel_remote_storage_retried_samples_total) samples, sent $(metric keel_remote_storage_samples_total) since the restart"
 echo PASSED

@@ -12,6 +12,7 @@
 #include "tools/server/api_collector.h"
 #include "tools/server/build_info_collector.h"
 #include "tools/server/event_log.h"
+#include "tools/server/forward/forward_collector.h"
 #include "tools/server/memory_budget_collector.h"
 #include "tools/server/process_collector.h"
 
@@ -117,6 +118,10 @@ absl::Status ServeApp::Load(const snapshot::RestoreProgressOptions& progress) {
   if (config_.memory_limit_bytes > 0) {
     alloc::MemoryBudgetOptions budget;
     budget.limit_bytes = config_.memory_limit_bytes;
+    // Above the soft mark the store defragments at full effort and purges
+    // what it frees at once; the budget purges every other arena itself.
+    core::SeriesStore* store = store_.get();
+    budget.on_pressure = [store](bool high) { store->SetMemoryPressure(high); };
     memory_budget_ = std::make_unique<alloc::MemoryBudget>(budget);
     memory_admission_ = std::make_unique<MemoryAdmission>(memory_budget_.get());
     memory_budget_->Start();
@@ -130,6 +135,16 @@ absl::Status ServeApp::Load(const snapshot::RestoreProgressOptions& progress) {
   write_limits.max_new_series_per_request = config_.max_new_series_per_request;
   write_limits.decoded_budget_bytes = config_.write_decoded_budget_bytes;
   write_limits.import_max_bytes = config_.import_max_bytes;
+  if (!config_.remote_write.empty()) {
+    // Before any write: the replay puts back what the snapshot missed, and
+    // the senders count what the queue holds from here on.
+    auto forwarder = Forwarder::Open(config_);
+    if (!forwarder.ok()) return forwarder.status();
+    forwarder_ = *std::move(forwarder);
+    if (absl::Status s = forwarder_->Replay(*store_); !s.ok()) return s;
+    if (absl::Status s = forwarder_->StartSending(); !s.ok()) return s;
+    metrics_.Add(std::make_shared<ForwardCollector>(forwarder_.get()));
+  }
   prom_ = std::make_unique<PromApi>(
       store_.get(), write_limits,
       core::QueryLimits{.timeout_ms = config_.query_timeout_ms,
@@ -147,6 +162,7 @@ absl::Status ServeApp::Load(const snapshot::RestoreProgressOptions& progress) {
   }
 
   lookup_->Register(&http_, kLookupBodyLimit);
+  prom_->set_forwarder(forwarder_.get());
   prom_->Register(&http_);
   http_.Route("POST", "/v1/snapshot",
               [this](const HttpRequest& r) { return TakeSnapshot(r); },
@@ -193,7 +209,7 @@ void ServeApp::Background() {
                                  kRetentionPeriodMs, config_.chunk_window_ms));
     }
     if (snapshots_ && now >= next_snapshot) {
-      snapshots_->Take(*store_, "interval").IgnoreError();  // logged
+      Snapshot("interval").IgnoreError();  // logged
       next_snapshot =
           absl::Now() + absl::Milliseconds(config_.snapshot_interval_ms);
     }
@@ -204,7 +220,7 @@ HttpResponse ServeApp::TakeSnapshot(const HttpRequest&) {
   if (!snapshots_) {
     return HttpResponse::Error(400, "snapshots need a --data-dir");
   }
-  auto stats = snapshots_->Take(*store_, "request");
+  auto stats = Snapshot("request");
   if (!stats.ok()) {
     return HttpResponse::Error(500, std::string(stats.status().message()));
   }
@@ -228,9 +244,27 @@ absl::Status ServeApp::Stop() {
     stopping_ = true;
   }
   if (background_.joinable()) background_.join();
+  if (forwarder_) forwarder_->Stop();  // the queue keeps what is unsent
   // Nothing to snapshot unless Load restored the store and served.
   if (!snapshots_ || !ready()) return absl::OkStatus();
-  return snapshots_->Take(*store_, "shutdown").status();
+  return Snapshot("shutdown").status();
+}
+
+absl::StatusOr<snapshot::WriteStats> ServeApp::Snapshot(
+    std::string_view reason) {
+  // Read before the snapshot starts: every record before it was stored
+  // before it was queued, so the snapshot holds it.
+  const uint64_t queued = forwarder_ ? forwarder_->queue_end() : 0;
+  auto stats = snapshots_->Take(*store_, std::string(reason));
+  if (stats.ok() && forwarder_) {
+    if (absl::Status s = forwarder_->SetReplayFrom(queued); !s.ok()) {
+      LogEvent(
+          absl::StrCat("remote-write queue: the replay position was not "
+                       "saved (a restart replays more): ",
+                       s.message()));
+    }
+  }
+  return stats;
 }
 
 }  // namespace keel::tools

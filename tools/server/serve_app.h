@@ -37,6 +37,7 @@
 #include "core/series/series_store.h"
 #include "diagnostics/snapshot_collector.h"
 #include "snapshot/reader.h"
+#include "tools/server/forward/forwarder.h"
 #include "tools/server/heap_profile_api.h"
 #include "tools/server/http_server.h"
 #include "tools/server/lookup_api.h"
@@ -91,12 +92,18 @@ class ServeApp {
   explicit ServeApp(const ServeConfig& config);
   void Background();
   HttpResponse TakeSnapshot(const HttpRequest& request);
+  // Takes a snapshot; with a forwarder, then records the queue position
+  // the snapshot holds everything before (where a restart replays from).
+  absl::StatusOr<snapshot::WriteStats> Snapshot(std::string_view reason);
 
   ServeConfig config_;
   std::shared_ptr<diagnostics::SnapshotCollector> snapshot_collector_;
   std::shared_ptr<HeapProfileApi> heap_profiles_;
   std::unique_ptr<SnapshotManager> snapshots_;  // null without a data dir
   std::unique_ptr<core::SeriesStore> store_;
+  // Null without remote-write. Before the API and the metrics that point
+  // to it, so that it outlives them.
+  std::unique_ptr<Forwarder> forwarder_;
   // Null without --memory-limit. After the store, so that the budget's
   // tick stops before the store goes.
   std::unique_ptr<alloc::MemoryBudget> memory_budget_;

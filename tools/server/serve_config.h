@@ -94,9 +94,11 @@ inline constexpr ServeKey kServeKeyHelp[] = {
      "GET /debug/pprof/heap asks for a profile)"},
     {"remote-write", "",
      "forward every accepted sample to this Prometheus remote-write URL "
-     "(http://), followed by its options as KEY=VALUE words (see "
-     "tools/server/README.md); repeat for several destinations; needs "
-     "data-dir"},
+     "(http://), then options as KEY=VALUE words: name, shards, "
+     "max-samples-per-send, batch-send-deadline, min-backoff, max-backoff, "
+     "timeout, bearer-token-file, basic-auth-username, "
+     "basic-auth-password-file, header=Name:value; repeat for several "
+     "destinations; needs data-dir"},
     {"remote-write-queue-max-bytes", "1GiB",
      "on-disk queue of samples not yet forwarded; writes get 429 when full"}};
 
