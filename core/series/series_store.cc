@@ -198,19 +198,35 @@ alloc::DefragStats SeriesStore::defrag_stats() const {
 
 int64_t SeriesStore::WindowOf(int64_t t) const { return impl_->WindowOf(t); }
 
+std::size_t SeriesStore::SealWindows(int64_t now_ms) {
+  return impl_->SealWindows(now_ms);
+}
+
+SeriesStore::SealedStats SeriesStore::GetSealedStats() const {
+  return impl_->GetSealedStats();
+}
+
 SampleIterator::SampleIterator(std::span<const ChunkData> chunks, int64_t mint,
                                int64_t maxt)
     : chunks_(chunks), mint_(mint), maxt_(maxt) {}
 
 bool SampleIterator::Advance() {
   while (!done_) {
-    std::size_t n = chunk_.Decode(t_, bits_, kBlock);
+    std::size_t n = in_sealed_ ? sealed_.Decode(t_, bits_, kBlock)
+                               : chunk_.Decode(t_, bits_, kBlock);
     if (n == 0) {
       if (next_chunk_ >= chunks_.size()) break;
       const ChunkData& c = chunks_[next_chunk_++];
       if (c.max_time < mint_) continue;
       if (c.min_time > maxt_) break;
-      chunk_ = XorIterator(c.bytes);
+      in_sealed_ = c.encoding == kSealedEncoding;
+      if (in_sealed_) {
+        // A frame that does not decode leaves the decoder empty: the
+        // store checked every frame when it sealed it.
+        (void)sealed_.Open(c.bytes.data());
+      } else {
+        chunk_ = XorIterator(c.bytes);
+      }
       continue;
     }
     // Keep [mint, maxt] of the block; past maxt nothing more is wanted.

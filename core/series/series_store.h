@@ -56,6 +56,7 @@
 #include "alloc/arena.h"
 #include "alloc/defrag.h"
 #include "alloc/stats.h"
+#include "core/series/internal/sealed_codec.h"
 #include "core/series/labels.h"
 #include "core/series/matcher.h"
 #include "core/series/query_context.h"
@@ -302,6 +303,24 @@ class SeriesStore {
   // The window a timestamp belongs to: floor(t / chunk_window_ms).
   int64_t WindowOf(int64_t t) const;
 
+  // Re-encodes every window before the one of min(newest sample, now_ms)
+  // (a window that takes no more appends) in the sealed encoding
+  // (core/series/internal/sealed_codec.h): a fraction of the XOR bytes,
+  // read like any chunk. Heads still open in such a window are sealed
+  // first; a later sample in it starts an XOR chunk there. Encodes with no
+  // lock held (appends and queries go on), swaps each series' refs under
+  // its stripe lock, and frees the XOR blocks whole. Returns the number of
+  // windows sealed. Meant for a background thread: one call runs at a time.
+  std::size_t SealWindows(int64_t now_ms);
+  // What sealed windows hold: samples in sealed entries and the bytes
+  // allocated for the sealed windows' blocks. Walks every series.
+  struct SealedStats {
+    uint64_t windows = 0;
+    uint64_t samples = 0;
+    uint64_t bytes = 0;
+  };
+  SealedStats GetSealedStats() const;
+
  private:
   friend class SeriesSet;
   std::unique_ptr<core_internal::SeriesStoreImpl> impl_;
@@ -358,7 +377,8 @@ class SeriesRestorer {
 
 // Decodes one series' chunks of a SeriesSet, in time order, limited to the
 // set's [mint, maxt]. Decodes a block of samples at a time into itself, so
-// Next is a few instructions; about 2 KiB, meant for the stack.
+// Next is a few instructions; about 2 KiB, meant for the stack (a sealed
+// chunk's sections go to a heap buffer of their own).
 class SampleIterator {
  public:
   bool Next() {
@@ -380,6 +400,8 @@ class SampleIterator {
   std::span<const ChunkData> chunks_;
   std::size_t next_chunk_ = 0;
   XorIterator chunk_;
+  core_internal::SealedDecoder sealed_;  // its buffer: the query's sealed one
+  bool in_sealed_ = false;
   int64_t mint_;
   int64_t maxt_;
   uint32_t pos_ = 0;

@@ -48,8 +48,8 @@
 // keeps it inside its buffers.
 //
 // Thread safety: a builder or decoder is one thread's; decoders on one
-// thread share a cache of the last frame decompressed (keyed by its id), so
-// a scan of consecutive series decompresses each frame once.
+// thread share a small cache of the frames decompressed last (keyed by
+// their ids), so a scan of consecutive series decompresses each frame once.
 #ifndef KEEL_CORE_SERIES_INTERNAL_SEALED_CODEC_H_
 #define KEEL_CORE_SERIES_INTERNAL_SEALED_CODEC_H_
 

@@ -29,17 +29,46 @@ constexpr double kPow10[kMaxExponent + 1] = {
     1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
     1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
 
-// The last frame payload this thread decompressed: a scan opens the series
-// of a frame one after another, and decompresses it once.
-struct FrameCache {
-  ZSTD_DCtx* context = ZSTD_createDCtx();
-  const uint8_t* frame = nullptr;
-  uint64_t id = 0;
-  std::vector<uint8_t> raw;
+// The frame payloads this thread decompressed last: a scan reads series
+// one after another, each through its windows, so it meets the frames of
+// one series' windows in turn, then the same frames for the next series.
+// A slot a window (the store keeps 8 by default) decompresses each frame
+// once.
+class FrameCache {
+ public:
+  static constexpr std::size_t kSlots = 8;
+
   FrameCache() {
-    ZSTD_DCtx_setParameter(context, ZSTD_d_format, ZSTD_f_zstd1_magicless);
+    ZSTD_DCtx_setParameter(context_, ZSTD_d_format, ZSTD_f_zstd1_magicless);
   }
-  ~FrameCache() { ZSTD_freeDCtx(context); }
+  ~FrameCache() { ZSTD_freeDCtx(context_); }
+
+  // The payload of `frame`, decompressed; null if it does not decompress.
+  const uint8_t* Get(const uint8_t* frame, uint64_t id, const uint8_t* packed,
+                     std::size_t packed_bytes, std::size_t raw_bytes) {
+    for (Slot& slot : slots_) {
+      if (slot.frame == frame && slot.id == id) return slot.raw.data();
+    }
+    Slot& slot = slots_[next_++ % kSlots];
+    slot.frame = nullptr;
+    slot.raw.resize(raw_bytes);
+    std::size_t got = ZSTD_decompressDCtx(context_, slot.raw.data(), raw_bytes,
+                                          packed, packed_bytes);
+    if (ZSTD_isError(got) || got != raw_bytes) return nullptr;
+    slot.frame = frame;
+    slot.id = id;
+    return slot.raw.data();
+  }
+
+ private:
+  struct Slot {
+    const uint8_t* frame = nullptr;
+    uint64_t id = 0;
+    std::vector<uint8_t> raw;
+  };
+  ZSTD_DCtx* context_ = ZSTD_createDCtx();
+  Slot slots_[kSlots];
+  std::size_t next_ = 0;
 };
 
 FrameCache& Cache() {
@@ -170,26 +199,18 @@ absl::Status SealedDecoder::Open(const uint8_t* entry) {
   }
   const uint8_t* raw;
   if (flags & kFlagZstd) {
-    FrameCache& cache = Cache();
-    if (cache.frame != frame || cache.id != id) {
-      cache.frame = nullptr;
-      cache.raw.resize(raw_bytes);
-      std::size_t got =
-          ZSTD_decompressDCtx(cache.context, cache.raw.data(), raw_bytes,
-                              frame + payload_at, packed_bytes);
-      if (ZSTD_isError(got) || got != raw_bytes) return bad("zstd payload");
-      cache.frame = frame;
-      cache.id = id;
-    }
-    raw = cache.raw.data();
+    raw = Cache().Get(frame, id, frame + payload_at, packed_bytes, raw_bytes);
+    if (raw == nullptr) return bad("zstd payload");
   } else {
     raw = frame + payload_at;
   }
-  body_.resize(ts_bytes + value_bytes + kPadding);
+  // The padding only ever holds what a malformed section would over-read:
+  // zeroed when the buffer grows, then left as it is.
+  if (body_.size() < ts_bytes + value_bytes + kPadding) {
+    body_.resize(ts_bytes + value_bytes + kPadding);
+  }
   std::memcpy(body_.data(), raw + ts_at, ts_bytes);
   std::memcpy(body_.data() + ts_bytes, raw + value_at, value_bytes);
-  std::fill(body_.begin() + static_cast<std::ptrdiff_t>(ts_bytes + value_bytes),
-            body_.end(), 0);
   count_ = static_cast<uint32_t>(entry[0] << 8 | entry[1]);
   ts_ = body_.data();
   ts_end_ = ts_ + ts_bytes;

@@ -306,10 +306,8 @@ bool SeriesStoreImpl::SealWindow(std::shared_ptr<ChunkWindow> old) {
           b + job->count <= s.sealed_count &&
           s.sealed[b].data() == job->first &&
           s.sealed[b + job->count - 1].data() == job->last) {
-        uint64_t samples = 0;
         uint64_t new_bytes = 0;
         for (uint32_t k = 0; k < job->blocks; ++k) {
-          samples += blocks[job->blocks_from + k].samples();
           new_bytes += blocks[job->blocks_from + k].bytes;
         }
         ReplaceSealed(s, b, job->count,
@@ -318,7 +316,6 @@ bool SeriesStoreImpl::SealWindow(std::shared_ptr<ChunkWindow> old) {
         stripe.live_bytes -= job->old_bytes;
         stripe.chunks += job->blocks;
         stripe.chunks -= job->count;
-        stripe.sealed_samples += samples;
         b += job->blocks;
       }
       // Chunks packed into the old window since the gather move over.
@@ -341,6 +338,29 @@ bool SeriesStoreImpl::SealWindow(std::shared_ptr<ChunkWindow> old) {
   uint64_t held_after = alloc::CaptureArenaStats(arena_).memory.allocated;
   if (held_after < held_before) purge_.Freed(held_before - held_after);
   return true;
+}
+
+SeriesStore::SealedStats SeriesStoreImpl::GetSealedStats() const {
+  SeriesStore::SealedStats out;
+  const uint32_t size = table_.size();
+  for (unsigned i = 0; i < kStripes; ++i) {
+    const Stripe& stripe = stripes_[i];
+    StripeGuard lock(stripe.mu);
+    ForEachRefInStripe(i, size, [&](SeriesRef ref) {
+      const Series& s = *table_.Find(ref);
+      if (s.dead) return;
+      for (uint32_t c = 0; c < s.sealed_count; ++c) {
+        if (s.sealed[c].compact()) out.samples += s.sealed[c].samples();
+      }
+    });
+  }
+  std::shared_lock lock(windows_mu_);
+  for (const auto& [index, window] : windows_) {
+    if (!window->sealed()) continue;
+    ++out.windows;
+    out.bytes += window->held_bytes();
+  }
+  return out;
 }
 
 void SeriesStoreImpl::ReplaceSealed(Series& s, uint32_t at, uint32_t count,

@@ -11,9 +11,20 @@
 namespace keel::core::core_internal {
 namespace {
 
-uint64_t LastValueBits(std::span<const uint8_t> chunk) {
-  XorIterator it(chunk);
+uint64_t LastValueBits(const SealedChunk& chunk) {
   uint64_t bits = 0;
+  if (chunk.compact()) {
+    SealedDecoder decoder;
+    int64_t t[128];
+    uint64_t values[128];
+    if (decoder.Open(chunk.data()).ok()) {
+      while (std::size_t n = decoder.Decode(t, values, 128)) {
+        bits = values[n - 1];
+      }
+    }
+    return bits;
+  }
+  XorIterator it(chunk.view());
   while (it.Next()) bits = it.value_bits();
   return bits;
 }
@@ -203,8 +214,7 @@ AppendResult SeriesStoreImpl::AppendSlow(Series& s, Stripe& stripe, int64_t t,
       return AppendResult::kOutOfOrder;
     }
     if (t == last_t) {
-      if (!have_bits)
-        last_bits = LastValueBits(s.sealed[s.sealed_count - 1].view());
+      if (!have_bits) last_bits = LastValueBits(s.sealed[s.sealed_count - 1]);
       if (std::bit_cast<uint64_t>(v) == last_bits) {
         ++stripe.duplicates;
         return AppendResult::kDuplicate;

@@ -97,6 +97,7 @@ class SeriesStoreImpl {
   // Re-encodes every window before the one of min(newest sample, now_ms)
   // not yet sealed; returns how many. One call at a time runs.
   std::size_t SealWindows(int64_t now_ms);
+  SeriesStore::SealedStats GetSealedStats() const;
 
   int64_t WindowOf(int64_t t) const {
     int64_t q = t / window_;
@@ -125,7 +126,6 @@ class SeriesStoreImpl {
     uint64_t out_of_order ABSL_GUARDED_BY(mu) = 0;
     uint64_t conflicts ABSL_GUARDED_BY(mu) = 0;
     uint64_t too_old ABSL_GUARDED_BY(mu) = 0;
-    uint64_t sealed_samples ABSL_GUARDED_BY(mu) = 0;  // in compact chunks
     int64_t max_time ABSL_GUARDED_BY(mu) = INT64_MIN;
   };
 
