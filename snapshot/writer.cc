@@ -1,8 +1,10 @@
 #include "snapshot/writer.h"
 
 #include <algorithm>
+#include <bit>
 #include <chrono>
 #include <cstring>
+#include <deque>
 #include <numeric>
 #include <random>
 #include <string_view>
@@ -12,6 +14,8 @@
 #include "absl/strings/str_cat.h"
 #include "core/io/atomic_file.h"
 #include "core/io/little_endian.h"
+#include "core/series/internal/sealed_codec.h"
+#include "core/series/xor_chunk.h"
 #include "snapshot/internal/block_writer.h"
 #include "snapshot/internal/format.h"
 
@@ -58,19 +62,51 @@ class StringTable {
   std::vector<std::string_view> strings_;
 };
 
-std::vector<ChunkPos> ChunkOrderOf(const core::SeriesSet& cut,
+// Every entry's chunks as the file holds them: format v1 knows only XOR, so
+// a sealed entry (kSealedEncoding) is written as the XOR chunks ingestion
+// would have cut, whose bytes `owned` keeps; a restore seals them again.
+using FileChunks = std::vector<std::vector<core::ChunkData>>;
+
+FileChunks FileChunksOf(const core::SeriesSet& cut,
+                        std::deque<std::vector<uint8_t>>& owned) {
+  constexpr std::size_t kSamples = 120;  // SeriesStoreOptions' default cut
+  FileChunks out(cut.series().size());
+  core::core_internal::SealedDecoder decoder;
+  int64_t t[kSamples];
+  uint64_t bits[kSamples];
+  for (std::size_t e = 0; e < out.size(); ++e) {
+    for (const core::ChunkData& c : cut.series()[e].chunks) {
+      if (c.encoding != core::kSealedEncoding) {
+        out[e].push_back(c);
+        continue;
+      }
+      // The store checked the entry when it sealed it.
+      (void)decoder.Open(c.bytes.data());
+      while (std::size_t n = decoder.Decode(t, bits, kSamples)) {
+        core::XorChunk x;
+        for (std::size_t i = 0; i < n; ++i) {
+          x.Append(t[i], std::bit_cast<double>(bits[i]));
+        }
+        owned.emplace_back(x.bytes().begin(), x.bytes().end());
+        out[e].push_back({t[0], t[n - 1], static_cast<uint16_t>(n),
+                          core::kXorEncoding, owned.back()});
+      }
+    }
+  }
+  return out;
+}
+
+std::vector<ChunkPos> ChunkOrderOf(const FileChunks& chunks_of,
                                    const WriteOptions& options) {
   std::vector<ChunkPos> order;
-  order.reserve(cut.chunk_count());
-  auto entries = cut.series();
-  std::vector<uint32_t> series(entries.size());
+  std::vector<uint32_t> series(chunks_of.size());
   std::iota(series.begin(), series.end(), 0u);
   if (options.order == ChunkOrder::kSeriesRandom) {
     std::mt19937_64 rng(options.random_seed);
     std::shuffle(series.begin(), series.end(), rng);
   }
   for (uint32_t s : series) {
-    const auto& chunks = entries[s].chunks;
+    const auto& chunks = chunks_of[s];
     for (uint32_t c = 0; c < chunks.size(); ++c) {
       order.push_back({chunks[c].min_time, s, c});
     }
@@ -125,11 +161,13 @@ absl::StatusOr<WriteStats> WriteSnapshot(const core::SeriesStore& store,
     }
     series_plan.Add(4 + 8 * e.labels.size());
   }
-  const std::vector<ChunkPos> order = ChunkOrderOf(cut, options);
+  std::deque<std::vector<uint8_t>> owned;
+  const FileChunks chunks_of = FileChunksOf(cut, owned);
+  const std::vector<ChunkPos> order = ChunkOrderOf(chunks_of, options);
   size_t largest_record = 0;
   for (const ChunkPos& p : order) {
     size_t n =
-        kChunkRecordFixedBytes + entries[p.series].chunks[p.chunk].bytes.size();
+        kChunkRecordFixedBytes + chunks_of[p.series][p.chunk].bytes.size();
     chunk_plan.Add(n);
     largest_record = std::max(largest_record, n);
   }
@@ -204,7 +242,7 @@ absl::StatusOr<WriteStats> WriteSnapshot(const core::SeriesStore& store,
   if (st.ok()) st = blocks.StartSection(Section::kChunks);
   for (size_t i = 0; st.ok() && i < order.size(); ++i) {
     const ChunkPos& pos = order[i];
-    const core::ChunkData& c = entries[pos.series].chunks[pos.chunk];
+    const core::ChunkData& c = chunks_of[pos.series][pos.chunk];
     absl::StatusOr<uint8_t*> r =
         blocks.AddRecord(kChunkRecordFixedBytes + c.bytes.size());
     if (!r.ok()) {
