@@ -1,11 +1,13 @@
 // keel series import [FILE] [--snapshot-out PATH]: reads samples in the
 // import format (core/series/series_text_format.h) from FILE or stdin into a
-// fresh SeriesStore and prints, as JSON, what it stored; with --snapshot-out
-// also writes a snapshot of it.
+// fresh SeriesStore, seals every window before the newest one
+// (SeriesStore::SealWindows) and prints, as JSON, what it stored, head and
+// sealed windows apart; with --snapshot-out also writes a snapshot of it.
 //
 //   keel series import < metrics.txt
 #include <unistd.h>
 
+#include <cstdint>
 #include <cstdio>
 #include <memory>
 #include <string>
@@ -34,7 +36,9 @@ int RunSeriesImport(const SeriesImportFlags& flags) {
   core::SeriesStore store;
   auto summary = core::ImportTextFile(InputPath(flags.file), store);
   if (!summary.ok()) return Fail(kName, summary.status(), 1);
+  store.SealWindows(INT64_MAX);
   core::SeriesStoreStats stats = store.Stats();
+  const core::SeriesStore::SealedStats sealed = store.GetSealedStats();
   JsonObject out;
   out.Add("file", flags.file)
       .Add("lines", summary->lines)
@@ -48,7 +52,18 @@ int RunSeriesImport(const SeriesImportFlags& flags) {
       .Add("samples", stats.samples)
       .Add("chunks", stats.chunks)
       .Add("encoded_bytes", stats.live_bytes)
-      .Add("chunk_bytes", stats.chunk_bytes);
+      .Add("chunk_bytes", stats.chunk_bytes)
+      .Add("sealed_samples", sealed.samples)
+      .Add("sealed_bytes", sealed.bytes)
+      .Add("head_bytes_per_sample",
+           stats.samples == sealed.samples
+               ? 0.0
+               : static_cast<double>(stats.chunk_bytes - sealed.bytes) /
+                     static_cast<double>(stats.samples - sealed.samples))
+      .Add("sealed_bytes_per_sample",
+           sealed.samples == 0 ? 0.0
+                               : static_cast<double>(sealed.bytes) /
+                                     static_cast<double>(sealed.samples));
   if (stats.samples > 0) {
     out.Add("min_time", stats.min_time).Add("max_time", stats.max_time);
   }
