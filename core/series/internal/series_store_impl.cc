@@ -323,13 +323,6 @@ ChunkWindow* SeriesStoreImpl::GetWindow(int64_t index) {
   return window.get();
 }
 
-std::shared_ptr<const ChunkWindow> SeriesStoreImpl::FindWindow(
-    int64_t index) const {
-  std::shared_lock lock(windows_mu_);
-  auto it = windows_.find(index);
-  return it == windows_.end() ? nullptr : it->second;
-}
-
 SeriesStoreStats SeriesStoreImpl::Stats() const {
   SeriesStoreStats out;
   uint32_t size = table_.size();

@@ -173,7 +173,6 @@ class SeriesStoreImpl {
     stripe.max_time = std::max(stripe.max_time, chunk.max_time);
   }
   ChunkWindow* GetWindow(int64_t index);
-  std::shared_ptr<const ChunkWindow> FindWindow(int64_t index) const;
   // Adds window `index` (and the window it replaces while sealing) to
   // `held`.
   void HoldWindow(int64_t index,
