@@ -118,6 +118,10 @@ absl::Status ServeApp::Load(const snapshot::RestoreProgressOptions& progress) {
   if (config_.memory_limit_bytes > 0) {
     alloc::MemoryBudgetOptions budget;
     budget.limit_bytes = config_.memory_limit_bytes;
+    // Above the soft mark the store defragments at full effort and purges
+    // what it frees at once; the budget purges every other arena itself.
+    core::SeriesStore* store = store_.get();
+    budget.on_pressure = [store](bool high) { store->SetMemoryPressure(high); };
     memory_budget_ = std::make_unique<alloc::MemoryBudget>(budget);
     memory_admission_ = std::make_unique<MemoryAdmission>(memory_budget_.get());
     memory_budget_->Start();
