@@ -154,6 +154,7 @@ absl::StatusOr<HttpAnswer> HttpClient::ReadAnswer(std::string_view method) {
   }
   std::optional<size_t> length;
   bool close_after = false;
+  bool chunked = false;
   bool first = true;
   for (absl::string_view line : absl::StrSplit(head, "\r\n")) {
     if (std::exchange(first, false)) continue;  // the status line
@@ -171,14 +172,18 @@ absl::StatusOr<HttpAnswer> HttpClient::ReadAnswer(std::string_view method) {
       close_after = true;
     } else if (name == "transfer-encoding" &&
                value.find("chunked") != value.npos) {
-      return absl::UnimplementedError("chunked answers are not read");
+      chunked = true;
     }
   }
   const size_t body_start = head_end + 4;
   const bool bodyless = method == "HEAD" || answer.status < 200 ||
                         answer.status == 204 || answer.status == 304;
   if (bodyless) length = 0;
-  if (length.has_value()) {
+  if (chunked && !bodyless) {
+    buffer_.erase(0, body_start);
+    absl::Status read = ReadChunkedBody(&answer.body);
+    if (!read.ok()) return read;
+  } else if (length.has_value()) {
     if (body_start + *length > options_.max_answer_bytes) return too_large();
     while (buffer_.size() < body_start + *length) {
       if (!Fill()) return absl::UnavailableError("the answer was cut short");
@@ -190,10 +195,59 @@ absl::StatusOr<HttpAnswer> HttpClient::ReadAnswer(std::string_view method) {
     length = buffer_.size() - body_start;
     close_after = true;
   }
-  answer.body = buffer_.substr(body_start, *length);
-  buffer_.erase(0, body_start + *length);
+  if (!chunked || bodyless) {
+    answer.body = buffer_.substr(body_start, *length);
+    buffer_.erase(0, body_start + *length);
+  }
   if (close_after) Close();
   return answer;
+}
+
+absl::Status HttpClient::ReadChunkedBody(std::string* body) {
+  // RFC 9112 7.1: chunks of "SIZE[;extensions]\r\nDATA\r\n", a zero
+  // size last, then trailer lines (ignored) and an empty line.
+  auto line_end = [&]() -> absl::StatusOr<size_t> {
+    size_t end;
+    while ((end = buffer_.find("\r\n")) == std::string::npos) {
+      if (buffer_.size() > 4096) {
+        return absl::DataLossError("a chunk header is over 4096 bytes");
+      }
+      if (!Fill()) return absl::UnavailableError("the answer was cut short");
+    }
+    return end;
+  };
+  while (true) {
+    absl::StatusOr<size_t> end = line_end();
+    if (!end.ok()) return end.status();
+    const std::string size_text =
+        buffer_.substr(0, buffer_.find_first_of(";\r"));
+    size_t size = 0;
+    if (size_text.empty() || size_text.size() > 15 ||
+        !absl::SimpleHexAtoi(size_text, &size)) {
+      return absl::DataLossError(
+          absl::StrCat("bad chunk size \"", size_text, "\""));
+    }
+    buffer_.erase(0, *end + 2);
+    if (size == 0) break;
+    if (body->size() + size > options_.max_answer_bytes) {
+      return absl::ResourceExhaustedError(absl::StrCat(
+          "the answer is over ", options_.max_answer_bytes, " bytes"));
+    }
+    while (buffer_.size() < size + 2) {
+      if (!Fill()) return absl::UnavailableError("the answer was cut short");
+    }
+    if (buffer_.compare(size, 2, "\r\n") != 0) {
+      return absl::DataLossError("a chunk does not end with CRLF");
+    }
+    body->append(buffer_, 0, size);
+    buffer_.erase(0, size + 2);
+  }
+  while (true) {  // trailer fields, up to the empty line
+    absl::StatusOr<size_t> end = line_end();
+    if (!end.ok()) return end.status();
+    buffer_.erase(0, *end + 2);
+    if (*end == 0) return absl::OkStatus();
+  }
 }
 
 }  // namespace keel::tools

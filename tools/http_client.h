@@ -1,9 +1,9 @@
 // HttpClient: HTTP/1.1 requests to one server over one keep-alive
 // connection, for `keel query --url` and `keel bench flood` (plain HTTP, no
-// TLS). An answer is framed by its Content-Length; without one it runs until
-// the server closes (none for 1xx, 204 and 304); a chunked answer is
-// refused. A connection the server closed between two requests (a stale
-// keep-alive) is reopened once, and the request sent again.
+// TLS). An answer is framed by its Content-Length or chunked transfer
+// coding (trailers ignored); without either it runs until the server closes
+// (none for 1xx, 204 and 304). A connection the server closed between two
+// requests (a stale keep-alive) is reopened once, and the request sent again.
 //
 //   auto address = ParseHttpUrl("http://127.0.0.1:9464");
 //   HttpClient client(address->host, address->port);
@@ -54,8 +54,8 @@ class HttpClient {
   // Sends one request: Host, `headers` (each line ending in "\r\n"),
   // Content-Length and the body.
   // Errors: Unavailable when no connection or no whole answer came,
-  // ResourceExhausted past max_answer_bytes, Unimplemented for a chunked
-  // answer.
+  // ResourceExhausted past max_answer_bytes (for the whole answer, or a
+  // chunked body), DataLoss for malformed chunked framing.
   absl::StatusOr<HttpAnswer> Send(std::string_view method,
                                   std::string_view target,
                                   std::string_view headers = {},
@@ -68,6 +68,8 @@ class HttpClient {
   // Appends what the connection has next to buffer_; false at its end.
   bool Fill();
   absl::StatusOr<HttpAnswer> ReadAnswer(std::string_view method);
+  // Reads a chunked body from the start of buffer_ into `body`.
+  absl::Status ReadChunkedBody(std::string* body);
 
   const std::string host_, port_;
   const HttpClientOptions options_;
