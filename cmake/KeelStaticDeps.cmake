@@ -46,10 +46,10 @@ foreach(target IN LISTS keel_imported)
   endforeach()
 endforeach()
 
-# PkgConfig::KEEL_JEMALLOC and PkgConfig::KEEL_RE2: interface targets that
+# PkgConfig::KEEL_JEMALLOC, _RE2 and _ZSTD: interface targets that
 # list the library files. The static jemalloc needs what its shared library
 # linked itself (threads, dl, libm).
-foreach(target PkgConfig::KEEL_JEMALLOC PkgConfig::KEEL_RE2)
+foreach(target PkgConfig::KEEL_JEMALLOC PkgConfig::KEEL_RE2 PkgConfig::KEEL_ZSTD)
   get_target_property(libraries ${target} INTERFACE_LINK_LIBRARIES)
   set(replaced "")
   foreach(library IN LISTS libraries)
