@@ -158,7 +158,7 @@ CommandRun SetUpServe(CLI::App& app) {
     } else {
       option->type_name("VALUE")->default_str(std::string(key.default_text));
     }
-    if (key.name == "ip2asn") {  // repeatable: every value counts
+    if (key.name == "ip2asn" || key.name == "remote-write") {  // repeatable
       option->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
           ->allow_extra_args(false);
     }
@@ -167,8 +167,8 @@ CommandRun SetUpServe(CLI::App& app) {
   app.footer(
       "Runs until SIGTERM or SIGINT, then takes a final snapshot (with\n"
       "--data-dir). In a config file `#` starts a comment, relative paths are\n"
-      "taken from the file's directory, and ip2asn may be given on several\n"
-      "lines. Durations: 500ms, 30s, 5m, 2h, 1d.");
+      "taken from the file's directory, and ip2asn and remote-write may be\n"
+      "given on several lines (or flags). Durations: 500ms, 30s, 5m, 2h, 1d.");
   return [flags] { return RunServe(*flags); };
 }
 
