@@ -11,7 +11,7 @@
 // only when the same arena is busy again.
 //
 //   alloc::ThreadArena& requests =
-//       alloc::ThreadArena::Named("http_requests", {.dirty_decay_ms = 1000});
+//       alloc::ThreadArena::Named("http", {.dirty_decay_ms = 1000});
 //   // on a worker thread, around each request:
 //   alloc::ThreadArena::Scope scope(requests);  // binds the thread (once)
 //   ... handle the request ...

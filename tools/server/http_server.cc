@@ -14,6 +14,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "alloc/thread_arena.h"
 #include "tools/server/internal/http_request_checks.h"
 
 namespace keel::tools {
@@ -65,6 +66,18 @@ struct ConnectionState {
   bool civetweb_answered = false;
 };
 thread_local ConnectionState connection_state;
+
+// The arena of every worker thread's allocations: request bodies, what
+// handlers decode and answer, civetweb's own buffers. Decay returns freed
+// pages while writes keep coming; a purge after every purge_threshold bytes
+// freed, those left when they stop. civetweb keeps hundreds of workers, each
+// with its own thread cache, and an idle worker never empties its cache by
+// itself: a request that freed more than a lookup does (a scrape of
+// /metrics, a query, a write) flushes its worker's, else the cached regions
+// of every worker that ever served one add up to hundreds of MB.
+alloc::ThreadArena& RequestArena() {
+  return alloc::ThreadArena::Named("http", {.flush_threshold = 64 << 10});
+}
 
 int ConnectionSocket(const mg_connection* connection) {
   if (connection_state.socket == -2) {
@@ -236,6 +249,10 @@ absl::Status HttpServer::Start(const HttpServerOptions& options) {
       "enable_auth_domain_check", "no", "tcp_nodelay", "1", nullptr};
   mg_callbacks callbacks{};
   callbacks.begin_request = &HttpServer::OnRequest;
+  callbacks.init_thread = [](const mg_context*, int thread_type) -> void* {
+    if (thread_type == 1) RequestArena().Bind();  // a worker
+    return nullptr;
+  };
   callbacks.connection_close = &HttpServer::OnClose;
   callbacks.http_error = [](mg_connection* connection, int status,
                             const char*) {
@@ -324,6 +341,7 @@ std::string HttpServer::Allowed(const Methods& methods) {
 }
 
 void HttpServer::Serve(mg_connection* connection) {
+  alloc::ThreadArena::Scope memory(RequestArena());
   auto start = std::chrono::steady_clock::now();
   HttpMetrics::Handler* metrics = metrics_->other();
   int status = Dispatch(connection, &metrics);

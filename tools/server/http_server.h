@@ -38,6 +38,11 @@
 // Start, and answers every other request 503 ("starting") until
 // ServeAllRoutes; routes may be added in between.
 //
+// The worker threads allocate from one named arena, "http"
+// (alloc/thread_arena.h): a request's memory shows under that name on
+// /metrics and is returned to the kernel after the request, not kept free in
+// jemalloc's automatic arenas.
+//
 // Every answer is counted in metrics() (keel_http_requests_total and
 // keel_http_request_duration_seconds, see http_metrics.h), under the route's
 // path pattern, or "other" for a path no route has (yet).
