@@ -13,13 +13,14 @@ fail() { echo "FAIL: $*"; exit 1; }
 # Every command and its flags (besides -h,--help), in one place.
 declare -A want=(
   ["alloc probe"]="--count --free --json --size"
+  ["bench forward"]="--max-samples-per-send --samples-per-series --series --shards --url"
   ["bench flood"]="--pid --queriers --seconds --series --series-per-request --url --writers"
   ["bench prefixes"]="--json --passes --queries --table"
   ["bench query"]="--data --hours --instances --json --keep --queries --reps --script"
   ["bench ranges"]="--json --overlap --queries --seed --table --verify"
-  ["bench series"]="--input --json --samples-per-series --series"
+  ["bench series"]="--chunk-window --input --json --samples-per-series --series"
   ["bench snapshot"]="--chunks-per-series --json --path --series"
-  ["churn"]="--allocator --hours-after-restart --hours-before-restart --layout --order --plot --restore --seed --series --snapshot"
+  ["churn"]="--allocator --defrag --hours-after-restart --hours-before-restart --layout --order --plot --restore --seed --series --snapshot --turnover"
   ["lookup"]="--overlap --table"
   ["prefix"]="--exact --less --longest --mask --more --skip-bad --table"
   ["query"]="--end --format --snapshot --start --step --time --url"
