@@ -39,6 +39,13 @@ SeriesSet SeriesStoreImpl::Select(std::span<const Matcher> matchers,
   {
     std::shared_lock lock(index_mu_);
     refs = index_.Select(matchers, context);
+    // The label array is sized before its strings are charged one by one:
+    // charge its slots first, so that a selector over every series cannot
+    // pass the room by the array alone.
+    if (!context.AddSelectedBytes(refs.size() *
+                                  (sizeof(uint32_t) + sizeof(Labels)))) {
+      return set;
+    }
     labels.resize(refs.size());
     for (std::size_t i = 0; i < refs.size(); ++i) {
       index_.AppendLabels(index_.LabelsOf(refs[i]), labels[i]);
