@@ -4,6 +4,9 @@
 # and the per-handler request metrics. Then a restart restores the snapshot
 # taken: the log says what it restores before it starts and what it restored
 # at the end, and the snapshot age is on /metrics before any new snapshot.
+# The server runs with a memory limit, heap profiling and a remote-write
+# destination (a closed port: its batches wait), so that their families are
+# checked too.
 set -euo pipefail
 src=$1 keel=$3
 
@@ -19,7 +22,9 @@ start_keel() {  # LOG
   port=$(free_port)
   url="http://127.0.0.1:$port"
   "$keel" serve --config "$src/tools/data/serve.conf" --listen "127.0.0.1:$port" \
-    --data-dir "$work/data" --snapshot-interval 1h 2>"$work/$1" &
+    --data-dir "$work/data" --snapshot-interval 1h --memory-limit 1GiB \
+    --heap-profiling --remote-write "http://127.0.0.1:$(free_port)/api/v1/write" \
+    2>"$work/$1" &
   keel_pid=$!
   wait_ready 30 keel "$url" "$keel_pid" || fail "keel serve: $(tail -5 "$work/$1")"
 }
@@ -41,7 +46,9 @@ echo "ok: promtool check metrics reports nothing on $(grep -c '^# TYPE' "$work/m
 for name in process_cpu_seconds_total process_resident_memory_bytes \
             process_virtual_memory_bytes process_open_fds process_max_fds \
             process_start_time_seconds keel_build_info keel_http_requests_total \
-            keel_http_request_duration_seconds_bucket keel_snapshot_age_seconds; do
+            keel_http_request_duration_seconds_bucket keel_snapshot_age_seconds \
+            keel_memory_limit_bytes keel_memory_pressure keel_heap_profiles_total \
+            keel_remote_storage_samples_total keel_remote_queue_bytes; do
   grep -q "^$name[ {]" "$work/metrics.txt" || fail "/metrics lacks $name"
 done
 grep -q '^keel_build_info{revision="[0-9a-z]*",version="[0-9.]*"} 1$' "$work/metrics.txt" ||
