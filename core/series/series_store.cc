@@ -199,7 +199,12 @@ alloc::DefragStats SeriesStore::defrag_stats() const {
 int64_t SeriesStore::WindowOf(int64_t t) const { return impl_->WindowOf(t); }
 
 std::size_t SeriesStore::SealWindows(int64_t now_ms) {
-  return impl_->SealWindows(now_ms);
+  return impl_->SealWindows(now_ms, [] { return false; });
+}
+
+std::size_t SeriesStore::SealWindows(int64_t now_ms,
+                                     absl::FunctionRef<bool()> stop) {
+  return impl_->SealWindows(now_ms, stop);
 }
 
 SeriesStore::SealedStats SeriesStore::GetSealedStats() const {

@@ -51,6 +51,7 @@
 #include <string_view>
 #include <vector>
 
+#include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "alloc/arena.h"
@@ -312,6 +313,11 @@ class SeriesStore {
   // its stripe lock, and frees the XOR blocks whole. Returns the number of
   // windows sealed. Meant for a background thread: one call runs at a time.
   std::size_t SealWindows(int64_t now_ms);
+  // The same, asking `stop` before each stripe's share of the work: once it
+  // returns true, the window being built is dropped unpublished (its samples
+  // stay in XOR chunks, sealed by a later call) and the call returns, so a
+  // server's shutdown waits for one stripe's encoding at most.
+  std::size_t SealWindows(int64_t now_ms, absl::FunctionRef<bool()> stop);
   // What sealed windows hold: samples in sealed entries and the bytes
   // allocated for the sealed windows' blocks. Walks every series.
   struct SealedStats {

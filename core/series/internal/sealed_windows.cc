@@ -155,7 +155,8 @@ uint32_t SeriesStoreImpl::FirstChunkIn(const Series& s, int64_t w) const {
   return begin;
 }
 
-std::size_t SeriesStoreImpl::SealWindows(int64_t now_ms) {
+std::size_t SeriesStoreImpl::SealWindows(int64_t now_ms,
+                                         absl::FunctionRef<bool()> stop) {
   std::lock_guard sealing(seal_mu_);
   int64_t newest = INT64_MIN;
   for (const Stripe& stripe : stripes_) {
@@ -176,12 +177,14 @@ std::size_t SeriesStoreImpl::SealWindows(int64_t now_ms) {
   }
   std::size_t sealed = 0;
   for (std::shared_ptr<ChunkWindow>& window : todo) {
-    sealed += SealWindow(std::move(window)) ? 1 : 0;
+    if (stop()) break;
+    sealed += SealWindow(std::move(window), stop) ? 1 : 0;
   }
   return sealed;
 }
 
-bool SeriesStoreImpl::SealWindow(std::shared_ptr<ChunkWindow> old) {
+bool SeriesStoreImpl::SealWindow(std::shared_ptr<ChunkWindow> old,
+                                 absl::FunctionRef<bool()> stop) {
   const int64_t w = old->index();
   auto fresh = std::make_shared<ChunkWindow>(w, memory_);
   SealedFrameBuilder builder;
@@ -209,6 +212,9 @@ bool SeriesStoreImpl::SealWindow(std::shared_ptr<ChunkWindow> old) {
   };
   const uint32_t size = table_.size();
   for (unsigned i = 0; i < kStripes; ++i) {
+    // Nothing is published yet: dropping `fresh` leaves the store as it was
+    // (heads sealed above are ordinary XOR chunks).
+    if (stop()) return false;
     Stripe& stripe = stripes_[i];
     std::size_t first_job = jobs.size();
     chunks.clear();

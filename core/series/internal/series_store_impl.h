@@ -37,6 +37,7 @@
 #include <span>
 #include <vector>
 
+#include "absl/functional/function_ref.h"
 #include "alloc/arena.h"
 #include "alloc/growth_policy.h"
 #include "alloc/purge.h"
@@ -95,8 +96,9 @@ class SeriesStoreImpl {
   }
   SeriesStoreStats Stats() const;
   // Re-encodes every window before the one of min(newest sample, now_ms)
-  // not yet sealed; returns how many. One call at a time runs.
-  std::size_t SealWindows(int64_t now_ms);
+  // not yet sealed; returns how many. One call at a time runs; `stop` is
+  // asked before each stripe (SeriesStore::SealWindows).
+  std::size_t SealWindows(int64_t now_ms, absl::FunctionRef<bool()> stop);
   SeriesStore::SealedStats GetSealedStats() const;
 
   int64_t WindowOf(int64_t t) const {
@@ -178,7 +180,9 @@ class SeriesStoreImpl {
   void HoldWindow(int64_t index,
                   std::vector<std::shared_ptr<const ChunkWindow>>& held) const;
   // Sealing (sealed_windows.cc).
-  bool SealWindow(std::shared_ptr<ChunkWindow> old);
+  // False when the window was truncated meanwhile or `stop` said so.
+  bool SealWindow(std::shared_ptr<ChunkWindow> old,
+                  absl::FunctionRef<bool()> stop);
   // The first sealed chunk of `s` in window w or later.
   uint32_t FirstChunkIn(const Series& s, int64_t w) const;
   // Replaces s.sealed[at, at + count) by `chunks`.
