@@ -185,18 +185,28 @@ struct ServerReport {
   double allocated_share_of_rss = 0;
 };
 
-// The sustained phase's RSS / allocated, sampled twice a second.
+// The sustained phase's RSS / allocated, sampled twice a second; the
+// worst sample's gauges are kept, to show which arena held the excess.
 struct RatioSampler {
   std::atomic<bool> stop{false};
   double max_ratio = 0, sum = 0;
   uint64_t samples = 0;
+  uint64_t worst_rss = 0;
+  MetricSamples worst;
+  MappedRss worst_mapped;
   void Run(int port, int pid) {
     while (!stop.load()) {
       const uint64_t rss = ProcessRssBytes(pid);
-      const double allocated = MetricValue(Scrape(port), kAllocated);
+      MetricSamples m = Scrape(port);
+      const double allocated = MetricValue(m, kAllocated);
       if (allocated > 0 && rss > 0) {
         const double ratio = static_cast<double>(rss) / allocated;
-        max_ratio = std::max(max_ratio, ratio);
+        if (ratio > max_ratio) {
+          max_ratio = ratio;
+          worst_rss = rss;
+          worst = std::move(m);
+          worst_mapped = ReadMappedRss(pid);
+        }
         sum += ratio;
         ++samples;
       }
@@ -295,8 +305,6 @@ absl::StatusOr<ServerReport> RunServer(const Flags& f, bool keel,
       .AddRaw("memory", KeelMemoryJson(after, report.rss,
                                        ReadMappedRss(server->pid()), f.series));
   if (f.sustain_seconds > 0) {
-    const uint64_t room = static_cast<uint64_t>(
-        std::ceil(f.sustain_seconds * kMaxSamplesPerSecond / f.series));
     RatioSampler sampler;
     std::thread sampling([&] { sampler.Run(*port, server->pid()); });
     LoadResult sustained =
@@ -318,6 +326,9 @@ absl::StatusOr<ServerReport> RunServer(const Flags& f, bool keel,
             .Add("max_rss_over_allocated", sampler.max_ratio)
             .Add("mean_rss_over_allocated",
                  sampler.samples == 0 ? 0 : sampler.sum / sampler.samples)
+            .AddRaw("memory_at_max",
+                    KeelMemoryJson(sampler.worst, sampler.worst_rss,
+                                   sampler.worst_mapped, f.series))
             .Add("rss_over_allocated_after", report.rss_over_allocated_after)
             .AddRaw(
                 "memory_after",
