@@ -6,7 +6,7 @@
 # at the end, and the snapshot age is on /metrics before any new snapshot.
 # The server runs with a memory limit, heap profiling and a remote-write
 # destination (a closed port: its batches wait), so that their families are
-# checked too.
+# checked too, and with a self-scrape, whose samples are queried back.
 set -euo pipefail
 src=$1 keel=$3
 
@@ -24,7 +24,7 @@ start_keel() {  # LOG
   "$keel" serve --config "$src/tools/data/serve.conf" --listen "127.0.0.1:$port" \
     --data-dir "$work/data" --snapshot-interval 1h --memory-limit 1GiB \
     --heap-profiling --remote-write "http://127.0.0.1:$(free_port)/api/v1/write" \
-    2>"$work/$1" &
+    --self-scrape-interval 1s 2>"$work/$1" &
   keel_pid=$!
   wait_ready 30 keel "$url" "$keel_pid" || fail "keel serve: $(tail -5 "$work/$1")"
 }
@@ -58,6 +58,17 @@ grep -q '^keel_http_requests_total{code="404",handler="other"} 1$' "$work/metric
 grep -q '^keel_http_requests_total{code="400",handler="/v1/lookup"} 1$' "$work/metrics.txt" ||
   fail "no 400 under handler=\"/v1/lookup\""
 echo "ok: the process_*, build and request families are there"
+
+# The self-scrape stores /metrics as job="keel" with the port bound.
+for _ in $(seq 50); do
+  answer=$(curl -sf "$url/api/v1/query" --data-urlencode 'query=keel_build_info{job="keel"}') ||
+    fail "query keel_build_info"
+  [[ $answer == *"\"instance\":\"127.0.0.1:$port\""* ]] && break
+  sleep 0.1
+done
+[[ $answer == *"\"instance\":\"127.0.0.1:$port\""* ]] ||
+  fail "no self-scraped keel_build_info: $answer"
+echo "ok: keel's own metrics are in its store"
 
 stop "$keel_pid"
 keel_pid=""

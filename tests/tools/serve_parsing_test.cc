@@ -176,6 +176,22 @@ TEST_CASE("the defaults --help shows are ServeConfig's") {
   CHECK(shown->remote_write.empty());
   CHECK(shown->remote_write_queue_max_bytes ==
         held.remote_write_queue_max_bytes);
+  CHECK(shown->self_scrape_interval_ms == held.self_scrape_interval_ms);
+}
+
+TEST_CASE("self-scrape-interval: 0 or at least 1s") {
+  auto config = ServeConfig::FromSettings({{"self-scrape-interval", "15s"}});
+  REQUIRE(config.ok());
+  CHECK(config->self_scrape_interval_ms == 15000);
+  config = ServeConfig::FromSettings({{"self-scrape-interval", "0"}});
+  REQUIRE(config.ok());
+  CHECK(config->self_scrape_interval_ms == 0);
+  for (const char* bad : {"500ms", "soon", "-1s"}) {
+    INFO(bad);
+    config = ServeConfig::FromSettings({{"self-scrape-interval", bad}});
+    REQUIRE_FALSE(config.ok());
+    CHECK(Message(config.status()).starts_with("self-scrape-interval: "));
+  }
 }
 
 TEST_CASE("remote-write: a URL and its options; bad ones named") {

@@ -20,7 +20,7 @@ void MetricsEndpoint::Register(HttpServer* server) {
   });
 }
 
-std::string MetricsEndpoint::Render() const {
+std::vector<prometheus::MetricFamily> MetricsEndpoint::Collect() const {
   std::vector<std::shared_ptr<prometheus::Collectable>> collectors;
   {
     std::lock_guard lock(mu_);
@@ -32,7 +32,11 @@ std::string MetricsEndpoint::Render() const {
       families.push_back(std::move(family));
     }
   }
-  return prometheus::TextSerializer().Serialize(families);
+  return families;
+}
+
+std::string MetricsEndpoint::Render() const {
+  return prometheus::TextSerializer().Serialize(Collect());
 }
 
 }  // namespace keel::tools

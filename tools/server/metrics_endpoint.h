@@ -20,6 +20,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "prometheus/collectable.h"
+#include "prometheus/metric_family.h"
 #include "tools/server/http_server.h"
 
 namespace keel::tools {
@@ -28,7 +29,9 @@ class MetricsEndpoint {
  public:
   void Add(std::shared_ptr<prometheus::Collectable> collector);
   void Register(HttpServer* server);
-  // The exposition text of every collector, in the order added.
+  // Every collector's families, in the order added.
+  std::vector<prometheus::MetricFamily> Collect() const;
+  // The exposition text of Collect().
   std::string Render() const;
 
  private:

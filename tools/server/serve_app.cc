@@ -169,6 +169,17 @@ absl::Status ServeApp::Load(const snapshot::RestoreProgressOptions& progress) {
               {.kind = RequestKind::kWrite, .needs_auth = true});
   http_.ServeAllRoutes();
   background_ = std::thread([this] { Background(); });
+  if (config_.self_scrape_interval_ms > 0) {
+    // The instance is the address a Prometheus would scrape: the listen
+    // host with the port bound (port 0 picks one).
+    const std::string host =
+        config_.listen.substr(0, config_.listen.rfind(':'));
+    self_scrape_ = std::make_unique<SelfScrape>(
+        &metrics_, prom_.get(),
+        SelfScrapeOptions{.interval_ms = config_.self_scrape_interval_ms,
+                          .instance = absl::StrCat(host, ":", http_.port())});
+    self_scrape_->Start();
+  }
   ready_.store(true, std::memory_order_release);
   LogEvent(absl::StrFormat("ready: started in %.3f s",
                            absl::ToDoubleSeconds(absl::Now() - start)));
@@ -254,6 +265,7 @@ absl::Status ServeApp::Stop() {
   if (stopped_) return absl::OkStatus();
   stopped_ = true;
   heap_profiles_->Cancel();  // a profile's window would hold up http_.Stop
+  if (self_scrape_) self_scrape_->Stop();  // an import is a write, as below
   http_.Stop();  // waits for running handlers: no write lands after the cut
   {
     absl::MutexLock lock(&mu_);

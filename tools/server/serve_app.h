@@ -44,6 +44,7 @@
 #include "tools/server/memory_admission.h"
 #include "tools/server/metrics_endpoint.h"
 #include "tools/server/prom_api.h"
+#include "tools/server/self_scrape.h"
 #include "tools/server/serve_config.h"
 #include "tools/server/snapshot_manager.h"
 
@@ -112,6 +113,9 @@ class ServeApp {
   std::unique_ptr<PromApi> prom_;
   MetricsEndpoint metrics_;
   HttpServer http_;
+  // Null without self-scrape-interval. After the metrics and the API it
+  // imports into: it stops first.
+  std::unique_ptr<SelfScrape> self_scrape_;
   std::thread background_;
 
   absl::Mutex mu_;

@@ -441,6 +441,13 @@ absl::StatusOr<ServeConfig> ServeConfig::FromSettings(
         return BadValue(key, value, "must be at least 1MiB");
       }
       c.remote_write_queue_max_bytes = *n;
+    } else if (key == "self-scrape-interval") {
+      auto ms = value == "0" ? 0 : Duration(key, value);
+      if (!ms.ok()) return ms.status();
+      if (*ms != 0 && *ms < 1000) {
+        return BadValue(key, value, "must be 0 (never) or at least 1s");
+      }
+      c.self_scrape_interval_ms = *ms;
     } else {
       return absl::InvalidArgumentError(absl::StrCat("unknown key ", key));
     }

@@ -100,7 +100,10 @@ inline constexpr ServeKey kServeKeyHelp[] = {
      "basic-auth-password-file, header=Name:value; repeat for several "
      "destinations; needs data-dir"},
     {"remote-write-queue-max-bytes", "1GiB",
-     "on-disk queue of samples not yet forwarded; writes get 429 when full"}};
+     "on-disk queue of samples not yet forwarded; writes get 429 when full"},
+    {"self-scrape-interval", "0",
+     "store keel's own /metrics every interval (at least 1s; 0: never) as "
+     "job=\"keel\": queryable, and forwarded with remote-write"}};
 
 // Every key `keel serve` takes, as flag names.
 inline constexpr auto kServeKeys = [] {
@@ -182,6 +185,9 @@ struct ServeConfig {
   // their on-disk queue in data_dir.
   std::vector<RemoteWriteDestination> remote_write;
   uint64_t remote_write_queue_max_bytes = uint64_t{1} << 30;
+
+  // How often keel stores its own /metrics (0: never); see self_scrape.h.
+  int64_t self_scrape_interval_ms = 0;
 
   static absl::StatusOr<ServeConfig> FromSettings(const Settings& settings);
 };
