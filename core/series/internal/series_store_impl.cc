@@ -115,10 +115,11 @@ absl::StatusOr<SeriesRef> SeriesStoreImpl::Find(Labels labels) const {
 }
 
 AppendResult SeriesStoreImpl::Append(SeriesRef ref, int64_t t, double v) {
-  Series* s = table_.Find(ref);
-  if (s == nullptr) return AppendResult::kUnknownSeries;
   Stripe& stripe = StripeOf(ref);
   StripeGuard lock(stripe.mu);
+  // Under the lock: a dropped series' record is reused (SeriesTable).
+  Series* s = table_.Find(ref);
+  if (s == nullptr) return AppendResult::kUnknownSeries;
   return AppendLocked(*s, stripe, t, v);
 }
 

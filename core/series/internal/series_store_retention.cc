@@ -40,7 +40,8 @@ TruncateResult SeriesStoreImpl::Truncate(int64_t before) {
       // Only series this truncation emptied: one created but not yet
       // appended to (or restored into) has no chunks to lose.
       if ((n > 0 || head_dropped) && s.head == nullptr && s.sealed_count == 0) {
-        s.dead = true;
+        // Its record goes to the next new series; the ref is never reused.
+        table_.Remove(ref);
         dead.push_back(ref);
       }
     });

@@ -1,22 +1,36 @@
 #include "core/series/internal/series_table.h"
 
+#include <algorithm>
 #include <new>
 
 namespace keel::core::core_internal {
-namespace {
 
-constexpr std::size_t kSegmentBytes = sizeof(Series)
-                                      << SeriesTable::kSegmentBits;
-constexpr std::size_t kDirectoryBytes = sizeof(Series*)
-                                        << SeriesTable::kDirectoryBits;
+template <typename T>
+T* SeriesTable::Reserve(Directory<T>& top, uint32_t i) {
+  constexpr std::size_t kDirectoryBytes = sizeof(T*) << kDirectoryBits;
+  constexpr std::size_t kSegmentBytes = sizeof(T) << kSegmentBits;
+  auto& slot = top[i >> (kSegmentBits + kDirectoryBits)];
+  T** directory = slot.load(std::memory_order_relaxed);
+  if (directory == nullptr) {
+    directory = static_cast<T**>(arena_.Allocate(kDirectoryBytes));
+    std::fill_n(directory, std::size_t{1} << kDirectoryBits, nullptr);
+    slot.store(directory, std::memory_order_relaxed);
+  }
+  T*& segment = directory[(i >> kSegmentBits) & kDirectoryMask];
+  if (segment == nullptr) {
+    segment = static_cast<T*>(arena_.Allocate(kSegmentBytes));
+  }
+  return &segment[i & kSegmentMask];
+}
 
-}  // namespace
-
-SeriesTable::~SeriesTable() {
-  for (auto& slot : top_) {
-    Series** directory = slot.load(std::memory_order_relaxed);
+template <typename T>
+void SeriesTable::Release(Directory<T>& top) {
+  constexpr std::size_t kDirectoryBytes = sizeof(T*) << kDirectoryBits;
+  constexpr std::size_t kSegmentBytes = sizeof(T) << kSegmentBits;
+  for (auto& slot : top) {
+    T** directory = slot.load(std::memory_order_relaxed);
     if (directory == nullptr) continue;
-    for (std::size_t i = 0; i < (1u << kDirectoryBits); ++i) {
+    for (std::size_t i = 0; i < (std::size_t{1} << kDirectoryBits); ++i) {
       if (directory[i] != nullptr)
         arena_.Deallocate(directory[i], kSegmentBytes);
     }
@@ -24,25 +38,36 @@ SeriesTable::~SeriesTable() {
   }
 }
 
+SeriesTable::~SeriesTable() {
+  Release(slots_);
+  Release(records_);
+}
+
 bool SeriesTable::Add(const Series& record, SeriesRef& ref) {
   uint32_t next = size_.load(std::memory_order_relaxed);
   if (next == UINT32_MAX) return false;
-  auto& slot = top_[next >> (kSegmentBits + kDirectoryBits)];
-  Series** directory = slot.load(std::memory_order_relaxed);
-  if (directory == nullptr) {
-    directory = static_cast<Series**>(arena_.Allocate(kDirectoryBytes));
-    std::fill_n(directory, std::size_t{1} << kDirectoryBits, nullptr);
-    slot.store(directory, std::memory_order_relaxed);
+  uint32_t slot = free_;
+  Series* at;
+  if (slot != kNoSlot) {
+    at = Locate(records_, slot);
+    free_ = at->sealed_count;
+  } else {
+    slot = slot_count_++;
+    at = Reserve(records_, slot);
   }
-  Series*& segment =
-      directory[(next >> kSegmentBits) & ((1u << kDirectoryBits) - 1)];
-  if (segment == nullptr) {
-    segment = static_cast<Series*>(arena_.Allocate(kSegmentBytes));
-  }
-  new (&segment[next & ((1u << kSegmentBits) - 1)]) Series(record);
+  new (at) Series(record);
+  new (Reserve(slots_, next)) std::atomic<uint32_t>(slot);
   ref = next;
   size_.store(next + 1, std::memory_order_release);  // publishes the record
   return true;
+}
+
+void SeriesTable::Remove(SeriesRef ref) {
+  std::atomic<uint32_t>& entry = *Locate(slots_, ref);
+  uint32_t slot = entry.load(std::memory_order_relaxed);
+  entry.store(kNoSlot, std::memory_order_relaxed);
+  *Locate(records_, slot) = Dead(free_);
+  free_ = slot;
 }
 
 }  // namespace keel::core::core_internal

@@ -4,12 +4,23 @@
 // buffer: the XOR encoder state of its head chunk, the head buffer, and an
 // array of 12-byte SealedChunk refs (pointer, length and time span; the
 // first timestamp and count are read from the chunk's own bytes). Its labels
-// live in the SeriesIndex. SeriesTable hands out refs in order and keeps
-// records at stable addresses in 1024-record segments behind a two-level
-// directory, so Find never takes a lock.
+// live in the SeriesIndex.
 //
-// Thread safety: Find from any thread; Add serialized by the caller (the
-// store's index lock). A Series' fields are guarded by its stripe lock.
+// SeriesTable hands out refs in order and never hands one out twice (a ref
+// is the store's stable handle), but the record behind a dropped series is
+// reused: a ref maps to a record slot, and Remove puts the slot of a dead
+// ref on a free list that the next Add takes from. Under turnover a dying
+// generation's records thus hold the next generation's series, and a dead
+// ref costs 4 bytes instead of a record. Records and the ref map live at
+// stable addresses in 1024-entry segments behind two-level directories, so
+// Find never takes a lock.
+//
+// Thread safety: Add and Remove are serialized by the caller (the store's
+// index lock). A ref's slot changes only under its stripe lock (Remove), so
+// Find(ref) must be called under the stripe lock of `ref` for the record to
+// stay that ref's while it is used: a record found before the lock may have
+// been given to another series by the time the lock is taken. A Series'
+// fields are guarded by its stripe lock.
 #ifndef KEEL_CORE_SERIES_INTERNAL_SERIES_TABLE_H_
 #define KEEL_CORE_SERIES_INTERNAL_SERIES_TABLE_H_
 
@@ -80,7 +91,7 @@ struct alignas(64) Series {
   int64_t head_last = 0;          // last timestamp of the head's window
   uint32_t sealed_count = 0;
   uint16_t head_capacity = 0;  // max_chunk_bytes <= 32 KiB keeps it < 64 KiB
-  bool dead = false;           // dropped by Truncate: its ref is never reused
+  bool dead = false;           // a removed ref's record, or a free one
 };
 static_assert(sizeof(Series) == 64);
 
@@ -96,27 +107,70 @@ class SeriesTable {
   SeriesTable(const SeriesTable&) = delete;
   SeriesTable& operator=(const SeriesTable&) = delete;
 
-  // The record of `ref`, or null if no such ref was ever handed out.
+  // The record of `ref`; a record with `dead` set once the ref is removed;
+  // null if no such ref was ever handed out. REQUIRES: the stripe lock of
+  // `ref` while the record is used, unless no Remove can run meanwhile.
   Series* Find(SeriesRef ref) const {
     if (ref >= size_.load(std::memory_order_acquire)) return nullptr;
-    Series** directory = top_[ref >> (kSegmentBits + kDirectoryBits)].load(
-        std::memory_order_relaxed);
-    Series* segment =
-        directory[(ref >> kSegmentBits) & ((1u << kDirectoryBits) - 1)];
-    return &segment[ref & ((1u << kSegmentBits) - 1)];
+    uint32_t slot = Locate(slots_, ref)->load(std::memory_order_relaxed);
+    return slot == kNoSlot ? &removed_ : Locate(records_, slot);
   }
 
-  // Stores `record` under the next ref and publishes it. Returns false when
-  // all 2^32 - 1 refs are used. REQUIRES: calls serialized.
+  // Stores `record` under the next ref, in a free slot if there is one, and
+  // publishes it. Returns false when all 2^32 - 1 refs are used.
+  // REQUIRES: calls serialized with each other and with Remove.
   bool Add(const Series& record, SeriesRef& ref);
+
+  // Frees the record of `ref` for a later Add; Find(ref) then returns a
+  // dead record. REQUIRES: `ref` was handed out and not removed, its record
+  // holds no memory (head, sealed) any more; the stripe lock of `ref`;
+  // serialized with Add.
+  void Remove(SeriesRef ref);
 
   // Refs handed out so far.
   uint32_t size() const { return size_.load(std::memory_order_acquire); }
+  // Records allocated (live refs and free slots), for tests and stats.
+  uint32_t slot_count() const { return slot_count_; }
 
  private:
+  static constexpr uint32_t kNoSlot = UINT32_MAX;
+  static constexpr uint32_t kSegmentMask = (1u << kSegmentBits) - 1;
+  static constexpr uint32_t kDirectoryMask = (1u << kDirectoryBits) - 1;
+
+  // A two-level directory of 1024-entry segments: stable addresses.
+  template <typename T>
+  using Directory = std::array<std::atomic<T**>, kTop>;
+
+  template <typename T>
+  static T* Locate(const Directory<T>& top, uint32_t i) {
+    T** directory = top[i >> (kSegmentBits + kDirectoryBits)].load(
+        std::memory_order_relaxed);
+    T* segment = directory[(i >> kSegmentBits) & kDirectoryMask];
+    return &segment[i & kSegmentMask];
+  }
+  // The entry `i`, its segment allocated if new. REQUIRES: serialized.
+  template <typename T>
+  T* Reserve(Directory<T>& top, uint32_t i);
+  template <typename T>
+  void Release(Directory<T>& top);
+  // A record with `dead` set; a free one links the next free slot through
+  // its sealed_count.
+  static Series Dead(uint32_t next_free) {
+    Series s;
+    s.sealed_count = next_free;
+    s.dead = true;
+    return s;
+  }
+
   alloc::Arena& arena_;
-  std::array<std::atomic<Series**>, kTop> top_{};
+  Directory<std::atomic<uint32_t>> slots_{};  // ref -> record slot
+  Directory<Series> records_{};               // slot -> record
   std::atomic<uint32_t> size_{0};
+  uint32_t slot_count_ = 0;
+  uint32_t free_ = kNoSlot;  // first free slot; each links the next
+  // What Find returns for a removed ref: read, never written, by callers
+  // that check `dead` first.
+  mutable Series removed_ = Dead(kNoSlot);
 };
 
 }  // namespace keel::core::core_internal
