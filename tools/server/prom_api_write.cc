@@ -176,12 +176,17 @@ void PromApi::WriteSeries(const prompb::TimeSeries& series,
   const uint64_t kept = series.samples_size() - future - old;
   if (kept == 0) return;
 
-  core::Labels labels;
-  labels.reserve(series.labels_size());
-  for (const prompb::Label& l : series.labels()) {
-    labels.push_back({l.name(), l.value()});
-  }
-  absl::StatusOr<core::SeriesRef> ref = store_->Find(labels);
+  // Find and GetOrCreate each take the labels: they are built again for a
+  // new series rather than copied for every series that exists already.
+  auto labels_as_written = [&series] {
+    core::Labels labels;
+    labels.reserve(series.labels_size());
+    for (const prompb::Label& l : series.labels()) {
+      labels.push_back({l.name(), l.value()});
+    }
+    return labels;
+  };
+  absl::StatusOr<core::SeriesRef> ref = store_->Find(labels_as_written());
   if (absl::IsNotFound(ref.status())) {
     if (tally.new_series >= write_limits_.max_new_series_per_request) {
       tally.Reject(WriteRejection::kNewSeriesLimit, kept, [&] {
@@ -192,7 +197,7 @@ void PromApi::WriteSeries(const prompb::TimeSeries& series,
       });
       return;
     }
-    ref = store_->GetOrCreate(std::move(labels));
+    ref = store_->GetOrCreate(labels_as_written());
     if (ref.ok()) ++tally.new_series;
   }
   if (!ref.ok()) {
