@@ -49,6 +49,9 @@ SnapshotInfo InfoOf(const snapshot_internal::ParseSummary& s) {
   info.string_section_bytes = s.string_bytes;
   info.series_section_bytes = s.series_bytes;
   info.chunk_section_bytes = s.chunk_bytes;
+  info.frame_section_bytes = s.frame_bytes;
+  info.frames = s.frames;
+  info.sealed_chunks = s.sealed_chunks;
   info.footer_section_bytes = s.footer_bytes;
   return info;
 }
@@ -253,6 +256,7 @@ class Verifier : public snapshot_internal::RecordVisitor {
   }
 
   absl::Status OnChunk(const ChunkRecord& c) override {
+    if (c.entry != nullptr) return absl::OkStatus();  // checked with its frame
     if (absl::Status s = CheckChunk(c); !s.ok()) return s;
     if (checker_.failed()) return Stopped();
     checker_.Add(c);
@@ -410,14 +414,26 @@ class Restorer : public snapshot_internal::RecordVisitor {
     return absl::OkStatus();
   }
 
+  absl::Status OnFrame(uint32_t, uint32_t group_bytes,
+                       std::span<const uint8_t> bytes) override {
+    return restorer_->AddFrame(bytes, group_bytes);
+  }
   absl::Status OnChunk(const ChunkRecord& c) override {
-    if (absl::Status s = CheckChunk(c); !s.ok()) return s;
-    if (checker_.failed()) return Stopped();
-    if (absl::Status s = restorer_->AddChunk(refs_[c.series], DataOf(c));
-        !s.ok()) {
-      return s;
+    if (c.entry != nullptr) {  // checked with its frame
+      if (absl::Status s =
+              restorer_->AddSealedEntry(refs_[c.series], c.frame, *c.entry);
+          !s.ok()) {
+        return s;
+      }
+    } else {
+      if (absl::Status s = CheckChunk(c); !s.ok()) return s;
+      if (checker_.failed()) return Stopped();
+      if (absl::Status s = restorer_->AddChunk(refs_[c.series], DataOf(c));
+          !s.ok()) {
+        return s;
+      }
+      checker_.Add(c);
     }
-    checker_.Add(c);
     RestoreProgress& p = reporter_.progress();
     p.bytes_read = c.offset;
     ++p.chunks;

@@ -59,6 +59,9 @@ struct SnapshotInfo {
   uint64_t string_section_bytes = 0;  // blocks of each section, headers in
   uint64_t series_section_bytes = 0;
   uint64_t chunk_section_bytes = 0;
+  uint64_t frame_section_bytes = 0;  // v2: sealed windows' frames
+  uint64_t frames = 0;
+  uint64_t sealed_chunks = 0;  // chunk records naming a frame's entry
   uint64_t footer_section_bytes = 0;
 };
 

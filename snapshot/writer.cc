@@ -6,7 +6,9 @@
 #include <cstring>
 #include <deque>
 #include <numeric>
+#include <optional>
 #include <random>
+#include <span>
 #include <string_view>
 #include <vector>
 
@@ -18,16 +20,20 @@
 #include "core/series/xor_chunk.h"
 #include "snapshot/internal/block_writer.h"
 #include "snapshot/internal/format.h"
+#include "snapshot/internal/frame_plan.h"
 
 namespace keel::snapshot {
 namespace {
 
 using core::AtomicFile;
 using snapshot_internal::BlockWriter;
+using snapshot_internal::FramePlan;
 using snapshot_internal::kBlockHeaderBytes;
 using snapshot_internal::kChunkRecordFixedBytes;
 using snapshot_internal::kFooterPayloadBytes;
+using snapshot_internal::kFrameRecordFixedBytes;
 using snapshot_internal::kHeaderBytes;
+using snapshot_internal::kSealedChunkBytes;
 using snapshot_internal::Section;
 using snapshot_internal::SectionPlan;
 
@@ -62,12 +68,13 @@ class StringTable {
   std::vector<std::string_view> strings_;
 };
 
-// Every entry's chunks as the file holds them: format v1 knows only XOR, so
-// a sealed entry (kSealedEncoding) is written as the XOR chunks ingestion
-// would have cut, whose bytes `owned` keeps; a restore seals them again.
+// Every entry's chunks as the file holds them. Format v1 knows only XOR, so
+// there (`expand`) a sealed entry (kSealedEncoding) is written as the XOR
+// chunks ingestion would have cut, whose bytes `owned` keeps, and a restore
+// seals them again; v2 names the entry in its frame.
 using FileChunks = std::vector<std::vector<core::ChunkData>>;
 
-FileChunks FileChunksOf(const core::SeriesSet& cut,
+FileChunks FileChunksOf(const core::SeriesSet& cut, bool expand,
                         std::deque<std::vector<uint8_t>>& owned) {
   constexpr std::size_t kSamples = 120;  // SeriesStoreOptions' default cut
   FileChunks out(cut.series().size());
@@ -76,7 +83,7 @@ FileChunks FileChunksOf(const core::SeriesSet& cut,
   uint64_t bits[kSamples];
   for (std::size_t e = 0; e < out.size(); ++e) {
     for (const core::ChunkData& c : cut.series()[e].chunks) {
-      if (c.encoding != core::kSealedEncoding) {
+      if (c.encoding != core::kSealedEncoding || !expand) {
         out[e].push_back(c);
         continue;
       }
@@ -94,6 +101,14 @@ FileChunks FileChunksOf(const core::SeriesSet& cut,
     }
   }
   return out;
+}
+
+// A chunk record's bytes: the chunk's, or for a sealed entry (v2) the
+// frame number and offset, whose size is all the plan needs.
+std::span<const uint8_t> RecordBytesOf(const core::ChunkData& c) {
+  static constexpr uint8_t kRef[kSealedChunkBytes] = {};
+  return c.encoding == core::kSealedEncoding ? std::span<const uint8_t>(kRef)
+                                             : c.bytes;
 }
 
 std::vector<ChunkPos> ChunkOrderOf(const FileChunks& chunks_of,
@@ -122,6 +137,13 @@ std::vector<ChunkPos> ChunkOrderOf(const FileChunks& chunks_of,
 }
 
 absl::Status CheckOptions(const WriteOptions& o) {
+  if (o.version < snapshot_internal::kOldestVersion ||
+      o.version > snapshot_internal::kVersion) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("snapshot version ", o.version, " outside ",
+                     snapshot_internal::kOldestVersion, " .. ",
+                     snapshot_internal::kVersion));
+  }
   if (o.keep < 1) {
     return absl::InvalidArgumentError("snapshot keep must be at least 1");
   }
@@ -162,12 +184,23 @@ absl::StatusOr<WriteStats> WriteSnapshot(const core::SeriesStore& store,
     series_plan.Add(4 + 8 * e.labels.size());
   }
   std::deque<std::vector<uint8_t>> owned;
-  const FileChunks chunks_of = FileChunksOf(cut, owned);
+  const bool frames = options.version >= 2;
+  const FileChunks chunks_of = FileChunksOf(cut, !frames, owned);
   const std::vector<ChunkPos> order = ChunkOrderOf(chunks_of, options);
+  std::optional<FramePlan> frame_plan;
+  if (frames) frame_plan.emplace(cut, store);
+  SectionPlan frame_section(options.block_payload);
   size_t largest_record = 0;
+  if (frames) {
+    for (std::span<const uint8_t> f : frame_plan->frames()) {
+      frame_section.Add(kFrameRecordFixedBytes + f.size());
+      largest_record =
+          std::max(largest_record, kFrameRecordFixedBytes + f.size());
+    }
+  }
   for (const ChunkPos& p : order) {
-    size_t n =
-        kChunkRecordFixedBytes + chunks_of[p.series][p.chunk].bytes.size();
+    size_t n = kChunkRecordFixedBytes +
+               RecordBytesOf(chunks_of[p.series][p.chunk]).size();
     chunk_plan.Add(n);
     largest_record = std::max(largest_record, n);
   }
@@ -179,6 +212,7 @@ absl::StatusOr<WriteStats> WriteSnapshot(const core::SeriesStore& store,
   }
 
   snapshot_internal::Header header;
+  header.version = options.version;
   header.flags = options.order == ChunkOrder::kSeriesRandom
                      ? snapshot_internal::kFlagRandomOrder
                      : 0;
@@ -190,15 +224,15 @@ absl::StatusOr<WriteStats> WriteSnapshot(const core::SeriesStore& store,
   header.series_count = entries.size();
   header.chunk_count = order.size();
   header.file_bytes = kHeaderBytes + string_plan.bytes() + series_plan.bytes() +
-                      chunk_plan.bytes() + kBlockHeaderBytes +
-                      kFooterPayloadBytes;
-  header.largest_block_payload = static_cast<uint32_t>(
-      std::max({string_plan.largest_payload(), series_plan.largest_payload(),
-                chunk_plan.largest_payload()}));
+                      frame_section.bytes() + chunk_plan.bytes() +
+                      kBlockHeaderBytes + kFooterPayloadBytes;
+  header.largest_block_payload = static_cast<uint32_t>(std::max(
+      {string_plan.largest_payload(), series_plan.largest_payload(),
+       frame_section.largest_payload(), chunk_plan.largest_payload()}));
   if (entries.size() > UINT32_MAX ||
       header.largest_block_payload > snapshot_internal::kMaxReadBuffer) {
     return absl::InvalidArgumentError(
-        absl::StrCat("snapshot of ", path, ": store too large for format v1 (",
+        absl::StrCat("snapshot of ", path, ": store too large for the format (",
                      entries.size(), " series, largest block ",
                      header.largest_block_payload, " bytes)"));
   }
@@ -238,13 +272,35 @@ absl::StatusOr<WriteStats> WriteSnapshot(const core::SeriesStore& store,
       core::PutU32(p + 8 + 8 * j, table.Find(labels[j].value));
     }
   }
+  if (frames && st.ok()) st = blocks.StartSection(Section::kFrames);
+  for (size_t i = 0; frames && st.ok() && i < frame_plan->frames().size();
+       ++i) {
+    std::span<const uint8_t> f = frame_plan->frames()[i];
+    absl::StatusOr<uint8_t*> r =
+        blocks.AddRecord(kFrameRecordFixedBytes + f.size());
+    if (!r.ok()) {
+      st = r.status();
+      break;
+    }
+    core::PutU32(*r, frame_plan->group_bytes()[i]);
+    core::PutU32(*r + 4, static_cast<uint32_t>(f.size()));
+    std::memcpy(*r + kFrameRecordFixedBytes, f.data(), f.size());
+  }
   snapshot_internal::Footer footer;
   if (st.ok()) st = blocks.StartSection(Section::kChunks);
   for (size_t i = 0; st.ok() && i < order.size(); ++i) {
     const ChunkPos& pos = order[i];
     const core::ChunkData& c = chunks_of[pos.series][pos.chunk];
+    uint8_t ref[kSealedChunkBytes];
+    std::span<const uint8_t> bytes = c.bytes;
+    if (c.encoding == core::kSealedEncoding) {
+      FramePlan::Ref at = frame_plan->RefOf(c.bytes.data());
+      core::PutU32(ref, at.frame);
+      core::PutU32(ref + 4, at.offset);
+      bytes = ref;
+    }
     absl::StatusOr<uint8_t*> r =
-        blocks.AddRecord(kChunkRecordFixedBytes + c.bytes.size());
+        blocks.AddRecord(kChunkRecordFixedBytes + bytes.size());
     if (!r.ok()) {
       st = r.status();
       break;
@@ -255,10 +311,10 @@ absl::StatusOr<WriteStats> WriteSnapshot(const core::SeriesStore& store,
     core::PutI64(p + 12, c.max_time);
     core::PutU32(p + 20, c.samples);
     p[24] = c.encoding;
-    core::PutU32(p + 25, static_cast<uint32_t>(c.bytes.size()));
-    std::memcpy(p + kChunkRecordFixedBytes, c.bytes.data(), c.bytes.size());
+    core::PutU32(p + 25, static_cast<uint32_t>(bytes.size()));
+    std::memcpy(p + kChunkRecordFixedBytes, bytes.data(), bytes.size());
     footer.sample_count += c.samples;
-    footer.chunk_bytes += c.bytes.size();
+    footer.chunk_bytes += bytes.size();
     if (i == 0 || c.min_time < footer.min_time) footer.min_time = c.min_time;
     if (i == 0 || c.max_time > footer.max_time) footer.max_time = c.max_time;
   }

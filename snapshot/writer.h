@@ -38,6 +38,9 @@ struct WriteOptions {
   uint32_t block_payload = 1 << 20;  // block fill bound, 4 KiB .. 4 MiB
   ChunkOrder order = ChunkOrder::kChronological;
   uint64_t random_seed = 1;  // kSeriesRandom's permutation
+  // 2 writes sealed windows' frames as they are; 1 (what keel before
+  // format v2 reads) expands sealed entries into XOR chunks.
+  uint32_t version = 2;
 };
 
 struct WriteStats {

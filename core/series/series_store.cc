@@ -162,6 +162,17 @@ absl::Status SeriesRestorer::AddChunk(SeriesRef ref, const ChunkData& chunk) {
   return impl_->AddChunk(ref, chunk);
 }
 
+absl::Status SeriesRestorer::AddFrame(std::span<const uint8_t> frame,
+                                      uint32_t group_bytes) {
+  return impl_->AddFrame(frame, group_bytes);
+}
+
+absl::Status SeriesRestorer::AddSealedEntry(
+    SeriesRef ref, uint32_t frame,
+    const core_internal::SealedEntryInfo& entry) {
+  return impl_->AddSealedEntry(ref, frame, entry);
+}
+
 void SeriesRestorer::Finish() { impl_->Finish(); }
 
 std::size_t SeriesStore::Truncate(int64_t before) {

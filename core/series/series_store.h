@@ -369,6 +369,22 @@ class SeriesRestorer {
   absl::StatusOr<SeriesRef> AddSeries(std::span<const RestoreLabel> labels);
   // REQUIRES: chunks in the order RestoreChunk requires.
   absl::Status AddChunk(SeriesRef ref, const ChunkData& chunk);
+  // A sealed window's frame, copied as it is (a new frame id aside) into
+  // the window of its first sample, for AddSealedEntry to point into.
+  // `group_bytes` > 0 opens a buffer of that many bytes (at most a window
+  // block) that this frame and the next ones, given 0, fill exactly; the
+  // buffers come out as sealing packed them. Frames are numbered 0, 1, ...
+  // in the order added. REQUIRES: CheckSealedFrame passed on `frame`; every
+  // frame before any chunk. Errors: InvalidArgument for a group that
+  // overflows, is left unfilled or crosses windows.
+  absl::Status AddFrame(std::span<const uint8_t> frame, uint32_t group_bytes);
+  // An entry of frame `frame` (as CheckSealedFrame described it) as the
+  // series' next chunk, pointing into the frame: no copy, no re-encoding.
+  // Errors: InvalidArgument for an unknown frame, an entry outside its
+  // frame's window (a store with another chunk window) or not after the
+  // series' previous chunk; NotFound for an unknown ref.
+  absl::Status AddSealedEntry(SeriesRef ref, uint32_t frame,
+                              const core_internal::SealedEntryInfo& entry);
   // Builds the postings, trims each series' chunk array to its size class
   // and releases the store. Later calls are ignored.
   void Finish();

@@ -133,7 +133,11 @@ absl::StatusOr<Block> BlockReader::Next() {
         absl::StrCat(path_, ": ", bh.status().message()));
   }
   const char* name = SectionName(bh->section);
-  if (bh->section < last_section_) {
+  if (bh->section == Section::kFrames && header_.version < 2) {
+    return Corrupt(block_offset, absl::StrCat("a frames block in a version ",
+                                              header_.version, " file"));
+  }
+  if (SectionRank(bh->section) < SectionRank(last_section_)) {
     return Corrupt(block_offset,
                    absl::StrCat("a ", name, " block after a ",
                                 SectionName(last_section_), " block"));

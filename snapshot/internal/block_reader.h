@@ -75,7 +75,7 @@ class BlockReader {
   uint64_t data_blocks_ = 0;
   Section last_section_ = Section::kStrings;
   bool done_ = false;
-  uint64_t section_bytes_[5] = {};
+  uint64_t section_bytes_[6] = {};
 };
 
 }  // namespace keel::snapshot::snapshot_internal

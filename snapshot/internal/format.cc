@@ -28,8 +28,16 @@ const char* SectionName(Section s) {
       return "chunks";
     case Section::kFooter:
       return "footer";
+    case Section::kFrames:
+      return "frames";
   }
   return "unknown";
+}
+
+int SectionRank(Section s) {
+  return s == Section::kFrames   ? 3
+         : s >= Section::kChunks ? static_cast<int>(s) + 1
+                                 : static_cast<int>(s);
 }
 
 void EncodeHeader(const Header& h, uint8_t* out) {
@@ -57,7 +65,7 @@ absl::StatusOr<Header> DecodeHeader(const uint8_t* in) {
         absl::StrCat("offset 8: header: snapshot version ", h.version,
                      " is newer than this keel reads (", kVersion, ")"));
   }
-  if (h.version != kVersion) {
+  if (h.version < kOldestVersion) {
     return absl::DataLossError(
         absl::StrCat("offset 8: header: unknown snapshot version ", h.version));
   }
@@ -119,7 +127,7 @@ void EncodeBlockHeader(Section section, uint32_t record_count,
 absl::StatusOr<BlockHeader> DecodeBlockHeader(const uint8_t* in,
                                               uint64_t offset) {
   if (in[0] < static_cast<uint8_t>(Section::kStrings) ||
-      in[0] > static_cast<uint8_t>(Section::kFooter)) {
+      in[0] > static_cast<uint8_t>(Section::kFrames)) {
     return absl::DataLossError(absl::StrCat(
         "offset ", offset, ": block header: unknown section ", in[0]));
   }

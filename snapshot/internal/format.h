@@ -1,6 +1,6 @@
-// The fixed parts of snapshot format v1 (snapshot/FORMAT.md): the header,
-// block headers, record sizes and the footer, with their encoders and
-// checked decoders. The block writer and reader, the snapshot Writer and
+// The fixed parts of snapshot format v2 (snapshot/FORMAT.md; v1 is read too):
+// the header, block headers, record sizes and the footer, with their encoders
+// and checked decoders. The block writer and reader, the snapshot Writer and
 // Reader all take their layout from here, so the format lives in one place.
 //
 //   uint8_t bytes[kHeaderBytes];
@@ -20,11 +20,20 @@
 namespace keel::snapshot::snapshot_internal {
 
 inline constexpr char kMagic[8] = {'K', 'E', 'E', 'L', 'S', 'N', 'A', 'P'};
-inline constexpr uint32_t kVersion = 1;
+inline constexpr uint32_t kVersion = 2;
+// The oldest version read: v1 has no frames section and XOR chunks only.
+inline constexpr uint32_t kOldestVersion = 1;
 inline constexpr size_t kHeaderBytes = 64;
 inline constexpr size_t kBlockHeaderBytes = 16;
 inline constexpr size_t kFooterPayloadBytes = 48;
 inline constexpr size_t kChunkRecordFixedBytes = 29;
+// A frame record: u32 group bytes, u32 frame bytes, then the frame.
+inline constexpr size_t kFrameRecordFixedBytes = 8;
+// A group of frames fills one buffer of a sealed window: at most the
+// store's window block, or one frame larger than that.
+inline constexpr uint32_t kMaxFrameGroupBytes = 64u << 10;
+// A sealed chunk record's bytes: u32 frame number, u32 entry offset.
+inline constexpr size_t kSealedChunkBytes = 8;
 inline constexpr uint32_t kDefaultBlockPayload = 1 << 20;
 inline constexpr uint32_t kMaxBlockPayloadBound = 4 << 20;
 // A reader's largest buffer: a full block, or one record (a chunk) too big
@@ -37,10 +46,13 @@ enum class Section : uint8_t {
   kStrings = 1,
   kSeries = 2,
   kChunks = 3,
-  kFooter = 4
+  kFooter = 4,
+  kFrames = 5,  // v2: between series and chunks
 };
 
 const char* SectionName(Section s);
+// A section's place in the file: frames (5) come before chunks (3).
+int SectionRank(Section s);
 
 struct Header {
   uint32_t version = kVersion;

@@ -1,6 +1,8 @@
 #include "snapshot/internal/record_parser.h"
 
+#include <algorithm>
 #include <limits>
+#include <string>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -32,6 +34,9 @@ class Parser {
         case Section::kSeries:
           s = ParseSeries();
           break;
+        case Section::kFrames:
+          s = ParseFrame();
+          break;
         case Section::kChunks:
           s = ParseChunk();
           break;
@@ -48,6 +53,9 @@ class Parser {
     return absl::OkStatus();
   }
 
+  uint64_t frames() const { return frames_; }
+  uint64_t sealed_chunks() const { return sealed_chunks_; }
+
   absl::Status CheckCounts(const Footer& footer, uint64_t footer_offset) const {
     auto mismatch = [&](const char* what, uint64_t want, uint64_t got) {
       return absl::DataLossError(
@@ -62,6 +70,9 @@ class Parser {
     }
     if (chunks_ != header_.chunk_count) {
       return mismatch("header chunk count", header_.chunk_count, chunks_);
+    }
+    if (group_left_ != 0) {
+      return mismatch("last frame group bytes", group_left_, 0);
     }
     if (footer.sample_count != samples_) {
       return mismatch("footer sample count", footer.sample_count, samples_);
@@ -151,6 +162,103 @@ class Parser {
     return absl::OkStatus();
   }
 
+  // A frame record: u32 group bytes (> 0 opens a buffer the next frames
+  // fill exactly), u32 frame bytes, the frame.
+  absl::Status ParseFrame() {
+    const uint8_t* at = pos_;
+    if (!Need(kFrameRecordFixedBytes)) return Truncated("frame");
+    uint32_t group = GetU32(pos_);
+    uint32_t len = GetU32(pos_ + 4);
+    if (!Need(kFrameRecordFixedBytes + size_t{len})) return Truncated("frame");
+    const std::string name = absl::StrCat("frame ", frames_);
+    if (group > 0 && group_left_ != 0) {
+      return Fail(at, absl::StrCat(name, " opens a group ", group_left_,
+                                   " bytes before the last one is full"));
+    }
+    // A frame larger than a group's bound has a group of its own.
+    if ((group > kMaxFrameGroupBytes && group != len) ||
+        (group == 0 && group_left_ == 0)) {
+      return Fail(at, absl::StrCat(name, ": group bytes ", group));
+    }
+    if (group > 0) group_left_ = group;
+    if (len > group_left_) {
+      return Fail(at + 4, absl::StrCat(name, " of ", len,
+                                       " bytes overflows its group (",
+                                       group_left_, " bytes left)"));
+    }
+    group_left_ -= len;
+    scratch_.assign(pos_ + kFrameRecordFixedBytes,
+                    pos_ + kFrameRecordFixedBytes + len);
+    if (absl::Status s =
+            core::core_internal::CheckSealedFrame(scratch_, infos_);
+        !s.ok()) {
+      return Fail(at + kFrameRecordFixedBytes,
+                  absl::StrCat(name, ": ", s.message()));
+    }
+    frame_first_.push_back(static_cast<uint32_t>(entries_.size()));
+    entries_.insert(entries_.end(), infos_.begin(), infos_.end());
+    used_.resize(entries_.size(), false);
+    pos_ += kFrameRecordFixedBytes + size_t{len};
+    if (visitor_ != nullptr) {
+      absl::Status s =
+          visitor_->OnFrame(static_cast<uint32_t>(frames_), group, scratch_);
+      if (!s.ok()) return Fail(at, absl::StrCat(name, ": ", s.message()));
+    }
+    ++frames_;
+    return absl::OkStatus();
+  }
+
+  // A sealed chunk record names an entry of a frame read before: the
+  // entry's count and times must be the record's, and no other record may
+  // name it.
+  absl::Status FindEntry(ChunkRecord& c, const uint8_t* at) {
+    const std::string name = absl::StrCat("chunk ", chunks_, ": sealed entry");
+    if (header_.version < 2 || c.bytes.size() != kSealedChunkBytes) {
+      return Fail(at + 24,
+                  absl::StrCat(name, " in a version ", header_.version,
+                               " file or of ", c.bytes.size(), " bytes"));
+    }
+    if (group_left_ != 0) {
+      return Fail(at, absl::StrCat(name, ": the last frame group lacks ",
+                                   group_left_, " bytes"));
+    }
+    c.frame = GetU32(c.bytes.data());
+    uint32_t offset = GetU32(c.bytes.data() + 4);
+    if (c.frame >= frames_) {
+      return Fail(at + kChunkRecordFixedBytes,
+                  absl::StrCat(name, ": frame ", c.frame, " out of range (",
+                               frames_, " frames)"));
+    }
+    auto first = entries_.begin() + frame_first_[c.frame];
+    auto last = c.frame + 1 < frames_
+                    ? entries_.begin() + frame_first_[c.frame + 1]
+                    : entries_.end();
+    auto it = std::lower_bound(first, last, offset,
+                               [](const core::core_internal::SealedEntryInfo& e,
+                                  uint32_t o) { return e.offset < o; });
+    if (it == last || it->offset != offset) {
+      return Fail(at + kChunkRecordFixedBytes + 4,
+                  absl::StrCat(name, ": no entry at offset ", offset,
+                               " of frame ", c.frame));
+    }
+    std::size_t index = static_cast<std::size_t>(it - entries_.begin());
+    if (used_[index]) {
+      return Fail(at, absl::StrCat(name, " of frame ", c.frame, " at ", offset,
+                                   " named twice"));
+    }
+    if (it->count != c.sample_count || it->min_time != c.min_time ||
+        it->max_time != c.max_time) {
+      return Fail(
+          at + 4,
+          absl::StrCat(name, ": the record's [", c.min_time, ", ", c.max_time,
+                       "] and ", c.sample_count, " samples, the entry's [",
+                       it->min_time, ", ", it->max_time, "] and ", it->count));
+    }
+    used_[index] = true;
+    c.entry = &*it;
+    return absl::OkStatus();
+  }
+
   absl::Status ParseChunk() {
     const uint8_t* at = pos_;
     if (chunks_ >= header_.chunk_count) {
@@ -190,6 +298,10 @@ class Parser {
       return Fail(at, absl::StrCat("chunk ", chunks_,
                                    " out of (min time, series) order"));
     }
+    if (c.encoding == core::kSealedEncoding) {
+      if (absl::Status s = FindEntry(c, at); !s.ok()) return s;
+      ++sealed_chunks_;
+    }
     pos_ += kChunkRecordFixedBytes + size_t{len};
     if (visitor_ != nullptr) {
       absl::Status s = visitor_->OnChunk(c);
@@ -226,6 +338,16 @@ class Parser {
   uint32_t prev_series_ = 0;
   int64_t min_time_ = 0;
   int64_t max_time_ = 0;
+  // Frames: every entry's description (for the sealed chunk records), the
+  // index of each frame's first, which records named them already.
+  uint64_t frames_ = 0;
+  uint64_t sealed_chunks_ = 0;
+  std::size_t group_left_ = 0;
+  std::vector<uint8_t> scratch_;
+  std::vector<core::core_internal::SealedEntryInfo> infos_;
+  std::vector<core::core_internal::SealedEntryInfo> entries_;
+  std::vector<uint32_t> frame_first_;
+  std::vector<bool> used_;
 };
 
 }  // namespace
@@ -257,7 +379,10 @@ absl::StatusOr<ParseSummary> ParseSnapshot(const std::string& path,
   summary.footer = r.footer();
   summary.string_bytes = r.SectionBytes(Section::kStrings);
   summary.series_bytes = r.SectionBytes(Section::kSeries);
+  summary.frame_bytes = r.SectionBytes(Section::kFrames);
   summary.chunk_bytes = r.SectionBytes(Section::kChunks);
+  summary.frames = parser.frames();
+  summary.sealed_chunks = parser.sealed_chunks();
   summary.footer_bytes = r.SectionBytes(Section::kFooter);
   summary.data_blocks = r.footer().block_count;
   return summary;

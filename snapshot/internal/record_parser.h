@@ -20,6 +20,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "core/series/internal/sealed_codec.h"
 #include "core/series/series_store.h"
 #include "snapshot/internal/format.h"
 
@@ -39,6 +40,11 @@ struct ChunkRecord {
   std::span<const uint8_t> bytes;  // valid during the visitor call
   uint64_t offset;                 // the record's file offset
   uint64_t number;                 // chunks before it in the file
+  // A sealed entry (encoding core::kSealedEncoding, v2): its frame's number
+  // and the entry as the frame's check found it (count and times equal
+  // the record's); valid during the visitor call.
+  uint32_t frame = 0;
+  const core::core_internal::SealedEntryInfo* entry = nullptr;
 };
 
 // Receives records in file order. An error a visitor returns stops the
@@ -53,6 +59,14 @@ class RecordVisitor {
   virtual absl::Status OnSeries(uint32_t series,
                                 std::span<const LabelRef> labels) = 0;
   virtual absl::Status OnChunk(const ChunkRecord& chunk) = 0;
+  // Frame `frame` (0, 1, ... in file order) of a v2 file, checked
+  // (core_internal::CheckSealedFrame, which gave the copy a new id);
+  // `bytes` are valid during the call. Visitors without sealed data
+  // ignore it.
+  virtual absl::Status OnFrame(uint32_t /*frame*/, uint32_t /*group_bytes*/,
+                               std::span<const uint8_t> /*bytes*/) {
+    return absl::OkStatus();
+  }
 };
 
 struct ParseSummary {
@@ -60,8 +74,11 @@ struct ParseSummary {
   Footer footer;
   uint64_t string_bytes = 0;  // bytes of each section's blocks
   uint64_t series_bytes = 0;
+  uint64_t frame_bytes = 0;
   uint64_t chunk_bytes = 0;
   uint64_t footer_bytes = 0;
+  uint64_t frames = 0;         // frame records (v2)
+  uint64_t sealed_chunks = 0;  // chunk records of sealed entries
   uint64_t data_blocks = 0;
 };
 

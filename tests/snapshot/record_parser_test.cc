@@ -146,12 +146,12 @@ TEST_CASE("a newer version is refused by name", "[format]") {
   std::string path = dir + "/snap";
   WriteSynthetic(MakeSynthetic(2, 1), path, 1 << 20);
   std::string bytes = ReadFile(path);
-  bytes[8] = 2;  // version 2; a v2 writer would also fix the CRC
+  bytes[8] = 3;  // version 3; a v3 writer would also fix the CRC
   WriteFile(path, bytes);
   auto summary = ParseSnapshot(path, nullptr);
   REQUIRE_FALSE(summary.ok());
   CHECK(summary.status().code() == absl::StatusCode::kFailedPrecondition);
-  CHECK(std::string(summary.status().message()).find("version 2 is newer") !=
+  CHECK(std::string(summary.status().message()).find("version 3 is newer") !=
         std::string::npos);
 }
 

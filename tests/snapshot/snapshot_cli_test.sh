@@ -13,7 +13,7 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 "$keel" series import "$fixture" --snapshot-out "$tmp/a.snap" > "$tmp/import.json"
 "$keel" snapshot verify "$tmp/a.snap" > /dev/null || fail "verify of a fresh snapshot"
 "$keel" snapshot inspect "$tmp/a.snap" > "$tmp/inspect.json"
-grep -q '"version":1' "$tmp/inspect.json" || fail "inspect: no version"
+grep -q '"version":2' "$tmp/inspect.json" || fail "inspect: no version"
 grep -q '"series":12,' "$tmp/inspect.json" || fail "inspect: series count"
 grep -q '"samples":300,' "$tmp/inspect.json" || fail "inspect: sample count"
 

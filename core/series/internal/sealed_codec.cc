@@ -393,6 +393,11 @@ void SealedFrameBuilder::Finish(std::vector<uint8_t>& frame,
   values_.clear();
 }
 
+void RenumberSealedFrame(std::span<uint8_t> frame) {
+  PutU64(frame.data() + 15,
+         next_frame_id.fetch_add(1, std::memory_order_relaxed));
+}
+
 int64_t SealedMinTime(const uint8_t* entry) {
   const uint8_t* p = entry + 2;
   uint64_t back = ReadUvarint(p);

@@ -116,6 +116,32 @@ class SealedFrameBuilder {
 // a frame made by SealedFrameBuilder.
 int64_t SealedMinTime(const uint8_t* entry);
 
+// The whole frame an entry lies in. REQUIRES: as SealedMinTime.
+std::span<const uint8_t> SealedFrameOf(const uint8_t* entry);
+
+// Gives a frame a new process-unique id. A copied frame needs one: the
+// decode cache knows frames by address and id, and ids from another process
+// (a snapshot's) may equal one of this process' at a reused address.
+void RenumberSealedFrame(std::span<uint8_t> frame);
+
+// An entry of a frame that CheckSealedFrame read: where it lies, its share
+// of the frame's bytes (as SealedFrameBuilder gave it) and its samples.
+struct SealedEntryInfo {
+  uint32_t offset;
+  uint32_t share;
+  uint32_t count;
+  int64_t min_time;
+  int64_t max_time;
+};
+
+// Checks a frame that comes from outside the store (a snapshot): its header
+// and entry list agree with its size and each other, its payload
+// decompresses, and every entry decodes to its count of strictly ascending
+// timestamps. Renumbers the frame first (RenumberSealedFrame). Fills
+// `entries` in frame order. Errors: DataLoss naming the field.
+absl::Status CheckSealedFrame(std::span<uint8_t> frame,
+                              std::vector<SealedEntryInfo>& entries);
+
 // The decimal form of one value, if it has one: m * 10^e (e >= 0) or
 // m / 10^-e (e < 0) equals the value bit for bit, |m| <= 2^53, with the
 // fewest decimals. Exposed for tests and measurements.

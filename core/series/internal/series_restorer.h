@@ -73,6 +73,10 @@ class SeriesBulkRestore {
   void AddString(std::string_view s);
   absl::StatusOr<SeriesRef> AddSeries(std::span<const RestoreLabel> labels);
   absl::Status AddChunk(SeriesRef ref, const ChunkData& chunk);
+  // Sealed frames and their entries (sealed_restore.cc): see SeriesRestorer.
+  absl::Status AddFrame(std::span<const uint8_t> frame, uint32_t group_bytes);
+  absl::Status AddSealedEntry(SeriesRef ref, uint32_t frame,
+                              const SealedEntryInfo& entry);
   void Finish();
 
  private:
@@ -136,6 +140,16 @@ class SeriesBulkRestore {
   std::optional<ChunkWindow::Writer> window_;
   int64_t window_start_ = INT64_MAX;
   int64_t window_last_ = INT64_MIN;
+  // Restored frames: where each lies and its window; the buffer the
+  // current group of frames fills.
+  struct RestoredFrame {
+    const uint8_t* at;
+    int64_t window;
+  };
+  std::vector<RestoredFrame> frames_;
+  uint8_t* group_at_ = nullptr;
+  std::size_t group_left_ = 0;
+  int64_t group_window_ = 0;
 };
 
 }  // namespace keel::core::core_internal

@@ -1,0 +1,146 @@
+// Frames as whole objects: finding an entry's frame (a snapshot writes
+// frames as they are) and checking a frame that comes from outside the
+// store (a snapshot's, before a restore adopts it). The decoder trusts the
+// store's own frames; here every field is read within the frame's bytes
+// before the decoder is let near it.
+#include <algorithm>
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+#include "core/io/little_endian.h"
+#include "core/series/internal/sealed_codec.h"
+#include "core/series/internal/sealed_varint.h"
+
+namespace keel::core::core_internal {
+namespace {
+
+// Reads a uvarint from [p, end); false if it does not end inside.
+bool ReadIn(const uint8_t*& p, const uint8_t* end, uint64_t& x) {
+  x = 0;
+  for (unsigned shift = 0; p < end && shift < 64; shift += 7) {
+    uint8_t b = *p++;
+    x |= uint64_t{b & 0x7fu} << shift;
+    if (b < 0x80) return true;
+  }
+  return false;
+}
+
+absl::Status Bad(const std::string& what) {
+  return absl::DataLossError(absl::StrCat("sealed frame: ", what));
+}
+
+struct Listed {
+  uint32_t offset;
+  uint32_t count;
+  uint64_t section_bytes;
+};
+
+}  // namespace
+
+std::span<const uint8_t> SealedFrameOf(const uint8_t* entry) {
+  const uint8_t* p = entry + 2;
+  const uint8_t* frame = entry - ReadUvarint(p);
+  return {frame, std::size_t{GetU32(frame + 31)} + GetU32(frame + 7)};
+}
+
+absl::Status CheckSealedFrame(std::span<uint8_t> frame,
+                              std::vector<SealedEntryInfo>& entries) {
+  entries.clear();
+  if (frame.size() < kSealedFrameHeader) {
+    return Bad(absl::StrCat(frame.size(), " bytes, less than its header"));
+  }
+  const uint8_t* f = frame.data();
+  const uint8_t flags = f[0];
+  const uint32_t n = f[1] | uint32_t{f[2]} << 8;
+  const uint32_t raw_bytes = GetU32(f + 3);
+  const uint32_t stored = GetU32(f + 7);
+  const uint32_t ts_total = GetU32(f + 11);
+  const uint32_t payload_at = GetU32(f + 31);
+  if (flags > 1) return Bad(absl::StrCat("flags ", flags));
+  if (n == 0 || n > kSealedMaxEntries) {
+    return Bad(absl::StrCat("entry count ", n));
+  }
+  if (raw_bytes > kSealedMaxFrameRaw || ts_total > raw_bytes) {
+    return Bad(absl::StrCat("payload sizes ", raw_bytes, " raw, ", ts_total,
+                            " of timestamps"));
+  }
+  if (payload_at < kSealedFrameHeader ||
+      uint64_t{payload_at} + stored != frame.size() ||
+      (flags == 0 && stored != raw_bytes)) {
+    return Bad(absl::StrCat("payload at ", payload_at, ", ", stored,
+                            " bytes stored, frame of ", frame.size()));
+  }
+  std::vector<Listed> listed;
+  uint64_t ts_sum = 0;
+  uint64_t value_sum = 0;
+  const uint8_t* p = f + kSealedFrameHeader;
+  const uint8_t* end = f + payload_at;
+  for (uint32_t k = 0; k < n; ++k) {
+    auto offset = static_cast<uint32_t>(p - f);
+    uint64_t back, t0, ts_bytes, value_bytes;
+    if (end - p < 2) return Bad(absl::StrCat("entry ", k, " past the list"));
+    uint32_t count = uint32_t{p[0]} << 8 | p[1];
+    p += 2;
+    if (!ReadIn(p, end, back) || !ReadIn(p, end, t0) ||
+        !ReadIn(p, end, ts_bytes) || !ReadIn(p, end, value_bytes)) {
+      return Bad(absl::StrCat("entry ", k, " past the list"));
+    }
+    if (count == 0 || back != offset) {
+      return Bad(absl::StrCat("entry ", k, ": count ", count, ", offset ", back,
+                              " at ", offset));
+    }
+    ts_sum += ts_bytes;
+    value_sum += value_bytes;
+    if (ts_sum > ts_total || ts_sum + value_sum > raw_bytes) {
+      return Bad(absl::StrCat("entry ", k, ": sections past the payload"));
+    }
+    listed.push_back({offset, count, ts_bytes + value_bytes});
+  }
+  if (p != end || ts_sum != ts_total || ts_sum + value_sum != raw_bytes) {
+    return Bad("entry list and payload sizes disagree");
+  }
+  // Fresh id before the first decode: the decode cache must not take this
+  // frame for another it met at the same address.
+  RenumberSealedFrame(frame);
+  SealedDecoder decoder;
+  int64_t t[256];
+  uint64_t bits[256];
+  uint64_t given = 0;
+  const uint64_t raw_total = std::max<uint64_t>(1, raw_bytes);
+  for (uint32_t k = 0; k < n; ++k) {
+    const Listed& e = listed[k];
+    if (absl::Status s = decoder.Open(f + e.offset); !s.ok()) {
+      return Bad(absl::StrCat("entry ", k, ": ", s.message()));
+    }
+    SealedEntryInfo info{e.offset, 0, e.count, 0, 0};
+    uint32_t got = 0;
+    int64_t last = 0;
+    while (std::size_t m = decoder.Decode(t, bits, 256)) {
+      for (std::size_t i = 0; i < m; ++i, ++got) {
+        if (got > 0 && t[i] <= last) {
+          return Bad(absl::StrCat("entry ", k, ": timestamp ", got,
+                                  " not after the one before"));
+        }
+        if (got == 0) info.min_time = t[i];
+        last = t[i];
+      }
+    }
+    if (!decoder.status().ok() || got != e.count) {
+      return Bad(absl::StrCat("entry ", k, ": ", got, " of ", e.count,
+                              " samples decode"));
+    }
+    info.max_time = last;
+    // The shares SealedFrameBuilder::Finish gives: by raw bytes, the last
+    // entry taking the rest, so that they add up to the frame.
+    uint64_t share = k + 1 < n ? frame.size() * e.section_bytes / raw_total
+                     : given < frame.size() ? frame.size() - given
+                                            : 1;
+    share = std::max<uint64_t>(share, 1);
+    info.share = static_cast<uint32_t>(share);
+    given += share;
+    entries.push_back(info);
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace keel::core::core_internal
