@@ -56,6 +56,32 @@ void ThreadArena::Bind() {
   bound_index = index;
 }
 
+ThreadArena::Binding::Binding(ThreadArena& arena)
+    : previous_bound_(bound_index) {
+  // The thread's cache holds regions of the arena it used so far: emptied,
+  // the allocations made while bound come from `arena` alone.
+  FlushThreadCache();
+  unsigned index = arena.arena_.index();
+  size_t size = sizeof(previous_index_);
+  if (int error = mallctl("thread.arena", &previous_index_, &size, &index,
+                          sizeof(index));
+      error != 0) {
+    alloc_internal::MallctlFailed("thread.arena", error);
+  }
+  bound_index = index;
+}
+
+ThreadArena::Binding::~Binding() {
+  FlushThreadCache();
+  unsigned index = previous_index_;
+  if (int error =
+          mallctl("thread.arena", nullptr, nullptr, &index, sizeof(index));
+      error != 0) {
+    alloc_internal::MallctlFailed("thread.arena", error);
+  }
+  bound_index = previous_bound_;
+}
+
 uint64_t ThreadArena::Freed(std::size_t bytes) { return purge_.Freed(bytes); }
 
 ThreadArena::Scope::Scope(ThreadArena& arena)

@@ -23,7 +23,7 @@
 // (jemalloc's tcache) still serves small allocations; a Scope whose thread
 // freed many bytes flushes it, so that freed memory is not held per thread.
 //
-// Thread safety: Named, Bind and Scope may be used from any thread.
+// Thread safety: Named, Bind, Binding and Scope may be used from any thread.
 #ifndef KEEL_ALLOC_THREAD_ARENA_H_
 #define KEEL_ALLOC_THREAD_ARENA_H_
 
@@ -73,6 +73,22 @@ class ThreadArena {
 
   const Arena& arena() const { return arena_; }
   const ThreadArenaOptions& options() const { return options_; }
+
+  // Sends the calling thread's plain allocations here while it lives, then
+  // back to the arena the thread used before: for a call that allocates, on
+  // a thread of its own, what the bound threads will use (civetweb's start
+  // allocates every worker's connection state on the starting thread).
+  class Binding {
+   public:
+    explicit Binding(ThreadArena& arena);
+    ~Binding();
+    Binding(const Binding&) = delete;
+    Binding& operator=(const Binding&) = delete;
+
+   private:
+    unsigned previous_index_ = 0;
+    unsigned previous_bound_;
+  };
 
   // Binds the thread for a unit of work (a request) and, when it ends,
   // counts what the thread freed meanwhile (jemalloc's per-thread

@@ -63,6 +63,40 @@ TEST_CASE("a bound thread's plain allocations land in the named arena") {
   REQUIRE(CaptureArenaStats(arena.arena()).memory.allocated == before);
 }
 
+TEST_CASE("a Binding sends allocations to its arena, then back") {
+  ThreadArena& outer = ThreadArena::Named("thread_arena_test_binding_outer");
+  ThreadArena& inner = ThreadArena::Named("thread_arena_test_binding_inner");
+  constexpr size_t kBlock = 256 << 10;  // a large class: no thread cache
+  std::thread worker([&] {
+    outer.Bind();
+    const uint64_t outer_before =
+        CaptureArenaStats(outer.arena()).memory.allocated;
+    const uint64_t inner_before =
+        CaptureArenaStats(inner.arena()).memory.allocated;
+    std::vector<void*> bound, after;
+    bound.reserve(4);
+    after.reserve(4);
+    {
+      ThreadArena::Binding binding(inner);
+      AllocateInto(bound, kBlock, 4);
+    }
+    AllocateInto(after, kBlock, 4);
+    outer.Bind();  // still bound: no change
+    // Four blocks each; reading the statistics allocates a little more.
+    const uint64_t inner_grew =
+        CaptureArenaStats(inner.arena()).memory.allocated - inner_before;
+    const uint64_t outer_grew =
+        CaptureArenaStats(outer.arena()).memory.allocated - outer_before;
+    CHECK(inner_grew >= 4 * kBlock);
+    CHECK(inner_grew < 5 * kBlock);
+    CHECK(outer_grew >= 4 * kBlock);
+    CHECK(outer_grew < 5 * kBlock);
+    FreeBlocks(bound, kBlock);
+    FreeBlocks(after, kBlock);
+  });
+  worker.join();
+}
+
 TEST_CASE(
     "a Scope counts what its thread freed and purges past the "
     "threshold") {

@@ -24,10 +24,9 @@ using tools_internal::BearerMatches;
 using tools_internal::CheckFraming;
 using tools_internal::FindSocket;
 
-// One whole answer in one write (a streamed one as http_body_stream.h
-// says). `extra` holds header lines ("Name: v\r\n");
-// a HEAD answer has the headers GET would have and no body. Returns the
-// status sent.
+// One whole answer in one write (a streamed one as http_body_stream.h says).
+// `extra` holds header lines ("Name: v\r\n"); a HEAD answer has the headers
+// GET would have and no body. Returns the status sent.
 int Send(mg_connection* connection, const HttpResponse& response,
          bool head = false, absl::string_view extra = {}) {
   if (response.stream) {
@@ -269,7 +268,10 @@ absl::Status HttpServer::Start(const HttpServerOptions& options) {
   unsigned error_code = 0;
   mg_error_data error{&error_code, error_text, sizeof(error_text)};
   deadlines_ = std::make_unique<BodyDeadlines>();
-  context_ = mg_start2(&init, &error);
+  {  // civetweb allocates every worker's connection state on this thread
+    alloc::ThreadArena::Binding binding(RequestArena());
+    context_ = mg_start2(&init, &error);
+  }
   if (context_ == nullptr) {
     deadlines_.reset();
     return absl::UnavailableError(
