@@ -53,6 +53,14 @@ void ThreadArena::Bind() {
       error != 0) {
     alloc_internal::MallctlFailed("thread.arena", error);
   }
+  if (!options_.thread_cache) {
+    bool enabled = false;
+    if (int error = mallctl("thread.tcache.enabled", nullptr, nullptr, &enabled,
+                            sizeof(enabled));
+        error != 0) {
+      alloc_internal::MallctlFailed("thread.tcache.enabled", error);
+    }
+  }
   bound_index = index;
 }
 

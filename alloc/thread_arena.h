@@ -50,6 +50,11 @@ struct ThreadArenaOptions {
   // A Scope whose thread freed at least this many bytes flushes the
   // thread's cache on leaving.
   std::size_t flush_threshold = std::size_t{1} << 20;
+  // False: Bind turns the thread's cache off. Every thread's cache costs
+  // tens of KB of bins, mostly in jemalloc's first automatic arena; worth
+  // it for a few busy threads, not for hundreds of mostly idle ones whose
+  // caches would be flushed after each request anyway.
+  bool thread_cache = true;
 };
 
 class ThreadArena {
@@ -63,7 +68,8 @@ class ThreadArena {
   ThreadArena& operator=(const ThreadArena&) = delete;
 
   // Sends the calling thread's plain allocations here from now on (its
-  // earlier ones stay where they are). Cheap when already bound.
+  // earlier ones stay where they are), with its cache off unless
+  // thread_cache. Cheap when already bound.
   void Bind();
 
   // Counts `bytes` freed by a bound thread toward the next purge; purges

@@ -143,6 +143,24 @@ TEST_CASE("a Scope that freed past flush_threshold empties the thread cache") {
   worker.join();
 }
 
+TEST_CASE("a thread bound without thread_cache keeps no freed regions") {
+  ThreadArena& arena =
+      ThreadArena::Named("thread_arena_test_no_cache", {.thread_cache = false});
+  constexpr size_t kSmall = 1024;  // a cached class when a cache is on
+  std::thread worker([&] {
+    arena.Bind();
+    bool enabled = true;
+    size_t size = sizeof(enabled);
+    REQUIRE(mallctl("thread.tcache.enabled", &enabled, &size, nullptr, 0) == 0);
+    CHECK_FALSE(enabled);
+    const uint64_t before = CaptureArenaStats(arena.arena()).memory.allocated;
+    FreeBlocks(AllocateBlocks(kSmall, 256), kSmall);
+    // No Scope, no flush: the regions went straight back to the slabs.
+    CHECK(CaptureArenaStats(arena.arena()).memory.allocated <= before);
+  });
+  worker.join();
+}
+
 TEST_CASE("ThreadDeallocatedBytes counts the calling thread's frees") {
   const uint64_t before = ThreadDeallocatedBytes();
   FreeBlocks(AllocateBlocks(4096, 4), 4096);

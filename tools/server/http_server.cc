@@ -69,13 +69,12 @@ thread_local ConnectionState connection_state;
 // The arena of every worker thread's allocations: request bodies, what
 // handlers decode and answer, civetweb's own buffers. Decay returns freed
 // pages while writes keep coming; a purge after every purge_threshold bytes
-// freed, those left when they stop. civetweb keeps hundreds of workers, each
-// with its own thread cache, and an idle worker never empties its cache by
-// itself: a request that freed more than a lookup does (a scrape of
-// /metrics, a query, a write) flushes its worker's, else the cached regions
-// of every worker that ever served one add up to hundreds of MB.
+// freed, those left when they stop. civetweb keeps hundreds of workers: a
+// thread cache each would hold tens of KB of bins (in jemalloc's first
+// automatic arena) and, as an idle worker never empties its cache, regions
+// freed by every request it served. The workers run without one.
 alloc::ThreadArena& RequestArena() {
-  return alloc::ThreadArena::Named("http", {.flush_threshold = 64 << 10});
+  return alloc::ThreadArena::Named("http", {.thread_cache = false});
 }
 
 int ConnectionSocket(const mg_connection* connection) {
