@@ -27,8 +27,17 @@ struct Synthetic {
     int64_t min_time, max_time;
     uint32_t samples;
     std::string bytes;
+    uint8_t encoding = 1;  // 128: bytes are a frame number and offset
   };
   std::vector<Chunk> chunks;  // in (min time, series) order
+  // Version 2 writes the frames section (frames of version 1 are written
+  // too, as a faulty writer would).
+  uint32_t version = 1;
+  struct Frame {
+    uint32_t group_bytes;
+    std::string bytes;
+  };
+  std::vector<Frame> frames;
 };
 
 inline Synthetic MakeSynthetic(int series_count, int chunks_per_series) {
@@ -53,8 +62,12 @@ inline Synthetic MakeSynthetic(int series_count, int chunks_per_series) {
 inline void WriteSynthetic(const Synthetic& s, const std::string& path,
                            size_t block_payload) {
   SectionPlan strings(block_payload), series(block_payload),
-      chunks(block_payload);
+      frames(block_payload), chunks(block_payload);
   size_t largest = 0;
+  for (const auto& x : s.frames) {
+    frames.Add(kFrameRecordFixedBytes + x.bytes.size());
+    largest = std::max(largest, kFrameRecordFixedBytes + x.bytes.size());
+  }
   for (const auto& x : s.strings) strings.Add(4 + x.size());
   for (const auto& x : s.series) series.Add(4 + 8 * x.size());
   for (const auto& c : s.chunks) {
@@ -62,14 +75,16 @@ inline void WriteSynthetic(const Synthetic& s, const std::string& path,
     largest = std::max(largest, kChunkRecordFixedBytes + c.bytes.size());
   }
   Header h;
+  h.version = s.version;
   h.string_count = s.strings.size();
   h.series_count = s.series.size();
   h.chunk_count = s.chunks.size();
   h.file_bytes = kHeaderBytes + strings.bytes() + series.bytes() +
-                 chunks.bytes() + kBlockHeaderBytes + kFooterPayloadBytes;
+                 frames.bytes() + chunks.bytes() + kBlockHeaderBytes +
+                 kFooterPayloadBytes;
   h.largest_block_payload = static_cast<uint32_t>(
       std::max({strings.largest_payload(), series.largest_payload(),
-                chunks.largest_payload()}));
+                frames.largest_payload(), chunks.largest_payload()}));
   auto file = core::AtomicFile::Create(path, h.file_bytes);
   REQUIRE(file.ok());
   BlockWriter w(*file, block_payload, largest);
@@ -91,6 +106,15 @@ inline void WriteSynthetic(const Synthetic& s, const std::string& path,
       core::PutU32(p + 8 + 8 * i, x[i].second);
     }
   }
+  if (!s.frames.empty()) {
+    REQUIRE(w.StartSection(Section::kFrames).ok());
+    for (const auto& x : s.frames) {
+      uint8_t* p = w.AddRecord(kFrameRecordFixedBytes + x.bytes.size()).value();
+      core::PutU32(p, x.group_bytes);
+      core::PutU32(p + 4, static_cast<uint32_t>(x.bytes.size()));
+      std::memcpy(p + kFrameRecordFixedBytes, x.bytes.data(), x.bytes.size());
+    }
+  }
   REQUIRE(w.StartSection(Section::kChunks).ok());
   Footer f;
   for (size_t i = 0; i < s.chunks.size(); ++i) {
@@ -100,7 +124,7 @@ inline void WriteSynthetic(const Synthetic& s, const std::string& path,
     core::PutI64(p + 4, c.min_time);
     core::PutI64(p + 12, c.max_time);
     core::PutU32(p + 20, c.samples);
-    p[24] = 1;
+    p[24] = c.encoding;
     core::PutU32(p + 25, static_cast<uint32_t>(c.bytes.size()));
     std::memcpy(p + kChunkRecordFixedBytes, c.bytes.data(), c.bytes.size());
     f.sample_count += c.samples;
