@@ -1,6 +1,7 @@
 #include "core/series/internal/chunk_window.h"
 
 #include <algorithm>
+#include <bit>
 #include <cstring>
 #include <functional>
 
@@ -27,11 +28,10 @@ const uint8_t* ChunkWindow::PackLocked(std::span<const uint8_t> bytes) {
     return p;
   }
   if (blocks_.empty() || blocks_.back().bytes - block_used_ < bytes.size()) {
-    std::size_t size = blocks_.empty()
-                           ? kFirstBlock
-                           : std::min(kMaxBlock, blocks_.back().bytes * 2);
+    std::size_t size = NextBlock();
     // Only the bytes handed out are ever read, each after its copy.
     blocks_.push_back({memory_.AllocateUninitialized(size), size});
+    block_bytes_ += size;
     held_ += memory_.Held(size);
     block_used_ = 0;
   }
@@ -39,6 +39,14 @@ const uint8_t* ChunkWindow::PackLocked(std::span<const uint8_t> bytes) {
   std::memcpy(p, bytes.data(), bytes.size());
   block_used_ += bytes.size();
   return p;
+}
+
+std::size_t ChunkWindow::NextBlock() const {
+  if (blocks_.empty()) return kFirstBlock;
+  std::size_t last = blocks_.back().bytes;
+  if (last < kDoublingEnd) return last * 2;
+  // Powers of two: each is a large size class of its own.
+  return std::min(kMaxBlock, std::max(last, std::bit_floor(block_bytes_ / 8)));
 }
 
 bool ChunkWindow::Holds(const uint8_t* p) const {

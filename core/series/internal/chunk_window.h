@@ -1,10 +1,14 @@
 // ChunkWindow: the sealed chunks of one time window, packed Beringei-style:
-// exact chunk bytes bump-allocated in blocks (4 KiB doubling to 64 KiB), so
-// sealed chunks carry no size-class slack and dropping the window frees
-// whole blocks. Under SealedChunkLayout::kOwnBuffer it instead adopts each
-// chunk's own buffer. Windows are shared_ptr-owned: by the store while the
-// window is retained, and by every SeriesSet reading its chunks, so the last
-// owner frees the memory.
+// exact chunk bytes bump-allocated in blocks, so sealed chunks carry no
+// size-class slack and dropping the window frees whole blocks. Blocks double
+// from 4 KiB to 64 KiB, then are an eighth of the window's blocks so far, up
+// to 1 MiB: jemalloc pads every large allocation with a page (cache-oblivious
+// placement), which large blocks make small, while the last block's unused
+// tail stays within an eighth of a small window (docs/churn.md has the sizes
+// measured). Under
+// SealedChunkLayout::kOwnBuffer it instead adopts each chunk's own buffer.
+// Windows are shared_ptr-owned: by the store while the window is retained, and
+// by every SeriesSet reading its chunks, so the last owner frees the memory.
 //
 // Sealing (SeriesStoreImpl::SealWindows) replaces a window that takes no
 // more appends by a new one holding its chunks in the sealed encoding. The
@@ -35,7 +39,8 @@ namespace keel::core::core_internal {
 class ChunkWindow {
  public:
   static constexpr std::size_t kFirstBlock = 4u << 10;
-  static constexpr std::size_t kMaxBlock = 64u << 10;
+  static constexpr std::size_t kDoublingEnd = 64u << 10;
+  static constexpr std::size_t kMaxBlock = 1024u << 10;
 
   // REQUIRES: `memory` outlives the window.
   ChunkWindow(int64_t index, ChunkAllocator& memory);
@@ -112,6 +117,7 @@ class ChunkWindow {
 
   const uint8_t* PackLocked(std::span<const uint8_t> bytes)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  std::size_t NextBlock() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void AdoptLocked(uint8_t* buffer, std::size_t capacity)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     own_.push_back({buffer, capacity});
@@ -127,6 +133,7 @@ class ChunkWindow {
   bool sealed_ = false;
   Buffers blocks_ ABSL_GUARDED_BY(mu_);
   std::size_t block_used_ ABSL_GUARDED_BY(mu_) = 0;
+  std::size_t block_bytes_ ABSL_GUARDED_BY(mu_) = 0;  // all blocks
   Buffers own_ ABSL_GUARDED_BY(mu_);
 };
 
