@@ -43,11 +43,28 @@ class FrameCache {
   }
   ~FrameCache() { ZSTD_freeDCtx(context_); }
 
-  // The payload of `frame`, decompressed; null if it does not decompress.
-  const uint8_t* Get(const uint8_t* frame, uint64_t id, const uint8_t* packed,
-                     std::size_t packed_bytes, std::size_t raw_bytes) {
+  // Where each entry's sections lie in a frame's payload: found by one
+  // walk of the entry list when the frame is decompressed, so that opening
+  // the k-th entry does not walk the k before it again.
+  struct Sections {
+    uint32_t entry;  // offset in the frame
+    uint32_t ts_at;
+    uint32_t value_at;
+  };
+  struct Slot {
+    const uint8_t* frame = nullptr;
+    uint64_t id = 0;
+    std::vector<uint8_t> raw;
+    std::vector<Sections> sections;  // by entry offset
+  };
+
+  // The slot of `frame` with its payload decompressed and its entries'
+  // sections listed; null if it does not decompress.
+  const Slot* Get(const uint8_t* frame, uint64_t id, const uint8_t* packed,
+                  std::size_t packed_bytes, std::size_t raw_bytes,
+                  uint32_t ts_total, uint32_t payload_at) {
     for (Slot& slot : slots_) {
-      if (slot.frame == frame && slot.id == id) return slot.raw.data();
+      if (slot.frame == frame && slot.id == id) return &slot;
     }
     Slot& slot = slots_[next_++ % kSlots];
     slot.frame = nullptr;
@@ -55,17 +72,28 @@ class FrameCache {
     std::size_t got = ZSTD_decompressDCtx(context_, slot.raw.data(), raw_bytes,
                                           packed, packed_bytes);
     if (ZSTD_isError(got) || got != raw_bytes) return nullptr;
+    slot.sections.clear();
+    uint64_t ts_at = 0;
+    uint64_t value_at = ts_total;
+    for (const uint8_t* e = frame + kSealedFrameHeader;
+         e < frame + payload_at;) {
+      auto entry = static_cast<uint32_t>(e - frame);
+      e += 2;
+      ReadUvarint(e);
+      ReadUvarint(e);
+      uint64_t ts_bytes = ReadUvarint(e);
+      uint64_t value_bytes = ReadUvarint(e);
+      slot.sections.push_back({entry, static_cast<uint32_t>(ts_at),
+                               static_cast<uint32_t>(value_at)});
+      ts_at += ts_bytes;
+      value_at += value_bytes;
+    }
     slot.frame = frame;
     slot.id = id;
-    return slot.raw.data();
+    return &slot;
   }
 
  private:
-  struct Slot {
-    const uint8_t* frame = nullptr;
-    uint64_t id = 0;
-    std::vector<uint8_t> raw;
-  };
   ZSTD_DCtx* context_ = ZSTD_createDCtx();
   Slot slots_[kSlots];
   std::size_t next_ = 0;
@@ -177,32 +205,41 @@ absl::Status SealedDecoder::Open(const uint8_t* entry) {
   if (raw_bytes > kSealedMaxFrameRaw || ts_total > raw_bytes) {
     return bad("payload sizes");
   }
-  // The entry's sections: after those of the entries before it.
+  const uint64_t ts_bytes = ReadUvarint(p);
+  const uint64_t value_bytes = ReadUvarint(p);
+  // The entry's sections: after those of the entries before it, listed
+  // once per decompressed frame, or found by a walk of the list.
   uint64_t ts_at = 0;
   uint64_t value_at = ts_total;
-  uint64_t ts_bytes = 0;
-  uint64_t value_bytes = 0;
-  for (const uint8_t* e = frame + kSealedFrameHeader;;) {
-    const uint8_t* here = e;
-    e += 2;
-    ReadUvarint(e);
-    ReadUvarint(e);
-    ts_bytes = ReadUvarint(e);
-    value_bytes = ReadUvarint(e);
-    if (here == entry) break;
-    if (e >= frame + payload_at) return bad("entry list");
-    ts_at += ts_bytes;
-    value_at += value_bytes;
+  const uint8_t* raw;
+  if (flags & kFlagZstd) {
+    const FrameCache::Slot* slot =
+        Cache().Get(frame, id, frame + payload_at, packed_bytes, raw_bytes,
+                    ts_total, payload_at);
+    if (slot == nullptr) return bad("zstd payload");
+    auto at = static_cast<uint32_t>(back);
+    auto it = std::lower_bound(
+        slot->sections.begin(), slot->sections.end(), at,
+        [](const FrameCache::Sections& s, uint32_t o) { return s.entry < o; });
+    if (it == slot->sections.end() || it->entry != at) {
+      return bad("entry list");
+    }
+    ts_at = it->ts_at;
+    value_at = it->value_at;
+    raw = slot->raw.data();
+  } else {
+    for (const uint8_t* e = frame + kSealedFrameHeader; e != entry;) {
+      e += 2;
+      ReadUvarint(e);
+      ReadUvarint(e);
+      ts_at += ReadUvarint(e);
+      value_at += ReadUvarint(e);
+      if (e >= frame + payload_at) return bad("entry list");
+    }
+    raw = frame + payload_at;
   }
   if (ts_at + ts_bytes > ts_total || value_at + value_bytes > raw_bytes) {
     return bad("section sizes");
-  }
-  const uint8_t* raw;
-  if (flags & kFlagZstd) {
-    raw = Cache().Get(frame, id, frame + payload_at, packed_bytes, raw_bytes);
-    if (raw == nullptr) return bad("zstd payload");
-  } else {
-    raw = frame + payload_at;
   }
   // The padding only ever holds what a malformed section would over-read:
   // zeroed when the buffer grows, then left as it is.
