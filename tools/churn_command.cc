@@ -18,10 +18,10 @@
 // --turnover F replaces a fraction F of the series every simulated hour
 // (whole hosts: their series stop, as many new ones with new instance labels
 // start). Every simulated hour the store is defragmented (--defrag on, as
-// its background runner would in that hour) or only purged (--defrag off,
-// as jemalloc's decay would in that hour). Live bytes are the chunk bytes
-// plus the labels, index and series records live series need; each line
-// reports them apart, and RSS over them.
+// its background runner would in that hour) or not (--defrag off), and every
+// arena is purged, as jemalloc's decay would in that hour. Live bytes are the
+// chunk bytes plus the labels, index and series records live series need; each
+// line reports them apart, and RSS over them.
 #include <malloc.h>
 #include <unistd.h>
 
@@ -183,11 +183,11 @@ class Churn {
       if (!ref.ok()) return ref.status();
       refs_[slot] = *ref;
     }
-    if (config_.defrag) {
-      store_->Defragment();
-    } else {
-      alloc::Purge(store_->arena());
-    }
+    if (config_.defrag) store_->Defragment();
+    // Decay returns an active arena's dirty pages within seconds of real
+    // time, so within an hour: the store's, and those the snapshot write and
+    // the restore left in this thread's arena, which turnover keeps active.
+    alloc::PurgeAll();
     return absl::OkStatus();
   }
 
