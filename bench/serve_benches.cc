@@ -9,3 +9,6 @@ KEEL_FORWARDED_COMMAND("bench flood",
 KEEL_FORWARDED_COMMAND("bench forward",
                        "forward a queue of samples to a remote-write backend: "
                        "samples/s and CPU per sample (JSON)");
+KEEL_FORWARDED_COMMAND("bench serve-memory",
+                       "keel serve's and Prometheus' memory and write rate at "
+                       "N series remote-written (JSON)");
