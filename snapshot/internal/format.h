@@ -29,9 +29,9 @@ inline constexpr size_t kFooterPayloadBytes = 48;
 inline constexpr size_t kChunkRecordFixedBytes = 29;
 // A frame record: u32 group bytes, u32 frame bytes, then the frame.
 inline constexpr size_t kFrameRecordFixedBytes = 8;
-// A group of frames fills one buffer of a sealed window: at most the
-// store's window block, or one frame larger than that.
-inline constexpr uint32_t kMaxFrameGroupBytes = 64u << 10;
+// A group of frames fills one buffer of a sealed window: at most this (the
+// store's largest window block), or one frame larger than that.
+inline constexpr uint32_t kMaxFrameGroupBytes = 1u << 20;
 // A sealed chunk record's bytes: u32 frame number, u32 entry offset.
 inline constexpr size_t kSealedChunkBytes = 8;
 inline constexpr uint32_t kDefaultBlockPayload = 1 << 20;

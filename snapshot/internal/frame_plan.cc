@@ -44,9 +44,10 @@ FramePlan::FramePlan(const core::SeriesSet& cut,
     std::vector<Group> groups;
     for (std::size_t k = begin; k < end; ++k) {
       std::size_t size = found[k].frame.size();
-      auto fit = std::find_if(
-          groups.begin(), groups.end(),
-          [&](const Group& g) { return g.used + size <= kMaxFrameGroupBytes; });
+      auto fit =
+          std::find_if(groups.begin(), groups.end(), [&](const Group& g) {
+            return g.used + size <= core::core_internal::kSealedBufferBytes;
+          });
       if (fit == groups.end()) fit = groups.insert(groups.end(), Group());
       fit->used += size;
       fit->frames.push_back(found[k].frame);

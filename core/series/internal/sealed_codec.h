@@ -68,6 +68,11 @@ inline constexpr std::size_t kSealedFrameHeader = 35;
 inline constexpr std::size_t kSealedMaxFrameRaw = 64u << 10;
 inline constexpr std::size_t kSealedMaxEntries = 1024;
 inline constexpr std::size_t kSealedMaxSamples = 65535;
+// Sealing packs a window's frames into buffers of up to this many bytes (a
+// frame larger than that gets one of its own), and a snapshot restores them
+// into the same: small enough that rounding the last buffer of a window to
+// its size class costs little.
+inline constexpr std::size_t kSealedBufferBytes = 64u << 10;
 
 struct SealedEncodeOptions {
   int zstd_level = 6;  // 0: never compress

@@ -9,6 +9,14 @@
 #include "core/series/internal/series_restorer.h"
 
 namespace keel::core::core_internal {
+namespace {
+
+// The largest buffer of frames a restore allocates (snapshot format v2's
+// bound): sealing packs frames into window blocks no larger.
+constexpr std::size_t kMaxGroupBytes = 1u << 20;
+static_assert(ChunkWindow::kMaxBlock <= kMaxGroupBytes);
+
+}  // namespace
 
 absl::Status SeriesBulkRestore::AddFrame(std::span<const uint8_t> frame,
                                          uint32_t group_bytes) {
@@ -21,11 +29,11 @@ absl::Status SeriesBulkRestore::AddFrame(std::span<const uint8_t> frame,
           absl::StrCat("frame ", frames_.size(), " opens a group while ",
                        group_left_, " bytes of the one before are unfilled"));
     }
-    // A frame larger than a block has a buffer of its own (PackFrames).
-    if (group_bytes > ChunkWindow::kMaxBlock && group_bytes != frame.size()) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "frame ", frames_.size(), ": group of ", group_bytes,
-          " bytes, more than a window block (", ChunkWindow::kMaxBlock, ")"));
+    // A frame larger than the bound has a buffer of its own (PackFrames).
+    if (group_bytes > kMaxGroupBytes && group_bytes != frame.size()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("frame ", frames_.size(), ": group of ", group_bytes,
+                       " bytes, more than ", kMaxGroupBytes));
     }
     window_.reset();  // TakeBuffer takes the window's lock
     window_start_ = INT64_MAX;

@@ -96,7 +96,7 @@ struct Frame {
 };
 
 // Packs the frames into buffers of the window, first fit by decreasing
-// size into buffers of up to ChunkWindow::kMaxBlock: frames are independent,
+// size into buffers of up to kSealedBufferBytes: frames are independent,
 // so their order is free, and the buffers come out nearly full.
 void PackFrames(std::vector<Frame>& frames, ChunkWindow& window) {
   std::vector<uint32_t> order(frames.size());
@@ -112,7 +112,7 @@ void PackFrames(std::vector<Frame>& frames, ChunkWindow& window) {
   for (uint32_t k : order) {
     std::size_t size = frames[k].bytes.size();
     auto fit = std::find_if(bins.begin(), bins.end(), [&](const Bin& b) {
-      return b.used + size <= ChunkWindow::kMaxBlock;
+      return b.used + size <= kSealedBufferBytes;
     });
     if (fit == bins.end()) fit = bins.insert(bins.end(), Bin());
     fit->used += size;
