@@ -71,11 +71,14 @@ absl::Status SeriesStoreImpl::RestoreChunk(SeriesRef ref,
   if (absl::Status status = CheckRestoredChunk(ref, chunk); !status.ok()) {
     return status;
   }
-  Series* s = table_.Find(ref);
-  if (s == nullptr) return absl::NotFoundError(absl::StrCat("no series ", ref));
+  // Looked up under the stripe lock, as Append does: a dropped series'
+  // record may be another series' by then.
   Stripe& stripe = StripeOf(ref);
   StripeGuard lock(stripe.mu);
-  if (s->dead) return absl::NotFoundError(absl::StrCat("no series ", ref));
+  Series* s = table_.Find(ref);
+  if (s == nullptr || s->dead) {
+    return absl::NotFoundError(absl::StrCat("no series ", ref));
+  }
   if (s->head != nullptr) {
     return absl::FailedPreconditionError(absl::StrCat(
         "series ", ref, " has appended samples; restore into a new store"));

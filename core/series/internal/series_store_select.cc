@@ -63,9 +63,11 @@ SeriesSet SeriesStoreImpl::Select(std::span<const Matcher> matchers,
   std::vector<std::pair<std::size_t, std::size_t>> head_offsets;  // chunk, byte
   for (std::size_t i = 0; i < refs.size(); ++i) {
     if (!context.Work()) return set;
-    const Series& s = *table_.Find(refs[i]);
+    // The record is looked up under the stripe lock: retention may drop
+    // the series meanwhile and a new series take its record.
     const Stripe& stripe = StripeOf(refs[i]);
     StripeGuard lock(stripe.mu);
+    const Series& s = *table_.Find(refs[i]);
     if (s.dead) continue;
     std::size_t first = set.chunks_.size();
     // Sealed chunks are in time order and a chunk's times are read from its
