@@ -76,12 +76,13 @@ void CheckSurvivors(const SeriesStore& store) {
     uint32_t i = std::stoul(instance.substr(mid + 1, dot - mid - 1)) * 256 +
                  std::stoul(instance.substr(dot + 1));
     REQUIRE(e.labels == LabelsOf(i));
-    std::vector<Sample> samples = Read(set, e);
-    REQUIRE(samples.size() == kWindow / 10);
-    for (std::size_t k = 0; k < samples.size(); ++k) {
-      int64_t t = kWindow + static_cast<int64_t>(k) * 10;
-      REQUIRE(samples[k] == Sample{t, std::bit_cast<uint64_t>(Value(i, t))});
+    // One comparison a series: an assertion a sample is most of the run
+    // time of a sanitizer build.
+    std::vector<Sample> expected;
+    for (int64_t t = kWindow; t < 2 * kWindow; t += 10) {
+      expected.push_back(Sample{t, std::bit_cast<uint64_t>(Value(i, t))});
     }
+    REQUIRE(Read(set, e) == expected);
   }
 }
 
@@ -129,17 +130,26 @@ TEST_CASE("memory pressure without a runner runs a pass at once") {
 }
 
 TEST_CASE("the background runner defragments a fragmented store") {
+  // The runner may pass while the store fills (a slow build fills for
+  // long): the slack it must bring down is that of the same turnover in a
+  // store without a runner.
+  uint64_t fragmented_slack = 0;
+  {
+    SeriesStore reference(Options(/*background=*/false));
+    FillAndTurnOver(reference);
+    fragmented_slack = Slack(reference);
+  }
   SeriesStore store(Options(/*background=*/true));
   FillAndTurnOver(store);
-  uint64_t slack_before = Slack(store);
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-  while (store.defrag_stats().runs == 0 &&
+  while ((store.defrag_stats().runs == 0 ||
+          Slack(store) >= fragmented_slack / 2) &&
          std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   REQUIRE(store.defrag_stats().runs >= 1);
   REQUIRE(store.defrag_stats().moved_bytes > 0);
-  REQUIRE(Slack(store) < slack_before);
+  REQUIRE(Slack(store) < fragmented_slack / 2);
   CheckSurvivors(store);
 }
 
