@@ -16,6 +16,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "bench/chunk_window_flag.h"
 #include "core/query/engine.h"
 #include "core/query/parser.h"
 #include "core/series/series_store.h"
@@ -69,15 +70,8 @@ absl::StatusOr<double> TimeQuery(const query::Engine& engine,
 
 int RunSealedQueryBench(const SealedQueryBenchFlags& flags) {
   core::SeriesStoreOptions options;
-  absl::Duration window;
-  if (!absl::ParseDuration(flags.chunk_window, &window) ||
-      window < absl::Milliseconds(1)) {
-    return UsageError(kName, absl::InvalidArgumentError(absl::StrCat(
-                                 "--chunk-window ", flags.chunk_window,
-                                 " is not a duration such as 300s or 2h")));
-  }
-  options.chunk_window_ms = absl::ToInt64Milliseconds(window);
-  if (absl::Status s = core::SeriesStore::CheckOptions(options); !s.ok()) {
+  if (absl::Status s = ApplyChunkWindowFlag(flags.chunk_window, options);
+      !s.ok()) {
     return UsageError(kName, s);
   }
   core::SeriesStore xor_store(options);

@@ -31,6 +31,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/time/time.h"
 #include "alloc/stats.h"
+#include "bench/chunk_window_flag.h"
 #include "core/series/selector.h"
 #include "core/series/series_store.h"
 #include "core/series/series_text_format.h"
@@ -292,17 +293,8 @@ struct SeriesBenchFlags {
 int RunSeriesBench(const SeriesBenchFlags& flags) {
   constexpr char kName[] = "bench series";
   core::SeriesStoreOptions options;
-  if (!flags.chunk_window.empty()) {
-    absl::Duration window;
-    if (!absl::ParseDuration(flags.chunk_window, &window) ||
-        window < absl::Milliseconds(1)) {
-      return UsageError(kName, absl::InvalidArgumentError(absl::StrCat(
-                                   "--chunk-window ", flags.chunk_window,
-                                   " is not a duration such as 300s or 2h")));
-    }
-    options.chunk_window_ms = absl::ToInt64Milliseconds(window);
-  }
-  if (absl::Status s = core::SeriesStore::CheckOptions(options); !s.ok()) {
+  if (absl::Status s = ApplyChunkWindowFlag(flags.chunk_window, options);
+      !s.ok()) {
     return UsageError(kName, s);
   }
   core::SeriesStore store(options);
