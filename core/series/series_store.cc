@@ -79,7 +79,8 @@ AppendResult SeriesStore::Append(SeriesRef ref, int64_t t, double v) {
   return impl_->Append(ref, t, v);
 }
 
-absl::StatusOr<SeriesRef> SeriesStore::Find(Labels labels) const {
+absl::StatusOr<std::optional<SeriesRef>> SeriesStore::Find(
+    Labels labels) const {
   return impl_->Find(std::move(labels));
 }
 

@@ -47,6 +47,7 @@
 #include <cstdint>
 #include <limits>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string_view>
 #include <vector>
@@ -217,9 +218,10 @@ class SeriesStore {
   // ResourceExhausted, naming the limit, when a new series would pass
   // max_series.
   absl::StatusOr<SeriesRef> GetOrCreate(Labels labels);
-  // The series with these labels if it exists; never creates one. Errors:
-  // NotFound; InvalidArgument as GetOrCreate.
-  absl::StatusOr<SeriesRef> Find(Labels labels) const;
+  // The series with these labels, or nullopt if there is none; never
+  // creates one. Errors: InvalidArgument as GetOrCreate. (Absence is a
+  // value, not an error: remote write asks for every series it receives.)
+  absl::StatusOr<std::optional<SeriesRef>> Find(Labels labels) const;
 
   // The hot path. Never fails on data; see AppendResult.
   AppendResult Append(SeriesRef ref, int64_t t, double v);

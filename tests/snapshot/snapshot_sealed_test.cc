@@ -85,7 +85,8 @@ TEST_CASE("a v2 snapshot keeps sealed frames as they are, bit for bit") {
   // Appends go on after the restored sealed windows.
   auto ref = (*restored)->Find({{"__name__", "m"}, {"i", "3"}});
   REQUIRE(ref.ok());
-  CHECK((*restored)->Append(*ref, 1700000000000 + 400 * 1000, 1.5) ==
+  REQUIRE(ref->has_value());
+  CHECK((*restored)->Append(**ref, 1700000000000 + 400 * 1000, 1.5) ==
         core::AppendResult::kAppended);
   // A restored frame is the store's like a sealed one: snapshots again.
   std::string again = temp.File("again.snap");

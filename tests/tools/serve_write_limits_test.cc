@@ -102,7 +102,8 @@ ServeConfig Config(const TempDir& dir) {
 }
 
 bool Exists(core::SeriesStore& store, const std::string& name) {
-  return store.Find({{"__name__", name}}).ok();
+  auto found = store.Find({{"__name__", name}});
+  return found.ok() && found->has_value();
 }
 
 size_t Samples(core::SeriesStore& store, const std::string& name) {

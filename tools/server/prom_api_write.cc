@@ -186,8 +186,14 @@ void PromApi::WriteSeries(const prompb::TimeSeries& series,
     }
     return labels;
   };
-  absl::StatusOr<core::SeriesRef> ref = store_->Find(labels_as_written());
-  if (absl::IsNotFound(ref.status())) {
+  absl::StatusOr<std::optional<core::SeriesRef>> found =
+      store_->Find(labels_as_written());
+  absl::StatusOr<core::SeriesRef> ref;
+  if (!found.ok()) {
+    ref = found.status();
+  } else if (found->has_value()) {
+    ref = **found;
+  } else {
     if (tally.new_series >= write_limits_.max_new_series_per_request) {
       tally.Reject(WriteRejection::kNewSeriesLimit, kept, [&] {
         return absl::StrCat("more than ",
@@ -404,14 +410,15 @@ HttpResponse PromApi::Import(const HttpRequest& request) {
   // 2. Check every series' labels and the room for new ones.
   uint64_t new_series = 0;
   for (auto& p : pending) {
-    auto ref = store_->Find(p.labels);
-    if (ref.ok()) {
-      p.ref = *ref;
-    } else if (absl::IsNotFound(ref.status())) {
-      ++new_series;
-    } else {
+    auto found = store_->Find(p.labels);
+    if (!found.ok()) {
       return BadData(absl::StrCat("line ", p.first_line, ": ",
-                                  std::string(View(ref.status()))));
+                                  std::string(View(found.status()))));
+    }
+    if (found->has_value()) {
+      p.ref = **found;
+    } else {
+      ++new_series;
     }
   }
   const uint64_t max_series = store_->options().max_series;

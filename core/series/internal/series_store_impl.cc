@@ -100,7 +100,8 @@ absl::StatusOr<SeriesRef> SeriesStoreImpl::GetOrCreate(Labels labels,
   return ref;
 }
 
-absl::StatusOr<SeriesRef> SeriesStoreImpl::Find(Labels labels) const {
+absl::StatusOr<std::optional<SeriesRef>> SeriesStoreImpl::Find(
+    Labels labels) const {
   if (auto s = NormalizeLabels(labels, options_.label_limits); !s.ok()) {
     return s;
   }
@@ -108,10 +109,9 @@ absl::StatusOr<SeriesRef> SeriesStoreImpl::Find(Labels labels) const {
   pairs.reserve(labels.size());
   std::shared_lock lock(index_mu_);
   if (index_.FindPairs(labels, pairs)) {
-    if (auto ref = index_.FindSeries(pairs)) return *ref;
+    return index_.FindSeries(pairs);
   }
-  return absl::NotFoundError(
-      absl::StrCat("no series ", LabelsToString(labels)));
+  return std::nullopt;
 }
 
 AppendResult SeriesStoreImpl::Append(SeriesRef ref, int64_t t, double v) {

@@ -76,7 +76,7 @@ class SeriesStoreImpl {
   ~SeriesStoreImpl();
 
   absl::StatusOr<SeriesRef> GetOrCreate(Labels labels, bool must_be_new);
-  absl::StatusOr<SeriesRef> Find(Labels labels) const;
+  absl::StatusOr<std::optional<SeriesRef>> Find(Labels labels) const;
   // Counts a sample refused before its series was looked up.
   void CountTooOld() {
     too_old_unseen_.fetch_add(1, std::memory_order_relaxed);

@@ -211,8 +211,7 @@ TEST_CASE("a sample too old for retention creates no series") {
   SeriesStoreStats s = store.Stats();
   REQUIRE(s.series == 1);
   REQUIRE(s.too_old == 1);
-  REQUIRE(absl::IsNotFound(
-      store.Find({{"__name__", "m"}, {"i", "late"}}).status()));
+  REQUIRE(*store.Find({{"__name__", "m"}, {"i", "late"}}) == std::nullopt);
   REQUIRE(store.Select(Sel(R"({i="late"})"), kNone, kAll).series().empty());
 }
 
