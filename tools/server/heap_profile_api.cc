@@ -142,7 +142,7 @@ HttpResponse HeapProfileApi::Take(const HttpRequest& request) {
           "without profiling (config.prof)");
   }
   {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard lock(mu_);
     if (cancelled_) return HttpResponse::Error(503, "the server is stopping");
     if (busy_) {
       return HttpResponse::Error(409, "another heap profile is being taken");
@@ -154,7 +154,7 @@ HttpResponse HeapProfileApi::Take(const HttpRequest& request) {
   absl::StatusOr<std::string> dump =
       sampled.ok() ? Dump() : absl::StatusOr<std::string>(sampled);
   {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard lock(mu_);
     busy_ = false;
   }
   if (!dump.ok()) {
@@ -189,10 +189,11 @@ absl::Status HeapProfileApi::SampleWindow(const HttpRequest& request,
   while (absl::Now() < end) {
     bool cancelled;
     {
-      absl::MutexLock lock(&mu_);
-      cancelled =
-          mu_.AwaitWithDeadline(absl::Condition(&cancelled_),
-                                std::min(end, absl::Now() + kClientPoll));
+      std::unique_lock lock(mu_);
+      cancelled = cancel_cv_.wait_for(
+          lock,
+          absl::ToChronoNanoseconds(std::min(end - absl::Now(), kClientPoll)),
+          [this] { return cancelled_; });
     }
     if (cancelled) {
       outcome = absl::UnavailableError(
@@ -213,8 +214,11 @@ absl::Status HeapProfileApi::SampleWindow(const HttpRequest& request,
 }
 
 void HeapProfileApi::Cancel() {
-  absl::MutexLock lock(&mu_);
-  cancelled_ = true;
+  {
+    std::lock_guard lock(mu_);
+    cancelled_ = true;
+  }
+  cancel_cv_.notify_all();
 }
 
 std::vector<prometheus::MetricFamily> HeapProfileApi::Collect() const {

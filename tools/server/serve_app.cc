@@ -196,8 +196,12 @@ void ServeApp::Background() {
     absl::Time deadline =
         snapshots_ ? std::min(next_snapshot, next_retention) : next_retention;
     {
-      absl::MutexLock lock(&mu_);
-      if (mu_.AwaitWithDeadline(absl::Condition(&stopping_), deadline)) return;
+      std::unique_lock lock(mu_);
+      if (stop_cv_.wait_for(lock,
+                            absl::ToChronoNanoseconds(deadline - absl::Now()),
+                            [this] { return stopping_; })) {
+        return;
+      }
     }
     absl::Time now = absl::Now();
     if (now >= next_retention) {
@@ -221,7 +225,7 @@ void ServeApp::Background() {
       // sealing cannot hold up Stop for more than one stripe's encoding.
       absl::Time seal_start = absl::Now();
       std::size_t sealed = store_->SealWindows(absl::ToUnixMillis(now), [this] {
-        absl::MutexLock lock(&mu_);
+        std::lock_guard lock(mu_);
         return stopping_;
       });
       if (sealed > 0) {
@@ -268,9 +272,10 @@ absl::Status ServeApp::Stop() {
   if (self_scrape_) self_scrape_->Stop();  // an import is a write, as below
   http_.Stop();  // waits for running handlers: no write lands after the cut
   {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard lock(mu_);
     stopping_ = true;
   }
+  stop_cv_.notify_all();
   if (background_.joinable()) background_.join();
   if (forwarder_) forwarder_->Stop();  // the queue keeps what is unsent
   // Nothing to snapshot unless Load restored the store and served.

@@ -28,11 +28,13 @@
 #define KEEL_TOOLS_SERVER_SERVE_APP_H_
 
 #include <atomic>
+#include <condition_variable>
 #include <memory>
+#include <mutex>
 #include <thread>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
 #include "alloc/memory_budget.h"
 #include "core/series/series_store.h"
 #include "diagnostics/snapshot_collector.h"
@@ -118,7 +120,9 @@ class ServeApp {
   std::unique_ptr<SelfScrape> self_scrape_;
   std::thread background_;
 
-  absl::Mutex mu_;
+  // std::mutex rather than absl::Mutex: ThreadSanitizer sees through it.
+  std::mutex mu_;
+  std::condition_variable stop_cv_;  // notified when stopping_ is set
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   bool stopped_ = false;
   // Set once Load has restored the store and opened everything.
