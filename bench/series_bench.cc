@@ -37,6 +37,7 @@
 #include "core/series/series_text_format.h"
 #include "tools/command.h"
 #include "tools/json.h"
+#include "tools/series_json.h"
 
 namespace keel::tools {
 namespace {
@@ -234,39 +235,17 @@ absl::StatusOr<Ingest> IngestGenerated(core::SeriesStore& store,
 
 absl::StatusOr<Ingest> IngestFile(core::SeriesStore& store,
                                   const std::string& path) {
+  // Series are created while reading, so that the appends alone are timed.
   std::vector<core::RefSample> samples;
-  FILE* file = std::fopen(path.c_str(), "rb");
-  if (file == nullptr) {
-    return absl::NotFoundError(absl::StrCat(path, ": cannot open"));
-  }
-  char* buf = nullptr;
-  std::size_t cap = 0;
-  ssize_t len;
-  uint64_t line = 0;
-  core::TextSample parsed;
-  absl::Status status;
-  while ((len = getline(&buf, &cap, file)) >= 0) {
-    ++line;
-    std::string_view text(buf, static_cast<std::size_t>(len));
-    if (!text.empty() && text.back() == '\n') text.remove_suffix(1);
-    auto ok = core::ParseSampleLine(text, parsed);
-    if (ok.ok() && *ok) {
-      auto ref = store.GetOrCreate(parsed.labels);
-      if (ref.ok()) {
-        samples.push_back({*ref, parsed.t, parsed.v});
-        continue;
-      }
-      ok = ref.status();
-    }
-    if (!ok.ok()) {
-      status = absl::InvalidArgumentError(
-          absl::StrCat(path, ":", line, ": ", ok.status().message()));
-      break;
-    }
-  }
-  std::free(buf);
-  std::fclose(file);
-  if (!status.ok()) return status;
+  absl::StatusOr<uint64_t> lines = core::ForEachSampleInFile(
+      path, [&](core::TextSample& sample) -> absl::Status {
+        absl::StatusOr<core::SeriesRef> ref =
+            store.GetOrCreate(std::move(sample.labels));
+        if (!ref.ok()) return ref.status();
+        samples.push_back({*ref, sample.t, sample.v});
+        return absl::OkStatus();
+      });
+  if (!lines.ok()) return lines.status();
   Ingest out;
   Timer timer;
   out.samples = store.AppendBatch(samples);
@@ -395,17 +374,6 @@ int RunSeriesBench(const SeriesBenchFlags& flags) {
            stats.live_bytes == 0 ? 0.0
                                  : static_cast<double>(stats.chunk_bytes) /
                                        static_cast<double>(stats.live_bytes))
-      .Add("head_bytes_per_sample",
-           stats.samples == sealed_stats.samples
-               ? 0.0
-               : static_cast<double>(stats.chunk_bytes - sealed_stats.bytes) /
-                     static_cast<double>(stats.samples - sealed_stats.samples))
-      .Add("sealed_bytes_per_sample",
-           sealed_stats.samples == 0
-               ? 0.0
-               : static_cast<double>(sealed_stats.bytes) /
-                     static_cast<double>(sealed_stats.samples))
-      .Add("sealed_samples", sealed_stats.samples)
       .Add("sealed_windows", sealed_stats.windows)
       .Add("bytes_per_sample_before_sealing",
            before.samples == 0 ? 0.0
@@ -427,6 +395,7 @@ int RunSeriesBench(const SeriesBenchFlags& flags) {
            static_cast<double>(decoded) / decode_seconds)
       .Add("select_seconds", select_seconds)
       .Add("rss_bytes", alloc::ProcessRssBytes());
+  AddHeadAndSealedBytes(stats, sealed_stats, out);
   std::printf("%s\n", out.str().c_str());
   std::fprintf(stderr,
                "keel bench series: %llu chunks in %llu windows, %llu series "

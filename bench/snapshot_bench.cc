@@ -113,39 +113,6 @@ absl::Status Fill(core::SeriesStore& store, uint32_t series,
   return absl::OkStatus();
 }
 
-// Appends the samples of a file in the import format (keel series import,
-// `keel bench series --input`): a real capture instead of the templates.
-absl::Status Ingest(core::SeriesStore& store, const std::string& path) {
-  std::FILE* file = std::fopen(path.c_str(), "rb");
-  if (file == nullptr) {
-    return absl::NotFoundError(absl::StrCat(path, ": cannot open"));
-  }
-  char* buf = nullptr;
-  std::size_t cap = 0;
-  ssize_t len;
-  uint64_t line = 0;
-  core::TextSample parsed;
-  absl::Status status;
-  while (status.ok() && (len = getline(&buf, &cap, file)) >= 0) {
-    ++line;
-    std::string_view text(buf, static_cast<std::size_t>(len));
-    if (!text.empty() && text.back() == '\n') text.remove_suffix(1);
-    absl::StatusOr<bool> ok = core::ParseSampleLine(text, parsed);
-    if (ok.ok() && *ok) {
-      absl::StatusOr<core::AppendResult> r =
-          store.Append(parsed.labels, parsed.t, parsed.v);
-      if (!r.ok()) ok = r.status();
-    }
-    if (!ok.ok()) {
-      status = absl::InvalidArgumentError(
-          absl::StrCat(path, ":", line, ": ", ok.status().message()));
-    }
-  }
-  std::free(buf);
-  std::fclose(file);
-  return status;
-}
-
 // One snapshot written, verified and restored (a v1 restore of sealed
 // windows then sealed again, as keel serve's next pass would), each the
 // fastest of kRepeats: other processes share the machine.
@@ -223,7 +190,7 @@ int RunSnapshotBench(const SnapshotBenchFlags& flags) {
   auto store = std::make_unique<core::SeriesStore>(options);
   absl::Status filled =
       !flags.input.empty()
-          ? Ingest(*store, flags.input)
+          ? core::ImportTextFile(flags.input, *store).status()
           : Fill(*store, static_cast<uint32_t>(flags.series),
                  static_cast<uint32_t>(flags.chunks_per_series));
   if (!filled.ok()) return Fail(kName, filled, 1);

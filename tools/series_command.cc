@@ -18,6 +18,7 @@
 #include "snapshot/writer.h"
 #include "tools/command.h"
 #include "tools/json.h"
+#include "tools/series_json.h"
 
 namespace keel::tools {
 namespace {
@@ -52,18 +53,8 @@ int RunSeriesImport(const SeriesImportFlags& flags) {
       .Add("samples", stats.samples)
       .Add("chunks", stats.chunks)
       .Add("encoded_bytes", stats.live_bytes)
-      .Add("chunk_bytes", stats.chunk_bytes)
-      .Add("sealed_samples", sealed.samples)
-      .Add("sealed_bytes", sealed.bytes)
-      .Add("head_bytes_per_sample",
-           stats.samples == sealed.samples
-               ? 0.0
-               : static_cast<double>(stats.chunk_bytes - sealed.bytes) /
-                     static_cast<double>(stats.samples - sealed.samples))
-      .Add("sealed_bytes_per_sample",
-           sealed.samples == 0 ? 0.0
-                               : static_cast<double>(sealed.bytes) /
-                                     static_cast<double>(sealed.samples));
+      .Add("chunk_bytes", stats.chunk_bytes);
+  AddHeadAndSealedBytes(stats, sealed, out);
   if (stats.samples > 0) {
     out.Add("min_time", stats.min_time).Add("max_time", stats.max_time);
   }

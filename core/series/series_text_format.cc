@@ -130,54 +130,64 @@ std::string FormatSampleLine(const Labels& labels, int64_t t, double v) {
   return absl::StrCat(LabelsToString(labels), " ", value, " ", t);
 }
 
-absl::StatusOr<ImportSummary> ImportTextFile(const std::string& path,
-                                             SeriesStore& store) {
+absl::StatusOr<uint64_t> ForEachSampleInFile(
+    const std::string& path, absl::FunctionRef<absl::Status(TextSample&)> fn) {
   auto reader = LineReader::Open(path);
   if (!reader.ok()) return reader.status();
-  ImportSummary summary;
-  uint64_t series_before = store.Stats().series;
   TextSample sample;
   std::string_view line;
   while (reader->Next(&line)) {
-    summary.lines = static_cast<uint64_t>(reader->line_number());
-    auto parsed = ParseSampleLine(line, sample);
-    if (!parsed.ok()) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          path, ":", summary.lines, ": ", parsed.status().message()));
-    }
-    if (!*parsed) continue;
-    ++summary.samples;
-    auto result = store.Append(std::move(sample.labels), sample.t, sample.v);
-    if (!result.ok()) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          path, ":", summary.lines, ": ", result.status().message()));
-    }
-    switch (*result) {
-      case AppendResult::kAppended:
-        ++summary.appended;
-        summary.min_time = std::min(summary.min_time, sample.t);
-        summary.max_time = std::max(summary.max_time, sample.t);
-        break;
-      case AppendResult::kDuplicate:
-        ++summary.duplicates;
-        break;
-      case AppendResult::kOutOfOrder:
-        ++summary.out_of_order;
-        break;
-      case AppendResult::kConflict:
-        ++summary.conflicts;
-        break;
-      case AppendResult::kTooOld:
-        ++summary.too_old;
-        break;
-      case AppendResult::kUnknownSeries:
-        return absl::InternalError(absl::StrCat(
-            path, ":", summary.lines, ": series vanished during the append"));
+    absl::StatusOr<bool> parsed = ParseSampleLine(line, sample);
+    absl::Status status = !parsed.ok() ? parsed.status()
+                          : *parsed    ? fn(sample)
+                                       : absl::OkStatus();
+    if (!status.ok()) {
+      return absl::Status(status.code(),
+                          absl::StrCat(path, ":", reader->line_number(), ": ",
+                                       status.message()));
     }
   }
   // A read error, a line over the limit or no memory: the input was not
   // read to its end, and nothing may pass it off as whole.
   if (!reader->status().ok()) return reader->status();
+  return static_cast<uint64_t>(reader->line_number());
+}
+
+absl::StatusOr<ImportSummary> ImportTextFile(const std::string& path,
+                                             SeriesStore& store) {
+  ImportSummary summary;
+  const uint64_t series_before = store.Stats().series;
+  absl::StatusOr<uint64_t> lines =
+      ForEachSampleInFile(path, [&](TextSample& sample) -> absl::Status {
+        ++summary.samples;
+        const int64_t t = sample.t;
+        auto result = store.Append(std::move(sample.labels), t, sample.v);
+        if (!result.ok()) return result.status();
+        switch (*result) {
+          case AppendResult::kAppended:
+            ++summary.appended;
+            summary.min_time = std::min(summary.min_time, t);
+            summary.max_time = std::max(summary.max_time, t);
+            break;
+          case AppendResult::kDuplicate:
+            ++summary.duplicates;
+            break;
+          case AppendResult::kOutOfOrder:
+            ++summary.out_of_order;
+            break;
+          case AppendResult::kConflict:
+            ++summary.conflicts;
+            break;
+          case AppendResult::kTooOld:
+            ++summary.too_old;
+            break;
+          case AppendResult::kUnknownSeries:
+            return absl::InternalError("series vanished during the append");
+        }
+        return absl::OkStatus();
+      });
+  if (!lines.ok()) return lines.status();
+  summary.lines = *lines;
   summary.new_series = store.Stats().series - series_before;
   return summary;
 }

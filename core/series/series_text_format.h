@@ -22,6 +22,7 @@
 #include <string>
 #include <string_view>
 
+#include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "core/series/labels.h"
@@ -45,6 +46,15 @@ absl::StatusOr<bool> ParseSampleLine(std::string_view line, TextSample& out);
 // every NaN prints as NaN).
 std::string FormatSampleLine(const Labels& labels, int64_t t, double v);
 
+// Calls `fn` with every sample of the file in order (plain or gzip, a pipe
+// such as /dev/stdin included; read by LineReader, so lines are limited to
+// LineReader::kMaxLineBytes; comment and empty lines skipped); `fn` may move
+// from the sample. Returns the number of lines read. Stops at the first bad
+// line, a line over the limit, a read error or an error from `fn`, and
+// returns it as "<path>:<line>: <what>", with the error's code.
+absl::StatusOr<uint64_t> ForEachSampleInFile(
+    const std::string& path, absl::FunctionRef<absl::Status(TextSample&)> fn);
+
 struct ImportSummary {
   uint64_t lines = 0;
   uint64_t samples = 0;  // lines holding a sample
@@ -58,12 +68,11 @@ struct ImportSummary {
   int64_t max_time = std::numeric_limits<int64_t>::min();
 };
 
-// Appends every sample of the file (plain or gzip, a pipe such as
-// /dev/stdin included; read by LineReader, so lines are limited to
-// LineReader::kMaxLineBytes) to `store`. Stops at the first bad line, a
-// line over the limit or a read error: the error reads "<path>:<line>:
-// <what>"; samples before it stay appended, so a caller that writes the
-// store out must not do so on an error.
+// Appends every sample of the file (read as ForEachSampleInFile reads it) to
+// `store`. Stops at the first bad line, a line over the limit, a read error
+// or a series the store refuses: the error reads "<path>:<line>: <what>";
+// samples before it stay appended, so a caller that writes the store out
+// must not do so on an error.
 absl::StatusOr<ImportSummary> ImportTextFile(const std::string& path,
                                              SeriesStore& store);
 

@@ -6,6 +6,7 @@
 #include <limits>
 #include <random>
 #include <string>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "core/io/line_reader.h"
@@ -140,6 +141,36 @@ TEST_CASE("ImportTextFile reads gzip") {
   auto s = ImportTextFile(dir.Write("a.txt.gz", gz), store);
   REQUIRE(s.ok());
   CHECK(s->appended == 1);
+}
+
+TEST_CASE(
+    "ForEachSampleInFile skips comments and names the line of an error from "
+    "its callback") {
+  testing::TempDir dir("series_text_format_test");
+  std::string path = dir.Write("a.txt",
+                               "# HELP\n"
+                               "up{job=\"a\"} 1 1700000000000\n"
+                               "\n"
+                               "up{job=\"b\"} 2 1700000000000\n"
+                               "up{job=\"c\"} 3 1700000000000\n");
+  std::vector<double> values;
+  auto lines = ForEachSampleInFile(path, [&](TextSample& s) {
+    values.push_back(s.v);
+    return absl::OkStatus();
+  });
+  REQUIRE(lines.ok());
+  CHECK(*lines == 5);
+  CHECK(values == std::vector<double>{1, 2, 3});
+
+  values.clear();
+  auto stopped = ForEachSampleInFile(path, [&](TextSample& s) {
+    values.push_back(s.v);
+    return s.v == 2 ? absl::ResourceExhaustedError("full") : absl::OkStatus();
+  });
+  REQUIRE_FALSE(stopped.ok());
+  CHECK(stopped.status().code() == absl::StatusCode::kResourceExhausted);
+  CHECK(stopped.status().message() == absl::StrCat(path, ":4: full"));
+  CHECK(values == std::vector<double>{1, 2});
 }
 
 }  // namespace
