@@ -167,17 +167,6 @@ BatchFn Pick(int value_mode, bool divide) {
   }
 }
 
-// Reads a uvarint from [p, end); false if it does not end inside.
-bool ReadBounded(const uint8_t*& p, const uint8_t* end, uint64_t& x) {
-  x = 0;
-  for (unsigned shift = 0; p < end && shift < 64; shift += 7) {
-    uint8_t b = *p++;
-    x |= uint64_t{b & 0x7fu} << shift;
-    if (b < 0x80) return true;
-  }
-  return false;
-}
-
 }  // namespace
 
 absl::Status SealedDecoder::Open(const uint8_t* entry) {
@@ -254,8 +243,8 @@ absl::Status SealedDecoder::Open(const uint8_t* entry) {
   val_ = ts_end_;
   val_end_ = val_ + value_bytes;
   uint64_t x;
-  if (count_ == 0 || !ReadBounded(ts_, ts_end_, interval_) || ts_ >= ts_end_ ||
-      *ts_ > 3) {
+  if (count_ == 0 || !ReadUvarintIn(ts_, ts_end_, interval_) ||
+      ts_ >= ts_end_ || *ts_ > 3) {
     return bad("timestamp section header");
   }
   ts_mode_ = *ts_++;
@@ -267,28 +256,28 @@ absl::Status SealedDecoder::Open(const uint8_t* entry) {
   value_mode_ = *val_++;
   exponent_ = 0;
   if (value_mode_ != 2) {
-    if (!ReadBounded(val_, val_end_, x)) return bad("value exponent");
+    if (!ReadUvarintIn(val_, val_end_, x)) return bad("value exponent");
     auto e = static_cast<int64_t>(UnZigZag(x));
     if (e < -kMaxExponent || e > kMaxExponent) return bad("value exponent");
     exponent_ = static_cast<int>(e);
   }
-  if (!ReadBounded(val_, val_end_, x) || x > count_) return bad("exceptions");
+  if (!ReadUvarintIn(val_, val_end_, x) || x > count_) return bad("exceptions");
   exceptions_left_ = static_cast<uint32_t>(x);
   exc_ = val_;
   for (uint64_t k = 0; k < exceptions_left_; ++k) {
     uint64_t gap;
-    if (!ReadBounded(val_, val_end_, gap) || val_end_ - val_ < 8) {
+    if (!ReadUvarintIn(val_, val_end_, gap) || val_end_ - val_ < 8) {
       return bad("exceptions");
     }
     val_ += 8;
   }
   exc_end_ = val_;
   next_exception_ = 0;
-  if (exceptions_left_ > 0) ReadBounded(exc_, exc_end_, next_exception_);
+  if (exceptions_left_ > 0) ReadUvarintIn(exc_, exc_end_, next_exception_);
   m_ = 0;
   m_delta_ = 0;
   if (value_mode_ == 3) {
-    if (!ReadBounded(val_, val_end_, x)) return bad("value");
+    if (!ReadUvarintIn(val_, val_end_, x)) return bad("value");
     double v = static_cast<double>(static_cast<int64_t>(UnZigZag(x)));
     v = exponent_ < 0 ? v / kPow10[-exponent_] : v * kPow10[exponent_];
     m_ = std::bit_cast<uint64_t>(v);
@@ -325,7 +314,7 @@ std::size_t SealedDecoder::Decode(int64_t* t, uint64_t* bits, std::size_t max) {
       exc_ += 8;
       if (--exceptions_left_ > 0) {
         uint64_t gap;
-        if (!ReadBounded(exc_, exc_end_, gap) || gap == 0) {
+        if (!ReadUvarintIn(exc_, exc_end_, gap) || gap == 0) {
           Fail("exception list");
           return done;
         }

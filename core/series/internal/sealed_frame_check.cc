@@ -14,17 +14,6 @@
 namespace keel::core::core_internal {
 namespace {
 
-// Reads a uvarint from [p, end); false if it does not end inside.
-bool ReadIn(const uint8_t*& p, const uint8_t* end, uint64_t& x) {
-  x = 0;
-  for (unsigned shift = 0; p < end && shift < 64; shift += 7) {
-    uint8_t b = *p++;
-    x |= uint64_t{b & 0x7fu} << shift;
-    if (b < 0x80) return true;
-  }
-  return false;
-}
-
 absl::Status Bad(const std::string& what) {
   return absl::DataLossError(absl::StrCat("sealed frame: ", what));
 }
@@ -81,8 +70,9 @@ absl::Status CheckSealedFrame(std::span<uint8_t> frame,
     if (end - p < 2) return Bad(absl::StrCat("entry ", k, " past the list"));
     uint32_t count = uint32_t{p[0]} << 8 | p[1];
     p += 2;
-    if (!ReadIn(p, end, back) || !ReadIn(p, end, t0) ||
-        !ReadIn(p, end, ts_bytes) || !ReadIn(p, end, value_bytes)) {
+    if (!ReadUvarintIn(p, end, back) || !ReadUvarintIn(p, end, t0) ||
+        !ReadUvarintIn(p, end, ts_bytes) ||
+        !ReadUvarintIn(p, end, value_bytes)) {
       return Bad(absl::StrCat("entry ", k, " past the list"));
     }
     if (count == 0 || back != offset) {
