@@ -70,8 +70,7 @@ inline constexpr std::size_t kSealedMaxEntries = 1024;
 inline constexpr std::size_t kSealedMaxSamples = 65535;
 // Sealing packs a window's frames into buffers of up to this many bytes (a
 // frame larger than that gets one of its own), and a snapshot restores them
-// into the same: small enough that rounding the last buffer of a window to
-// its size class costs little.
+// into the same.
 inline constexpr std::size_t kSealedBufferBytes = 64u << 10;
 
 struct SealedEncodeOptions {
@@ -123,6 +122,14 @@ int64_t SealedMinTime(const uint8_t* entry);
 
 // The whole frame an entry lies in. REQUIRES: as SealedMinTime.
 std::span<const uint8_t> SealedFrameOf(const uint8_t* entry);
+
+// Groups a window's frames, of `sizes` bytes, into buffers of up to
+// kSealedBufferBytes (a larger frame gets one of its own) whose jemalloc
+// size classes add up to little. Returns each frame's buffer, numbered from
+// 0 with none empty. The grouping depends only on the sizes, not on their
+// order, so that a snapshot (snapshot/internal/frame_plan.cc) groups the
+// frames of a window as sealing did.
+std::vector<uint32_t> PackSealedFrames(std::span<const std::size_t> sizes);
 
 // Gives a frame a new process-unique id. A copied frame needs one: the
 // decode cache knows frames by address and id, and ids from another process
