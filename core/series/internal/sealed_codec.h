@@ -55,6 +55,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <vector>
 
@@ -159,8 +160,10 @@ absl::Status CheckSealedFrame(std::span<uint8_t> frame,
 // fewest decimals. Exposed for tests and measurements.
 bool ToDecimal(uint64_t bits, int64_t& mantissa, int& exponent);
 
-// Decodes one entry a buffer at a time. Keeps the entry's sections in a
-// buffer of its own, reused across Open calls.
+// Decodes one entry a buffer at a time. Reads a compressed frame's
+// sections where the thread's decode cache decompressed them, holding that
+// buffer until the next Open; copies a stored frame's into a buffer of its
+// own, reused across Open calls.
 class SealedDecoder {
  public:
   // REQUIRES: as SealedMinTime. DataLoss naming the field when the frame's
@@ -175,6 +178,9 @@ class SealedDecoder {
  private:
   void Fail(const char* what);
 
+  // The payload of the frame being read (when decompressed, as the decode
+  // cache holds it), or a copy of its sections.
+  std::shared_ptr<const uint8_t[]> payload_;
   std::vector<uint8_t> body_;
   const uint8_t* ts_ = nullptr;  // next byte of each section
   const uint8_t* ts_end_ = nullptr;
