@@ -32,31 +32,31 @@ FramePlan::FramePlan(const core::SeriesSet& cut,
                      return std::make_tuple(a.window, b.frame.size()) <
                             std::make_tuple(b.window, a.frame.size());
                    });
-  struct Group {
-    std::size_t used = 0;
-    std::vector<std::span<const uint8_t>> frames;
-  };
   for (std::size_t begin = 0; begin < found.size();) {
     std::size_t end = begin;
     while (end < found.size() && found[end].window == found[begin].window) {
       ++end;
     }
-    std::vector<Group> groups;
+    // The buffers sealing packed the window's frames into.
+    std::vector<std::size_t> sizes;
     for (std::size_t k = begin; k < end; ++k) {
-      std::size_t size = found[k].frame.size();
-      auto fit =
-          std::find_if(groups.begin(), groups.end(), [&](const Group& g) {
-            return g.used + size <= core::core_internal::kSealedBufferBytes;
-          });
-      if (fit == groups.end()) fit = groups.insert(groups.end(), Group());
-      fit->used += size;
-      fit->frames.push_back(found[k].frame);
+      sizes.push_back(found[k].frame.size());
     }
-    for (const Group& g : groups) {
-      for (std::size_t k = 0; k < g.frames.size(); ++k) {
-        number_[g.frames[k].data()] = static_cast<uint32_t>(frames_.size());
-        frames_.push_back(g.frames[k]);
-        group_bytes_.push_back(k == 0 ? static_cast<uint32_t>(g.used) : 0);
+    std::vector<uint32_t> in = core::core_internal::PackSealedFrames(sizes);
+    std::vector<std::size_t> used;
+    for (std::size_t k = 0; k < in.size(); ++k) {
+      if (in[k] >= used.size()) used.resize(in[k] + 1, 0);
+      used[in[k]] += sizes[k];
+    }
+    for (uint32_t b = 0; b < used.size(); ++b) {
+      bool first = true;
+      for (std::size_t k = 0; k < in.size(); ++k) {
+        if (in[k] != b) continue;
+        number_[found[begin + k].frame.data()] =
+            static_cast<uint32_t>(frames_.size());
+        frames_.push_back(found[begin + k].frame);
+        group_bytes_.push_back(first ? static_cast<uint32_t>(used[b]) : 0);
+        first = false;
       }
     }
     begin = end;

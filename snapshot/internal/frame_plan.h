@@ -1,8 +1,8 @@
 // FramePlan: the sealed frames a snapshot (format v2) writes, found from a
 // cut's sealed entries, each frame once, grouped per window into buffers
-// of at most core_internal::kSealedBufferBytes (first fit by decreasing
-// size, as sealing packs them), so a restore allocates the same buffers and
-// copies frames into them as they are.
+// of at most core_internal::kSealedBufferBytes as sealing packs them
+// (core_internal::PackSealedFrames), so a restore allocates the same buffers
+// and copies frames into them as they are.
 //
 //   FramePlan plan(cut, store);
 //   for (std::size_t k = 0; k < plan.frames().size(); ++k)

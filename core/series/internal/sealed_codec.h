@@ -55,6 +55,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <vector>
 
@@ -70,8 +71,7 @@ inline constexpr std::size_t kSealedMaxEntries = 1024;
 inline constexpr std::size_t kSealedMaxSamples = 65535;
 // Sealing packs a window's frames into buffers of up to this many bytes (a
 // frame larger than that gets one of its own), and a snapshot restores them
-// into the same: small enough that rounding the last buffer of a window to
-// its size class costs little.
+// into the same.
 inline constexpr std::size_t kSealedBufferBytes = 64u << 10;
 
 struct SealedEncodeOptions {
@@ -124,6 +124,14 @@ int64_t SealedMinTime(const uint8_t* entry);
 // The whole frame an entry lies in. REQUIRES: as SealedMinTime.
 std::span<const uint8_t> SealedFrameOf(const uint8_t* entry);
 
+// Groups a window's frames, of `sizes` bytes, into buffers of up to
+// kSealedBufferBytes (a larger frame gets one of its own) whose jemalloc
+// size classes add up to little. Returns each frame's buffer, numbered from
+// 0 with none empty. The grouping depends only on the sizes, not on their
+// order, so that a snapshot (snapshot/internal/frame_plan.cc) groups the
+// frames of a window as sealing did.
+std::vector<uint32_t> PackSealedFrames(std::span<const std::size_t> sizes);
+
 // Gives a frame a new process-unique id. A copied frame needs one: the
 // decode cache knows frames by address and id, and ids from another process
 // (a snapshot's) may equal one of this process' at a reused address.
@@ -152,8 +160,10 @@ absl::Status CheckSealedFrame(std::span<uint8_t> frame,
 // fewest decimals. Exposed for tests and measurements.
 bool ToDecimal(uint64_t bits, int64_t& mantissa, int& exponent);
 
-// Decodes one entry a buffer at a time. Keeps the entry's sections in a
-// buffer of its own, reused across Open calls.
+// Decodes one entry a buffer at a time. Reads a compressed frame's
+// sections where the thread's decode cache decompressed them, holding that
+// buffer until the next Open; copies a stored frame's into a buffer of its
+// own, reused across Open calls.
 class SealedDecoder {
  public:
   // REQUIRES: as SealedMinTime. DataLoss naming the field when the frame's
@@ -168,6 +178,9 @@ class SealedDecoder {
  private:
   void Fail(const char* what);
 
+  // The payload of the frame being read (when decompressed, as the decode
+  // cache holds it), or a copy of its sections.
+  std::shared_ptr<const uint8_t[]> payload_;
   std::vector<uint8_t> body_;
   const uint8_t* ts_ = nullptr;  // next byte of each section
   const uint8_t* ts_end_ = nullptr;

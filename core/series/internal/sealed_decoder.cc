@@ -1,7 +1,8 @@
 // SealedDecoder: reads one entry of a sealed frame (layout in
-// sealed_codec.h) a batch at a time. The entry's sections are copied into a
-// buffer padded past their end, so a batch decodes without a bound check per
-// varint; each batch then checks that no section ran past its end.
+// sealed_codec.h) a batch at a time. The entry's sections lie in a buffer
+// padded past their end (the decompressed payload, or a copy of a stored
+// one's sections), so a batch decodes without a bound check per varint;
+// each batch then checks that no section ran past its end.
 // Magicless frames: see sealed_codec.cc.
 #define ZSTD_STATIC_LINKING_ONLY
 #include <zstd.h>
@@ -9,6 +10,7 @@
 #include <algorithm>
 #include <bit>
 #include <cstring>
+#include <memory>
 
 #include "absl/strings/str_cat.h"
 #include "core/io/little_endian.h"
@@ -37,6 +39,7 @@ constexpr double kPow10[kMaxExponent + 1] = {
 class FrameCache {
  public:
   static constexpr std::size_t kSlots = 8;
+  static constexpr std::size_t kBytes = kSealedMaxFrameRaw + kPadding;
 
   FrameCache() {
     ZSTD_DCtx_setParameter(context_, ZSTD_d_format, ZSTD_f_zstd1_magicless);
@@ -54,7 +57,9 @@ class FrameCache {
   struct Slot {
     const uint8_t* frame = nullptr;
     uint64_t id = 0;
-    std::vector<uint8_t> raw;
+    // The payload, then kPadding bytes: decoders read their sections here
+    // and hold the buffer while they do.
+    std::shared_ptr<uint8_t[]> raw;
     std::vector<Sections> sections;  // by entry offset
   };
 
@@ -68,8 +73,13 @@ class FrameCache {
     }
     Slot& slot = slots_[next_++ % kSlots];
     slot.frame = nullptr;
-    slot.raw.resize(raw_bytes);
-    std::size_t got = ZSTD_decompressDCtx(context_, slot.raw.data(), raw_bytes,
+    // A decoder still reading the slot's payload keeps it; the slot takes
+    // a new one, zeroed: the bytes past a payload are only ever read by a
+    // malformed section, before the check after its batch.
+    if (slot.raw == nullptr || slot.raw.use_count() > 1) {
+      slot.raw = std::make_shared<uint8_t[]>(kBytes);
+    }
+    std::size_t got = ZSTD_decompressDCtx(context_, slot.raw.get(), raw_bytes,
                                           packed, packed_bytes);
     if (ZSTD_isError(got) || got != raw_bytes) return nullptr;
     slot.sections.clear();
@@ -109,10 +119,19 @@ FrameCache& Cache() {
 // grid. kValue: 0 decimal deltas, 1 decimal delta-of-deltas, 2 XOR, 3 one
 // value (its bits in m).
 template <int kTs, int kValue, bool kDivide>
-void DecodeBatch(const uint8_t*& ts, const uint8_t*& val, int64_t& t,
-                 uint64_t interval, uint64_t& delta, uint64_t& m,
-                 uint64_t& m_delta, double scale, std::size_t n, int64_t* out_t,
-                 uint64_t* out_bits) {
+void DecodeBatch(const uint8_t*& ts_ref, const uint8_t*& val_ref,
+                 int64_t& t_ref, uint64_t interval, uint64_t& delta_ref,
+                 uint64_t& m_ref, uint64_t& m_delta_ref, double scale,
+                 std::size_t n, int64_t* out_t, uint64_t* out_bits) {
+  // The state lives in locals: through the references, every store to the
+  // outputs (which may alias them, as far as the compiler knows) would put
+  // a store and a reload on each sample's dependency chain.
+  const uint8_t* ts = ts_ref;
+  const uint8_t* val = val_ref;
+  int64_t t = t_ref;
+  uint64_t delta = delta_ref;
+  uint64_t m = m_ref;
+  uint64_t m_delta = m_delta_ref;
   for (std::size_t i = 0; i < n; ++i) {
     if constexpr (kTs == 3) {
       delta += interval;
@@ -147,6 +166,12 @@ void DecodeBatch(const uint8_t*& ts, const uint8_t*& val, int64_t& t,
       out_bits[i] = std::bit_cast<uint64_t>(kDivide ? x / scale : x * scale);
     }
   }
+  ts_ref = ts;
+  val_ref = val;
+  t_ref = t;
+  delta_ref = delta;
+  m_ref = m;
+  m_delta_ref = m_delta;
 }
 
 using BatchFn = void (*)(const uint8_t*&, const uint8_t*&, int64_t&, uint64_t,
@@ -165,17 +190,6 @@ BatchFn Pick(int value_mode, bool divide) {
     default:
       return DecodeBatch<kTs, 3, false>;
   }
-}
-
-// Reads a uvarint from [p, end); false if it does not end inside.
-bool ReadBounded(const uint8_t*& p, const uint8_t* end, uint64_t& x) {
-  x = 0;
-  for (unsigned shift = 0; p < end && shift < 64; shift += 7) {
-    uint8_t b = *p++;
-    x |= uint64_t{b & 0x7fu} << shift;
-    if (b < 0x80) return true;
-  }
-  return false;
 }
 
 }  // namespace
@@ -212,6 +226,7 @@ absl::Status SealedDecoder::Open(const uint8_t* entry) {
   uint64_t ts_at = 0;
   uint64_t value_at = ts_total;
   const uint8_t* raw;
+  payload_ = nullptr;  // the cache may reuse the slot it held
   if (flags & kFlagZstd) {
     const FrameCache::Slot* slot =
         Cache().Get(frame, id, frame + payload_at, packed_bytes, raw_bytes,
@@ -226,7 +241,8 @@ absl::Status SealedDecoder::Open(const uint8_t* entry) {
     }
     ts_at = it->ts_at;
     value_at = it->value_at;
-    raw = slot->raw.data();
+    raw = slot->raw.get();
+    payload_ = slot->raw;
   } else {
     for (const uint8_t* e = frame + kSealedFrameHeader; e != entry;) {
       e += 2;
@@ -241,21 +257,29 @@ absl::Status SealedDecoder::Open(const uint8_t* entry) {
   if (ts_at + ts_bytes > ts_total || value_at + value_bytes > raw_bytes) {
     return bad("section sizes");
   }
-  // The padding only ever holds what a malformed section would over-read:
-  // zeroed when the buffer grows, then left as it is.
-  if (body_.size() < ts_bytes + value_bytes + kPadding) {
-    body_.resize(ts_bytes + value_bytes + kPadding);
-  }
-  std::memcpy(body_.data(), raw + ts_at, ts_bytes);
-  std::memcpy(body_.data() + ts_bytes, raw + value_at, value_bytes);
   count_ = static_cast<uint32_t>(entry[0] << 8 | entry[1]);
-  ts_ = body_.data();
+  if (payload_ != nullptr) {
+    // The decompressed payload is padded: the sections are read in place.
+    ts_ = raw + ts_at;
+    val_ = raw + value_at;
+  } else {
+    // A stored payload ends where the frame does: its sections are copied
+    // into a padded buffer. The padding only ever holds what a malformed
+    // section would over-read: zeroed when the buffer grows, then left as
+    // it is.
+    if (body_.size() < ts_bytes + value_bytes + kPadding) {
+      body_.resize(ts_bytes + value_bytes + kPadding);
+    }
+    std::memcpy(body_.data(), raw + ts_at, ts_bytes);
+    std::memcpy(body_.data() + ts_bytes, raw + value_at, value_bytes);
+    ts_ = body_.data();
+    val_ = ts_ + ts_bytes;
+  }
   ts_end_ = ts_ + ts_bytes;
-  val_ = ts_end_;
   val_end_ = val_ + value_bytes;
   uint64_t x;
-  if (count_ == 0 || !ReadBounded(ts_, ts_end_, interval_) || ts_ >= ts_end_ ||
-      *ts_ > 3) {
+  if (count_ == 0 || !ReadUvarintIn(ts_, ts_end_, interval_) ||
+      ts_ >= ts_end_ || *ts_ > 3) {
     return bad("timestamp section header");
   }
   ts_mode_ = *ts_++;
@@ -267,28 +291,28 @@ absl::Status SealedDecoder::Open(const uint8_t* entry) {
   value_mode_ = *val_++;
   exponent_ = 0;
   if (value_mode_ != 2) {
-    if (!ReadBounded(val_, val_end_, x)) return bad("value exponent");
+    if (!ReadUvarintIn(val_, val_end_, x)) return bad("value exponent");
     auto e = static_cast<int64_t>(UnZigZag(x));
     if (e < -kMaxExponent || e > kMaxExponent) return bad("value exponent");
     exponent_ = static_cast<int>(e);
   }
-  if (!ReadBounded(val_, val_end_, x) || x > count_) return bad("exceptions");
+  if (!ReadUvarintIn(val_, val_end_, x) || x > count_) return bad("exceptions");
   exceptions_left_ = static_cast<uint32_t>(x);
   exc_ = val_;
   for (uint64_t k = 0; k < exceptions_left_; ++k) {
     uint64_t gap;
-    if (!ReadBounded(val_, val_end_, gap) || val_end_ - val_ < 8) {
+    if (!ReadUvarintIn(val_, val_end_, gap) || val_end_ - val_ < 8) {
       return bad("exceptions");
     }
     val_ += 8;
   }
   exc_end_ = val_;
   next_exception_ = 0;
-  if (exceptions_left_ > 0) ReadBounded(exc_, exc_end_, next_exception_);
+  if (exceptions_left_ > 0) ReadUvarintIn(exc_, exc_end_, next_exception_);
   m_ = 0;
   m_delta_ = 0;
   if (value_mode_ == 3) {
-    if (!ReadBounded(val_, val_end_, x)) return bad("value");
+    if (!ReadUvarintIn(val_, val_end_, x)) return bad("value");
     double v = static_cast<double>(static_cast<int64_t>(UnZigZag(x)));
     v = exponent_ < 0 ? v / kPow10[-exponent_] : v * kPow10[exponent_];
     m_ = std::bit_cast<uint64_t>(v);
@@ -325,7 +349,7 @@ std::size_t SealedDecoder::Decode(int64_t* t, uint64_t* bits, std::size_t max) {
       exc_ += 8;
       if (--exceptions_left_ > 0) {
         uint64_t gap;
-        if (!ReadBounded(exc_, exc_end_, gap) || gap == 0) {
+        if (!ReadUvarintIn(exc_, exc_end_, gap) || gap == 0) {
           Fail("exception list");
           return done;
         }

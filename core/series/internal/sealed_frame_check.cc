@@ -1,29 +1,19 @@
 // Frames as whole objects: finding an entry's frame (a snapshot writes
-// frames as they are) and checking a frame that comes from outside the
-// store (a snapshot's, before a restore adopts it). The decoder trusts the
-// store's own frames; here every field is read within the frame's bytes
-// before the decoder is let near it.
+// frames as they are), grouping a window's frames into buffers, and checking a
+// frame that comes from outside the store (a snapshot's, before a restore
+// adopts it). The decoder trusts the store's own frames; here every field is
+// read within the frame's bytes before the decoder is let near it.
 #include <algorithm>
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
+#include "alloc/size_classes.h"
 #include "core/io/little_endian.h"
 #include "core/series/internal/sealed_codec.h"
 #include "core/series/internal/sealed_varint.h"
 
 namespace keel::core::core_internal {
 namespace {
-
-// Reads a uvarint from [p, end); false if it does not end inside.
-bool ReadIn(const uint8_t*& p, const uint8_t* end, uint64_t& x) {
-  x = 0;
-  for (unsigned shift = 0; p < end && shift < 64; shift += 7) {
-    uint8_t b = *p++;
-    x |= uint64_t{b & 0x7fu} << shift;
-    if (b < 0x80) return true;
-  }
-  return false;
-}
 
 absl::Status Bad(const std::string& what) {
   return absl::DataLossError(absl::StrCat("sealed frame: ", what));
@@ -41,6 +31,85 @@ std::span<const uint8_t> SealedFrameOf(const uint8_t* entry) {
   const uint8_t* p = entry + 2;
   const uint8_t* frame = entry - ReadUvarint(p);
   return {frame, std::size_t{GetU32(frame + 31)} + GetU32(frame + 7)};
+}
+
+std::vector<uint32_t> PackSealedFrames(std::span<const std::size_t> sizes) {
+  // Frames by decreasing size; equal sizes in input order. The packing
+  // below sees only this sequence of sizes.
+  const std::size_t n = sizes.size();
+  std::vector<uint32_t> order(n);
+  for (uint32_t k = 0; k < n; ++k) order[k] = k;
+  std::stable_sort(order.begin(), order.end(),
+                   [&](uint32_t a, uint32_t b) { return sizes[a] > sizes[b]; });
+  std::vector<std::size_t> size(n);
+  for (std::size_t k = 0; k < n; ++k) size[k] = sizes[order[k]];
+  // First fit by decreasing size fills buffers of kSealedBufferBytes, but
+  // a window's last buffer, or one it leaves a little short of a class,
+  // pays up to a class step. Moving or swapping single frames between
+  // buffers (a new one included) while that lowers the sum of their size
+  // classes then brings each buffer up to just under a class of its own:
+  // 20 or 40 KiB as well as 64.
+  std::vector<std::size_t> used;
+  std::vector<uint32_t> in(n);
+  for (std::size_t k = 0; k < n; ++k) {
+    std::size_t b = 0;
+    while (b < used.size() && used[b] + size[k] > kSealedBufferBytes) ++b;
+    if (b == used.size()) used.push_back(0);
+    used[b] += size[k];
+    in[k] = static_cast<uint32_t>(b);
+  }
+  const alloc::SizeClasses& classes = alloc::SizeClasses::Get();
+  auto held = [&](std::size_t bytes) {
+    return bytes == 0 ? 0 : classes.RoundUp(bytes);
+  };
+  // Whether buffers a and b, holding a_bytes and b_bytes instead, stay
+  // within the limit and hold less; if so they take them.
+  auto improve = [&](std::size_t a, std::size_t b, std::size_t a_bytes,
+                     std::size_t b_bytes) {
+    if (a_bytes > kSealedBufferBytes || b_bytes > kSealedBufferBytes ||
+        held(a_bytes) + held(b_bytes) >= held(used[a]) + held(used[b])) {
+      return false;
+    }
+    used[a] = a_bytes;
+    used[b] = b_bytes;
+    return true;
+  };
+  // Every move taken lowers the sum: this ends. The pass limit bounds the
+  // time a window of many frames may take.
+  for (int pass = 0, moved = 1; moved > 0 && pass < 16; ++pass) {
+    moved = 0;
+    for (std::size_t f = 0; f < n; ++f) {
+      used.push_back(0);  // a new buffer, dropped again if still empty
+      for (std::size_t b = 0; b < used.size(); ++b) {
+        const std::size_t a = in[f];
+        if (b != a && improve(a, b, used[a] - size[f], used[b] + size[f])) {
+          in[f] = static_cast<uint32_t>(b);
+          ++moved;
+          break;
+        }
+      }
+      for (std::size_t g = 0; g < n; ++g) {
+        const std::size_t a = in[f];
+        const std::size_t b = in[g];
+        if (a != b && size[g] != size[f] &&
+            improve(a, b, used[a] - size[f] + size[g],
+                    used[b] - size[g] + size[f])) {
+          std::swap(in[f], in[g]);
+          ++moved;
+        }
+      }
+      if (used.back() == 0) used.pop_back();
+    }
+  }
+  // Buffers numbered in order of first use, empty ones dropped.
+  std::vector<uint32_t> number(used.size(), UINT32_MAX);
+  uint32_t next = 0;
+  std::vector<uint32_t> out(n);
+  for (std::size_t k = 0; k < n; ++k) {
+    if (number[in[k]] == UINT32_MAX) number[in[k]] = next++;
+    out[order[k]] = number[in[k]];
+  }
+  return out;
 }
 
 absl::Status CheckSealedFrame(std::span<uint8_t> frame,
@@ -81,8 +150,9 @@ absl::Status CheckSealedFrame(std::span<uint8_t> frame,
     if (end - p < 2) return Bad(absl::StrCat("entry ", k, " past the list"));
     uint32_t count = uint32_t{p[0]} << 8 | p[1];
     p += 2;
-    if (!ReadIn(p, end, back) || !ReadIn(p, end, t0) ||
-        !ReadIn(p, end, ts_bytes) || !ReadIn(p, end, value_bytes)) {
+    if (!ReadUvarintIn(p, end, back) || !ReadUvarintIn(p, end, t0) ||
+        !ReadUvarintIn(p, end, ts_bytes) ||
+        !ReadUvarintIn(p, end, value_bytes)) {
       return Bad(absl::StrCat("entry ", k, " past the list"));
     }
     if (count == 0 || back != offset) {

@@ -1,7 +1,7 @@
 // Byte-aligned integer coding for sealed blocks (sealed_codec.h): unsigned
 // LEB128 varints, zig-zag signs, little-endian words (core/io/little_endian.h).
-// The readers trust the caller for bounds (the decoder pads its buffer and
-// checks after a batch).
+// ReadUvarint trusts the caller for bounds (the decoder pads its buffer and
+// checks after a batch); ReadUvarintIn reads fields not yet checked.
 #ifndef KEEL_CORE_SERIES_INTERNAL_SEALED_VARINT_H_
 #define KEEL_CORE_SERIES_INTERNAL_SEALED_VARINT_H_
 
@@ -54,6 +54,17 @@ inline void PutLE64(std::vector<uint8_t>& out, uint64_t x) {
     x |= (b & 0x7f) << shift;
     if (b < 0x80 || shift >= 63) return x;
   }
+}
+
+// Reads a uvarint from [p, end); false if it does not end inside.
+inline bool ReadUvarintIn(const uint8_t*& p, const uint8_t* end, uint64_t& x) {
+  x = 0;
+  for (unsigned shift = 0; p < end && shift < 64; shift += 7) {
+    uint8_t b = *p++;
+    x |= uint64_t{b & 0x7fu} << shift;
+    if (b < 0x80) return true;
+  }
+  return false;
 }
 
 }  // namespace keel::core::core_internal

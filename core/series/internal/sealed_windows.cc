@@ -95,36 +95,27 @@ struct Frame {
   const uint8_t* at = nullptr;  // where it was packed
 };
 
-// Packs the frames into buffers of the window, first fit by decreasing
-// size into buffers of up to kSealedBufferBytes: frames are independent,
-// so their order is free, and the buffers come out nearly full.
+// Packs the frames into buffers of the window as PackSealedFrames groups
+// them (a snapshot groups them the same way).
 void PackFrames(std::vector<Frame>& frames, ChunkWindow& window) {
-  std::vector<uint32_t> order(frames.size());
-  for (uint32_t k = 0; k < order.size(); ++k) order[k] = k;
-  std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) {
-    return frames[a].bytes.size() > frames[b].bytes.size();
-  });
-  struct Bin {
-    std::size_t used = 0;
-    std::vector<uint32_t> frames;
-  };
-  std::vector<Bin> bins;
-  for (uint32_t k : order) {
-    std::size_t size = frames[k].bytes.size();
-    auto fit = std::find_if(bins.begin(), bins.end(), [&](const Bin& b) {
-      return b.used + size <= kSealedBufferBytes;
-    });
-    if (fit == bins.end()) fit = bins.insert(bins.end(), Bin());
-    fit->used += size;
-    fit->frames.push_back(k);
+  std::vector<std::size_t> sizes(frames.size());
+  for (std::size_t k = 0; k < frames.size(); ++k) {
+    sizes[k] = frames[k].bytes.size();
   }
-  for (const Bin& bin : bins) {
-    uint8_t* p = window.TakeBuffer(bin.used);
-    for (uint32_t k : bin.frames) {
-      std::memcpy(p, frames[k].bytes.data(), frames[k].bytes.size());
-      frames[k].at = p;
-      p += frames[k].bytes.size();
-    }
+  std::vector<uint32_t> in = PackSealedFrames(sizes);
+  std::vector<std::size_t> used;
+  for (std::size_t k = 0; k < frames.size(); ++k) {
+    if (in[k] >= used.size()) used.resize(in[k] + 1, 0);
+    used[in[k]] += sizes[k];
+  }
+  std::vector<uint8_t*> at(used.size());
+  for (std::size_t b = 0; b < used.size(); ++b) {
+    at[b] = window.TakeBuffer(used[b]);
+  }
+  for (std::size_t k = 0; k < frames.size(); ++k) {
+    std::memcpy(at[in[k]], frames[k].bytes.data(), sizes[k]);
+    frames[k].at = at[in[k]];
+    at[in[k]] += sizes[k];
   }
 }
 

@@ -1,5 +1,6 @@
 #include "core/series/internal/sealed_codec.h"
 
+#include <algorithm>
 #include <bit>
 #include <catch2/catch.hpp>
 #include <cmath>
@@ -8,6 +9,7 @@
 #include <random>
 #include <vector>
 
+#include "alloc/size_classes.h"
 #include "core/series/xor_chunk.h"
 
 namespace keel::core::core_internal {
@@ -246,6 +248,71 @@ TEST_CASE("regular series cost a fraction of their XOR chunks") {
       static_cast<double>(RequireOneRoundTrip(t, counter)) / 7200;
   CHECK(sealed_per_sample < xor_per_sample / 2);
   CHECK(RequireOneRoundTrip(t, constant) < 7200 / 50);
+}
+
+// The buffers' sums, in increasing order, and the sum of their size classes.
+struct Packed {
+  std::vector<std::size_t> buffers;
+  std::size_t held = 0;
+};
+
+Packed RequirePacking(const std::vector<std::size_t>& sizes) {
+  std::vector<uint32_t> in = PackSealedFrames(sizes);
+  REQUIRE(in.size() == sizes.size());
+  Packed out;
+  for (std::size_t k = 0; k < sizes.size(); ++k) {
+    if (in[k] >= out.buffers.size()) out.buffers.resize(in[k] + 1, 0);
+    out.buffers[in[k]] += sizes[k];
+  }
+  for (std::size_t b : out.buffers) REQUIRE(b > 0);  // numbered with no gap
+  for (std::size_t k = 0; k < sizes.size(); ++k) {
+    // Only a frame larger than a buffer has one to itself past the limit.
+    if (out.buffers[in[k]] > kSealedBufferBytes) {
+      REQUIRE(out.buffers[in[k]] == sizes[k]);
+    }
+  }
+  for (std::size_t b : out.buffers) {
+    out.held += alloc::SizeClasses::Get().RoundUp(b);
+  }
+  std::sort(out.buffers.begin(), out.buffers.end());
+  return out;
+}
+
+TEST_CASE("frames pack into buffers that fill their size classes") {
+  // The frames of one window of a real capture (300 s windows, zstd level
+  // 6): first fit by decreasing size puts them in one buffer of 60,767
+  // bytes, which holds 64 KiB.
+  std::vector<std::size_t> sizes = {22832, 15452, 14279, 4782, 3422};
+  Packed packed = RequirePacking(sizes);
+  CHECK(packed.held < 65536);
+  CHECK(packed.held - (22832 + 15452 + 14279 + 4782 + 3422) < 2048);
+
+  // Many frames: no worse than first fit, and the same buffers whatever
+  // the order the frames come in (a snapshot lists them in its own).
+  std::mt19937 rng(7);
+  std::uniform_int_distribution<std::size_t> size(200, 40000);
+  sizes.clear();
+  for (int k = 0; k < 300; ++k) sizes.push_back(size(rng));
+  sizes.push_back(kSealedBufferBytes + 100);  // one larger than a buffer
+  Packed first = RequirePacking(sizes);
+  std::vector<std::size_t> sorted = sizes;
+  std::sort(sorted.rbegin(), sorted.rend());
+  std::vector<std::size_t> first_fit;
+  for (std::size_t s : sorted) {
+    auto b = std::find_if(first_fit.begin(), first_fit.end(),
+                          [&](auto u) { return u + s <= kSealedBufferBytes; });
+    if (b == first_fit.end()) b = first_fit.insert(first_fit.end(), 0);
+    *b += s;
+  }
+  std::size_t first_fit_held = 0;
+  for (std::size_t b : first_fit) {
+    first_fit_held += alloc::SizeClasses::Get().RoundUp(b);
+  }
+  CHECK(first.held <= first_fit_held);
+  std::shuffle(sizes.begin(), sizes.end(), rng);
+  Packed again = RequirePacking(sizes);
+  CHECK(again.buffers == first.buffers);
+  CHECK(again.held == first.held);
 }
 
 TEST_CASE("the frame cache tells apart frames at the same address") {
