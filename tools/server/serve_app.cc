@@ -6,6 +6,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
+#include "alloc/thread_arena.h"
 #include "diagnostics/alloc_collector.h"
 #include "diagnostics/series_store_collector.h"
 #include "tools/json.h"
@@ -203,6 +204,13 @@ void ServeApp::Background() {
         return;
       }
     }
+    // Retention, sealing and snapshots allocate their temporaries with
+    // plain new (a window's frames before they are packed, zstd's contexts,
+    // the writer's buffer): tens of MB at a window's sealing. In an arena
+    // of their own they show on /metrics and are purged once a pass has
+    // freed enough, instead of sitting dirty in an automatic arena.
+    alloc::ThreadArena::Scope maintenance(
+        alloc::ThreadArena::Named("maintenance"));
     absl::Time now = absl::Now();
     if (now >= next_retention) {
       // Anchored to the wall clock: a sample stamped ahead of it cannot
