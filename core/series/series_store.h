@@ -161,6 +161,9 @@ struct SeriesStoreStats {
   uint64_t conflicts = 0;     // rejected: same timestamp, other value
   uint64_t too_old = 0;       // rejected: in a dropped window (or, through
                               // Append(labels), before OldestAppendable)
+  // Of chunk_bytes and live_bytes, what the open (head) chunks hold:
+  uint64_t head_chunk_bytes = 0;
+  uint64_t head_live_bytes = 0;
   int64_t min_time = std::numeric_limits<int64_t>::max();  // over held samples
   int64_t max_time = std::numeric_limits<int64_t>::min();
   // What the store needs beside chunk bytes, at the sizes it asks for:

@@ -352,6 +352,8 @@ SeriesStoreStats SeriesStoreImpl::Stats() const {
             std::max(out.max_time, s.sealed[s.sealed_count - 1].max_time());
       }
       if (s.head != nullptr) {
+        out.head_chunk_bytes += memory_.Held(s.head_capacity);
+        out.head_live_bytes += s.head_state.bytes();
         out.min_time = std::min(
             out.min_time, XorFirstTimestamp({s.head, s.head_state.bytes()}));
         out.max_time = std::max(out.max_time, s.head_state.t);
