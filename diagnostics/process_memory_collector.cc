@@ -75,7 +75,7 @@ std::vector<prometheus::MetricFamily> ProcessMemoryCollector::Collect() const {
   if (!smaps) return {};
   const ResidentMemory r = ParseSmaps(smaps);
   MetricBuilder b;
-  b.Gauge("keel_process_resident_bytes",
+  b.Gauge("keel_rss_bytes",
           "Resident bytes by kind: file (code, libraries), thread_stacks, "
           "anonymous (the allocator's pages and the rest).")
       .Add(static_cast<double>(r.file), {{"kind", "file"}})

@@ -5,7 +5,7 @@
 //
 //   metrics.Add(std::make_shared<ProcessMemoryCollector>());
 //
-// Metric: keel_process_resident_bytes{kind} with kind
+// Metric: keel_rss_bytes{kind} with kind
 //   file           file-backed pages: code, libraries, mapped files
 //   thread_stacks  anonymous pages of thread stacks (the main thread's
 //                  [stack], and every read-write mapping that sits right

@@ -63,12 +63,10 @@ TEST_CASE("the collector reads this process's smaps") {
   }
   cv.notify_one();
   parked.join();
-  CHECK(SampleValue(families, "keel_process_resident_bytes",
-                    {{"kind", "file"}}) > 0);
-  CHECK(SampleValue(families, "keel_process_resident_bytes",
-                    {{"kind", "thread_stacks"}}) > 0);
-  CHECK(SampleValue(families, "keel_process_resident_bytes",
-                    {{"kind", "anonymous"}}) > 0);
+  CHECK(SampleValue(families, "keel_rss_bytes", {{"kind", "file"}}) > 0);
+  CHECK(SampleValue(families, "keel_rss_bytes", {{"kind", "thread_stacks"}}) >
+        0);
+  CHECK(SampleValue(families, "keel_rss_bytes", {{"kind", "anonymous"}}) > 0);
 }
 
 }  // namespace
