@@ -25,6 +25,18 @@ std::vector<prometheus::MetricFamily> SeriesStoreCollector::Collect() const {
         static_cast<double>(s.chunk_bytes));
   gauge("keel_chunk_live_bytes", "Bytes the chunk encodings use.",
         static_cast<double>(s.live_bytes));
+  gauge("keel_chunk_head_bytes",
+        "Of keel_chunk_bytes, the open (head) chunks' buffers, slack included.",
+        static_cast<double>(s.head_chunk_bytes));
+  gauge("keel_chunk_head_live_bytes",
+        "Of keel_chunk_live_bytes, the open (head) chunks' encodings.",
+        static_cast<double>(s.head_live_bytes));
+  // The two sums are read a moment apart while appends go on.
+  gauge("keel_chunk_sealed_bytes",
+        "Of keel_chunk_bytes, the sealed chunks' (their windows' blocks).",
+        s.chunk_bytes > s.head_chunk_bytes
+            ? static_cast<double>(s.chunk_bytes - s.head_chunk_bytes)
+            : 0.0);
   // 0 while empty: a ratio over no samples has no meaning, and NaN would
   // break dashboards' arithmetic.
   gauge("keel_bytes_per_sample", "Chunk bytes over samples held.",

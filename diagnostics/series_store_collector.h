@@ -5,7 +5,9 @@
 //
 // Metrics (gauges unless _total): keel_series, keel_chunks, keel_samples,
 // keel_chunk_windows, keel_chunk_bytes (what the allocator holds for chunk
-// bytes), keel_chunk_live_bytes (what the encodings use),
+// bytes) split into keel_chunk_head_bytes (open chunks' buffers) and
+// keel_chunk_sealed_bytes, keel_chunk_live_bytes (what the encodings use)
+// and keel_chunk_head_live_bytes (the open chunks' share),
 // keel_bytes_per_sample (chunk bytes / samples), keel_series_store_bytes
 // (everything the store's arena holds), keel_series_oldest_sample_seconds
 // and keel_series_newest_sample_seconds (absent while empty), and

@@ -101,7 +101,7 @@ struct SeriesStoreOptions {
   uint32_t retention_windows = 8;             // ApplyRetention keeps these
   uint32_t max_chunk_samples = 120;           // 1 .. 65535
   uint32_t max_chunk_bytes = 1024;            // cut at this size; <= 32768
-  std::size_t head_first_capacity = 128;      // GrowthPolicy's first; 30..4096
+  std::size_t head_first_capacity = 32;       // GrowthPolicy's first; 30..4096
   double head_min_growth = 0.0;               // GrowthPolicy min_growth
   ChunkMemory chunk_memory = ChunkMemory::kArena;
   SealedChunkLayout sealed_layout = SealedChunkLayout::kPackedPerWindow;
@@ -162,6 +162,9 @@ struct SeriesStoreStats {
   uint64_t conflicts = 0;     // rejected: same timestamp, other value
   uint64_t too_old = 0;       // rejected: in a dropped window (or, through
                               // Append(labels), before OldestAppendable)
+  // Of chunk_bytes and live_bytes, what the open (head) chunks hold:
+  uint64_t head_chunk_bytes = 0;
+  uint64_t head_live_bytes = 0;
   int64_t min_time = std::numeric_limits<int64_t>::max();  // over held samples
   int64_t max_time = std::numeric_limits<int64_t>::min();
   // What the store needs beside chunk bytes, at the sizes it asks for:

@@ -36,6 +36,16 @@ TEST_CASE("series store collector follows the store at each scrape") {
         static_cast<double>(stats.chunk_bytes));
   CHECK(SampleValue(families, "keel_chunk_live_bytes") ==
         static_cast<double>(stats.live_bytes));
+  // 300 samples a series: two sealed 120-sample chunks and an open head.
+  CHECK(SampleValue(families, "keel_chunk_head_bytes") ==
+        static_cast<double>(stats.head_chunk_bytes));
+  CHECK(SampleValue(families, "keel_chunk_head_live_bytes") ==
+        static_cast<double>(stats.head_live_bytes));
+  CHECK(stats.head_live_bytes > 0);
+  CHECK(stats.head_live_bytes < stats.head_chunk_bytes);
+  CHECK(SampleValue(families, "keel_chunk_sealed_bytes") ==
+        static_cast<double>(stats.chunk_bytes - stats.head_chunk_bytes));
+  CHECK(SampleValue(families, "keel_chunk_sealed_bytes") > 0);
   CHECK(SampleValue(families, "keel_bytes_per_sample") ==
         Approx(static_cast<double>(stats.chunk_bytes) / 3000));
   CHECK(SampleValue(families, "keel_samples_appended_total") == 3000);

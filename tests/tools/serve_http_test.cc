@@ -253,7 +253,10 @@ TEST_CASE("metrics, snapshots, restart, and a bad newest snapshot") {
          {"\nkeel_series 1\n", "\nkeel_samples 100\n",
           "\nkeel_table_rows{table=\"ip2asn\"} ",
           "\nkeel_table_bytes{table=\"pfx2as\"} ", "\nkeel_chunk_bytes ",
-          "\nkeel_bytes_per_sample ", "\nprocess_resident_memory_bytes ",
+          "\nkeel_bytes_per_sample ", "\nkeel_chunk_head_bytes ",
+          "\nkeel_chunk_sealed_bytes ", "\nprocess_resident_memory_bytes ",
+          "\nkeel_rss_bytes{kind=\"file\"} ",
+          "\nkeel_rss_bytes{kind=\"thread_stacks\"} ",
           "\nkeel_snapshot_failures_total 0\n",
           "\nkeel_remote_write_samples_total 100\n",
           "\nkeel_alloc_resident_bytes{arena=\"all\"} "}) {

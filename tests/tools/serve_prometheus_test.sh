@@ -70,7 +70,8 @@ curl -sf "$keel_url/metrics" > "$work/metrics.txt"
 promtool check metrics < "$work/metrics.txt" || fail "promtool check metrics"
 for name in keel_series keel_chunks keel_samples keel_chunk_bytes keel_bytes_per_sample \
             keel_table_rows keel_table_bytes process_resident_memory_bytes \
-            keel_alloc_resident_bytes keel_snapshot_failures_total; do
+            keel_alloc_resident_bytes keel_snapshot_failures_total \
+            keel_chunk_head_bytes keel_chunk_sealed_bytes keel_rss_bytes; do
   grep -q "^$name[ {]" "$work/metrics.txt" || fail "/metrics lacks $name"
 done
 grep -q '^keel_remote_write_failures_total 0$' "$work/metrics.txt" ||

@@ -8,6 +8,7 @@
 #include "absl/time/clock.h"
 #include "alloc/thread_arena.h"
 #include "diagnostics/alloc_collector.h"
+#include "diagnostics/process_memory_collector.h"
 #include "diagnostics/series_store_collector.h"
 #include "tools/json.h"
 #include "tools/server/api_collector.h"
@@ -50,6 +51,7 @@ absl::StatusOr<std::unique_ptr<ServeApp>> ServeApp::Listen(
   metrics.Add(std::make_shared<BuildInfoCollector>());
   metrics.Add(http.metrics());
   metrics.Add(std::make_shared<diagnostics::AllocCollector>());
+  metrics.Add(std::make_shared<diagnostics::ProcessMemoryCollector>());
   metrics.Add(app->snapshot_collector_);
   metrics.Add(app->heap_profiles_);
   metrics.Register(&http);

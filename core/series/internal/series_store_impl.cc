@@ -243,6 +243,10 @@ void SeriesStoreImpl::GrowHead(Series& s) {
 
 void SeriesStoreImpl::StartHead(Series& s, Stripe& stripe, int64_t t,
                                 double v) {
+  // Small by default (SeriesStoreOptions, 32 B): a head grows class by
+  // class to what its own samples take, so a young head, or one of a series
+  // scraped too rarely to fill a chunk, holds its bytes, the append reserve
+  // and less than one class step, whatever the scrape interval.
   std::size_t capacity = growth_.first();
   s.head = memory_.Allocate(capacity);
   s.head_capacity = static_cast<uint16_t>(capacity);
@@ -352,6 +356,8 @@ SeriesStoreStats SeriesStoreImpl::Stats() const {
             std::max(out.max_time, s.sealed[s.sealed_count - 1].max_time());
       }
       if (s.head != nullptr) {
+        out.head_chunk_bytes += memory_.Held(s.head_capacity);
+        out.head_live_bytes += s.head_state.bytes();
         out.min_time = std::min(
             out.min_time, XorFirstTimestamp({s.head, s.head_state.bytes()}));
         out.max_time = std::max(out.max_time, s.head_state.t);
