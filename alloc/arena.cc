@@ -134,6 +134,13 @@ void* Arena::Reallocate(void* p, std::size_t new_bytes) {
   return q;
 }
 
+std::size_t Arena::ShrinkInPlace(void* p, std::size_t old_bytes,
+                                 std::size_t new_bytes) {
+  assert(new_bytes > 0 && new_bytes <= old_bytes);
+  if (nallocx(new_bytes, 0) == nallocx(old_bytes, 0)) return old_bytes;
+  return xallocx(p, new_bytes, 0, Flags(record_->index));
+}
+
 unsigned Arena::index() const { return record_->index; }
 const std::string& Arena::name() const { return record_->name; }
 
