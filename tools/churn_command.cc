@@ -142,11 +142,17 @@ class Churn {
         store_->Append(refs_[i], t + workload_.Jitter(), workload_.Next(i));
       }
       const int64_t next = step + 1;
+      const bool boundary = (next * kIntervalMs) % kWindowMs == 0;
+      // Retention at a window boundary comes first: the hour's
+      // defragmentation and purge then see what it freed, as the store's
+      // background runner would within that hour.
+      if (boundary) {
+        store_->ApplyRetention(/*now_ms=*/kStartMs + next * kIntervalMs);
+      }
       if ((next * kIntervalMs) % kHourMs == 0) {
         if (absl::Status s = Hour(); !s.ok()) return s;
       }
-      if ((next * kIntervalMs) % kWindowMs != 0) continue;
-      store_->ApplyRetention(/*now_ms=*/kStartMs + next * kIntervalMs);
+      if (!boundary) continue;
       double hour = static_cast<double>(next * kIntervalMs) / 3.6e6;
       uint64_t rss = Boundary(hour, after);
       double ratio = static_cast<double>(rss) / last_live_;
