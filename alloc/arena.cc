@@ -2,6 +2,7 @@
 
 #include <jemalloc/jemalloc.h>
 
+#include <algorithm>
 #include <cassert>
 #include <cstdio>
 #include <cstdlib>
@@ -15,6 +16,7 @@
 #include "alloc/internal/arena_registry.h"
 #include "alloc/internal/huge_page_hooks.h"
 #include "alloc/internal/mallctl.h"
+#include "alloc/size_classes.h"
 
 namespace keel::alloc {
 namespace {
@@ -132,6 +134,19 @@ void* Arena::Reallocate(void* p, std::size_t new_bytes) {
   void* q = rallocx(p, new_bytes, Flags(record_->index));
   if (q == nullptr) ThrowBadAlloc();
   return q;
+}
+
+std::size_t Arena::ShrinkInPlace(void* p, std::size_t old_bytes,
+                                 std::size_t new_bytes) {
+  assert(new_bytes > 0 && new_bytes <= old_bytes);
+  const SizeClasses& classes = SizeClasses::Get();
+  if (classes.IsSmall(old_bytes)) return old_bytes;
+  // A large extent stays large in place: the smallest large class at least.
+  new_bytes = std::max(new_bytes, classes.Next(classes.small().back().size));
+  if (classes.RoundUp(new_bytes) == classes.RoundUp(old_bytes)) {
+    return old_bytes;
+  }
+  return xallocx(p, new_bytes, 0, Flags(record_->index));
 }
 
 unsigned Arena::index() const { return record_->index; }

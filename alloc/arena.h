@@ -67,6 +67,14 @@ class Arena {
   // Moves or resizes `p` to hold `new_bytes`; the first min(old, new) bytes
   // are kept. REQUIRES: new_bytes > 0 and p from this arena.
   void* Reallocate(void* p, std::size_t new_bytes);
+  // Shrinks `p` in place to the size class that holds `new_bytes` (a large
+  // one stays large: the smallest large class at least), giving the rest
+  // back to the arena; data never moves. Returns the size `p` now has: its
+  // old one where it cannot shrink in place (small size classes, or a class
+  // that already fits). REQUIRES: p from this arena with a request of
+  // `old_bytes` bytes, 0 < new_bytes <= old_bytes.
+  std::size_t ShrinkInPlace(void* p, std::size_t old_bytes,
+                            std::size_t new_bytes);
 
   // jemalloc's arena index, for mallctl("arena.<i>...") and stats.
   unsigned index() const;

@@ -63,6 +63,7 @@ struct ChurnConfig {
   bool own_buffer = false;  // exact implies it
   bool random_order = false;
   bool libc_malloc = false;
+  bool huge_pages = true;
   std::string plot;
   std::string snapshot_path;
   uint64_t seed = 1;
@@ -112,6 +113,7 @@ class Churn {
     options_.retention_windows = 8;
     options_.arena_name = "churn";
     options_.defrag = false;  // driven in simulated time instead
+    options_.huge_pages = config.huge_pages;
     if (config.own_buffer) {
       options_.sealed_layout = core::SealedChunkLayout::kOwnBuffer;
     }
@@ -140,11 +142,17 @@ class Churn {
         store_->Append(refs_[i], t + workload_.Jitter(), workload_.Next(i));
       }
       const int64_t next = step + 1;
+      const bool boundary = (next * kIntervalMs) % kWindowMs == 0;
+      // Retention at a window boundary comes first: the hour's
+      // defragmentation and purge then see what it freed, as the store's
+      // background runner would within that hour.
+      if (boundary) {
+        store_->ApplyRetention(/*now_ms=*/kStartMs + next * kIntervalMs);
+      }
       if ((next * kIntervalMs) % kHourMs == 0) {
         if (absl::Status s = Hour(); !s.ok()) return s;
       }
-      if ((next * kIntervalMs) % kWindowMs != 0) continue;
-      store_->ApplyRetention(/*now_ms=*/kStartMs + next * kIntervalMs);
+      if (!boundary) continue;
       double hour = static_cast<double>(next * kIntervalMs) / 3.6e6;
       uint64_t rss = Boundary(hour, after);
       double ratio = static_cast<double>(rss) / last_live_;
@@ -257,31 +265,33 @@ class Churn {
   }
 
   void PrintSummary() const {
-    std::printf("%s\n", JsonObject()
-                            .Add("summary", true)
-                            .Add("steady_rss_before_restart", steady_rss_)
-                            .Add("steady_live_before_restart", steady_live_)
-                            .Add("steady_rss_over_live",
-                                 static_cast<double>(steady_rss_) /
-                                     static_cast<double>(steady_live_))
-                            .Add("max_rss_over_live", max_rss_ratio_)
-                            .Add("max_rss_over_live_hour", max_rss_hour_)
-                            .Add("rss_after_restore", rss_after_restore_)
-                            .Add("restore_peak_rss", restore_peak_rss_)
-                            .Add("restore_peak_over_after",
-                                 static_cast<double>(restore_peak_rss_) /
-                                     static_cast<double>(rss_after_restore_))
-                            .Add("final_rss", final_rss_)
-                            .Add("rss_growth_after_restart",
-                                 static_cast<double>(final_rss_) /
-                                     static_cast<double>(steady_rss_))
-                            .Add("restore_seconds", restore_seconds_)
-                            .Add("snapshot_bytes", snapshot_bytes_)
-                            .Add("write_seconds", write_seconds_)
-                            .Add("turnover", config_.turnover)
-                            .Add("defrag", config_.defrag ? "on" : "off")
-                            .str()
-                            .c_str());
+    std::printf(
+        "%s\n",
+        JsonObject()
+            .Add("summary", true)
+            .Add("steady_rss_before_restart", steady_rss_)
+            .Add("steady_live_before_restart", steady_live_)
+            .Add("steady_rss_over_live", static_cast<double>(steady_rss_) /
+                                             static_cast<double>(steady_live_))
+            .Add("max_rss_over_live", max_rss_ratio_)
+            .Add("max_rss_over_live_hour", max_rss_hour_)
+            .Add("rss_after_restore", rss_after_restore_)
+            .Add("restore_peak_rss", restore_peak_rss_)
+            .Add("restore_peak_over_after",
+                 static_cast<double>(restore_peak_rss_) /
+                     static_cast<double>(rss_after_restore_))
+            .Add("final_rss", final_rss_)
+            .Add("rss_growth_after_restart",
+                 static_cast<double>(final_rss_) /
+                     static_cast<double>(steady_rss_))
+            .Add("restore_seconds", restore_seconds_)
+            .Add("snapshot_bytes", snapshot_bytes_)
+            .Add("write_seconds", write_seconds_)
+            .Add("turnover", config_.turnover)
+            .Add("defrag", config_.defrag ? "on" : "off")
+            .Add("huge_pages", config_.huge_pages ? "on" : "off")
+            .str()
+            .c_str());
   }
 
   absl::Status Plot() const {
@@ -338,6 +348,7 @@ struct ChurnFlags {
   uint64_t hours_before = 32, hours_after = 40;
   double turnover = 0;
   std::string defrag = "on";
+  std::string huge_pages = "on";
   uint64_t seed = 1;
   std::string restore = "sizeclass", layout, order = "chronological";
   std::string allocator = "arena", plot, snapshot;
@@ -364,6 +375,7 @@ absl::StatusOr<ChurnConfig> ParseConfig(const ChurnFlags& f) {
   c.seed = f.seed;
   c.turnover = f.turnover;
   c.defrag = f.defrag == "on";
+  c.huge_pages = f.huge_pages == "on";
   c.exact = f.restore == "exact";
   c.own_buffer = layout == "own-buffer";
   c.random_order = f.order == "random";
@@ -421,6 +433,10 @@ CommandRun SetUpChurn(CLI::App& app) {
   app.add_option("--defrag", f->defrag,
                  "on: defragment the store every simulated hour, as its "
                  "background runner would; off: only purge (the naive run)")
+      ->check(CLI::IsMember({"on", "off"}));
+  app.add_option("--huge-pages", f->huge_pages,
+                 "the store's arena on transparent huge pages "
+                 "(SeriesStoreOptions::huge_pages)")
       ->check(CLI::IsMember({"on", "off"}));
   app.footer("Prints one JSON line a window boundary, then a summary line.");
   return [f] { return RunChurn(*f); };

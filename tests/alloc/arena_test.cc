@@ -3,6 +3,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <csignal>
 #include <cstdint>
@@ -46,6 +47,30 @@ TEST_CASE("reallocate keeps contents and moves between classes") {
   REQUIRE(std::memcmp(p, "01234567", 8) == 0);
   REQUIRE(CaptureArenaStats(arena).memory.allocated == 8);
   arena.Deallocate(p, 8);
+}
+
+TEST_CASE("shrink in place keeps the address and gives the tail back") {
+  Arena arena("arena_test");
+  const auto& classes = SizeClasses::Get();
+  constexpr std::size_t kBlock = std::size_t{1} << 20;
+  auto* p = static_cast<char*>(arena.Allocate(kBlock));
+  std::memset(p, 7, 100000);
+  std::size_t now = arena.ShrinkInPlace(p, kBlock, 100000);
+  REQUIRE(now == classes.RoundUp(100000));
+  REQUIRE(CaptureArenaStats(arena).memory.allocated == now);
+  REQUIRE(std::all_of(p, p + 100000, [](char c) { return c == 7; }));
+  // Down to a few bytes: the smallest large class, never a move.
+  std::size_t least = arena.ShrinkInPlace(p, now, 10);
+  REQUIRE_FALSE(classes.IsSmall(least));
+  REQUIRE(least < now);
+  REQUIRE(arena.ShrinkInPlace(p, least, 10) == least);
+  REQUIRE(std::all_of(p, p + 10, [](char c) { return c == 7; }));
+  arena.Deallocate(p, least);
+  REQUIRE(CaptureArenaStats(arena).memory.allocated == 0);
+  // A small class stays as it is.
+  void* q = arena.Allocate(1000);
+  REQUIRE(arena.ShrinkInPlace(q, 1000, 10) == 1000);
+  arena.Deallocate(q, 1000);
 }
 
 TEST_CASE("arenas are separate and moves keep the arena") {

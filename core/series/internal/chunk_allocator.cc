@@ -56,4 +56,12 @@ uint8_t* ChunkAllocator::Grow(uint8_t* p, std::size_t old_bytes,
   return static_cast<uint8_t*>(q);
 }
 
+std::size_t ChunkAllocator::ShrinkInPlace(uint8_t* p, std::size_t old_bytes,
+                                          std::size_t new_bytes) {
+  if (kind_ != ChunkMemory::kArena) return old_bytes;
+  std::size_t now = arena_.ShrinkInPlace(p, old_bytes, new_bytes);
+  held_.fetch_sub(Held(old_bytes) - Held(now), std::memory_order_relaxed);
+  return now;
+}
+
 }  // namespace keel::core::core_internal

@@ -32,6 +32,12 @@ class ChunkAllocator {
   // Grows `p` from `old_bytes` to `new_bytes`, zeroing the new tail.
   uint8_t* Grow(uint8_t* p, std::size_t old_bytes, std::size_t new_bytes);
 
+  // Shrinks `p` in place towards `new_bytes` (Arena::ShrinkInPlace; glibc's
+  // blocks are left as they are) and returns the size `p` now has, for a
+  // later Free. REQUIRES: 0 < new_bytes <= old_bytes.
+  std::size_t ShrinkInPlace(uint8_t* p, std::size_t old_bytes,
+                            std::size_t new_bytes);
+
   // Bytes currently held for chunks, at Held() size.
   uint64_t held() const { return held_.load(std::memory_order_relaxed); }
   alloc::Arena& arena() const { return arena_; }

@@ -41,8 +41,22 @@ const uint8_t* ChunkWindow::PackLocked(std::span<const uint8_t> bytes) {
   return p;
 }
 
+std::size_t ChunkWindow::Trim() {
+  std::lock_guard lock(mu_);
+  fresh_from_ = blocks_.size();
+  if (blocks_.empty()) return 0;
+  Buffer& last = blocks_.back();
+  std::size_t now = memory_.ShrinkInPlace(last.data, last.bytes, block_used_);
+  if (now >= last.bytes) return 0;
+  std::size_t freed = last.bytes - now;
+  held_ -= memory_.Held(last.bytes) - memory_.Held(now);
+  block_bytes_ -= freed;
+  last.bytes = now;
+  return freed;
+}
+
 std::size_t ChunkWindow::NextBlock() const {
-  if (blocks_.empty()) return kFirstBlock;
+  if (blocks_.size() == fresh_from_) return kFirstBlock;
   std::size_t last = blocks_.back().bytes;
   if (last < kDoublingEnd) return last * 2;
   // Powers of two: each is a large size class of its own.

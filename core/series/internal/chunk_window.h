@@ -5,7 +5,10 @@
 // to 1 MiB: jemalloc pads every large allocation with a page (cache-oblivious
 // placement), which large blocks make small, while the last block's unused
 // tail stays within an eighth of a small window (docs/churn.md has the sizes
-// measured). Under
+// measured). Once the window takes no more appends, Trim shrinks its last
+// block in place to the size class that holds what was packed into it, so
+// the tail goes back to the arena; a chunk sealed into the window later
+// (a series idle since then) starts a new block, 4 KiB first. Under
 // SealedChunkLayout::kOwnBuffer it instead adopts each chunk's own buffer.
 // Windows are shared_ptr-owned: by the store while the window is retained, and
 // by every SeriesSet reading its chunks, so the last owner frees the memory.
@@ -17,8 +20,8 @@
 // until every ref is swapped the new one holds the old one as its
 // predecessor (a reader holding the new window holds both).
 //
-// Thread safety: Pack, Adopt, Holds and held_bytes may be called from any
-// thread; predecessor, successor and sealed are guarded by the store's
+// Thread safety: Pack, Adopt, Trim, Holds and held_bytes may be called from
+// any thread; predecessor, successor and sealed are guarded by the store's
 // window lock.
 #ifndef KEEL_CORE_SERIES_INTERNAL_CHUNK_WINDOW_H_
 #define KEEL_CORE_SERIES_INTERNAL_CHUNK_WINDOW_H_
@@ -82,6 +85,10 @@ class ChunkWindow {
     AdoptLocked(buffer, capacity);
   }
 
+  // Gives the last block's unused tail back to the arena (see above);
+  // returns the bytes given back. Chunks already packed never move.
+  std::size_t Trim();
+
   // A buffer of `bytes` from `memory`, owned by the window, for the caller
   // to fill before any reader can see it (sealing packs frames so).
   uint8_t* TakeBuffer(std::size_t bytes) {
@@ -134,6 +141,9 @@ class ChunkWindow {
   Buffers blocks_ ABSL_GUARDED_BY(mu_);
   std::size_t block_used_ ABSL_GUARDED_BY(mu_) = 0;
   std::size_t block_bytes_ ABSL_GUARDED_BY(mu_) = 0;  // all blocks
+  // The number of blocks at the last Trim: the first block after them
+  // starts again at kFirstBlock.
+  std::size_t fresh_from_ ABSL_GUARDED_BY(mu_) = 0;
   Buffers own_ ABSL_GUARDED_BY(mu_);
 };
 

@@ -56,10 +56,13 @@ SeriesIndex::SeriesIndex(alloc::Arena& arena)
     : arena_(arena),
       pages_(Alloc<std::pair<char*, std::size_t>>(arena)),
       symbols_(Alloc<absl::string_view>(arena)),
+      symbol_refs_(Alloc<uint32_t>(arena)),
+      free_symbols_(Alloc<uint32_t>(arena)),
       symbol_ids_(0, absl::Hash<absl::string_view>(),
                   std::equal_to<absl::string_view>(),
                   Alloc<std::pair<const absl::string_view, uint32_t>>(arena)),
       pairs_(Alloc<Pair>(arena)),
+      free_pairs_(Alloc<uint32_t>(arena)),
       pair_ids_(0, absl::Hash<uint64_t>(), std::equal_to<uint64_t>(),
                 Alloc<std::pair<const uint64_t, uint32_t>>(arena)),
       name_pairs_(0, absl::Hash<uint32_t>(), std::equal_to<uint32_t>(),
@@ -104,18 +107,32 @@ uint32_t SeriesIndex::Intern(std::string_view s, Stored stored) {
   auto id = static_cast<uint32_t>(symbols_.size());
   // One probe finds the string or its slot; only a new one is stored.
   auto it = symbol_ids_.lazy_emplace(View(s), [&](const auto& construct) {
-    symbols_.push_back(View(stored()));
-    construct(symbols_.back(), id);
+    if (free_symbols_.empty()) {
+      symbols_.push_back(View(stored(nullptr)));
+      symbol_refs_.push_back(0);
+    } else {
+      id = free_symbols_.back();
+      free_symbols_.pop_back();
+      symbols_[id] = View(stored(&symbols_[id]));
+    }
+    construct(symbols_[id], id);
   });
   return it->second;
 }
 
 uint32_t SeriesIndex::InternSymbol(std::string_view s) {
-  return Intern(s, [&] { return CopyString(s); });
+  // A freed string's bytes take the new one when it fits: a new
+  // generation's label values are mostly as long as the dead one's.
+  return Intern(s, [&](const absl::string_view* freed) {
+    if (freed == nullptr || freed->size() < s.size()) return CopyString(s);
+    char* p = const_cast<char*>(freed->data());
+    if (!s.empty()) std::memcpy(p, s.data(), s.size());
+    return std::string_view(p, s.size());
+  });
 }
 
 uint32_t SeriesIndex::InternCopied(std::string_view copied) {
-  return Intern(copied, [copied] { return copied; });
+  return Intern(copied, [copied](const absl::string_view*) { return copied; });
 }
 
 std::optional<uint32_t> SeriesIndex::FindPair(uint32_t name,
@@ -139,18 +156,63 @@ bool SeriesIndex::FindPairs(const Labels& labels,
 }
 
 uint32_t SeriesIndex::InternPair(uint32_t name, uint32_t value) {
-  auto [it, added] = pair_ids_.emplace(PairKey(name, value),
-                                       static_cast<uint32_t>(pairs_.size()));
-  if (added) AddPairUnindexed(name, value);
-  return it->second;
+  uint32_t id = free_pairs_.empty() ? static_cast<uint32_t>(pairs_.size())
+                                    : free_pairs_.back();
+  auto [it, added] = pair_ids_.emplace(PairKey(name, value), id);
+  if (!added) return it->second;
+  if (free_pairs_.empty()) return AddPairUnindexed(name, value);
+  free_pairs_.pop_back();
+  SetPair(id, name, value);
+  return id;
 }
 
 uint32_t SeriesIndex::AddPairUnindexed(uint32_t name, uint32_t value) {
   auto id = static_cast<uint32_t>(pairs_.size());
   pairs_.push_back(Pair{name, value, Postings(Alloc<uint32_t>(arena_))});
+  SetPair(id, name, value);
+  return id;
+}
+
+void SeriesIndex::SetPair(uint32_t id, uint32_t name, uint32_t value) {
+  Pair& pair = pairs_[id];
+  pair.name = name;
+  pair.value = value;
+  ++symbol_refs_[name];
+  ++symbol_refs_[value];
   name_pairs_.try_emplace(name, Alloc<uint32_t>(arena_))
       .first->second.push_back(id);
-  return id;
+}
+
+void SeriesIndex::FreePairs(std::span<const uint32_t> ids) {
+  absl::flat_hash_map<uint32_t, std::vector<uint32_t>> by_name;
+  for (uint32_t id : ids) {
+    const Pair& pair = pairs_[id];
+    pair_ids_.erase(PairKey(pair.name, pair.value));
+    by_name[pair.name].push_back(id);
+    free_pairs_.push_back(id);
+  }
+  for (auto& [name, gone] : by_name) {
+    std::sort(gone.begin(), gone.end());
+    auto it = name_pairs_.find(name);
+    Postings& list = it->second;
+    list.erase(std::remove_if(list.begin(), list.end(),
+                              [&gone](uint32_t id) {
+                                return std::binary_search(gone.begin(),
+                                                          gone.end(), id);
+                              }),
+               list.end());
+    // A freed name id may come back as another string.
+    if (list.empty()) name_pairs_.erase(it);
+  }
+  auto release = [this](uint32_t symbol) {
+    if (--symbol_refs_[symbol] != 0) return;
+    symbol_ids_.erase(symbols_[symbol]);
+    free_symbols_.push_back(symbol);
+  };
+  for (uint32_t id : ids) {
+    release(pairs_[id].name);
+    release(pairs_[id].value);
+  }
 }
 
 void SeriesIndex::IndexPairs(uint32_t first) {
@@ -178,6 +240,7 @@ void SeriesIndex::InternPairs(const Labels& labels,
 
 void SeriesIndex::Reserve(std::size_t symbols, std::size_t series) {
   symbols_.reserve(symbols_.size() + symbols);
+  symbol_refs_.reserve(symbol_refs_.size() + symbols);
   symbol_ids_.reserve(symbol_ids_.size() + symbols);
   // Every value string is in at least one pair, so pairs are at least the
   // strings less the (few) names: reserving one per string is about right.
@@ -258,7 +321,12 @@ void SeriesIndex::RemoveSeries(std::span<const SeriesRef> refs) {
       postings.shrink_to_fit();
     }
   };
-  for (auto& [pair, dead] : dead_by_pair) remove(pairs_[pair].postings, dead);
+  std::vector<uint32_t> emptied;
+  for (auto& [pair, dead] : dead_by_pair) {
+    remove(pairs_[pair].postings, dead);
+    if (pairs_[pair].postings.empty()) emptied.push_back(pair);
+  }
+  FreePairs(emptied);
 }
 
 std::vector<uint32_t> SeriesIndex::MatchOne(const Matcher& m,
@@ -343,7 +411,7 @@ void SeriesIndex::AppendLabels(std::span<const uint32_t> pairs,
 SeriesIndex::Usage SeriesIndex::LiveUsage() const {
   // Entries of a table: the slot and its control byte.
   constexpr uint64_t kSymbolEntry =
-      sizeof(absl::string_view) +
+      sizeof(absl::string_view) + sizeof(uint32_t) +
       sizeof(std::pair<absl::string_view, uint32_t>) + 1;
   constexpr uint64_t kPairEntry = sizeof(Pair) +
                                   sizeof(std::pair<uint64_t, uint32_t>) + 1 +

@@ -9,6 +9,12 @@
 // grow by about 1/8 (size classes), not 2x, to keep slack small.
 // Everything lives in the store's arena.
 //
+// Under series turnover every generation brings new label values (a new
+// pod's instance) and takes them along when it dies: RemoveSeries frees
+// the pairs whose postings it empties and the strings no pair uses any more
+// (a string counts the pairs naming it), and the next new pairs and strings
+// take their ids, table entries and, where the new string fits, its bytes.
+//
 // Thread safety: none; the store guards it with its index lock.
 #ifndef KEEL_CORE_SERIES_INTERNAL_SERIES_INDEX_H_
 #define KEEL_CORE_SERIES_INTERNAL_SERIES_INDEX_H_
@@ -68,11 +74,16 @@ class SeriesIndex {
   uint32_t InternPair(uint32_t name, uint32_t value);
   // A new pair that lookups do not find until IndexPairs; for a bulk
   // restore, which knows which pairs are new, and indexes them all at once.
-  // REQUIRES: no pair (name, value) yet.
+  // Takes no freed id, so that every pair from IndexPairs' `first` on is
+  // one of these. REQUIRES: no pair (name, value) yet.
   uint32_t AddPairUnindexed(uint32_t name, uint32_t value);
   // Makes the pairs from `first` on found by lookups.
   void IndexPairs(uint32_t first);
+  // Pair ids handed out, freed ones included.
   std::size_t pair_count() const { return pairs_.size(); }
+  // Pairs and strings freed and not yet reused.
+  std::size_t free_pair_count() const { return free_pairs_.size(); }
+  std::size_t free_symbol_count() const { return free_symbols_.size(); }
 
   std::optional<SeriesRef> FindSeries(std::span<const uint32_t> pairs) const;
   // REQUIRES: ref is the next ref: one above the last one added; no series
@@ -86,7 +97,9 @@ class SeriesIndex {
   // grown once to the size class that holds it. REQUIRES: those series were
   // added without postings.
   void AddPostings(SeriesRef first);
-  // Unindexes series and frees their labels. REQUIRES: refs sorted, indexed.
+  // Unindexes series and frees their labels, the pairs no series holds any
+  // more and the strings only those pairs used. REQUIRES: refs sorted,
+  // indexed.
   void RemoveSeries(std::span<const SeriesRef> refs);
   // The pair ids of an indexed series; empty once removed.
   std::span<const uint32_t> LabelsOf(SeriesRef ref) const {
@@ -151,6 +164,10 @@ class SeriesIndex {
   };
 
   std::optional<uint32_t> FindPair(uint32_t name, uint32_t value) const;
+  // Stores pair `id` (a new id or a freed one) and counts its strings.
+  void SetPair(uint32_t id, uint32_t name, uint32_t value);
+  // Frees pairs whose postings are empty, and the strings they alone used.
+  void FreePairs(std::span<const uint32_t> ids);
   // Refs matching one matcher (among series holding its label), or, for a
   // matcher that matches the empty value, refs it excludes.
   std::vector<uint32_t> MatchOne(const Matcher& m, QueryContext& context) const;
@@ -169,18 +186,23 @@ class SeriesIndex {
               Alloc<std::pair<char*, std::size_t>>>
       pages_;
   std::size_t page_used_ = 0;
+  // A freed id keeps its old bytes' view, for a new string that fits.
   std::vector<absl::string_view, Alloc<absl::string_view>> symbols_;
+  std::vector<uint32_t, Alloc<uint32_t>> symbol_refs_;  // pairs naming it
+  std::vector<uint32_t, Alloc<uint32_t>> free_symbols_;
   absl::flat_hash_map<absl::string_view, uint32_t,
                       absl::Hash<absl::string_view>,
                       std::equal_to<absl::string_view>,
                       Alloc<std::pair<const absl::string_view, uint32_t>>>
       symbol_ids_;
   std::vector<Pair, Alloc<Pair>> pairs_;
+  std::vector<uint32_t, Alloc<uint32_t>> free_pairs_;
   absl::flat_hash_map<uint64_t, uint32_t, absl::Hash<uint64_t>,
                       std::equal_to<uint64_t>,
                       Alloc<std::pair<const uint64_t, uint32_t>>>
       pair_ids_;
-  // Label name id -> its pair ids, for regex and != matchers.
+  // Label name id -> its pair ids (in no order), for regex and !=
+  // matchers; a name without pairs has no entry.
   absl::flat_hash_map<uint32_t, Postings, absl::Hash<uint32_t>,
                       std::equal_to<uint32_t>,
                       Alloc<std::pair<const uint32_t, Postings>>>

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <shared_mutex>
 #include <vector>
 
 #include "alloc/stats.h"
@@ -81,7 +82,38 @@ TruncateResult SeriesStoreImpl::ApplyRetention(int64_t now_ms) {
   int64_t first_kept = anchor_window - (options_.retention_windows - 1);
   int64_t before = WindowStart(first_kept);
   if (WindowOf(before) != first_kept) return nothing;  // saturated
-  return Truncate(before);
+  TruncateResult result = Truncate(before);
+  // Windows before the anchor's take no more appends but from a series idle
+  // since (a stopped one, under turnover): its head, which would hold its
+  // capacity until the window expires, is sealed into the window at its
+  // size, then the windows' last blocks give their tails back.
+  std::lock_guard truncating(truncate_mu_);
+  const uint32_t size = table_.size();
+  for (unsigned i = 0; i < kStripes; ++i) {
+    Stripe& stripe = stripes_[i];
+    StripeGuard lock(stripe.mu);
+    ForEachRefInStripe(i, size, [&](SeriesRef ref) {
+      Series& s = *table_.Find(ref);
+      if (!s.dead && s.head != nullptr &&
+          WindowOf(s.head_last) < anchor_window) {
+        SealHead(s);
+      }
+    });
+  }
+  std::vector<std::shared_ptr<ChunkWindow>> closed;
+  {
+    std::shared_lock lock(windows_mu_);
+    for (auto it = windows_.begin();
+         it != windows_.end() && it->first < anchor_window; ++it) {
+      closed.push_back(it->second);
+    }
+  }
+  std::size_t trimmed = 0;
+  for (const std::shared_ptr<ChunkWindow>& window : closed) {
+    trimmed += window->Trim();
+  }
+  if (trimmed > 0) purge_.Freed(trimmed);
+  return result;
 }
 
 }  // namespace keel::core::core_internal

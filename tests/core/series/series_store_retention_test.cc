@@ -14,6 +14,7 @@ using series_store_testing::kNone;
 using series_store_testing::Read;
 using series_store_testing::ReadRef;
 using series_store_testing::Ref;
+using series_store_testing::Sample;
 using series_store_testing::Sel;
 
 TEST_CASE("truncate drops whole windows, empty series and their postings") {
@@ -162,6 +163,54 @@ TEST_CASE("retention counts the chunks it drops, not a difference of totals") {
   REQUIRE(store.Stats().chunks == 30);
   REQUIRE(dropped.chunks == 10);
   REQUIRE(dropped.series == 10);
+}
+
+TEST_CASE("retention seals idle heads of closed windows and trims them") {
+  SeriesStoreOptions options;
+  options.chunk_window_ms = kHour;
+  options.retention_windows = 8;
+  SeriesStore store(options);
+  std::vector<SeriesRef> stopped, running;
+  for (int i = 0; i < 300; ++i) {
+    auto labels = [i](const char* kind) {
+      return Labels{{"__name__", kind}, {"i", std::to_string(i)}};
+    };
+    stopped.push_back(Ref(store, labels("stopped")));
+    running.push_back(Ref(store, labels("running")));
+  }
+  // Stopped series get samples in window 0 only (their heads stay open
+  // there), running ones until window 2.
+  for (int64_t t = 0; t < 3 * kHour; t += 15000) {
+    for (int i = 0; i < 300; ++i) {
+      if (t < kHour) store.Append(stopped[i], t, i + t % 11);
+      store.Append(running[i], t, i - t % 13);
+    }
+  }
+  SeriesStoreStats before = store.Stats();
+  std::vector<std::vector<Sample>> samples;
+  for (SeriesRef r : stopped) samples.push_back(ReadRef(store, r));
+  for (SeriesRef r : running) samples.push_back(ReadRef(store, r));
+
+  TruncateResult dropped = store.ApplyRetention(/*now_ms=*/3 * kHour);
+  REQUIRE(dropped.chunks == 0);
+  SeriesStoreStats after = store.Stats();
+  REQUIRE(after.samples == before.samples);
+  REQUIRE(after.chunks == before.chunks);
+  REQUIRE(after.live_bytes == before.live_bytes);
+  // The stopped heads' capacity and the blocks' tails are given back.
+  REQUIRE(after.chunk_bytes < before.chunk_bytes);
+  for (int i = 0; i < 300; ++i) {
+    REQUIRE(ReadRef(store, stopped[i]) == samples[i]);
+    REQUIRE(ReadRef(store, running[i]) == samples[300 + i]);
+  }
+  // A stopped series that comes back gets a new head; its chunk sealed
+  // late into a trimmed window reads back too.
+  REQUIRE(store.Append(stopped[0], 3 * kHour, 5) == AppendResult::kAppended);
+  REQUIRE(ReadRef(store, stopped[0]).size() == samples[0].size() + 1);
+  REQUIRE(store.ApplyRetention(/*now_ms=*/4 * kHour).chunks == 0);
+  for (int i = 0; i < 300; ++i) {
+    REQUIRE(ReadRef(store, running[i]) == samples[300 + i]);
+  }
 }
 
 TEST_CASE("max_series bounds live series; restores are not refused") {
