@@ -101,7 +101,7 @@ struct SeriesStoreOptions {
   uint32_t retention_windows = 8;             // ApplyRetention keeps these
   uint32_t max_chunk_samples = 120;           // 1 .. 65535
   uint32_t max_chunk_bytes = 1024;            // cut at this size; <= 32768
-  std::size_t head_first_capacity = 32;       // GrowthPolicy's first; 30..4096
+  std::size_t head_first_capacity = 128;      // GrowthPolicy's first; 30..4096
   double head_min_growth = 0.0;               // GrowthPolicy min_growth
   ChunkMemory chunk_memory = ChunkMemory::kArena;
   SealedChunkLayout sealed_layout = SealedChunkLayout::kPackedPerWindow;

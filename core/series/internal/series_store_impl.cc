@@ -243,10 +243,6 @@ void SeriesStoreImpl::GrowHead(Series& s) {
 
 void SeriesStoreImpl::StartHead(Series& s, Stripe& stripe, int64_t t,
                                 double v) {
-  // Small by default (SeriesStoreOptions, 32 B): a head grows class by
-  // class to what its own samples take, so a young head, or one of a series
-  // scraped too rarely to fill a chunk, holds its bytes, the append reserve
-  // and less than one class step, whatever the scrape interval.
   std::size_t capacity = growth_.first();
   s.head = memory_.Allocate(capacity);
   s.head_capacity = static_cast<uint16_t>(capacity);
