@@ -405,7 +405,7 @@ class SeriesRestorer {
 // Decodes one series' chunks of a SeriesSet, in time order, limited to the
 // set's [mint, maxt]. Decodes a block of samples at a time into itself, so
 // Next is a few instructions; about 2 KiB, meant for the stack (a sealed
-// chunk's sections go to a heap buffer of their own).
+// entry is read in place from its frame in the thread's decode cache).
 class SampleIterator {
  public:
   bool Next() {
