@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "alloc/internal/arena_registry.h"
@@ -64,9 +65,15 @@ ArenaStats ReadArena(unsigned index, std::string name, uint64_t purges,
 
 }  // namespace
 
+// jemalloc's statistics of an arena exist from the first epoch refresh after
+// its creation on (before it, stats.arenas.<i> is ENOENT): so the arenas to
+// read are listed first and the epoch refreshed after, and an arena another
+// thread creates meanwhile shows in the next capture.
+
 ArenaStats CaptureArenaStats(const Arena& arena) {
+  const auto arenas = alloc_internal::ListArenas();
   alloc_internal::RefreshEpoch();
-  for (auto& info : alloc_internal::ListArenas()) {
+  for (auto& info : arenas) {
     if (info.index == arena.index()) {
       return ReadArena(info.index, info.name, info.purges, info.purged_bytes);
     }
@@ -75,6 +82,17 @@ ArenaStats CaptureArenaStats(const Arena& arena) {
 }
 
 ProcessStats CaptureStats() {
+  // jemalloc's automatic arenas serve plain malloc, each initialized by the
+  // first thread that uses it; showing them beside keel's own lets a reader
+  // see where the rest of the process's memory is.
+  std::vector<unsigned> automatic;
+  const unsigned narenas = ReadMallctl<unsigned>("opt.narenas");
+  for (unsigned i = 0; i < narenas; ++i) {
+    if (ReadMallctl<bool>(absl::StrCat("arena.", i, ".initialized"))) {
+      automatic.push_back(i);
+    }
+  }
+  const auto arenas = alloc_internal::ListArenas();
   alloc_internal::RefreshEpoch();
   ProcessStats stats;
   MemoryStats& m = stats.memory;
@@ -87,15 +105,10 @@ ProcessStats CaptureStats() {
   MemoryStats merged = ReadArenaMemory(MALLCTL_ARENAS_ALL);
   m.dirty = merged.dirty;
   m.muzzy = merged.muzzy;
-  // jemalloc's automatic arenas serve plain malloc; showing them beside
-  // keel's own lets a reader see where the rest of the process's memory is.
-  unsigned automatic = ReadMallctl<unsigned>("opt.narenas");
-  for (unsigned i = 0; i < automatic; ++i) {
-    if (ReadMallctl<bool>(absl::StrCat("arena.", i, ".initialized"))) {
-      stats.arenas.push_back(ReadArena(i, absl::StrCat("malloc.", i), 0, 0));
-    }
+  for (unsigned i : automatic) {
+    stats.arenas.push_back(ReadArena(i, absl::StrCat("malloc.", i), 0, 0));
   }
-  for (auto& info : alloc_internal::ListArenas()) {
+  for (auto& info : arenas) {
     stats.arenas.push_back(
         ReadArena(info.index, info.name, info.purges, info.purged_bytes));
   }

@@ -1,8 +1,11 @@
 // Several threads allocating and freeing on one arena; run under TSan.
+#include <atomic>
 #include <catch2/catch.hpp>
+#include <memory>
 #include <thread>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "alloc/arena.h"
 #include "alloc/arena_allocator.h"
 #include "alloc/purge.h"
@@ -45,6 +48,29 @@ TEST_CASE("concurrent allocate, reallocate and free on one arena") {
   for (auto& th : threads) th.join();
   REQUIRE(CaptureArenaStats(arena).memory.allocated == 0);
   REQUIRE(CaptureArenaStats(arena).purges > 0);
+}
+
+// jemalloc's statistics of an arena exist only from the first epoch refresh
+// after its creation: a capture that refreshed before another thread created
+// an arena, then listed it, read an ENOENT and aborted (a /metrics scrape
+// during keel serve's start did).
+TEST_CASE("statistics captured while another thread creates arenas") {
+  std::atomic<bool> done{false};
+  std::thread creator([&] {
+    std::vector<std::unique_ptr<Arena>> held;  // kept: each one is created
+    for (int i = 0; i < 40; ++i) {
+      held.push_back(std::make_unique<Arena>(absl::StrCat("created_", i)));
+      held.back()->Deallocate(held.back()->Allocate(64), 64);
+    }
+    done = true;
+  });
+  uint64_t captures = 0;
+  while (!done) {
+    ProcessStats stats = CaptureStats();
+    captures += !stats.arenas.empty();
+  }
+  creator.join();
+  CHECK(captures > 0);
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <cmath>
@@ -234,6 +235,17 @@ TEST_CASE("a writer killed at any point leaves the previous snapshot",
   REQUIRE(WriteSnapshot(*a, path).ok());
   const uint64_t samples_a = a->Stats().samples;
   const uint64_t samples_b = b->Stats().samples;
+  // Kills land up to three writes of b in (at least 60 ms): under a
+  // sanitizer on a loaded machine one write takes longer than that, and
+  // kills that all land before the first rename test nothing.
+  const auto start = std::chrono::steady_clock::now();
+  REQUIRE(WriteSnapshot(*b, dir + "/timing").ok());
+  const int64_t write_us =
+      std::chrono::duration_cast<std::chrono::microseconds>(
+          std::chrono::steady_clock::now() - start)
+          .count();
+  const uint64_t max_delay_us =
+      static_cast<uint64_t>(std::max<int64_t>(60000, 3 * write_us));
   std::mt19937_64 rng(8);
   int saw_b = 0;
   for (int round = 0; round < 50; ++round) {
@@ -244,7 +256,8 @@ TEST_CASE("a writer killed at any point leaves the previous snapshot",
         if (!WriteSnapshot(k % 2 ? *a : *b, path).ok()) ::_exit(3);
       }
     }
-    std::this_thread::sleep_for(std::chrono::microseconds(rng() % 60000));
+    std::this_thread::sleep_for(
+        std::chrono::microseconds(rng() % max_delay_us));
     REQUIRE(::kill(child, SIGKILL) == 0);
     int status = 0;
     REQUIRE(::waitpid(child, &status, 0) == child);
