@@ -51,7 +51,8 @@ std::vector<prometheus::MetricFamily> SeriesStoreCollector::Collect() const {
         "Bytes of live series' records and sealed-chunk arrays.",
         static_cast<double>(s.series_bytes));
   gauge("keel_series_dead",
-        "Dropped series whose records stay (refs are never reused).",
+        "Dropped series; each keeps its ref's map entry and label-array "
+        "slot (12 bytes), since refs are never reused.",
         static_cast<double>(s.dead_series));
   gauge("keel_series_memory_pressure",
         "1 while the store is told memory is short (defragments eagerly).",

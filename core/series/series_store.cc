@@ -75,6 +75,11 @@ absl::StatusOr<SeriesRef> SeriesStore::GetOrCreate(Labels labels) {
   return impl_->GetOrCreate(std::move(labels), /*must_be_new=*/false);
 }
 
+absl::StatusOr<std::optional<SeriesRef>> SeriesStore::GetOrCreateIf(
+    Labels labels, absl::FunctionRef<bool()> admit_new) {
+  return impl_->GetOrCreateIf(std::move(labels), admit_new);
+}
+
 AppendResult SeriesStore::Append(SeriesRef ref, int64_t t, double v) {
   return impl_->Append(ref, t, v);
 }

@@ -171,7 +171,7 @@ struct SeriesStoreStats {
   uint64_t label_bytes = 0;   // strings live series use (each stored once)
   uint64_t index_bytes = 0;   // postings, label arrays, lookup entries
   uint64_t series_bytes = 0;  // live series' records and sealed-chunk arrays
-  uint64_t dead_series = 0;   // dropped; their records stay (refs unique)
+  uint64_t dead_series = 0;   // dropped; refs stay unique (12 B each)
   alloc::MemoryStats arena;   // the store's arena, every structure
 };
 
@@ -221,6 +221,18 @@ class SeriesStore {
   // ResourceExhausted, naming the limit, when a new series would pass
   // max_series.
   absl::StatusOr<SeriesRef> GetOrCreate(Labels labels);
+  // As GetOrCreate, but a series that does not exist yet is created only if
+  // `admit_new()` returns true; false creates nothing (no string or pair
+  // either) and returns nullopt. admit_new runs at most once, under the
+  // index's writer lock: keep it short and never call the store from it.
+  // For a caller that bounds the series one request may create, in a single
+  // lookup:
+  //
+  //   auto ref = store.GetOrCreateIf(labels, [&] {
+  //     return created < limit ? (++created, true) : false;
+  //   });
+  absl::StatusOr<std::optional<SeriesRef>> GetOrCreateIf(
+      Labels labels, absl::FunctionRef<bool()> admit_new);
   // The series with these labels, or nullopt if there is none; never
   // creates one. Errors: InvalidArgument as GetOrCreate. (Absence is a
   // value, not an error: remote write asks for every series it receives.)

@@ -176,36 +176,30 @@ void PromApi::WriteSeries(const prompb::TimeSeries& series,
   const uint64_t kept = series.samples_size() - future - old;
   if (kept == 0) return;
 
-  // Find and GetOrCreate each take the labels: they are built again for a
-  // new series rather than copied for every series that exists already.
-  auto labels_as_written = [&series] {
-    core::Labels labels;
-    labels.reserve(series.labels_size());
-    for (const prompb::Label& l : series.labels()) {
-      labels.push_back({l.name(), l.value()});
-    }
-    return labels;
-  };
-  absl::StatusOr<std::optional<core::SeriesRef>> found =
-      store_->Find(labels_as_written());
-  absl::StatusOr<core::SeriesRef> ref;
-  if (!found.ok()) {
-    ref = found.status();
-  } else if (found->has_value()) {
-    ref = **found;
-  } else {
-    if (tally.new_series >= write_limits_.max_new_series_per_request) {
-      tally.Reject(WriteRejection::kNewSeriesLimit, kept, [&] {
-        return absl::StrCat("more than ",
-                            write_limits_.max_new_series_per_request,
-                            " new series in one request "
-                            "(--max-new-series-per-request)");
-      });
-      return;
-    }
-    ref = store_->GetOrCreate(labels_as_written());
-    if (ref.ok()) ++tally.new_series;
+  core::Labels labels;
+  labels.reserve(series.labels_size());
+  for (const prompb::Label& l : series.labels()) {
+    labels.push_back({l.name(), l.value()});
   }
+  bool over_new_series_limit = false;
+  absl::StatusOr<std::optional<core::SeriesRef>> found =
+      store_->GetOrCreateIf(std::move(labels), [&] {
+        over_new_series_limit =
+            tally.new_series >= write_limits_.max_new_series_per_request;
+        tally.new_series += !over_new_series_limit;
+        return !over_new_series_limit;
+      });
+  if (over_new_series_limit) {
+    tally.Reject(WriteRejection::kNewSeriesLimit, kept, [&] {
+      return absl::StrCat("more than ",
+                          write_limits_.max_new_series_per_request,
+                          " new series in one request "
+                          "(--max-new-series-per-request)");
+    });
+    return;
+  }
+  absl::StatusOr<core::SeriesRef> ref =
+      found.ok() ? absl::StatusOr<core::SeriesRef>(**found) : found.status();
   if (!ref.ok()) {
     bool full = absl::IsResourceExhausted(ref.status());
     tally.bad_series += !full;

@@ -68,6 +68,19 @@ int64_t SeriesStoreImpl::WindowLast(int64_t w) const {
 
 absl::StatusOr<SeriesRef> SeriesStoreImpl::GetOrCreate(Labels labels,
                                                        bool must_be_new) {
+  absl::StatusOr<std::optional<SeriesRef>> ref =
+      GetOrCreate(std::move(labels), must_be_new, [] { return true; });
+  if (!ref.ok()) return ref.status();
+  return **ref;
+}
+
+absl::StatusOr<std::optional<SeriesRef>> SeriesStoreImpl::GetOrCreateIf(
+    Labels labels, absl::FunctionRef<bool()> admit_new) {
+  return GetOrCreate(std::move(labels), /*must_be_new=*/false, admit_new);
+}
+
+absl::StatusOr<std::optional<SeriesRef>> SeriesStoreImpl::GetOrCreate(
+    Labels labels, bool must_be_new, absl::FunctionRef<bool()> admit_new) {
   if (auto s = NormalizeLabels(labels, options_.label_limits); !s.ok()) {
     return s;
   }
@@ -76,15 +89,19 @@ absl::StatusOr<SeriesRef> SeriesStoreImpl::GetOrCreate(Labels labels,
   if (!must_be_new) {
     std::shared_lock lock(index_mu_);
     if (index_.FindPairs(labels, pairs)) {
-      if (auto ref = index_.FindSeries(pairs)) return *ref;
+      if (auto ref = index_.FindSeries(pairs)) return ref;
     }
   }
   std::lock_guard lock(index_mu_);
-  index_.InternPairs(labels, pairs);
-  if (auto ref = index_.FindSeries(pairs)) {
-    if (!must_be_new) return *ref;
-    return absl::AlreadyExistsError(
-        absl::StrCat("series ", LabelsToString(labels), " exists already"));
+  // Looked up again under the writer's lock, and interned only once the
+  // series is sure to be created: a refused one must not leave strings and
+  // pairs behind that no series names (nothing would free them).
+  if (index_.FindPairs(labels, pairs)) {
+    if (auto ref = index_.FindSeries(pairs)) {
+      if (!must_be_new) return ref;
+      return absl::AlreadyExistsError(
+          absl::StrCat("series ", LabelsToString(labels), " exists already"));
+    }
   }
   if (!must_be_new && options_.max_series != 0 &&
       table_.size() - dead_series_ >= options_.max_series) {
@@ -92,6 +109,8 @@ absl::StatusOr<SeriesRef> SeriesStoreImpl::GetOrCreate(Labels labels,
         "the store holds its limit of ", options_.max_series,
         " series (max_series); ", LabelsToString(labels), " is not created"));
   }
+  if (!admit_new()) return std::nullopt;
+  index_.InternPairs(labels, pairs);
   SeriesRef ref;
   if (!table_.Add(Series(), ref)) {
     return absl::ResourceExhaustedError("all 2^32-1 series refs are used");

@@ -76,6 +76,9 @@ class SeriesStoreImpl {
   ~SeriesStoreImpl();
 
   absl::StatusOr<SeriesRef> GetOrCreate(Labels labels, bool must_be_new);
+  // As SeriesStore::GetOrCreateIf.
+  absl::StatusOr<std::optional<SeriesRef>> GetOrCreateIf(
+      Labels labels, absl::FunctionRef<bool()> admit_new);
   absl::StatusOr<std::optional<SeriesRef>> Find(Labels labels) const;
   // Counts a sample refused before its series was looked up.
   void CountTooOld() {
@@ -115,6 +118,11 @@ class SeriesStoreImpl {
   const SeriesDefrag& defrag() const { return *defrag_; }
 
  private:
+  // must_be_new: AlreadyExists if the series exists (a restore's series).
+  // admit_new is asked once, just before a series is created; false
+  // creates nothing and returns nullopt.
+  absl::StatusOr<std::optional<SeriesRef>> GetOrCreate(
+      Labels labels, bool must_be_new, absl::FunctionRef<bool()> admit_new);
   friend class SeriesBulkRestore;
   friend class SeriesDefrag;
 

@@ -214,6 +214,43 @@ TEST_CASE("find never creates a series") {
   REQUIRE(store.Stats().series == 1);
 }
 
+TEST_CASE(
+    "get-or-create-if asks before creating, once, and keeps nothing refused") {
+  SeriesStore store;
+  SeriesRef r = Ref(store, {{"__name__", "up"}, {"job", "a"}});
+  int asked = 0;
+  auto refuse = [&] {
+    ++asked;
+    return false;
+  };
+  // An existing series is found without asking.
+  auto found = store.GetOrCreateIf({{"job", "a"}, {"__name__", "up"}}, refuse);
+  REQUIRE(found.ok());
+  REQUIRE(*found == r);
+  REQUIRE(asked == 0);
+  // A refused new series leaves no series, string or pair behind.
+  const uint64_t allocated = store.Stats().arena.allocated;
+  for (int i = 0; i < 1000; ++i) {
+    auto absent = store.GetOrCreateIf(
+        {{"__name__", "up"}, {"job", "refused-" + std::to_string(i)}}, refuse);
+    REQUIRE(absent.ok());
+    REQUIRE(!absent->has_value());
+  }
+  REQUIRE(asked == 1000);
+  REQUIRE(store.Stats().series == 1);
+  REQUIRE(store.Stats().arena.allocated == allocated);
+  // Bad labels fail before asking.
+  REQUIRE(absl::IsInvalidArgument(
+      store.GetOrCreateIf({{"", "x"}}, refuse).status()));
+  REQUIRE(asked == 1000);
+  // An admitted one is created and found again.
+  auto created = store.GetOrCreateIf({{"__name__", "up"}, {"job", "b"}},
+                                     [] { return true; });
+  REQUIRE(created.ok());
+  REQUIRE(created->has_value());
+  REQUIRE(*store.Find({{"__name__", "up"}, {"job", "b"}}) == **created);
+}
+
 TEST_CASE("sealed chunks are packed with no slack; the naive layout keeps it") {
   auto fill = [](SeriesStore& store) {
     for (int i = 0; i < 300; ++i) {
