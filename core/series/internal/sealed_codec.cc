@@ -12,30 +12,17 @@
 #include <cstring>
 #include <memory>
 
+#include "core/series/internal/sealed_format.h"
 #include "core/series/internal/sealed_varint.h"
 
 namespace keel::core::core_internal {
 namespace {
 
-constexpr uint8_t kFlagZstd = 1;
-constexpr uint8_t kTsFromInterval = 0;
-constexpr uint8_t kTsDeltaOfDelta = 1;
-constexpr uint8_t kTsFromGrid = 2;
-constexpr uint8_t kTsRegular = 3;  // the grid itself: no entries
-constexpr uint8_t kValueDelta = 0;
-constexpr uint8_t kValueDeltaOfDelta = 1;
-constexpr uint8_t kValueXor = 2;
-constexpr uint8_t kValueConstant = 3;  // one mantissa, no stream
-constexpr int kMaxExponent = 22;  // 10^22 is the largest exact power of ten
 constexpr int64_t kMaxMantissa = int64_t{1} << 53;
 
-constexpr double kPow10[kMaxExponent + 1] = {
-    1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
-    1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
-
 double FromDecimal(int64_t m, int e) {
-  return e >= 0 ? static_cast<double>(m) * kPow10[e]
-                : static_cast<double>(m) / kPow10[-e];
+  return e >= 0 ? static_cast<double>(m) * kSealedPow10[e]
+                : static_cast<double>(m) / kSealedPow10[-e];
 }
 
 // Whether m (checked for range) at exponent e is exactly `bits`.
@@ -48,7 +35,7 @@ bool Exact(double m, int e, uint64_t bits) {
 // Picks the stream shapes and the exponent that make a block smallest
 // before compression.
 struct ValuePlan {
-  uint8_t mode = kValueXor;
+  uint8_t mode = kSealedValueXor;
   int exponent = 0;
   std::size_t bytes = 0;  // value section plus exceptions, estimated
 };
@@ -152,9 +139,9 @@ void EncodeSections(std::span<const int64_t> t, std::span<const uint64_t> bits,
   for (std::size_t i = 1; i < n; ++i) {
     uint64_t d = deltas[i - 1];
     grid += interval;
-    size[kTsFromInterval] += UvarintBytes(ZigZag(d - interval));
-    size[kTsDeltaOfDelta] += UvarintBytes(ZigZag(d - prev));
-    size[kTsFromGrid] +=
+    size[kSealedTsFromInterval] += UvarintBytes(ZigZag(d - interval));
+    size[kSealedTsDeltaOfDelta] += UvarintBytes(ZigZag(d - prev));
+    size[kSealedTsFromGrid] +=
         UvarintBytes(ZigZag(static_cast<uint64_t>(t[i]) - grid));
     on_grid &= static_cast<uint64_t>(t[i]) == grid;
     prev = d;
@@ -164,7 +151,7 @@ void EncodeSections(std::span<const int64_t> t, std::span<const uint64_t> bits,
   ts.clear();
   PutUvarint(ts, interval);
   if (on_grid) {
-    ts.push_back(kTsRegular);
+    ts.push_back(kSealedTsRegular);
     return EncodeValues(bits, values);
   }
   ts.push_back(ts_mode);
@@ -175,10 +162,10 @@ void EncodeSections(std::span<const int64_t> t, std::span<const uint64_t> bits,
     uint64_t d = deltas[i - 1];
     grid += interval;
     switch (ts_mode) {
-      case kTsFromInterval:
+      case kSealedTsFromInterval:
         PutUvarint(ts, ZigZag(d - interval));
         break;
-      case kTsDeltaOfDelta:
+      case kSealedTsDeltaOfDelta:
         PutUvarint(ts, ZigZag(d - prev));
         break;
       default:
@@ -198,13 +185,13 @@ void EncodeValues(std::span<const uint64_t> bits,
   std::vector<int64_t> m(n);
   std::vector<int8_t> e(n);
   int finest = INT32_MAX;
-  int counts[2 * kMaxExponent + 1] = {};
+  int counts[2 * kSealedMaxExponent + 1] = {};
   for (std::size_t i = 0; i < n; ++i) {
     int exponent;
     if (ToDecimal(bits[i], m[i], exponent)) {
       e[i] = static_cast<int8_t>(exponent);
       finest = std::min(finest, exponent);
-      ++counts[exponent + kMaxExponent];
+      ++counts[exponent + kSealedMaxExponent];
     } else {
       e[i] = INT8_MIN;
     }
@@ -218,16 +205,17 @@ void EncodeValues(std::span<const uint64_t> bits,
   if (finest != INT32_MAX) {
     int common =
         static_cast<int>(
-            std::max_element(counts, counts + 2 * kMaxExponent + 1) - counts) -
-        kMaxExponent;
+            std::max_element(counts, counts + 2 * kSealedMaxExponent + 1) -
+            counts) -
+        kSealedMaxExponent;
     for (int exponent : {finest, common}) {
       Mantissas(bits, m, e, exponent, mantissas, exceptions);
       for (bool dod_values : {false, true}) {
         std::size_t bytes = 2 + ZigZagStreamBytes(mantissas, dod_values) +
                             10 * exceptions.size();
         if (bytes < plan.bytes) {
-          plan = {dod_values ? kValueDeltaOfDelta : kValueDelta, exponent,
-                  bytes};
+          plan = {dod_values ? kSealedValueDeltaOfDelta : kSealedValueDelta,
+                  exponent, bytes};
           best_mantissas = mantissas;
           best_exceptions = exceptions;
         }
@@ -237,7 +225,7 @@ void EncodeValues(std::span<const uint64_t> bits,
   }
   values.clear();
   values.push_back(plan.mode);
-  if (plan.mode == kValueXor) {
+  if (plan.mode == kSealedValueXor) {
     PutUvarint(values, 0);
     uint64_t last = 0;
     for (uint64_t b : bits) {
@@ -256,11 +244,11 @@ void EncodeValues(std::span<const uint64_t> bits,
   }
   if (std::all_of(best_mantissas.begin(), best_mantissas.end(),
                   [&](uint64_t m) { return m == best_mantissas[0]; })) {
-    values[0] = kValueConstant;
+    values[0] = kSealedValueConstant;
     PutUvarint(values, ZigZag(best_mantissas[0]));
     return;
   }
-  PutSection(values, best_mantissas, plan.mode == kValueDeltaOfDelta);
+  PutSection(values, best_mantissas, plan.mode == kSealedValueDeltaOfDelta);
 }
 
 // Frame ids start at 1: 0 is the decode cache's "none".
@@ -278,8 +266,8 @@ bool ToDecimal(uint64_t bits, int64_t& mantissa, int& exponent) {
   }
   if (v == 0) return false;  // -0 has no mantissa of its own
   if (std::fabs(v) <= static_cast<double>(kMaxMantissa)) {
-    for (int k = 0; k <= kMaxExponent; ++k) {
-      double x = v * kPow10[k];
+    for (int k = 0; k <= kSealedMaxExponent; ++k) {
+      double x = v * kSealedPow10[k];
       if (!(std::fabs(x) <= static_cast<double>(kMaxMantissa) + 1)) break;
       double r = std::nearbyint(x);
       // Near 2^53 the scaled value itself may have rounded by one.
@@ -294,8 +282,8 @@ bool ToDecimal(uint64_t bits, int64_t& mantissa, int& exponent) {
     }
     return false;
   }
-  for (int k = 1; k <= kMaxExponent; ++k) {
-    double r = std::nearbyint(v / kPow10[k]);
+  for (int k = 1; k <= kSealedMaxExponent; ++k) {
+    double r = std::nearbyint(v / kSealedPow10[k]);
     if (Exact(r, k, bits)) {
       mantissa = static_cast<int64_t>(r);
       exponent = k;
@@ -357,7 +345,7 @@ void SealedFrameBuilder::Finish(std::vector<uint8_t>& frame,
     std::size_t size = ZSTD_compress2(z.c, frame.data() + payload_at, bound,
                                       raw.data(), raw.size());
     if (!ZSTD_isError(size) && size < raw.size()) {
-      flags = kFlagZstd;
+      flags = kSealedFlagZstd;
       frame.resize(payload_at + size);
     } else {
       frame.resize(payload_at);

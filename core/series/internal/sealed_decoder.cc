@@ -15,21 +15,16 @@
 #include "absl/strings/str_cat.h"
 #include "core/io/little_endian.h"
 #include "core/series/internal/sealed_codec.h"
+#include "core/series/internal/sealed_format.h"
 #include "core/series/internal/sealed_varint.h"
 
 namespace keel::core::core_internal {
 namespace {
 
-constexpr uint8_t kFlagZstd = 1;
-constexpr int kMaxExponent = 22;
 constexpr std::size_t kBatch = 256;
 // A batch reads at most 10 bytes a sample of a section; a malformed section
 // may run that far past its end before the check after the batch.
 constexpr std::size_t kPadding = 10 * kBatch + 16;
-
-constexpr double kPow10[kMaxExponent + 1] = {
-    1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
-    1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
 
 // The frame payloads this thread decompressed last: a scan reads series
 // one after another, each through its windows, so it meets the frames of
@@ -115,9 +110,8 @@ FrameCache& Cache() {
 }
 
 // The decode loop of one batch, specialised for the entry's shapes.
-// kTs: 0 from the interval, 1 delta-of-deltas, 2 from the grid, 3 on the
-// grid. kValue: 0 decimal deltas, 1 decimal delta-of-deltas, 2 XOR, 3 one
-// value (its bits in m).
+// kTs and kValue: the entry's kSealedTs* and kSealedValue* modes (a
+// constant's bits are in m).
 template <int kTs, int kValue, bool kDivide>
 void DecodeBatch(const uint8_t*& ts_ref, const uint8_t*& val_ref,
                  int64_t& t_ref, uint64_t interval, uint64_t& delta_ref,
@@ -133,30 +127,30 @@ void DecodeBatch(const uint8_t*& ts_ref, const uint8_t*& val_ref,
   uint64_t m = m_ref;
   uint64_t m_delta = m_delta_ref;
   for (std::size_t i = 0; i < n; ++i) {
-    if constexpr (kTs == 3) {
+    if constexpr (kTs == kSealedTsRegular) {
       delta += interval;
       t = static_cast<int64_t>(delta);
       out_t[i] = t;
     } else {
       uint64_t r = UnZigZag(ReadUvarint(ts));
-      if constexpr (kTs == 2) {
+      if constexpr (kTs == kSealedTsFromGrid) {
         delta += interval;  // the grid time
         t = static_cast<int64_t>(delta + r);
       } else {
-        delta = (kTs == 1 ? delta : interval) + r;
+        delta = (kTs == kSealedTsDeltaOfDelta ? delta : interval) + r;
         t = static_cast<int64_t>(static_cast<uint64_t>(t) + delta);
       }
       out_t[i] = t;
     }
-    if constexpr (kValue == 3) {
+    if constexpr (kValue == kSealedValueConstant) {
       out_bits[i] = m;
-    } else if constexpr (kValue == 2) {
+    } else if constexpr (kValue == kSealedValueXor) {
       m ^= GetU64(val);
       val += 8;
       out_bits[i] = m;
     } else {
       uint64_t s = UnZigZag(ReadUvarint(val));
-      if constexpr (kValue == 1) {
+      if constexpr (kValue == kSealedValueDeltaOfDelta) {
         m_delta += s;
         m += m_delta;
       } else {
@@ -181,14 +175,16 @@ using BatchFn = void (*)(const uint8_t*&, const uint8_t*&, int64_t&, uint64_t,
 template <int kTs>
 BatchFn Pick(int value_mode, bool divide) {
   switch (value_mode) {
-    case 0:
-      return divide ? DecodeBatch<kTs, 0, true> : DecodeBatch<kTs, 0, false>;
-    case 1:
-      return divide ? DecodeBatch<kTs, 1, true> : DecodeBatch<kTs, 1, false>;
-    case 2:
-      return DecodeBatch<kTs, 2, false>;
+    case kSealedValueDelta:
+      return divide ? DecodeBatch<kTs, kSealedValueDelta, true>
+                    : DecodeBatch<kTs, kSealedValueDelta, false>;
+    case kSealedValueDeltaOfDelta:
+      return divide ? DecodeBatch<kTs, kSealedValueDeltaOfDelta, true>
+                    : DecodeBatch<kTs, kSealedValueDeltaOfDelta, false>;
+    case kSealedValueXor:
+      return DecodeBatch<kTs, kSealedValueXor, false>;
     default:
-      return DecodeBatch<kTs, 3, false>;
+      return DecodeBatch<kTs, kSealedValueConstant, false>;
   }
 }
 
@@ -227,7 +223,7 @@ absl::Status SealedDecoder::Open(const uint8_t* entry) {
   uint64_t value_at = ts_total;
   const uint8_t* raw;
   payload_ = nullptr;  // the cache may reuse the slot it held
-  if (flags & kFlagZstd) {
+  if (flags & kSealedFlagZstd) {
     const FrameCache::Slot* slot =
         Cache().Get(frame, id, frame + payload_at, packed_bytes, raw_bytes,
                     ts_total, payload_at);
@@ -279,21 +275,23 @@ absl::Status SealedDecoder::Open(const uint8_t* entry) {
   val_end_ = val_ + value_bytes;
   uint64_t x;
   if (count_ == 0 || !ReadUvarintIn(ts_, ts_end_, interval_) ||
-      ts_ >= ts_end_ || *ts_ > 3) {
+      ts_ >= ts_end_ || *ts_ > kSealedTsRegular) {
     return bad("timestamp section header");
   }
   ts_mode_ = *ts_++;
   // Sample 0's timestamp entry is 0: stepping back one interval first lets
   // the batch loop treat it like every other.
   t_ = static_cast<int64_t>(t0 - interval_);
-  delta_ = ts_mode_ >= 2 ? t0 - interval_ : interval_;
-  if (val_ >= val_end_ || *val_ > 3) return bad("value section header");
+  delta_ = ts_mode_ >= kSealedTsFromGrid ? t0 - interval_ : interval_;
+  if (val_ >= val_end_ || *val_ > kSealedValueConstant)
+    return bad("value section header");
   value_mode_ = *val_++;
   exponent_ = 0;
-  if (value_mode_ != 2) {
+  if (value_mode_ != kSealedValueXor) {
     if (!ReadUvarintIn(val_, val_end_, x)) return bad("value exponent");
     auto e = static_cast<int64_t>(UnZigZag(x));
-    if (e < -kMaxExponent || e > kMaxExponent) return bad("value exponent");
+    if (e < -kSealedMaxExponent || e > kSealedMaxExponent)
+      return bad("value exponent");
     exponent_ = static_cast<int>(e);
   }
   if (!ReadUvarintIn(val_, val_end_, x) || x > count_) return bad("exceptions");
@@ -311,10 +309,11 @@ absl::Status SealedDecoder::Open(const uint8_t* entry) {
   if (exceptions_left_ > 0) ReadUvarintIn(exc_, exc_end_, next_exception_);
   m_ = 0;
   m_delta_ = 0;
-  if (value_mode_ == 3) {
+  if (value_mode_ == kSealedValueConstant) {
     if (!ReadUvarintIn(val_, val_end_, x)) return bad("value");
     double v = static_cast<double>(static_cast<int64_t>(UnZigZag(x)));
-    v = exponent_ < 0 ? v / kPow10[-exponent_] : v * kPow10[exponent_];
+    v = exponent_ < 0 ? v / kSealedPow10[-exponent_]
+                      : v * kSealedPow10[exponent_];
     m_ = std::bit_cast<uint64_t>(v);
   }
   return status_;
@@ -324,11 +323,14 @@ std::size_t SealedDecoder::Decode(int64_t* t, uint64_t* bits, std::size_t max) {
   std::size_t todo = std::min<std::size_t>(max, count_ - read_);
   std::size_t done = 0;
   const bool divide = exponent_ < 0;
-  const double scale = kPow10[divide ? -exponent_ : exponent_];
-  BatchFn batch = ts_mode_ == 0   ? Pick<0>(value_mode_, divide)
-                  : ts_mode_ == 1 ? Pick<1>(value_mode_, divide)
-                  : ts_mode_ == 2 ? Pick<2>(value_mode_, divide)
-                                  : Pick<3>(value_mode_, divide);
+  const double scale = kSealedPow10[divide ? -exponent_ : exponent_];
+  BatchFn batch = ts_mode_ == kSealedTsFromInterval
+                      ? Pick<kSealedTsFromInterval>(value_mode_, divide)
+                  : ts_mode_ == kSealedTsDeltaOfDelta
+                      ? Pick<kSealedTsDeltaOfDelta>(value_mode_, divide)
+                  : ts_mode_ == kSealedTsFromGrid
+                      ? Pick<kSealedTsFromGrid>(value_mode_, divide)
+                      : Pick<kSealedTsRegular>(value_mode_, divide);
   while (done < todo) {
     std::size_t n = std::min(kBatch, todo - done);
     std::size_t first = read_;
