@@ -23,6 +23,7 @@ function(keel_module)
   add_library(${target} STATIC ${sources})
   add_library(keel::${KM_NAME} ALIAS ${target})
   set_target_properties(${target} PROPERTIES EXPORT_NAME ${KM_NAME} OUTPUT_NAME keel_${KM_NAME})
+  set_target_properties(${target} PROPERTIES UNITY_BUILD ${KEEL_UNITY_BUILD})
   target_include_directories(${target} PUBLIC
     $<BUILD_INTERFACE:${PROJECT_SOURCE_DIR}>
     $<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}>

@@ -17,11 +17,6 @@ namespace {
 constexpr char kRanges[] = "ip2asn";
 constexpr char kPrefixes[] = "pfx2as";
 
-double SecondsSince(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
-      .count();
-}
-
 absl::Status Named(const char* table, const absl::Status& status) {
   return absl::Status(status.code(),
                       absl::StrCat(table, ": ", status.message()));
@@ -113,6 +108,11 @@ void TableReloader::Served(const TableSet& tables, bool reloaded) {
 }
 
 absl::StatusOr<TableReloader::Outcome> TableReloader::Reload(Waiting waiting) {
+  auto seconds_since = [](std::chrono::steady_clock::time_point start) {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() -
+                                         start)
+        .count();
+  };
   if (waiting == kTry) {
     if (!reload_mu_.try_lock()) {
       return absl::AbortedError(
@@ -137,7 +137,7 @@ absl::StatusOr<TableReloader::Outcome> TableReloader::Reload(Waiting waiting) {
     return built.status();
   }
   Outcome outcome;
-  outcome.load_seconds = SecondsSince(start);
+  outcome.load_seconds = seconds_since(start);
   outcome.tables = *std::move(built);
   std::shared_ptr<const TableSet> old;
   {
@@ -152,7 +152,7 @@ absl::StatusOr<TableReloader::Outcome> TableReloader::Reload(Waiting waiting) {
   while (old.use_count() > 1 && std::chrono::steady_clock::now() < drain_end) {
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
-  outcome.drain_seconds = SecondsSince(drain_start);
+  outcome.drain_seconds = seconds_since(drain_start);
   if (old.use_count() > 1) {
     LogEvent(absl::StrFormat(
         "the previous tables are still read after %.0f s; the last request "
@@ -166,7 +166,7 @@ absl::StatusOr<TableReloader::Outcome> TableReloader::Reload(Waiting waiting) {
       "tables reloaded in %.3f s (%.3f s building, %.3f s waiting for "
       "requests reading the previous ones); the previous tables freed, %d "
       "bytes purged",
-      SecondsSince(start), outcome.load_seconds, outcome.drain_seconds,
+      seconds_since(start), outcome.load_seconds, outcome.drain_seconds,
       outcome.purged_bytes));
   return outcome;
 }

@@ -9,6 +9,7 @@
 #define KEEL_CORE_QUERY_INTERNAL_EVAL_TYPES_H_
 
 #include <cstdint>
+#include <limits>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -20,6 +21,9 @@
 #include "core/series/labels.h"
 
 namespace keel::query_internal {
+
+// PromQL's answer where a function has none (no sample, no bucket).
+inline constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
 // The syntax tree's names, which every part of the evaluator uses.
 using query::AggregateExpr;

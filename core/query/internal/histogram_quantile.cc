@@ -12,7 +12,6 @@
 namespace keel::query_internal {
 namespace {
 
-constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 constexpr double kInf = std::numeric_limits<double>::infinity();
 
 }  // namespace

@@ -17,8 +17,6 @@
 namespace keel::query_internal {
 namespace {
 
-constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
-
 double Sgn(double v) { return v < 0 ? -1 : v > 0 ? 1 : v; }
 double Rad(double v) { return v * std::numbers::pi / 180; }
 double Deg(double v) { return v * 180 / std::numbers::pi; }

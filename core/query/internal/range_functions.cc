@@ -100,7 +100,7 @@ void LinearRegression(std::span<const EvalPoint> p, int64_t intercept_time,
   }
   if (const_y) {
     if (std::isinf(init_y)) {
-      *slope = *intercept = std::numeric_limits<double>::quiet_NaN();
+      *slope = *intercept = kNaN;
     } else {
       *slope = 0;
       *intercept = init_y;
@@ -324,7 +324,7 @@ WindowBatchFunction FindWindowBatchFunction(std::string_view name) {
 
 double Quantile(double q, std::span<double> values) {
   if (values.empty() || std::isnan(q)) {
-    return std::numeric_limits<double>::quiet_NaN();
+    return kNaN;
   }
   if (q < 0) return -std::numeric_limits<double>::infinity();
   if (q > 1) return std::numeric_limits<double>::infinity();
