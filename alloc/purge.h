@@ -64,13 +64,12 @@ class PurgePolicy {
   std::atomic<std::size_t> pending_{0};
 };
 
-// Purges the arenas, jemalloc's automatic ones included, that stopped
-// growing: those whose allocated bytes did not move between two ticks, and
-// that hold at least min_dirty_bytes of freed pages. An arena that does not
-// grow will not reuse those pages soon, whether it is idle or only moves
-// objects (a defragmentation, which frees as much as it allocates); a
-// growing one is left to its decay, which keeps freed pages for the
-// allocations about to reuse them.
+// Purges the arenas, jemalloc's automatic ones included, whose allocated
+// bytes did not change between two ticks and that hold at least
+// min_dirty_bytes of freed pages. Such an arena will not reuse those pages
+// soon, whether it is idle or only moves objects (a defragmentation, which
+// frees as much as it allocates); a busy one is left to its decay, which
+// keeps freed pages for the allocations about to reuse them.
 class QuietPurger {
  public:
   struct Options {
@@ -81,9 +80,9 @@ class QuietPurger {
   QuietPurger() : QuietPurger(Options()) {}
   explicit QuietPurger(const Options& options) : options_(options) {}
 
-  // Reads every arena's figures and purges those that did not grow since
-  // the previous Tick (none at the first). Returns how far their resident
-  // bytes fell.
+  // Reads every arena's figures and purges those whose allocated bytes did
+  // not change since the previous Tick (none at the first). Returns how far
+  // their resident bytes fell.
   uint64_t Tick();
 
  private:

@@ -23,9 +23,9 @@ namespace keel::tools {
 namespace {
 
 constexpr int64_t kRetentionPeriodMs = 60 * 1000;
-// How often the background thread looks for arenas that stopped growing:
-// when writes stop, their freed pages go back to the kernel within two
-// periods.
+// How often the background thread looks for arenas whose allocated bytes
+// stopped changing: when writes stop, their freed pages go back to the
+// kernel within two periods.
 constexpr absl::Duration kQuietPurgePeriod = absl::Seconds(1);
 // A lookup batch of 10,000 IPv6 addresses in JSON stays well under this.
 constexpr size_t kLookupBodyLimit = 1 << 20;
