@@ -154,13 +154,20 @@ std::string KeelMemoryJson(const MetricSamples& m, uint64_t rss,
         automatic_resident += arena_resident;
       }
       arenas.AddRaw(
-          name, JsonObject()
-                    .Add("allocated_bytes", value)
-                    .Add("resident_bytes", arena_resident)
-                    .Add("dirty_bytes",
-                         MetricValue(
-                             m, absl::StrCat("keel_alloc_dirty_bytes", label)))
-                    .str());
+          name,
+          JsonObject()
+              .Add("allocated_bytes", value)
+              .Add("resident_bytes", arena_resident)
+              .Add("active_bytes",
+                   MetricValue(m,
+                               absl::StrCat("keel_alloc_active_bytes", label)))
+              .Add("metadata_bytes",
+                   MetricValue(
+                       m, absl::StrCat("keel_alloc_metadata_bytes", label)))
+              .Add(
+                  "dirty_bytes",
+                  MetricValue(m, absl::StrCat("keel_alloc_dirty_bytes", label)))
+              .str());
     }
     // The series store's gauges in bytes, whatever parts it reports.
     if ((key.starts_with("keel_series") || key.starts_with("keel_chunk")) &&

@@ -65,5 +65,26 @@ TEST_CASE("PurgeAll returns the pages malloc's own arenas hold free") {
   REQUIRE(PurgeAll() >= 12u << 20);
 }
 
+TEST_CASE("QuietPurger purges an arena whose allocated bytes did not change") {
+  Arena arena("quiet_test");
+  QuietPurger quiet;
+  for (void* p : Fill(arena, 1000, 8000)) arena.Deallocate(p, 1000);
+  REQUIRE(CaptureArenaStats(arena).memory.dirty >= 4u << 20);
+  quiet.Tick();  // the first tick knows no earlier figures
+  REQUIRE(CaptureArenaStats(arena).purges == 0);
+  void* kept = arena.Allocate(100);
+  quiet.Tick();  // allocated since the previous tick: left to its decay
+  REQUIRE(CaptureArenaStats(arena).purges == 0);
+  // An object moved, as a defragmentation moves them: no change.
+  arena.Deallocate(arena.Allocate(2000), 2000);
+  REQUIRE(quiet.Tick() >= 4u << 20);
+  ArenaStats after = CaptureArenaStats(arena);
+  REQUIRE(after.purges == 1);
+  REQUIRE(after.memory.dirty == 0);
+  quiet.Tick();  // still no change, but nothing left to purge
+  REQUIRE(CaptureArenaStats(arena).purges == 1);
+  arena.Deallocate(kept, 100);
+}
+
 }  // namespace
 }  // namespace keel::alloc

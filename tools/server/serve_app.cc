@@ -6,6 +6,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
+#include "alloc/purge.h"
 #include "alloc/thread_arena.h"
 #include "diagnostics/alloc_collector.h"
 #include "diagnostics/process_memory_collector.h"
@@ -22,6 +23,10 @@ namespace keel::tools {
 namespace {
 
 constexpr int64_t kRetentionPeriodMs = 60 * 1000;
+// How often the background thread looks for arenas whose allocated bytes
+// stopped changing: when writes stop, their freed pages go back to the
+// kernel within two periods.
+constexpr absl::Duration kQuietPurgePeriod = absl::Seconds(1);
 // A lookup batch of 10,000 IPv6 addresses in JSON stays well under this.
 constexpr size_t kLookupBodyLimit = 1 << 20;
 
@@ -195,9 +200,11 @@ void ServeApp::Background() {
   absl::Time next_retention =
       absl::Now() +
       absl::Milliseconds(std::min(kRetentionPeriodMs, config_.chunk_window_ms));
+  absl::Time next_quiet_purge = absl::Now() + kQuietPurgePeriod;
+  alloc::QuietPurger quiet;
   while (true) {
-    absl::Time deadline =
-        snapshots_ ? std::min(next_snapshot, next_retention) : next_retention;
+    absl::Time deadline = std::min(next_quiet_purge, next_retention);
+    if (snapshots_) deadline = std::min(deadline, next_snapshot);
     {
       std::unique_lock lock(mu_);
       if (stop_cv_.wait_for(lock,
@@ -253,6 +260,14 @@ void ServeApp::Background() {
       Snapshot("interval").IgnoreError();  // logged
       next_snapshot =
           absl::Now() + absl::Milliseconds(config_.snapshot_interval_ms);
+    }
+    if (now >= next_quiet_purge) {
+      // jemalloc's decay runs only while an arena is used: without this,
+      // the pages the series and http arenas freed last would stay resident
+      // as long as writes pause (or while only the store's defragmentation
+      // moves objects, slowly, until its pass ends).
+      quiet.Tick();
+      next_quiet_purge = absl::Now() + kQuietPurgePeriod;
     }
   }
 }
