@@ -462,8 +462,8 @@ CommandRun SetUpChurn(CLI::App& app) {
                  "background runner would; off: only purge (the naive run)")
       ->check(CLI::IsMember({"on", "off"}));
   app.add_option("--huge-pages", f->huge_pages,
-                 "the store's arena on transparent huge pages "
-                 "(SeriesStoreOptions::huge_pages)")
+                 "the store's arena on transparent huge pages while it is "
+                 "restored (SeriesStoreOptions::huge_pages)")
       ->check(CLI::IsMember({"on", "off"}));
   app.add_option("--seal", f->seal,
                  "on: seal closed windows every simulated hour, as keel serve "
