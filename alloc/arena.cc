@@ -87,6 +87,8 @@ Arena::Arena(std::string name, ArenaOptions options)
                         hooks != nullptr ? sizeof(hooks) : 0);
     if (error != 0) alloc_internal::MallctlFailed("arenas.create", error);
   }
+  // A retired arena's last owner may have switched its advice off.
+  if (options.huge_pages) alloc_internal::SetHugePageAdvice(index, true);
   record_->index = index;
   record_->huge_pages = options.huge_pages;
   record_->name = std::move(name);
@@ -147,6 +149,12 @@ std::size_t Arena::ShrinkInPlace(void* p, std::size_t old_bytes,
     return old_bytes;
   }
   return xallocx(p, new_bytes, 0, Flags(record_->index));
+}
+
+void Arena::AdviseHugePages(bool on) {
+  if (record_->huge_pages) {
+    alloc_internal::SetHugePageAdvice(record_->index, on);
+  }
 }
 
 unsigned Arena::index() const { return record_->index; }

@@ -35,6 +35,14 @@ class SizeClasses {
   std::size_t RoundUp(std::size_t n) const { return sizes_[IndexOf(n)]; }
   // Index into sizes() of the class holding n. REQUIRES: 0 < n <= largest().
   std::size_t IndexOf(std::size_t n) const;
+  // The bytes of address space a request of n bytes makes active: its class
+  // and, for a large class, the page jemalloc adds to every large extent
+  // (the cache-oblivious offset, compiled into Debian's 5.3 and no run-time
+  // option there). REQUIRES: 0 < n <= largest().
+  std::size_t Footprint(std::size_t n) const {
+    return RoundUp(n) + (IsSmall(n) ? 0 : kLargePad);
+  }
+  static constexpr std::size_t kLargePad = 4096;
   // The smallest class strictly larger than the class holding n.
   // REQUIRES: RoundUp(n) < largest().
   std::size_t Next(std::size_t n) const { return sizes_[IndexOf(n) + 1]; }

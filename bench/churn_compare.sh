@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Runs keel churn three ways without turnover (keel's default, the naive
-# layout under the store's jemalloc arena, the naive layout under glibc
-# malloc) and two ways with 10% of the series replaced every hour (keel, and
-# the naive run without defragmentation), and draws their RSS over simulated
-# time in one plot of two panels, as docs/churn.md shows.
+# Runs keel churn four ways without turnover (keel's default, which seals
+# closed windows, keel without sealing, the naive layout under the store's
+# jemalloc arena, the naive layout under glibc malloc) and three ways with 10%
+# of the series replaced every hour (keel with and without sealing, and the
+# naive run without defragmentation), and draws their RSS over simulated
+# time in one plot of two panels, as docs/churn.md shows. The naive runs
+# never seal: they stand for stores that keep every chunk as ingested.
 #
 #   bench/churn_compare.sh [KEEL] [OUT_DIR] [CHURN_FLAG...]
 #   bench/churn_compare.sh                                 # build/keel, /tmp/churn
@@ -31,13 +33,15 @@ for line in open(sys.argv[1]):
 ' "$1"
 }
 runs=(
-  "keel|keel: sizeclass, chronological, arena|"
-  "naive-arena|naive: exact, random, jemalloc arena|--restore exact --order random"
-  "naive-malloc|naive: exact, random, glibc malloc|--restore exact --order random --allocator malloc"
+  "keel|keel: sizeclass, chronological, arena, sealed|"
+  "keel-xor|keel without sealing|--seal off"
+  "naive-arena|naive: exact, random, jemalloc arena|--seal off --restore exact --order random"
+  "naive-malloc|naive: exact, random, glibc malloc|--seal off --restore exact --order random --allocator malloc"
 )
 turnover_runs=(
-  "keel-turnover|keel: defragmented|--turnover 0.1"
-  "naive-turnover|naive: no defragmentation, exact, random|--turnover 0.1 --defrag off --restore exact --order random"
+  "keel-turnover|keel: defragmented, sealed|--turnover 0.1"
+  "keel-xor-turnover|keel without sealing|--turnover 0.1 --seal off"
+  "naive-turnover|naive: no defragmentation, exact, random|--turnover 0.1 --seal off --defrag off --restore exact --order random"
 )
 # run_all PLOT_VAR RUN...: runs each, appending its RSS line to PLOT_VAR.
 run_all() {
@@ -73,9 +77,9 @@ set key top left
 set yrange [0:*]
 set arrow from $restart, graph 0 to $restart, graph 1 nohead dt 2
 set title 'keel churn (${*:-20k series}): fixed series; 4 h windows, 8 kept; snapshot + restart at hour $restart'
-plot ${plot}'$out/keel.tsv' using 1:3 with lines dt 3 lw 2 title 'live bytes (all runs)'
+plot ${plot}'$out/keel.tsv' using 1:3 with lines dt 3 lw 2 title 'live bytes (sealed)', '$out/keel-xor.tsv' using 1:3 with lines dt 3 lw 2 title 'live bytes (not sealed)'
 set title 'the same with 10% of the series replaced every hour (--turnover 0.1)'
-plot ${turnover_plot}'$out/keel-turnover.tsv' using 1:3 with lines dt 3 lw 2 title 'live bytes (keel)', '$out/naive-turnover.tsv' using 1:3 with lines dt 3 lw 2 title 'live bytes (naive)'
+plot ${turnover_plot}'$out/keel-turnover.tsv' using 1:3 with lines dt 3 lw 2 title 'live bytes (keel, sealed)', '$out/keel-xor-turnover.tsv' using 1:3 with lines dt 3 lw 2 title 'live bytes (keel, not sealed)', '$out/naive-turnover.tsv' using 1:3 with lines dt 3 lw 2 title 'live bytes (naive)'
 unset multiplot
 GNUPLOT
 echo "plot: $out/churn.png"

@@ -22,6 +22,12 @@
 // arena is purged, as jemalloc's decay would in that hour. Live bytes are the
 // chunk bytes plus the labels, index and series records live series need; each
 // line reports them apart, and RSS over them.
+//
+// --seal on (the default, as keel serve always seals) re-encodes every
+// closed window in the sealed form each simulated hour, where the server's
+// background loop does it: after retention, before the hour's
+// defragmentation and purge. A sealed window's live chunk bytes are then its
+// frames' compressed bytes.
 #include <malloc.h>
 #include <unistd.h>
 
@@ -36,6 +42,7 @@
 #include "absl/strings/str_cat.h"
 #include "alloc/purge.h"
 #include "alloc/stats.h"
+#include "alloc/thread_arena.h"
 #include "core/series/series_store.h"
 #include "snapshot/reader.h"
 #include "snapshot/writer.h"
@@ -64,6 +71,7 @@ struct ChurnConfig {
   bool random_order = false;
   bool libc_malloc = false;
   bool huge_pages = true;
+  bool seal = true;
   std::string plot;
   std::string snapshot_path;
   uint64_t seed = 1;
@@ -150,7 +158,9 @@ class Churn {
         store_->ApplyRetention(/*now_ms=*/kStartMs + next * kIntervalMs);
       }
       if ((next * kIntervalMs) % kHourMs == 0) {
-        if (absl::Status s = Hour(); !s.ok()) return s;
+        if (absl::Status s = Hour(kStartMs + next * kIntervalMs); !s.ok()) {
+          return s;
+        }
       }
       if (!boundary) continue;
       double hour = static_cast<double>(next * kIntervalMs) / 3.6e6;
@@ -184,12 +194,19 @@ class Churn {
   }
 
   // What passes in a simulated hour besides samples: turnover, and the
-  // defragmenter's (or jemalloc's decay's) work.
-  absl::Status Hour() {
+  // background work (sealing, the defragmenter's or jemalloc's decay's).
+  absl::Status Hour(int64_t now_ms) {
     for (uint32_t slot : workload_.TurnOver(config_.turnover)) {
       auto ref = store_->GetOrCreate(Workload::LabelsOf(workload_.IdOf(slot)));
       if (!ref.ok()) return ref.status();
       refs_[slot] = *ref;
+    }
+    if (config_.seal) {
+      // Sealing's temporaries go where keel serve's background loop puts
+      // them: the maintenance arena, purged below with the others.
+      alloc::ThreadArena::Binding maintenance(
+          alloc::ThreadArena::Named("maintenance"));
+      store_->SealWindows(now_ms);
     }
     if (config_.defrag) store_->Defragment();
     // Decay returns an active arena's dirty pages within seconds of real
@@ -214,6 +231,7 @@ class Churn {
       resident += m.arena + m.hblkhd;
     }
     uint64_t rss = alloc::ProcessRssBytes();
+    core::SeriesStore::SealedStats sealed = store_->GetSealedStats();
     std::printf(
         "%s\n",
         JsonObject()
@@ -221,12 +239,17 @@ class Churn {
             .Add("phase", after ? "after" : "before")
             .Add("live_bytes", last_live_)
             .Add("chunk_bytes", stats.live_bytes)
+            .Add("head_chunk_bytes", stats.head_live_bytes)
+            .Add("sealed_windows", sealed.windows)
             .Add("label_bytes", stats.label_bytes)
             .Add("index_bytes", stats.index_bytes)
             .Add("series_bytes", stats.series_bytes)
             .Add("series", stats.series)
             .Add("dead_series", stats.dead_series)
             .Add("allocated_bytes", allocated)
+            .Add("chunk_held_bytes", stats.chunk_bytes)
+            .Add("head_held_bytes", stats.head_chunk_bytes)
+            .Add("sealed_held_bytes", sealed.bytes)
             .Add("active_bytes", active)
             .Add("resident_bytes", resident)
             .Add("rss_bytes", rss)
@@ -290,6 +313,7 @@ class Churn {
             .Add("turnover", config_.turnover)
             .Add("defrag", config_.defrag ? "on" : "off")
             .Add("huge_pages", config_.huge_pages ? "on" : "off")
+            .Add("seal", config_.seal ? "on" : "off")
             .str()
             .c_str());
   }
@@ -310,7 +334,7 @@ class Churn {
         "set terminal pngcairo size 900,500\nset output '%s'\n"
         "set xlabel 'simulated hours'\nset ylabel 'MiB'\nset key top left\n"
         "set title 'keel churn: %u series, turnover %g/h, defrag %s, restore "
-        "%s, %s, order %s, %s'\n"
+        "%s, %s, order %s, %s, seal %s'\n"
         "set arrow from %lld, graph 0 to %lld, graph 1 nohead dt 2\n"
         "plot '%s' using 1:2 with linespoints title 'RSS', "
         "'' using 1:3 with linespoints title 'live bytes'\n",
@@ -319,6 +343,7 @@ class Churn {
         config_.own_buffer ? "own buffers" : "packed",
         config_.random_order ? "random" : "chronological",
         config_.libc_malloc ? "glibc malloc" : "arena",
+        config_.seal ? "on" : "off",
         static_cast<long long>(config_.hours_before),
         static_cast<long long>(config_.hours_before), data.c_str());
     int rc = ::pclose(gp);
@@ -349,6 +374,7 @@ struct ChurnFlags {
   double turnover = 0;
   std::string defrag = "on";
   std::string huge_pages = "on";
+  std::string seal = "on";
   uint64_t seed = 1;
   std::string restore = "sizeclass", layout, order = "chronological";
   std::string allocator = "arena", plot, snapshot;
@@ -376,6 +402,7 @@ absl::StatusOr<ChurnConfig> ParseConfig(const ChurnFlags& f) {
   c.turnover = f.turnover;
   c.defrag = f.defrag == "on";
   c.huge_pages = f.huge_pages == "on";
+  c.seal = f.seal == "on";
   c.exact = f.restore == "exact";
   c.own_buffer = layout == "own-buffer";
   c.random_order = f.order == "random";
@@ -435,8 +462,12 @@ CommandRun SetUpChurn(CLI::App& app) {
                  "background runner would; off: only purge (the naive run)")
       ->check(CLI::IsMember({"on", "off"}));
   app.add_option("--huge-pages", f->huge_pages,
-                 "the store's arena on transparent huge pages "
-                 "(SeriesStoreOptions::huge_pages)")
+                 "the store's arena on transparent huge pages while it is "
+                 "restored (SeriesStoreOptions::huge_pages)")
+      ->check(CLI::IsMember({"on", "off"}));
+  app.add_option("--seal", f->seal,
+                 "on: seal closed windows every simulated hour, as keel serve "
+                 "does; off: keep every window in XOR chunks")
       ->check(CLI::IsMember({"on", "off"}));
   app.footer("Prints one JSON line a window boundary, then a summary line.");
   return [f] { return RunChurn(*f); };

@@ -21,6 +21,11 @@ namespace keel::alloc::alloc_internal {
 // The hook table to pass to "arenas.create". Lives for the process.
 extent_hooks_t* HugePageExtentHooks();
 
+// Whether the hooks of arena `arena_index` advise huge pages: switching
+// advises every range they mapped so far MADV_HUGEPAGE or MADV_NOHUGEPAGE,
+// and ranges mapped later follow. On until first called for an arena.
+void SetHugePageAdvice(unsigned arena_index, bool on);
+
 }  // namespace keel::alloc::alloc_internal
 
 #endif  // KEEL_ALLOC_INTERNAL_HUGE_PAGE_HOOKS_H_

@@ -109,8 +109,11 @@ struct SeriesStoreOptions {
   LabelLimits label_limits;
   std::size_t purge_threshold_bytes = 8u << 20;  // alloc::PurgePolicy's
   const char* arena_name = "series";             // not null
-  // The arena asks for transparent huge pages (alloc::ArenaOptions): a
-  // restore of gigabytes then takes one page fault per 2 MiB, not per 4 KiB.
+  // The arena asks for transparent huge pages (alloc::ArenaOptions) while a
+  // bulk restore (BeginRestore until Finish) fills it: a restore of
+  // gigabytes then takes one page fault per 2 MiB, not per 4 KiB. Outside
+  // it they are not asked for, since ingestion's frontier would fault 2 MiB
+  // where it touches 4 KiB.
   bool huge_pages = true;
   // Live series GetOrCreate may reach; 0 for no limit but the 2^32 - 1
   // refs. Restores are not limited: they bring back series the store

@@ -146,6 +146,43 @@ TEST_CASE("a huge-page arena advises huge pages on what it maps") {
   plain.Deallocate(other, kLarge);
 }
 
+bool AdvisedNoHuge(const void* p) {
+  return VmFlagsOf(p).find(" nh") != std::string::npos;
+}
+
+TEST_CASE("a huge-page arena's advice switches off and on, and back on reuse") {
+  constexpr size_t kLarge = 8u << 20;
+  unsigned index = 0;
+  {
+    Arena huge("huge_switch", {.huge_pages = true});
+    index = huge.index();
+    void* before = huge.Allocate(kLarge);
+    huge.AdviseHugePages(false);
+    CHECK(AdvisedNoHuge(before));  // what it mapped while on
+    CHECK_FALSE(AdvisedHuge(before));
+    void* after = huge.Allocate(4 * kLarge);  // beyond what it has mapped
+    CHECK_FALSE(AdvisedHuge(after));
+    std::memset(after, 1, 4 * kLarge);  // the memory works as any other
+    huge.AdviseHugePages(true);
+    CHECK(AdvisedHuge(before));
+    CHECK(AdvisedHuge(after));
+    huge.AdviseHugePages(false);
+    huge.Deallocate(before, kLarge);
+    huge.Deallocate(after, 4 * kLarge);
+  }
+  // The next arena of its kind takes it, advising again.
+  Arena again("huge_switch_again", {.huge_pages = true});
+  REQUIRE(again.index() == index);
+  void* p = again.Allocate(kLarge);
+  CHECK(AdvisedHuge(p));
+  again.Deallocate(p, kLarge);
+  Arena plain("plain_switch");
+  plain.AdviseHugePages(true);  // no hooks: nothing to advise
+  void* q = plain.Allocate(kLarge);
+  CHECK_FALSE(AdvisedHuge(q));
+  plain.Deallocate(q, kLarge);
+}
+
 TEST_CASE(
     "an emptied arena is reused: making arenas repeatedly costs no memory") {
   // jemalloc keeps ~4 KiB of every arena it destroys: 4,000 destroyed

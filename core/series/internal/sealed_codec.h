@@ -71,8 +71,10 @@ inline constexpr std::size_t kSealedMaxEntries = 1024;
 inline constexpr std::size_t kSealedMaxSamples = 65535;
 // Sealing packs a window's frames into buffers of up to this many bytes (a
 // frame larger than that gets one of its own), and a snapshot restores them
-// into the same.
-inline constexpr std::size_t kSealedBufferBytes = 64u << 10;
+// into the same. As large as a snapshot's frame group may be: every large
+// buffer carries a page of jemalloc's padding, which a big window pays once
+// a MiB instead of once every 64 KiB.
+inline constexpr std::size_t kSealedBufferBytes = 1u << 20;
 
 struct SealedEncodeOptions {
   int zstd_level = 6;  // 0: never compress

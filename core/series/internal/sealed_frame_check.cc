@@ -46,9 +46,8 @@ std::vector<uint32_t> PackSealedFrames(std::span<const std::size_t> sizes) {
   // First fit by decreasing size fills buffers of kSealedBufferBytes, but
   // a window's last buffer, or one it leaves a little short of a class,
   // pays up to a class step. Moving or swapping single frames between
-  // buffers (a new one included) while that lowers the sum of their size
-  // classes then brings each buffer up to just under a class of its own:
-  // 20 or 40 KiB as well as 64.
+  // buffers (a new one included) while that lowers what they hold then
+  // brings each buffer up to just under a class of its own.
   std::vector<std::size_t> used;
   std::vector<uint32_t> in(n);
   for (std::size_t k = 0; k < n; ++k) {
@@ -59,8 +58,11 @@ std::vector<uint32_t> PackSealedFrames(std::span<const std::size_t> sizes) {
     in[k] = static_cast<uint32_t>(b);
   }
   const alloc::SizeClasses& classes = alloc::SizeClasses::Get();
+  // What a buffer takes from the arena, the page of padding of a large one
+  // included: many buffers just past 16 KiB cost a page each, few big ones
+  // a coarser class step.
   auto held = [&](std::size_t bytes) {
-    return bytes == 0 ? 0 : classes.RoundUp(bytes);
+    return bytes == 0 ? 0 : classes.Footprint(bytes);
   };
   // Whether buffers a and b, holding a_bytes and b_bytes instead, stay
   // within the limit and hold less; if so they take them.

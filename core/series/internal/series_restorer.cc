@@ -122,6 +122,7 @@ SeriesBulkRestore::SeriesBulkRestore(SeriesStoreImpl& store,
     Release();
     return;
   }
+  store_.arena_.AdviseHugePages(true);  // off again in Finish
   if (sizes.series > 0) {
     uint64_t average = (sizes.chunks + sizes.series - 1) / sizes.series;
     expected_chunks_ = static_cast<uint32_t>(
@@ -365,6 +366,7 @@ void SeriesBulkRestore::Finish() {
   absl::flat_hash_map<uint64_t, uint32_t>().swap(shared_values_);
   std::vector<int64_t>().swap(last_time_);
   window_.reset();
+  store_.arena_.AdviseHugePages(false);
   Release();
 }
 

@@ -40,7 +40,9 @@ SeriesStoreImpl::SeriesStoreImpl(const SeriesStoreOptions& options)
       purge_(arena_, options_.purge_threshold_bytes),
       table_(arena_),
       index_(arena_),
-      defrag_(std::make_unique<SeriesDefrag>(*this, options_.defrag)) {}
+      defrag_(std::make_unique<SeriesDefrag>(*this, options_.defrag)) {
+  arena_.AdviseHugePages(false);  // a bulk restore asks for them
+}
 
 SeriesStoreImpl::~SeriesStoreImpl() {
   defrag_.reset();  // its runner walks what the rest of this frees
