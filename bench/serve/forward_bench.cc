@@ -1,9 +1,13 @@
-// keel bench forward --url http://127.0.0.1:PORT/api/v1/write [--series N]
-//   [--samples-per-series K] [--shards S] [--max-samples-per-send M]
+// keel bench forward (--url http://127.0.0.1:PORT/api/v1/write | --sink)
+//   [--series N] [--samples-per-series K] [--shards S]
+//   [--max-samples-per-send M]
 //
 // How fast keel forwards its queue to a remote-write backend (issue 19),
 // and the CPU keel spends per forwarded sample; prints one JSON object.
-// bench/forward_bench.sh runs it against a local VictoriaMetrics.
+// bench/forward_bench.sh runs it against a local VictoriaMetrics. With
+// --sink the backend is a child process that reads each request and
+// answers 204 at once, decoding nothing: what keel alone sustains; its CPU
+// is reported apart (sink_cpu_seconds in each phase).
 //
 // Three phases, one after the other, on the same N x K samples (N series,
 // K samples each at 1 s steps ending now, written as K records of N series
@@ -17,18 +21,27 @@
 //             backend (series named apart from the baseline's).
 // Each phase reports samples/s and this process's CPU seconds (user +
 // system, getrusage) per sample; forward_vs_baseline is the rate ratio.
+#include <netinet/in.h>
+#include <signal.h>
 #include <snappy.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <memory>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "alloc/arena.h"
@@ -46,6 +59,7 @@ constexpr char kName[] = "bench forward";
 
 struct ForwardFlags {
   std::string url;
+  bool sink = false;
   uint64_t series = 10'000;
   uint64_t samples_per_series = 100;
   uint32_t shards = 4;
@@ -57,6 +71,110 @@ double CpuSeconds() {
   getrusage(RUSAGE_SELF, &u);
   return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
          static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+}
+
+// The user + system CPU seconds of another process, from /proc (0 when
+// unreadable).
+double ProcessCpuSeconds(pid_t pid) {
+  std::FILE* f = std::fopen(absl::StrCat("/proc/", pid, "/stat").c_str(), "r");
+  if (f == nullptr) return 0;
+  char line[1024];
+  const bool read = std::fgets(line, sizeof(line), f) != nullptr;
+  std::fclose(f);
+  if (!read) return 0;
+  // The fields after the command name, which is in parentheses: utime and
+  // stime are the 14th and 15th of the whole line.
+  const char* after = std::strrchr(line, ')');
+  if (after == nullptr) return 0;
+  unsigned long user = 0, system = 0;  // NOLINT: as scanf writes them
+  if (std::sscanf(after + 1,
+                  " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &user,
+                  &system) != 2) {
+    return 0;
+  }
+  return static_cast<double>(user + system) /
+         static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+// One sink connection: each request read whole (head, then Content-Length
+// bytes), answered 204.
+void ServeSinkConnection(int fd) {
+  std::string buffer;
+  char chunk[64 << 10];
+  constexpr std::string_view kAnswer = "HTTP/1.1 204 No Content\r\n\r\n";
+  while (true) {
+    size_t head_end;
+    while ((head_end = buffer.find("\r\n\r\n")) == std::string::npos) {
+      const ssize_t n = recv(fd, chunk, sizeof(chunk), 0);
+      if (n <= 0) {
+        close(fd);
+        return;
+      }
+      buffer.append(chunk, static_cast<size_t>(n));
+    }
+    const std::string head = absl::AsciiStrToLower(buffer.substr(0, head_end));
+    size_t length = 0;
+    if (size_t at = head.find("\r\ncontent-length:"); at != std::string::npos) {
+      const size_t from = at + 17;
+      (void)absl::SimpleAtoi(
+          absl::StripAsciiWhitespace(absl::string_view(head).substr(
+              from, head.find("\r\n", from) - from)),
+          &length);
+    }
+    const size_t whole = head_end + 4 + length;
+    while (buffer.size() < whole) {
+      const ssize_t n = recv(fd, chunk, sizeof(chunk), 0);
+      if (n <= 0) {
+        close(fd);
+        return;
+      }
+      buffer.append(chunk, static_cast<size_t>(n));
+    }
+    buffer.erase(0, whole);
+    if (send(fd, kAnswer.data(), kAnswer.size(), MSG_NOSIGNAL) !=
+        static_cast<ssize_t>(kAnswer.size())) {
+      close(fd);
+      return;
+    }
+  }
+}
+
+struct Sink {
+  pid_t pid = -1;
+  int port = 0;
+};
+
+// Starts the sink in a child process listening on a free loopback port.
+// Call it before this process starts a thread (the child forks a copy).
+absl::StatusOr<Sink> StartSink() {
+  const int listener = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t size = sizeof(address);
+  if (listener < 0 ||
+      bind(listener, reinterpret_cast<sockaddr*>(&address), size) != 0 ||
+      listen(listener, 64) != 0 ||
+      getsockname(listener, reinterpret_cast<sockaddr*>(&address), &size) !=
+          0) {
+    return absl::InternalError(
+        absl::StrCat("sink: cannot listen: ", std::strerror(errno)));
+  }
+  const pid_t pid = fork();
+  if (pid < 0) {
+    return absl::InternalError(
+        absl::StrCat("sink: fork: ", std::strerror(errno)));
+  }
+  if (pid == 0) {
+    while (true) {
+      const int fd = accept(listener, nullptr, nullptr);
+      if (fd < 0 && errno == EINTR) continue;
+      if (fd < 0) _exit(1);
+      std::thread(ServeSinkConnection, fd).detach();
+    }
+  }
+  close(listener);
+  return Sink{pid, ntohs(address.sin_port)};
 }
 
 // The record of sample k of every series, named by `job`.
@@ -75,16 +193,40 @@ ForwardRecord Record(const ForwardFlags& f, std::string_view job, uint64_t k,
   return record;
 }
 
-JsonObject Phase(double seconds, double cpu, uint64_t samples) {
+// A phase's figures; the sink's CPU too when there is one (sink_cpu >= 0).
+JsonObject Phase(double seconds, double cpu, uint64_t samples,
+                 double sink_cpu = -1) {
   JsonObject o;
   o.Add("seconds", seconds)
       .Add("samples_per_second", static_cast<double>(samples) / seconds)
       .Add("cpu_seconds", cpu)
       .Add("cpu_ns_per_sample", cpu * 1e9 / static_cast<double>(samples));
+  if (sink_cpu >= 0) o.Add("sink_cpu_seconds", sink_cpu);
   return o;
 }
 
-int RunForward(const ForwardFlags& f) {
+int RunForward(ForwardFlags f) {
+  if (f.sink == !f.url.empty()) {
+    return UsageError(
+        kName, absl::InvalidArgumentError("give either --url or --sink"));
+  }
+  Sink sink;
+  if (f.sink) {
+    auto started = StartSink();
+    if (!started.ok()) return Fail(kName, started.status(), 1);
+    sink = *started;
+    f.url = absl::StrCat("http://127.0.0.1:", sink.port, "/api/v1/write");
+  }
+  struct StopSink {
+    pid_t pid;
+    ~StopSink() {
+      if (pid <= 0) return;
+      kill(pid, SIGKILL);
+      waitpid(pid, nullptr, 0);
+    }
+  } stop_sink{sink.pid};
+  // The sink's CPU seconds so far (-1 without a sink).
+  auto sink_cpu = [&] { return f.sink ? ProcessCpuSeconds(sink.pid) : -1.0; };
   auto address = ParseHttpUrl(f.url);
   if (!address.ok()) return UsageError(kName, address.status());
   const size_t path = f.url.find('/', std::string_view("http://").size());
@@ -140,6 +282,7 @@ int RunForward(const ForwardFlags& f) {
   std::atomic<size_t> next{0};
   std::atomic<uint64_t> refused{0};
   double cpu = CpuSeconds();
+  double sink_start = sink_cpu();
   absl::Time start = absl::Now();
   {
     std::vector<std::thread> threads;
@@ -154,8 +297,9 @@ int RunForward(const ForwardFlags& f) {
     }
     for (auto& t : threads) t.join();
   }
-  JsonObject baseline = Phase(absl::ToDoubleSeconds(absl::Now() - start),
-                              CpuSeconds() - cpu, total);
+  JsonObject baseline =
+      Phase(absl::ToDoubleSeconds(absl::Now() - start), CpuSeconds() - cpu,
+            total, f.sink ? sink_cpu() - sink_start : -1);
   bodies.clear();
   bodies.shrink_to_fit();
   if (refused.load() > 0) {
@@ -200,14 +344,16 @@ int RunForward(const ForwardFlags& f) {
     if (cursors != nullptr) std::fclose(cursors);  // empty: from the start
   }
   cpu = CpuSeconds();
+  sink_start = sink_cpu();
   start = absl::Now();
   auto sender = RemoteWriteSender::Start(d, queue->get());
   if (!sender.ok()) return Fail(kName, sender.status(), 1);
   while ((*sender)->sent_samples() + (*sender)->failed_samples() < total) {
     std::this_thread::sleep_for(std::chrono::milliseconds(2));
   }
-  JsonObject forward = Phase(absl::ToDoubleSeconds(absl::Now() - start),
-                             CpuSeconds() - cpu, total);
+  JsonObject forward =
+      Phase(absl::ToDoubleSeconds(absl::Now() - start), CpuSeconds() - cpu,
+            total, f.sink ? sink_cpu() - sink_start : -1);
   const uint64_t failed = (*sender)->failed_samples();
   const uint64_t sent_bytes = (*sender)->sent_bytes();
   (*sender)->Stop();
@@ -220,6 +366,7 @@ int RunForward(const ForwardFlags& f) {
       .Add("samples", total)
       .Add("shards", f.shards)
       .Add("max_samples_per_send", f.max_samples_per_send)
+      .Add("sink", f.sink)
       .Add("queue_record_bytes", queue_bytes)
       .Add("sent_compressed_bytes", sent_bytes)
       .Add("failed_samples", failed)
@@ -234,8 +381,10 @@ CommandRun SetUpForward(CLI::App& app) {
   auto f = std::make_shared<ForwardFlags>();
   app.add_option("--url", f->url,
                  "the backend's remote-write URL, e.g. "
-                 "http://127.0.0.1:8428/api/v1/write")
-      ->required();
+                 "http://127.0.0.1:8428/api/v1/write");
+  app.add_flag("--sink", f->sink,
+               "instead of --url: a child process that answers every "
+               "request 204 at once (what keel alone sustains)");
   app.add_option("--series", f->series, "series")
       ->check(CLI::Range(uint64_t{1}, uint64_t{10'000'000}));
   app.add_option("--samples-per-series", f->samples_per_series,
@@ -248,7 +397,8 @@ CommandRun SetUpForward(CLI::App& app) {
       ->check(CLI::Range(1, 1'000'000));
   app.footer(
       "Prints one JSON object (queue_append, baseline, forward: seconds,\n"
-      "samples_per_second, cpu_seconds, cpu_ns_per_sample of this process).");
+      "samples_per_second, cpu_seconds, cpu_ns_per_sample of this process;\n"
+      "with --sink, sink_cpu_seconds of the sink).");
   return [f] { return RunForward(*f); };
 }
 

@@ -13,7 +13,7 @@ fail() { echo "FAIL: $*"; exit 1; }
 # Every command and its flags (besides -h,--help), in one place.
 declare -A want=(
   ["alloc probe"]="--count --free --json --size"
-  ["bench forward"]="--max-samples-per-send --samples-per-series --series --shards --url"
+  ["bench forward"]="--max-samples-per-send --samples-per-series --series --shards --sink --url"
   ["bench flood"]="--pid --queriers --seconds --series --series-per-request --url --writers"
   ["bench prefixes"]="--json --passes --queries --table"
   ["bench query"]="--data --hours --instances --json --keep --queries --reps --script"

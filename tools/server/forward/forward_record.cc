@@ -129,10 +129,10 @@ absl::Status ForEachForwardEntry(
   return absl::OkStatus();
 }
 
-void AppendAsWriteRequestField(const ForwardEntry& entry, ForwardBuffer* out) {
+void AppendAsWriteRequestField(std::string_view series, ForwardBuffer* out) {
   out->push_back(kLengthDelimited1);
-  PutVarint(entry.series.size(), out);
-  out->append(entry.series.data(), entry.series.size());
+  PutVarint(series.size(), out);
+  out->append(series.data(), series.size());
 }
 
 }  // namespace keel::tools

@@ -81,8 +81,9 @@ absl::Status ForEachForwardEntry(
     std::string_view record,
     absl::FunctionRef<bool(size_t index, const ForwardEntry&)> fn);
 
-// Appends `entry.series` to `out` as one WriteRequest.timeseries field.
-void AppendAsWriteRequestField(const ForwardEntry& entry, ForwardBuffer* out);
+// Appends an entry's series (a prompb.TimeSeries message) to `out` as one
+// WriteRequest.timeseries field.
+void AppendAsWriteRequestField(std::string_view series, ForwardBuffer* out);
 
 }  // namespace keel::tools
 

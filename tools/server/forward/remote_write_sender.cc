@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <span>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
@@ -18,6 +19,9 @@ namespace {
 constexpr int64_t kDropLogIntervalMs = 10'000;
 // How long an idle shard sleeps between looks at the queue's end.
 constexpr absl::Duration kIdleWait = absl::Seconds(1);
+// The split records kept for the shards behind the first: the shards of a
+// destination read the same records within a few batches of each other.
+constexpr uint64_t kSplitCacheBytes = uint64_t{16} << 20;
 
 int64_t NowMs() { return absl::ToUnixMillis(absl::Now()); }
 
@@ -27,17 +31,16 @@ int64_t NowMs() { return absl::ToUnixMillis(absl::Now()); }
 struct RemoteWriteSender::Shard {
   Shard(alloc::Arena& arena, const std::string& host, const std::string& port,
         HttpClientOptions options)
-      : record(alloc::ArenaAllocator<char>(arena)),
-        body(alloc::ArenaAllocator<char>(arena)),
+      : body(alloc::ArenaAllocator<char>(arena)),
         compressed(alloc::ArenaAllocator<char>(arena)),
         client(host, port, options) {}
 
   uint32_t index = 0;
-  int consumer = 0;       // in the queue
-  ForwardPosition acked;  // delivered up to here
-  ForwardPosition read;   // the batch holds [acked, read)
-  ForwardBuffer record;   // the record being read
-  ForwardBuffer body;     // the WriteRequest so far
+  int consumer = 0;                          // in the queue
+  ForwardPosition acked;                     // delivered up to here
+  ForwardPosition read;                      // the batch holds [acked, read)
+  std::shared_ptr<const SplitRecord> split;  // the record being read
+  ForwardBuffer body;                        // the WriteRequest so far
   ForwardBuffer compressed;
   uint64_t samples = 0;
   int64_t max_timestamp_ms = 0;
@@ -97,11 +100,22 @@ absl::StatusOr<std::unique_ptr<RemoteWriteSender>> RemoteWriteSender::Start(
       destination.shards, {sender->at_start_.end, 0});
   if (!cursors.ok()) return cursors.status();
   sender->cursors_ = *std::move(cursors);
+  sender->cache_ = std::make_unique<ForwardSplitCache>(
+      queue, destination.shards, kSplitCacheBytes);
+  std::vector<ForwardPosition> starts;
   for (uint32_t i = 0; i < destination.shards; ++i) {
-    const int consumer = queue->AddConsumer(sender->cursors_->Get(i).record);
-    sender->threads_.emplace_back(
-        [s = sender.get(), i, consumer] { s->RunShard(i, consumer); });
+    ForwardPosition start = sender->cursors_->Get(i);
+    if (start.record < queue->start() || start.record > queue->end()) {
+      start = {std::clamp(start.record, queue->start(), queue->end()), 0};
+    }
+    starts.push_back(start);
+    const int consumer = queue->AddConsumer(start.record);
+    sender->threads_.emplace_back([s = sender.get(), i, consumer, start] {
+      s->RunShard(i, consumer, start);
+    });
   }
+  sender->threads_.emplace_back(
+      [s = sender.get(), starts] { s->CountBacklog(starts); });
   return sender;
 }
 
@@ -131,38 +145,45 @@ bool RemoteWriteSender::Sleep(int64_t ms) {
                          [&] { return stopping_; });
 }
 
-void RemoteWriteSender::RunShard(uint32_t index, int consumer) {
+void RemoteWriteSender::CountBacklog(std::vector<ForwardPosition> starts) {
+  const uint32_t shards = destination_.shards;
+  uint64_t p = at_start_.end;
+  for (const ForwardPosition& start : starts) p = std::min(p, start.record);
+  ForwardBuffer record{alloc::ArenaAllocator<char>(queue_->arena())};
+  while (p < at_start_.end) {
+    {
+      std::lock_guard lock(mu_);
+      if (stopping_) return;
+    }
+    uint64_t next = 0;
+    // A record the shards passed and the queue dropped meanwhile is
+    // theirs no more.
+    if (!queue_->Read(p, &record, &next).ok()) return;
+    uint64_t owed = 0;
+    ForEachForwardEntry(
+        std::string_view(record.data(), record.size()),
+        [&](size_t i, const ForwardEntry& e) {
+          const ForwardPosition& start = starts[e.hash % shards];
+          if (p > start.record || (p == start.record && i >= start.entry)) {
+            owed += e.samples;
+          }
+          return true;
+        })
+        .IgnoreError();  // the checksum held
+    backlog_samples_.fetch_add(owed);
+    p = next;
+  }
+}
+
+void RemoteWriteSender::RunShard(uint32_t index, int consumer,
+                                 ForwardPosition start) {
   Shard shard(queue_->arena(), host_, port_,
               {.timeout_s = static_cast<int>(std::max<int64_t>(
                    1, (destination_.timeout_ms + 999) / 1000)),
                .max_answer_bytes = 1 << 20});
   shard.index = index;
   shard.consumer = consumer;
-  const uint32_t shards = destination_.shards;
-  const auto mine = [&](const ForwardEntry& e) {
-    return e.hash % shards == index;
-  };
-  ForwardPosition start = cursors_->Get(index);
-  if (start.record < queue_->start() || start.record > queue_->end()) {
-    start = {std::clamp(start.record, queue_->start(), queue_->end()), 0};
-  }
   shard.acked = shard.read = start;
-
-  // What this shard still owes from before the start, for PendingSamples.
-  for (ForwardPosition p = start; p.record < at_start_.end;) {
-    uint64_t next = 0;
-    if (!queue_->Read(p.record, &shard.record, &next).ok()) break;
-    uint64_t owed = 0;
-    ForEachForwardEntry(
-        std::string_view(shard.record.data(), shard.record.size()),
-        [&](size_t i, const ForwardEntry& e) {
-          if (i >= p.entry && mine(e)) owed += e.samples;
-          return true;
-        })
-        .IgnoreError();  // the checksum held
-    backlog_samples_.fetch_add(owed);
-    p = {next, 0};
-  }
 
   auto idle = [&](absl::Time deadline) {
     queue_->WaitPast(shard.read.record, deadline);
@@ -194,35 +215,35 @@ void RemoteWriteSender::RunShard(uint32_t index, int consumer) {
       if (!Send(shard)) return;
       continue;
     }
-    uint64_t next = 0;
-    if (absl::Status s = queue_->Read(shard.read.record, &shard.record, &next);
-        !s.ok()) {
-      LogEvent(absl::StrCat("remote-write ", destination_.name, ": ",
-                            s.message(), "; retrying in 10 s"));
-      if (!Sleep(10'000)) return;
-      continue;
+    if (shard.split == nullptr ||
+        shard.split->position() != shard.read.record) {
+      shard.split = nullptr;  // not held past the cache's budget
+      auto split = cache_->Get(shard.read.record);
+      if (!split.ok()) {
+        LogEvent(absl::StrCat("remote-write ", destination_.name, ": ",
+                              split.status().message(), "; retrying in 10 s"));
+        if (!Sleep(10'000)) return;
+        continue;
+      }
+      shard.split = *std::move(split);
     }
+    const std::span<const SplitEntry> mine = shard.split->shard(index);
+    auto e = std::lower_bound(
+        mine.begin(), mine.end(), shard.read.entry,
+        [](const SplitEntry& x, uint32_t entry) { return x.index < entry; });
     bool full = false;
-    size_t stop_at = 0;
-    ForEachForwardEntry(
-        std::string_view(shard.record.data(), shard.record.size()),
-        [&](size_t i, const ForwardEntry& e) {
-          if (i < shard.read.entry || !mine(e)) return true;
-          if (shard.samples == 0) shard.started = absl::Now();
-          AppendAsWriteRequestField(e, &shard.body);
-          shard.samples += e.samples;
-          shard.max_timestamp_ms =
-              std::max(shard.max_timestamp_ms, e.max_timestamp_ms);
-          if (shard.samples < destination_.max_samples_per_send) return true;
-          full = true;
-          stop_at = i + 1;
-          return false;
-        })
-        .IgnoreError();  // the checksum held
+    for (; e != mine.end() && !full; ++e) {
+      if (shard.samples == 0) shard.started = absl::Now();
+      AppendAsWriteRequestField(shard.split->series(*e), &shard.body);
+      shard.samples += e->samples;
+      shard.max_timestamp_ms =
+          std::max(shard.max_timestamp_ms, e->max_timestamp_ms);
+      full = shard.samples >= destination_.max_samples_per_send;
+    }
     // A full batch may end mid-record: the rest of it is the next batch's.
-    shard.read = full ? ForwardPosition{shard.read.record,
-                                        static_cast<uint32_t>(stop_at)}
-                      : ForwardPosition{next, 0};
+    shard.read = full && e != mine.end()
+                     ? ForwardPosition{shard.read.record, e->index}
+                     : ForwardPosition{shard.split->next(), 0};
     if (full && !Send(shard)) return;
   }
 }

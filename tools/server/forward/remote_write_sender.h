@@ -5,7 +5,8 @@
 // max_samples_per_send samples, or fewer once the oldest has waited
 // batch_send_deadline; a batch is one snappy-compressed WriteRequest with
 // X-Prometheus-Remote-Write-Version: 0.1.0 (and the destination's auth and
-// headers).
+// headers). The shards read the queue through one ForwardSplitCache, so a
+// record is read, checked and split by shard once, not once a shard.
 //
 // An answer 2xx delivers the batch; 5xx, 429 and no answer are retried,
 // after Retry-After when the answer has one, else after a backoff that
@@ -36,6 +37,7 @@
 #include "absl/status/statusor.h"
 #include "tools/server/forward/forward_cursors.h"
 #include "tools/server/forward/forward_queue.h"
+#include "tools/server/forward/forward_split_cache.h"
 #include "tools/server/serve_config.h"
 
 namespace keel::tools {
@@ -63,7 +65,9 @@ class RemoteWriteSender {
   uint64_t failed_samples() const { return failed_samples_.load(); }
   // Samples sent again after a failed try.
   uint64_t retried_samples() const { return retried_samples_.load(); }
-  // Samples in the queue not yet delivered or dropped.
+  // Samples in the queue not yet delivered or dropped. What was queued
+  // before the start is counted by one pass over it, in the background:
+  // until that pass ends, those samples count only once delivered.
   uint64_t PendingSamples() const;
   // The newest timestamp among the delivered samples, in ms (0: none yet).
   int64_t highest_sent_timestamp_ms() const { return highest_sent_ms_.load(); }
@@ -71,7 +75,10 @@ class RemoteWriteSender {
  private:
   RemoteWriteSender(const RemoteWriteDestination& destination,
                     ForwardQueue* queue);
-  void RunShard(uint32_t shard, int consumer);
+  void RunShard(uint32_t shard, int consumer, ForwardPosition start);
+  // Adds to backlog_samples_ the samples of each shard's series from its
+  // start to the end of the queue at the sender's start.
+  void CountBacklog(std::vector<ForwardPosition> starts);
   struct Shard;
   // Sends the shard's batch until it is delivered or dropped (true), or the
   // sender stops (false).
@@ -86,7 +93,8 @@ class RemoteWriteSender {
   std::string headers_;               // every request's, "\r\n" each
   std::unique_ptr<ForwardCursors> cursors_;
   const ForwardQueue::Mark at_start_;
-  std::vector<std::thread> threads_;
+  std::unique_ptr<ForwardSplitCache> cache_;
+  std::vector<std::thread> threads_;  // the shards, and CountBacklog's
 
   std::mutex mu_;
   std::condition_variable stop_;

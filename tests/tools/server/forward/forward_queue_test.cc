@@ -98,8 +98,8 @@ TEST_CASE("a record holds remote-write series with only what was added") {
   // As a WriteRequest: the field tag and length before each message.
   alloc::Arena arena("forward_record_test");
   ForwardBuffer body{alloc::ArenaAllocator<char>(arena)};
-  AppendAsWriteRequestField(entries[0], &body);
-  AppendAsWriteRequestField(entries[0], &body);
+  AppendAsWriteRequestField(entries[0].series, &body);
+  AppendAsWriteRequestField(entries[0].series, &body);
   prompb::WriteRequest request;
   REQUIRE(request.ParseFromArray(body.data(), static_cast<int>(body.size())));
   CHECK(request.timeseries_size() == 2);

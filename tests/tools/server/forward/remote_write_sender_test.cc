@@ -216,8 +216,8 @@ TEST_CASE("stopped mid-outage, a restarted sender sends the rest once") {
   f.backend.Script({});
   auto sender = RemoteWriteSender::Start(f.destination, f.queue.get());
   REQUIRE(sender.ok());
-  // The shards count their backlog as they start (PendingSamples reads 0
-  // until then): wait for what was sent.
+  // The backlog is counted in the background (PendingSamples reads 0 until
+  // then): wait for what was sent.
   REQUIRE(WaitFor([&] { return (*sender)->sent_samples() == 1000; }));
   CHECK((*sender)->PendingSamples() == 0);
   auto got = f.backend.received();
