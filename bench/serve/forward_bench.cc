@@ -63,7 +63,7 @@ struct ForwardFlags {
   uint64_t series = 10'000;
   uint64_t samples_per_series = 100;
   uint32_t shards = 4;
-  uint32_t max_samples_per_send = 2000;
+  uint32_t max_samples_per_send = 10000;  // keel serve's default
 };
 
 double CpuSeconds() {

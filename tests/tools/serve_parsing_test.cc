@@ -213,7 +213,7 @@ TEST_CASE("remote-write: a URL and its options; bad ones named") {
   CHECK(vm.url == "http://vminsert:8480/insert/0/prometheus/api/v1/write");
   CHECK(vm.name == "vminsert:8480");
   CHECK(vm.shards == 4);
-  CHECK(vm.max_samples_per_send == 2000);
+  CHECK(vm.max_samples_per_send == 10000);
   CHECK(vm.batch_send_deadline_ms == 5000);
   const RemoteWriteDestination& mimir = config->remote_write[1];
   CHECK(mimir.name == "mimir");

@@ -116,12 +116,15 @@ inline constexpr auto kServeKeys = [] {
 // KEYs as the members (name, shards, max-samples-per-send,
 // batch-send-deadline, min-backoff, max-backoff, timeout,
 // bearer-token-file, basic-auth-username, basic-auth-password-file, and
-// header=Name:value, repeatable), the defaults Prometheus' queue_config's.
+// header=Name:value, repeatable), the defaults Prometheus' queue_config's but
+// for max_samples_per_send (README, "Forwarding to a cluster").
 struct RemoteWriteDestination {
   std::string url;      // http://HOST[:PORT]/PATH
   std::string name;     // the remote_name label and its cursor file; HOST:PORT
   uint32_t shards = 4;  // parallel senders, each a part of the series
-  uint32_t max_samples_per_send = 2000;
+  // Prometheus' 2000 leaves a local VictoriaMetrics' per-request cost
+  // setting the rate; larger requests cost both sides less a sample.
+  uint32_t max_samples_per_send = 10000;
   int64_t batch_send_deadline_ms = 5000;  // a batch waits no longer to fill
   int64_t min_backoff_ms = 30;            // retry waits double from this...
   int64_t max_backoff_ms = 5000;          // ... to this
