@@ -92,6 +92,8 @@ ThreadArena::Binding::~Binding() {
 
 uint64_t ThreadArena::Freed(std::size_t bytes) { return purge_.Freed(bytes); }
 
+uint64_t ThreadArena::Purge() { return alloc::Purge(arena_); }
+
 ThreadArena::Scope::Scope(ThreadArena& arena)
     : arena_(arena), deallocated_at_start_(ThreadDeallocatedBytes()) {
   arena.Bind();

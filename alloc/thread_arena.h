@@ -77,6 +77,11 @@ class ThreadArena {
   // a purge released (0 when none ran).
   uint64_t Freed(std::size_t bytes);
 
+  // Returns the arena's freed pages to the kernel now; returns how far its
+  // resident bytes fell. For the end of a bulk operation bound here (a
+  // snapshot's write or restore), whose temporaries are all freed.
+  uint64_t Purge();
+
   const Arena& arena() const { return arena_; }
   const ThreadArenaOptions& options() const { return options_; }
 

@@ -21,6 +21,7 @@
 #include "snapshot/internal/block_writer.h"
 #include "snapshot/internal/format.h"
 #include "snapshot/internal/frame_plan.h"
+#include "snapshot/internal/scratch_arena.h"
 
 namespace keel::snapshot {
 namespace {
@@ -163,6 +164,7 @@ absl::StatusOr<WriteStats> WriteSnapshot(const core::SeriesStore& store,
                                          const WriteOptions& options) {
   if (absl::Status s = CheckOptions(options); !s.ok()) return s;
   const Clock::time_point start = Clock::now();
+  snapshot_internal::ScratchArena scratch;
   const core::SeriesSet cut = store.Cut();
   WriteStats stats;
   stats.cut_seconds = SecondsSince(start);

@@ -18,7 +18,18 @@ namespace {
 class Parser {
  public:
   Parser(const BlockReader& reader, RecordVisitor* visitor)
-      : reader_(reader), header_(reader.header()), visitor_(visitor) {}
+      : reader_(reader), header_(reader.header()), visitor_(visitor) {
+    // Sized once from the header, bounded by what a file this long can
+    // hold: growing by doubling would hold the old and the new array at
+    // once, and capacity never touched is not resident.
+    const uint64_t bytes = header_.file_bytes;
+    last_time_.reserve(std::min<uint64_t>(header_.series_count, bytes / 12));
+    const uint64_t sealed = std::min<uint64_t>(
+        header_.chunk_count,
+        bytes / (kChunkRecordFixedBytes + kSealedChunkBytes));
+    entries_.reserve(sealed);
+    used_.reserve(sealed);
+  }
 
   absl::Status ParseBlock(const Block& block) {
     pos_ = block.payload.data();

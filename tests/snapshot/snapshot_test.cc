@@ -1,6 +1,8 @@
 // WriteSnapshot / RestoreSnapshot / VerifySnapshot against real stores:
 // round trips bit for bit, damage anywhere is caught, newer versions are
-// refused, and a writer killed at any moment leaves the previous snapshot.
+// refused, a writer killed at any moment leaves the previous snapshot, and
+// the temporaries of a write or a restore leave nothing resident.
+#include <jemalloc/jemalloc.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -18,6 +20,7 @@
 #include <tuple>
 #include <vector>
 
+#include "alloc/stats.h"
 #include "core/series/series_store.h"
 #include "snapshot/reader.h"
 #include "snapshot/writer.h"
@@ -272,6 +275,55 @@ TEST_CASE("a writer killed at any point leaves the previous snapshot",
     saw_b += info->samples == samples_b;
   }
   CHECK(saw_b > 0);  // the kills did not all land before the first rename
+}
+
+unsigned ThreadArenaIndex() {
+  unsigned index = 0;
+  size_t size = sizeof(index);
+  REQUIRE(mallctl("thread.arena", &index, &size, nullptr, 0) == 0);
+  return index;
+}
+
+alloc::ArenaStats ScratchStats() {
+  for (alloc::ArenaStats& a : alloc::CaptureStats().arenas) {
+    if (a.name == "snapshot") return a;
+  }
+  FAIL("no \"snapshot\" arena");
+  return {};
+}
+
+// The cut's chunk lists, the parser's entry table and the checker's batches
+// are tens of MB for a large store: they must not stay resident after the
+// write or the restore (the restore's peak and a server's RSS would carry
+// them), and the thread must get its own arena back.
+TEST_CASE("a snapshot's temporaries leave nothing resident", "[snapshot]") {
+  TempDir temp("snapshot_test");
+  const std::string path = temp.path() + "/snap";
+  auto store = MakeStore(2000, 7, 3);
+  const unsigned arena = ThreadArenaIndex();
+
+  REQUIRE(WriteSnapshot(*store, path).ok());
+  CHECK(ThreadArenaIndex() == arena);
+  alloc::ArenaStats written = ScratchStats();
+  CHECK(written.purges >= 1);
+  CHECK(written.memory.dirty == 0);
+  CHECK(written.memory.muzzy == 0);
+  CHECK(written.memory.allocated < (64u << 10));
+
+  auto restored = RestoreSnapshot(path);
+  REQUIRE(restored.ok());
+  CHECK(ThreadArenaIndex() == arena);
+  alloc::ArenaStats after = ScratchStats();
+  CHECK(after.purges > written.purges);
+  CHECK(after.memory.dirty == 0);
+  CHECK(after.memory.muzzy == 0);
+  // What the restore built to keep is in the store's arena, not here.
+  CHECK(after.memory.allocated < (64u << 10));
+  CHECK(Samples(**restored) == Samples(*store));
+
+  REQUIRE(VerifySnapshot(path).ok());
+  CHECK(ThreadArenaIndex() == arena);
+  CHECK(ScratchStats().memory.dirty == 0);
 }
 
 }  // namespace
