@@ -7,27 +7,22 @@
 #include <catch2/catch.hpp>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "remote_write.pb.h"
 #include "tests/testing/temp_dir.h"
+#include "tests/tools/server/forward/numbered_record.h"
 
 namespace keel::tools {
 namespace {
 
 using testing::TempDir;
 
-// `series` series of one sample each, series i valued i.
+// `series` series of one sample each, series i valued i at 1000 + i.
 ForwardRecord MakeRecord(int series) {
-  ForwardRecord record;
-  for (int i = 0; i < series; ++i) {
-    record.BeginSeries();
-    record.AddLabel("__name__", "m");
-    record.AddLabel("i", std::to_string(i));
-    record.AddSample(1000 + i, i);
-    record.EndSeries();
-  }
-  return record;
+  return NumberedRecord(
+      series, [](int i) { return std::pair<int64_t, double>(1000 + i, i); });
 }
 
 struct Fixture {

@@ -12,11 +12,13 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "remote_write.pb.h"
 #include "tests/testing/temp_dir.h"
+#include "tests/tools/server/forward/numbered_record.h"
 #include "tools/server/http_server.h"
 #include "tools/server/remote_write.h"
 
@@ -108,15 +110,12 @@ class FakeBackend {
 // `records` records of `series` series, one sample each at t = record.
 void Fill(ForwardQueue& queue, int records, int series) {
   for (int r = 0; r < records; ++r) {
-    ForwardRecord record;
-    for (int i = 0; i < series; ++i) {
-      record.BeginSeries();
-      record.AddLabel("__name__", "m");
-      record.AddLabel("i", std::to_string(i));
-      record.AddSample(1000 + r, r);
-      record.EndSeries();
-    }
-    REQUIRE(queue.Append(record).ok());
+    REQUIRE(
+        queue
+            .Append(NumberedRecord(
+                series,
+                [r](int) { return std::pair<int64_t, double>(1000 + r, r); }))
+            .ok());
   }
 }
 
