@@ -69,13 +69,16 @@ class StringTable {
   std::vector<std::string_view> strings_;
 };
 
-// Every entry's chunks as the file holds them. Format v1 knows only XOR, so
-// there (`expand`) a sealed entry (kSealedEncoding) is written as the XOR
-// chunks ingestion would have cut, whose bytes `owned` keeps, and a restore
-// seals them again; v2 names the entry in its frame.
-using FileChunks = std::vector<std::vector<core::ChunkData>>;
+// Every entry's chunks as the file holds them: the cut's own lists, not
+// copies (a copy was 40 bytes a chunk, most of a large write's memory).
+// Format v1 knows only XOR, so there (`expand`) a sealed entry
+// (kSealedEncoding) is written as the XOR chunks ingestion would have cut,
+// whose records `expanded` and bytes `owned` keep, and a restore seals them
+// again; v2 names the entry in its frame.
+using FileChunks = std::vector<std::span<const core::ChunkData>>;
 
 FileChunks FileChunksOf(const core::SeriesSet& cut, bool expand,
+                        std::deque<std::vector<core::ChunkData>>& expanded,
                         std::deque<std::vector<uint8_t>>& owned) {
   constexpr std::size_t kSamples = 120;  // SeriesStoreOptions' default cut
   FileChunks out(cut.series().size());
@@ -83,9 +86,18 @@ FileChunks FileChunksOf(const core::SeriesSet& cut, bool expand,
   int64_t t[kSamples];
   uint64_t bits[kSamples];
   for (std::size_t e = 0; e < out.size(); ++e) {
-    for (const core::ChunkData& c : cut.series()[e].chunks) {
-      if (c.encoding != core::kSealedEncoding || !expand) {
-        out[e].push_back(c);
+    const std::span<const core::ChunkData> chunks = cut.series()[e].chunks;
+    if (!expand || std::none_of(chunks.begin(), chunks.end(),
+                                [](const core::ChunkData& c) {
+                                  return c.encoding == core::kSealedEncoding;
+                                })) {
+      out[e] = chunks;
+      continue;
+    }
+    std::vector<core::ChunkData>& list = expanded.emplace_back();
+    for (const core::ChunkData& c : chunks) {
+      if (c.encoding != core::kSealedEncoding) {
+        list.push_back(c);
         continue;
       }
       // The store checked the entry when it sealed it.
@@ -96,10 +108,11 @@ FileChunks FileChunksOf(const core::SeriesSet& cut, bool expand,
           x.Append(t[i], std::bit_cast<double>(bits[i]));
         }
         owned.emplace_back(x.bytes().begin(), x.bytes().end());
-        out[e].push_back({t[0], t[n - 1], static_cast<uint16_t>(n),
-                          core::kXorEncoding, owned.back()});
+        list.push_back({t[0], t[n - 1], static_cast<uint16_t>(n),
+                        core::kXorEncoding, owned.back()});
       }
     }
+    out[e] = list;
   }
   return out;
 }
@@ -185,9 +198,10 @@ absl::StatusOr<WriteStats> WriteSnapshot(const core::SeriesStore& store,
     }
     series_plan.Add(4 + 8 * e.labels.size());
   }
+  std::deque<std::vector<core::ChunkData>> expanded;
   std::deque<std::vector<uint8_t>> owned;
   const bool frames = options.version >= 2;
-  const FileChunks chunks_of = FileChunksOf(cut, !frames, owned);
+  const FileChunks chunks_of = FileChunksOf(cut, !frames, expanded, owned);
   const std::vector<ChunkPos> order = ChunkOrderOf(chunks_of, options);
   std::optional<FramePlan> frame_plan;
   if (frames) frame_plan.emplace(cut, store);
