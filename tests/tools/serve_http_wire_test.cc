@@ -60,6 +60,32 @@ TEST_CASE("HTTP edge cases: framing, HEAD, OPTIONS, absolute-form targets") {
   CHECK(StatusOf(a) == 200);
   CHECK_THAT(a, Catch::Contains("\"asn\":13335"));
 
+  // A chunked body of several reads (over 16 KiB) arrives whole.
+  std::string many = "[";
+  for (int i = 0; i < 2000; ++i) many += (i ? ",\"1.0.0.1\"" : "\"1.0.0.1\"");
+  many += "]";
+  std::string chunked;
+  for (size_t at = 0; at < many.size(); at += 1000) {
+    std::string piece = many.substr(at, 1000);
+    char size[16];
+    std::snprintf(size, sizeof(size), "%zx\r\n", piece.size());
+    chunked += size + piece + "\r\n";
+  }
+  chunked += "0\r\n\r\n";
+  Conn streamed(port);
+  streamed.Send(
+      "POST /v1/lookup HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: "
+      "chunked\r\nConnection: close\r\n\r\n" +
+      chunked);
+  a = streamed.ReadToClose();
+  CHECK(StatusOf(a) == 200);
+  size_t answers = 0;
+  for (size_t at = a.find("\"asn\":13335"); at != std::string::npos;
+       at = a.find("\"asn\":13335", at + 1)) {
+    ++answers;
+  }
+  CHECK(answers == 2000);
+
   // HEAD: GET's headers, no body.
   std::string get = Http(port, "GET", "/v1/lookup?ip=1.0.0.1").body;
   Conn head(port);
