@@ -117,6 +117,10 @@ for _ in $(seq 120); do
 done
 [[ $(metric keel_remote_storage_samples_pending) == 0 ]] || fail "keel's queue did not drain in 60 s"
 (($(metric keel_remote_storage_retried_samples_total) > 0)) || fail "no retries: the outage did not show"
+# The shards shared the queue's records: fewer loads from disk than reads.
+(($(metric keel_remote_storage_queue_records_loaded_total) > 0)) || fail "no queue records loaded"
+(($(metric keel_remote_storage_queue_records_loaded_total) < $(metric keel_remote_storage_queue_records_read_total))) ||
+  fail "every shard loaded every record itself"
 [[ $(metric keel_remote_storage_failed_samples_total) == 0 ]] || fail "keel dropped samples (4xx from VictoriaMetrics)"
 curl -sf "$vm_url/internal/force_flush" >/dev/null
 

@@ -29,6 +29,14 @@ std::vector<prometheus::MetricFamily> ForwardCollector::Collect() const {
       "Newest timestamp among the samples the destination acknowledged.");
   auto shards = b.Gauge("keel_remote_storage_shards",
                         "Parallel senders to the destination.");
+  auto records_read = b.Counter(
+      "keel_remote_storage_queue_records_read_total",
+      "Queue records the destination's shards read, each its own series.");
+  auto records_loaded =
+      b.Counter("keel_remote_storage_queue_records_loaded_total",
+                "Queue records read from disk and split for the shards: about "
+                "records read / shards while the shards share each load, up to "
+                "records read when they fall too far apart for the cache.");
   for (const auto& sender : forwarder_->senders()) {
     const RemoteWriteDestination& d = sender->destination();
     std::vector<std::pair<std::string, std::string>> labels = {
@@ -42,6 +50,8 @@ std::vector<prometheus::MetricFamily> ForwardCollector::Collect() const {
         static_cast<double>(sender->highest_sent_timestamp_ms()) / 1000,
         labels);
     shards.Add(d.shards, labels);
+    records_read.Add(static_cast<double>(sender->records_read()), labels);
+    records_loaded.Add(static_cast<double>(sender->records_loaded()), labels);
   }
   b.Gauge("keel_remote_storage_highest_timestamp_in_seconds",
           "Newest timestamp among the samples put in the forwarding queue "

@@ -52,6 +52,7 @@ absl::StatusOr<std::shared_ptr<const SplitRecord>> SplitRecord::Load(
 absl::StatusOr<std::shared_ptr<const SplitRecord>> ForwardSplitCache::Get(
     uint64_t position) {
   std::unique_lock lock(mu_);
+  ++gets_;
   while (true) {
     if (auto it = records_.find(position); it != records_.end()) {
       return it->second;
@@ -83,6 +84,11 @@ absl::StatusOr<std::shared_ptr<const SplitRecord>> ForwardSplitCache::Get(
     records_.erase(records_.begin());
   }
   return split;
+}
+
+uint64_t ForwardSplitCache::gets() const {
+  std::lock_guard lock(mu_);
+  return gets_;
 }
 
 uint64_t ForwardSplitCache::loads() const {

@@ -100,8 +100,11 @@ class ForwardSplitCache {
   // it. Errors: SplitRecord::Load's (nothing is cached then).
   absl::StatusOr<std::shared_ptr<const SplitRecord>> Get(uint64_t position);
 
-  // Records loaded from the queue so far (a record evicted and asked for
-  // again counts twice).
+  // Records the shards asked for so far (Get calls), and those loaded from
+  // the queue (a record evicted and asked for again counts twice). With the
+  // cache large enough, loads are about gets / shards; near gets, every
+  // shard reads and splits every record itself.
+  uint64_t gets() const;
   uint64_t loads() const;
 
  private:
@@ -115,6 +118,7 @@ class ForwardSplitCache {
   std::set<uint64_t> loading_;
   std::shared_ptr<SplitRecord> spare_;  // evicted, held by no shard
   uint64_t bytes_ = 0;                  // the footprints of records_
+  uint64_t gets_ = 0;
   uint64_t loads_ = 0;
 };
 

@@ -71,6 +71,10 @@ class RemoteWriteSender {
   uint64_t PendingSamples() const;
   // The newest timestamp among the delivered samples, in ms (0: none yet).
   int64_t highest_sent_timestamp_ms() const { return highest_sent_ms_.load(); }
+  // The shards' queue records through the shared cache: asked for, and
+  // read from disk and split (ForwardSplitCache::gets and loads).
+  uint64_t records_read() const { return cache_->gets(); }
+  uint64_t records_loaded() const { return cache_->loads(); }
 
  private:
   RemoteWriteSender(const RemoteWriteDestination& destination,

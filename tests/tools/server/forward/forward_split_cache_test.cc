@@ -93,6 +93,7 @@ TEST_CASE("shards asking for one record share one load") {
     });
   }
   for (auto& t : shards) t.join();
+  CHECK(cache.gets() == 4);
   CHECK(cache.loads() == 1);
   for (int s = 1; s < 4; ++s) CHECK(got[s] == got[0]);
 }
@@ -109,6 +110,7 @@ TEST_CASE("past its budget the cache drops the oldest, loads it again") {
   auto oldest = cache.Get(f.positions[0]);  // into an evicted one's buffers
   REQUIRE(oldest.ok());
   CHECK(cache.loads() == 4);
+  CHECK(cache.gets() == 5);
   CHECK((*oldest)->position() == f.positions[0]);
   CHECK((*oldest)->next() == f.positions[1]);
   size_t entries = 0;
