@@ -25,7 +25,9 @@
 //
 // Both decode every chunk on up to 8 worker threads of their own (as many
 // as the hardware has), beside the thread that parses, and join them before
-// they return.
+// they return. Their temporaries (the parser's tables, the decoders'
+// batches) come from the "snapshot" thread arena and are returned to the
+// kernel before they return: nothing but the restored store stays resident.
 //
 // Thread safety: the functions share nothing; run them on any threads.
 #ifndef KEEL_SNAPSHOT_READER_H_

@@ -8,6 +8,10 @@
 // and fsyncs the directory. PATH always holds a complete snapshot, old or
 // new; the previous ones stay as PATH.1 .. PATH.<keep-1>.
 //
+// Memory: the cut's lists (labels and chunk references of every series, and
+// the chunks' file order: tens of bytes a chunk) live until the write ends,
+// in the "snapshot" thread arena, which returns them to the kernel then.
+//
 //   absl::StatusOr<keel::snapshot::WriteStats> w =
 //       keel::snapshot::WriteSnapshot(store, "/var/lib/keel/series.snap");
 //   if (!w.ok()) LOG(...) << w.status();
