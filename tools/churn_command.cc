@@ -203,10 +203,13 @@ class Churn {
     }
     if (config_.seal) {
       // Sealing's temporaries go where keel serve's background loop puts
-      // them: the maintenance arena, purged below with the others.
+      // them: the maintenance arena, purged below with the others. The
+      // server's loop runs a pass in a Scope, which flushes the thread's
+      // cache of freed regions after it: so does this.
       alloc::ThreadArena::Binding maintenance(
           alloc::ThreadArena::Named("maintenance"));
       store_->SealWindows(now_ms);
+      alloc::FlushThreadCache();
     }
     if (config_.defrag) store_->Defragment();
     // Decay returns an active arena's dirty pages within seconds of real

@@ -89,29 +89,6 @@ void PutSection(std::vector<uint8_t>& out, std::span<const uint64_t> m,
   }
 }
 
-struct ZstdContexts {
-  ZSTD_CCtx* c = ZSTD_createCCtx();
-  ZSTD_DCtx* d = ZSTD_createDCtx();
-  ZstdContexts() {
-    ZSTD_CCtx_setParameter(c, ZSTD_c_format, ZSTD_f_zstd1_magicless);
-    ZSTD_CCtx_setParameter(c, ZSTD_c_contentSizeFlag, 0);
-    ZSTD_CCtx_setParameter(c, ZSTD_c_checksumFlag, 0);
-    ZSTD_CCtx_setParameter(c, ZSTD_c_dictIDFlag, 0);
-    ZSTD_DCtx_setParameter(d, ZSTD_d_format, ZSTD_f_zstd1_magicless);
-  }
-  ~ZstdContexts() {
-    ZSTD_freeCCtx(c);
-    ZSTD_freeDCtx(d);
-  }
-};
-
-// One context pair a thread: a context is a few hundred KiB, too much for
-// each reader, and every use is one whole call.
-ZstdContexts& Zstd() {
-  thread_local ZstdContexts contexts;
-  return contexts;
-}
-
 void EncodeValues(std::span<const uint64_t> bits, std::vector<uint8_t>& values);
 
 // The timestamp and value sections of one entry (layout in sealed_codec.h).
@@ -296,6 +273,25 @@ bool ToDecimal(uint64_t bits, int64_t& mantissa, int& exponent) {
 SealedFrameBuilder::SealedFrameBuilder(const SealedEncodeOptions& options)
     : options_(options) {}
 
+SealedFrameBuilder::~SealedFrameBuilder() = default;
+
+void SealedFrameBuilder::FreeContext::operator()(ZSTD_CCtx_s* c) const {
+  ZSTD_freeCCtx(c);
+}
+
+ZSTD_CCtx_s* SealedFrameBuilder::Context() {
+  if (context_ == nullptr) {
+    context_.reset(ZSTD_createCCtx());
+    ZSTD_CCtx* c = context_.get();
+    ZSTD_CCtx_setParameter(c, ZSTD_c_format, ZSTD_f_zstd1_magicless);
+    ZSTD_CCtx_setParameter(c, ZSTD_c_contentSizeFlag, 0);
+    ZSTD_CCtx_setParameter(c, ZSTD_c_checksumFlag, 0);
+    ZSTD_CCtx_setParameter(c, ZSTD_c_dictIDFlag, 0);
+    ZSTD_CCtx_setParameter(c, ZSTD_c_compressionLevel, options_.zstd_level);
+  }
+  return context_.get();
+}
+
 std::size_t SealedFrameBuilder::Add(std::span<const int64_t> t,
                                     std::span<const uint64_t> bits) {
   if (entries_.size() >= kSealedMaxEntries) return 0;
@@ -340,10 +336,8 @@ void SealedFrameBuilder::Finish(std::vector<uint8_t>& frame,
   if (options_.zstd_level > 0 && !raw.empty()) {
     std::size_t bound = ZSTD_compressBound(raw.size());
     frame.resize(payload_at + bound);
-    ZstdContexts& z = Zstd();
-    ZSTD_CCtx_setParameter(z.c, ZSTD_c_compressionLevel, options_.zstd_level);
-    std::size_t size = ZSTD_compress2(z.c, frame.data() + payload_at, bound,
-                                      raw.data(), raw.size());
+    std::size_t size = ZSTD_compress2(Context(), frame.data() + payload_at,
+                                      bound, raw.data(), raw.size());
     if (!ZSTD_isError(size) && size < raw.size()) {
       flags = kSealedFlagZstd;
       frame.resize(payload_at + size);

@@ -61,6 +61,8 @@
 
 #include "absl/status/status.h"
 
+struct ZSTD_CCtx_s;  // zstd.h's ZSTD_CCtx
+
 namespace keel::core::core_internal {
 
 inline constexpr std::size_t kSealedFrameHeader = 35;
@@ -88,10 +90,14 @@ struct SealedEntry {
   uint32_t count;
 };
 
-// Builds one frame from series added one after another.
+// Builds one frame from series added one after another. Its compression
+// context (a few hundred KiB to a few MiB, by level) is made at the first
+// Finish that compresses and freed with the builder: build a window's frames
+// with one builder, and none stays resident between sealing passes.
 class SealedFrameBuilder {
  public:
   explicit SealedFrameBuilder(const SealedEncodeOptions& options = {});
+  ~SealedFrameBuilder();
 
   // Adds the first samples of `t` and `bits` (strictly increasing times) as
   // one entry, as many as fit the frame and kSealedMaxSamples; returns how
@@ -111,7 +117,13 @@ class SealedFrameBuilder {
     uint32_t ts_bytes;
     uint32_t value_bytes;
   };
+  struct FreeContext {
+    void operator()(ZSTD_CCtx_s* c) const;
+  };
+  ZSTD_CCtx_s* Context();
+
   SealedEncodeOptions options_;
+  std::unique_ptr<ZSTD_CCtx_s, FreeContext> context_;
   std::vector<Entry> entries_;
   std::vector<uint8_t> ts_;
   std::vector<uint8_t> values_;
@@ -204,6 +216,13 @@ class SealedDecoder {
   uint64_t m_delta_ = 0;
   absl::Status status_;
 };
+
+// Frees the calling thread's decode cache: its zstd context and the
+// payloads no decoder still reads (a decoder keeps the one it reads). The
+// next Open on the thread makes a new one. For a thread that decodes in
+// bursts, so that the cache (up to half a MiB) is not resident between
+// them: the store's sealing pass releases it when it ends.
+void ReleaseSealedDecodeCache();
 
 }  // namespace keel::core::core_internal
 

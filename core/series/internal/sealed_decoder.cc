@@ -104,9 +104,15 @@ class FrameCache {
   std::size_t next_ = 0;
 };
 
+// Made at a thread's first compressed entry, freed by
+// ReleaseSealedDecodeCache or with the thread.
+thread_local std::unique_ptr<FrameCache> tls_frame_cache;
+
 FrameCache& Cache() {
-  thread_local FrameCache cache;
-  return cache;
+  if (tls_frame_cache == nullptr) {
+    tls_frame_cache = std::make_unique<FrameCache>();
+  }
+  return *tls_frame_cache;
 }
 
 // The decode loop of one batch, specialised for the entry's shapes.
@@ -189,6 +195,8 @@ BatchFn Pick(int value_mode, bool divide) {
 }
 
 }  // namespace
+
+void ReleaseSealedDecodeCache() { tls_frame_cache.reset(); }
 
 absl::Status SealedDecoder::Open(const uint8_t* entry) {
   status_ = absl::OkStatus();

@@ -171,6 +171,9 @@ std::size_t SeriesStoreImpl::SealWindows(int64_t now_ms,
     if (stop()) break;
     sealed += SealWindow(std::move(window), stop) ? 1 : 0;
   }
+  // The checks' decompressed frames: a pass runs once a window closes, so
+  // keeping them for the next would only hold them resident.
+  ReleaseSealedDecodeCache();
   return sealed;
 }
 

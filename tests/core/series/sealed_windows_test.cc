@@ -5,9 +5,12 @@
 #include <map>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "alloc/stats.h"
+#include "alloc/thread_arena.h"
 #include "core/series/selector.h"
 #include "core/series/series_store.h"
 
@@ -109,6 +112,32 @@ TEST_CASE("sealing re-encodes every window before the newest, losslessly") {
   RequireAll(store, expected);
   // Sealed windows stay sealed; nothing more to do.
   CHECK(store.SealWindows(INT64_MAX) == 0);
+}
+
+// keel serve seals from its background thread once a window closes: the
+// compression context (MiBs at the store's level) and the checks' decoded
+// frames must not stay resident there from one pass to the next.
+TEST_CASE("a sealing pass leaves nothing allocated on its thread") {
+  SeriesStore store(Options());
+  Expected expected = Fill(store);
+  alloc::ThreadArena& pass = alloc::ThreadArena::Named("sealed_windows_pass");
+  std::size_t sealed = 0;
+  uint64_t left = UINT64_MAX;
+  // A thread of its own, in a Scope as the server's loop runs a pass: a
+  // fresh thread's state, and its cache flushed as the pass ends.
+  std::thread([&] {
+    {
+      alloc::ThreadArena::Scope scope(pass);
+      sealed = store.SealWindows(INT64_MAX);
+    }
+    for (const alloc::ArenaStats& a : alloc::CaptureStats().arenas) {
+      if (a.name == "sealed_windows_pass") left = a.memory.allocated;
+    }
+  }).join();
+  CHECK(sealed >= 4);
+  // (Under ASan, plain malloc is the sanitizer's: the arena stays empty.)
+  CHECK(left < (64u << 10));
+  RequireAll(store, expected);
 }
 
 TEST_CASE("appends after sealing see the sealed samples") {
