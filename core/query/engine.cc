@@ -25,6 +25,16 @@ Matrix ToMatrix(EvalMatrix m) {
   return out;
 }
 
+// Gives the thread's decode cache back when a query returns: keel serve
+// answers queries on hundreds of threads (core::ReturnThreadSampleCache).
+class ReturnSampleCacheOnExit {
+ public:
+  ReturnSampleCacheOnExit() = default;
+  ReturnSampleCacheOnExit(const ReturnSampleCacheOnExit&) = delete;
+  ReturnSampleCacheOnExit& operator=(const ReturnSampleCacheOnExit&) = delete;
+  ~ReturnSampleCacheOnExit() { core::ReturnThreadSampleCache(); }
+};
+
 }  // namespace
 
 Engine::Engine(const core::SeriesStore& store, EngineOptions options)
@@ -32,6 +42,7 @@ Engine::Engine(const core::SeriesStore& store, EngineOptions options)
 
 absl::StatusOr<Value> Engine::Instant(const Expr& expr, int64_t t_ms,
                                       core::QueryContext& ctx) const {
+  ReturnSampleCacheOnExit give_back;
   QueryState q(store_, ctx, t_ms, t_ms, options_.lookback_delta_ms,
                options_.default_subquery_step_ms);
   q.Preprocess(expr);
@@ -57,6 +68,7 @@ absl::StatusOr<Value> Engine::Instant(const Expr& expr, int64_t t_ms,
 absl::StatusOr<Value> Engine::Range(const Expr& expr, int64_t start_ms,
                                     int64_t end_ms, int64_t step_ms,
                                     core::QueryContext& ctx) const {
+  ReturnSampleCacheOnExit give_back;
   ValueType type = expr.Type();
   if (type != ValueType::kVector && type != ValueType::kScalar) {
     return absl::InvalidArgumentError(absl::StrCat(

@@ -33,7 +33,10 @@
 // ResourceExhausted when it fails.
 //
 // Thread safety: an Engine is immutable; queries may run concurrently on
-// one engine, each with its own QueryContext. The store must outlive it.
+// one engine, each with its own QueryContext. The store must outlive it. A
+// query gives its thread's cache of decoded sealed frames back when it
+// returns (core::ReturnThreadSampleCache), for the next query on any
+// thread.
 #ifndef KEEL_CORE_QUERY_ENGINE_H_
 #define KEEL_CORE_QUERY_ENGINE_H_
 

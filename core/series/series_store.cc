@@ -228,6 +228,8 @@ SeriesStore::SealedStats SeriesStore::GetSealedStats() const {
   return impl_->GetSealedStats();
 }
 
+void ReturnThreadSampleCache() { core_internal::ReturnSealedDecodeCache(); }
+
 SampleIterator::SampleIterator(std::span<const ChunkData> chunks, int64_t mint,
                                int64_t maxt)
     : chunks_(chunks), mint_(mint), maxt_(maxt) {}

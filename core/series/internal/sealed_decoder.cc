@@ -11,6 +11,8 @@
 #include <bit>
 #include <cstring>
 #include <memory>
+#include <mutex>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "core/io/little_endian.h"
@@ -104,14 +106,46 @@ class FrameCache {
   std::size_t next_ = 0;
 };
 
-// Made at a thread's first compressed entry, freed by
-// ReleaseSealedDecodeCache or with the thread.
+// Caches that threads gave back, for the next thread that reads: a pool of
+// hundreds of request threads then holds as many caches as read at once,
+// not one each, and a query still finds the frames the one before it
+// decompressed.
+class IdleCaches {
+ public:
+  std::unique_ptr<FrameCache> Take() {
+    {
+      std::lock_guard lock(mu_);
+      if (!idle_.empty()) {
+        std::unique_ptr<FrameCache> cache = std::move(idle_.back());
+        idle_.pop_back();
+        return cache;
+      }
+    }
+    return std::make_unique<FrameCache>();
+  }
+  void Give(std::unique_ptr<FrameCache> cache) {
+    std::lock_guard lock(mu_);
+    if (idle_.size() < kSealedIdleDecodeCaches) {
+      idle_.push_back(std::move(cache));
+    }
+  }
+
+ private:
+  std::mutex mu_;
+  std::vector<std::unique_ptr<FrameCache>> idle_;
+};
+
+IdleCaches& Idle() {
+  static auto* idle = new IdleCaches;  // never destroyed: threads outlive it
+  return *idle;
+}
+
+// Taken at a thread's first compressed entry; freed with the thread or by
+// ReleaseSealedDecodeCache, given back by ReturnSealedDecodeCache.
 thread_local std::unique_ptr<FrameCache> tls_frame_cache;
 
 FrameCache& Cache() {
-  if (tls_frame_cache == nullptr) {
-    tls_frame_cache = std::make_unique<FrameCache>();
-  }
+  if (tls_frame_cache == nullptr) tls_frame_cache = Idle().Take();
   return *tls_frame_cache;
 }
 
@@ -197,6 +231,10 @@ BatchFn Pick(int value_mode, bool divide) {
 }  // namespace
 
 void ReleaseSealedDecodeCache() { tls_frame_cache.reset(); }
+
+void ReturnSealedDecodeCache() {
+  if (tls_frame_cache != nullptr) Idle().Give(std::move(tls_frame_cache));
+}
 
 absl::Status SealedDecoder::Open(const uint8_t* entry) {
   status_ = absl::OkStatus();
