@@ -60,6 +60,8 @@ class Arena {
   Arena& operator=(const Arena&) = delete;
 
   // REQUIRES: bytes > 0. Throws std::bad_alloc when memory is exhausted.
+  // A large allocation (above the small classes) starts on a page: the page
+  // jemalloc adds to its extent (SizeClasses::Footprint) is never touched.
   void* Allocate(std::size_t bytes);
   // REQUIRES: p came from this arena with a request of `bytes` bytes (or any
   // size rounding to the same class).
