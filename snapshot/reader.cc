@@ -399,7 +399,7 @@ class Restorer : public snapshot_internal::RecordVisitor {
     uint64_t bytes = h.file_bytes;
     core::RestoreSizes sizes;
     sizes.strings = std::min<uint64_t>(h.string_count, bytes / 4);
-    sizes.series = std::min<uint64_t>(h.series_count, bytes / 12);
+    sizes.series = h.SeriesBound();
     sizes.chunks = std::min<uint64_t>(
         h.chunk_count, bytes / (snapshot_internal::kChunkRecordFixedBytes + 3));
     absl::StatusOr<core::SeriesRestorer> restorer = store_.BeginRestore(sizes);

@@ -12,6 +12,7 @@
 #ifndef KEEL_SNAPSHOT_INTERNAL_FORMAT_H_
 #define KEEL_SNAPSHOT_INTERNAL_FORMAT_H_
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 
@@ -27,6 +28,9 @@ inline constexpr size_t kHeaderBytes = 64;
 inline constexpr size_t kBlockHeaderBytes = 16;
 inline constexpr size_t kFooterPayloadBytes = 48;
 inline constexpr size_t kChunkRecordFixedBytes = 29;
+// A series record: u32 label count, then a u32 name and value string id a
+// label, at least one.
+inline constexpr size_t kMinSeriesRecordBytes = 4 + 8;
 // A frame record: u32 group bytes, u32 frame bytes, then the frame.
 inline constexpr size_t kFrameRecordFixedBytes = 8;
 // A group of frames fills one buffer of a sealed window: at most this (the
@@ -63,6 +67,12 @@ struct Header {
   uint64_t chunk_count = 0;
   uint64_t file_bytes = 0;
   uint32_t largest_block_payload = 0;
+
+  // The header's series count, bounded by what a file this long can hold:
+  // for what a reader reserves before the records confirm the count.
+  uint64_t SeriesBound() const {
+    return std::min<uint64_t>(series_count, file_bytes / kMinSeriesRecordBytes);
+  }
 };
 
 struct Footer {

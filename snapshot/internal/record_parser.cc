@@ -23,7 +23,7 @@ class Parser {
     // hold: growing by doubling would hold the old and the new array at
     // once, and capacity never touched is not resident.
     const uint64_t bytes = header_.file_bytes;
-    last_time_.reserve(std::min<uint64_t>(header_.series_count, bytes / 12));
+    last_time_.reserve(header_.SeriesBound());
     const uint64_t sealed = std::min<uint64_t>(
         header_.chunk_count,
         bytes / (kChunkRecordFixedBytes + kSealedChunkBytes));
