@@ -52,7 +52,7 @@ absl::StatusOr<std::shared_ptr<const SplitRecord>> SplitRecord::Load(
 absl::StatusOr<std::shared_ptr<const SplitRecord>> ForwardSplitCache::Get(
     uint64_t position) {
   std::unique_lock lock(mu_);
-  ++gets_;
+  gets_.fetch_add(1, std::memory_order_relaxed);
   while (true) {
     if (auto it = records_.find(position); it != records_.end()) {
       return it->second;
@@ -61,7 +61,7 @@ absl::StatusOr<std::shared_ptr<const SplitRecord>> ForwardSplitCache::Get(
     loaded_.wait(lock);  // another shard is loading it
   }
   loading_.insert(position);
-  ++loads_;
+  loads_.fetch_add(1, std::memory_order_relaxed);
   std::shared_ptr<SplitRecord> reuse = std::move(spare_);
   lock.unlock();
   auto split = SplitRecord::Load(*queue_, position, shards_, std::move(reuse));
@@ -84,16 +84,6 @@ absl::StatusOr<std::shared_ptr<const SplitRecord>> ForwardSplitCache::Get(
     records_.erase(records_.begin());
   }
   return split;
-}
-
-uint64_t ForwardSplitCache::gets() const {
-  std::lock_guard lock(mu_);
-  return gets_;
-}
-
-uint64_t ForwardSplitCache::loads() const {
-  std::lock_guard lock(mu_);
-  return loads_;
 }
 
 }  // namespace keel::tools

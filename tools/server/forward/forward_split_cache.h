@@ -22,6 +22,7 @@
 #ifndef KEEL_TOOLS_SERVER_FORWARD_FORWARD_SPLIT_CACHE_H_
 #define KEEL_TOOLS_SERVER_FORWARD_FORWARD_SPLIT_CACHE_H_
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <map>
@@ -104,22 +105,23 @@ class ForwardSplitCache {
   // the queue (a record evicted and asked for again counts twice). With the
   // cache large enough, loads are about gets / shards; near gets, every
   // shard reads and splits every record itself.
-  uint64_t gets() const;
-  uint64_t loads() const;
+  uint64_t gets() const { return gets_.load(std::memory_order_relaxed); }
+  uint64_t loads() const { return loads_.load(std::memory_order_relaxed); }
 
  private:
   ForwardQueue* const queue_;
   const uint32_t shards_;
   const uint64_t max_bytes_;
 
-  mutable std::mutex mu_;
+  std::mutex mu_;
   std::condition_variable loaded_;  // a load ended
   std::map<uint64_t, std::shared_ptr<const SplitRecord>> records_;
   std::set<uint64_t> loading_;
   std::shared_ptr<SplitRecord> spare_;  // evicted, held by no shard
   uint64_t bytes_ = 0;                  // the footprints of records_
-  uint64_t gets_ = 0;
-  uint64_t loads_ = 0;
+  // Counted under mu_, read without it (a scrape).
+  std::atomic<uint64_t> gets_ = 0;
+  std::atomic<uint64_t> loads_ = 0;
 };
 
 }  // namespace keel::tools
